@@ -1,0 +1,159 @@
+// Engine benchmarks: per-operation time and effective bandwidth of the density-matrix kernels,
+// with a STREAM-triad anchor measured in the same run.
+//
+//   build/bench/kraus_bench_engine --benchmark_out=bench.json --benchmark_out_format=json
+//
+// Every benchmark takes (qubits n, threads). A kernel pass over the state reads and writes every
+// element once: 2 * 16 * 4^n bytes, reported as bytes_per_second. The triad a = b + s c over
+// arrays as large as the n-qubit state moves 3 * 16 * 4^n / 2 ... see bench_stream_triad.
+// States are allocated once per n and reused (first writes to fresh memory are very slow here).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "kraus/engine/density_matrix.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+using kraus::engine::DensityMatrix;
+using kraus::engine::Gate;
+
+// One state per qubit count, shared by every benchmark (allocated and first-touched once).
+DensityMatrix& state(int n) {
+  static std::map<int, std::unique_ptr<DensityMatrix>> states;
+  auto& s = states[n];
+  if (!s) s = std::make_unique<DensityMatrix>(n);
+  s->reset_to_zero_state();
+  return *s;
+}
+
+void set_threads(benchmark::State& st) {
+  kraus::engine::set_num_threads(static_cast<int>(st.range(1)));
+  st.counters["threads"] = static_cast<double>(st.range(1));
+  st.counters["qubits"] = static_cast<double>(st.range(0));
+}
+
+void report_passes(benchmark::State& st, int n, double passes_per_iteration) {
+  const double bytes = 2.0 * 16.0 * static_cast<double>(std::uint64_t{1} << (2 * n));
+  st.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(st.iterations()) * bytes * passes_per_iteration));
+}
+
+// STREAM triad a[i] = b[i] + s * c[i] on three double arrays of 16 * 4^n bytes each (the size of
+// an n-qubit density matrix). Bytes counted as STREAM does: 3 arrays per pass (no write-allocate).
+void BM_StreamTriad(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const std::int64_t len = std::int64_t{2} << (2 * n);  // doubles in 16 * 4^n bytes
+  static std::map<int, std::vector<double>> arrays;
+  auto& a = arrays[3 * n], &b = arrays[3 * n + 1], &c = arrays[3 * n + 2];
+  if (a.empty()) {
+    a.assign(static_cast<std::size_t>(len), 0.0);
+    b.assign(static_cast<std::size_t>(len), 1.0);
+    c.assign(static_cast<std::size_t>(len), 2.0);
+  }
+  double* pa = a.data();
+  const double* pb = b.data();
+  const double* pc = c.data();
+  const double s = 3.0;
+  for (auto _ : st) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < len; ++i) pa[i] = pb[i] + s * pc[i];
+    benchmark::ClobberMemory();
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * 3 * len * 8);
+}
+
+// One 1-qubit gate (RX on the middle qubit).
+void BM_Gate1q(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  DensityMatrix& rho = state(n);
+  const int q = n / 2;
+  for (auto _ : st) {
+    rho.apply(Gate::kRX, {q}, {0.3});
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
+// One 2-qubit gate that is neither diagonal nor a permutation (CRX-like dense block): RXX.
+void BM_Gate2q(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  DensityMatrix& rho = state(n);
+  for (auto _ : st) {
+    rho.apply(Gate::kRXX, {1, n - 2}, {0.3});
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
+// CNOT (a permutation: the cheap path).
+void BM_CNOT(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  DensityMatrix& rho = state(n);
+  for (auto _ : st) {
+    rho.apply(Gate::kCX, {1, n - 2});
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
+// 1-qubit depolarising channel.
+void BM_Depolarizing1q(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  DensityMatrix& rho = state(n);
+  for (auto _ : st) {
+    rho.apply_depolarizing(n / 2, 0.01);
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
+// 4 layers of RY on every qubit then a CNOT ladder; with noise, a 1-qubit depolarising channel
+// on every qubit after each layer.
+void layered(benchmark::State& st, bool noisy) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  DensityMatrix& rho = state(n);
+  for (auto _ : st) {
+    for (int layer = 0; layer < 4; ++layer) {
+      for (int q = 0; q < n; ++q) rho.apply(Gate::kRY, {q}, {0.1 * (q + 1) + layer});
+      for (int q = 0; q + 1 < n; ++q) rho.apply(Gate::kCX, {q, q + 1});
+      if (noisy) {
+        for (int q = 0; q < n; ++q) rho.apply_depolarizing(q, 0.01);
+      }
+    }
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 4.0 * (2 * n - 1 + (noisy ? n : 0)));
+}
+void BM_LayeredCircuit(benchmark::State& st) { layered(st, false); }
+void BM_LayeredNoisyCircuit(benchmark::State& st) { layered(st, true); }
+
+void args(benchmark::internal::Benchmark* b) {
+  for (int n = 6; n <= 13; ++n)
+    for (int t : {1, 2}) b->Args({n, t});
+  b->ArgNames({"n", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_StreamTriad)->Apply(args);
+BENCHMARK(BM_Gate1q)->Apply(args);
+BENCHMARK(BM_Gate2q)->Apply(args);
+BENCHMARK(BM_CNOT)->Apply(args);
+BENCHMARK(BM_Depolarizing1q)->Apply(args);
+BENCHMARK(BM_LayeredCircuit)->Apply(args);
+BENCHMARK(BM_LayeredNoisyCircuit)->Apply(args);
+
+}  // namespace
+
+BENCHMARK_MAIN();
