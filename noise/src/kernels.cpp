@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bitwise.hpp"
+#include "kernels_detail.hpp"
 
 namespace kraus::noise {
 namespace {
@@ -17,6 +18,10 @@ using detail::insert_zero_bits;
 using detail::touched_bits;
 
 // ---- validation ----------------------------------------------------------------------------------
+
+}  // namespace
+
+namespace detail {
 
 void validate_state(const Complex* rho, int num_qubits) {
   if (rho == nullptr) throw std::invalid_argument("density matrix pointer is null");
@@ -45,6 +50,13 @@ void validate_targets(int num_qubits, const int* qubits, int k, int max_k) {
     }
   }
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::validate_state;
+using detail::validate_targets;
 
 void validate_probability(double p, const char* name) {
   if (!(p >= 0.0 && p <= 1.0)) {
@@ -242,10 +254,105 @@ void real_block_runs(double* x, int n, int q, const double* pm, const double* cm
   }
 }
 
+template <int K>
+void depolarizing_block_k(Complex* rho, int n, const int* qubits, double alpha) {
+  constexpr int kDim = 1 << K;
+  const auto bits = touched_bits<K>(n, qubits);
+  const auto off = block_offsets<K>(n, qubits);
+  const std::int64_t blocks = num_blocks(n, K);
+  const double keep = 1.0 - alpha, mix = alpha / kDim;
+#pragma omp parallel for schedule(static) if (parallel(n))
+  for (std::int64_t m = 0; m < blocks; ++m) {
+    const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
+    Complex tr = 0.0;
+    for (int a = 0; a < kDim; ++a) tr += rho[base + off[a * (kDim + 1)]];
+    for (int e = 0; e < kDim * kDim; ++e) rho[base + off[e]] *= keep;
+    for (int a = 0; a < kDim; ++a) rho[base + off[a * (kDim + 1)]] += mix * tr;
+  }
+}
+
+}  // namespace
+
+namespace detail {
+
 void real_block_channel_1q(Complex* rho, int n, int q, const double* p, const double* c) {
   double* x = reinterpret_cast<double*>(rho);
   for_each_run(num_blocks(n, 1) >> q, n,
                [&](std::int64_t begin, std::int64_t end) { real_block_runs(x, n, q, p, c, begin, end); });
+}
+
+void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha) {
+  if (k == 1) {
+    depolarizing_block_k<1>(rho, num_qubits, qubits, alpha);
+  } else {
+    depolarizing_block_k<2>(rho, num_qubits, qubits, alpha);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::real_block_channel_1q;
+
+// ---- 2-qubit general unitary ---------------------------------------------------------------------
+//
+// As for one qubit, blocks whose base indices differ only below the lower target are adjacent in
+// memory, so a vector holds the same element of 2 or 4 adjacent blocks. Each 4x4 block is updated as
+// T = U B column by column, then B' = T U^dagger row by row, with T kept on the stack.
+
+template <typename V>
+inline __attribute__((always_inline)) void unitary_2q_runs_vec(double* x, int n, const int* qubits,
+                                                               const double* u, std::int64_t hi_begin,
+                                                               std::int64_t hi_end) {
+  constexpr std::uint64_t kStep = sizeof(V) / sizeof(double);
+  const int qmin = std::min(qubits[0], qubits[1]);
+  const auto bits = touched_bits<2>(n, qubits);
+  const auto off_elems = block_offsets<2>(n, qubits);
+  std::uint64_t off[16];
+  for (int e = 0; e < 16; ++e) off[e] = 2 * off_elems[static_cast<std::size_t>(e)];
+  const std::uint64_t len = std::uint64_t{2} << qmin;
+  // u holds U row-major as (re, im) pairs: U(r, c) = u[2 (4 r + c)] + i u[2 (4 r + c) + 1].
+  for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
+    double* base = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << qmin, bits);
+    for (std::uint64_t j = 0; j < len; j += kStep) {
+      double* p = base + j;
+      for (int e = 0; e < 16; ++e) __builtin_prefetch(p + off[e] + 64, 1);
+      V t[16], it[16];
+      for (int c = 0; c < 4; ++c) {
+        V b[4], ib[4];
+        for (int k = 0; k < 4; ++k) {
+          b[k] = load<V>(p + off[k + 4 * c]);
+          ib[k] = times_i(b[k]);
+        }
+        for (int r = 0; r < 4; ++r) {
+          const double* ur = u + 8 * r;
+          t[r + 4 * c] = ur[0] * b[0] + ur[1] * ib[0] + ur[2] * b[1] + ur[3] * ib[1] + ur[4] * b[2] +
+                         ur[5] * ib[2] + ur[6] * b[3] + ur[7] * ib[3];
+          it[r + 4 * c] = times_i(t[r + 4 * c]);
+        }
+      }
+      // B'(r, c) = sum_j T(r, j) conj(U(c, j))
+      for (int c = 0; c < 4; ++c) {
+        const double* uc = u + 8 * c;
+        for (int r = 0; r < 4; ++r) {
+          store(p + off[r + 4 * c], t[r] * uc[0] - it[r] * uc[1] + t[r + 4] * uc[2] - it[r + 4] * uc[3] +
+                                        t[r + 8] * uc[4] - it[r + 8] * uc[5] + t[r + 12] * uc[6] -
+                                        it[r + 12] * uc[7]);
+        }
+      }
+    }
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void unitary_2q_runs(double* x, int n, const int* qubits, const double* u, std::int64_t hi_begin,
+                     std::int64_t hi_end) {
+  if (std::min(qubits[0], qubits[1]) >= 2) {
+    unitary_2q_runs_vec<v8d>(x, n, qubits, u, hi_begin, hi_end);
+  } else {
+    unitary_2q_runs_vec<v4d>(x, n, qubits, u, hi_begin, hi_end);
+  }
 }
 
 // ---- generic block kernels (k qubits) ----------------------------------------------------------
@@ -383,6 +490,13 @@ void dispatch_unitary(Complex* rho, int n, const int* qubits, const Complex* u) 
     monomial_block<K>(rho, n, qubits, perm, phase);
   } else if constexpr (K == 1) {
     unitary_1q(rho, n, qubits[0], u);
+  } else if (K == 2 && std::min(qubits[0], qubits[1]) >= 1) {
+    const double* ud = reinterpret_cast<const double*>(u);
+    double* x = reinterpret_cast<double*>(rho);
+    const int qmin = std::min(qubits[0], qubits[1]);
+    for_each_run(num_blocks(n, 2) >> qmin, n, [&](std::int64_t begin, std::int64_t end) {
+      unitary_2q_runs(x, n, qubits, ud, begin, end);
+    });
   } else {
     unitary_block<K>(rho, n, qubits, u);
   }

@@ -1,0 +1,57 @@
+// A quantum circuit: a list of operations on numbered qubits (and classical bits for measure).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <armadillo>
+
+#include "kraus/engine/gates.hpp"
+
+namespace kraus::engine {
+
+enum class OpKind {
+  kGate,     // a gate of the table (gates.hpp) with its parameters
+  kUnitary,  // an arbitrary 1-3 qubit unitary (first listed qubit = least significant bit)
+  kMeasure,  // computational-basis measurement of `qubits[0]` into classical bit `clbit`
+  kReset,    // reset of `qubits[0]` to |0>
+  kBarrier,  // no effect on the state; separates layers
+};
+
+struct Operation {
+  OpKind kind = OpKind::kGate;
+  Gate gate = Gate::kI;
+  std::vector<int> qubits;
+  std::vector<double> params;
+  arma::cx_mat matrix;  // kUnitary only
+  int clbit = -1;       // kMeasure only
+
+  // The name noise rules match: the gate's OpenQASM name, "unitary", "measure", "reset", "barrier".
+  std::string name() const;
+};
+
+class Circuit {
+ public:
+  explicit Circuit(int num_qubits, int num_clbits = 0);
+
+  int num_qubits() const { return num_qubits_; }
+  int num_clbits() const { return num_clbits_; }
+  const std::vector<Operation>& operations() const { return ops_; }
+
+  // Each adder validates its operands (qubit range, distinct qubits, arity, parameter count,
+  // unitarity) and throws std::invalid_argument with a clear message.
+  void add_gate(Gate gate, std::vector<int> qubits, std::vector<double> params = {});
+  void add_unitary(std::vector<int> qubits, arma::cx_mat u);
+  void add_measure(int qubit, int clbit);
+  void add_reset(int qubit);
+  void add_barrier(std::vector<int> qubits);
+
+ private:
+  void check_qubits(const std::vector<int>& qubits) const;
+
+  int num_qubits_;
+  int num_clbits_;
+  std::vector<Operation> ops_;
+};
+
+}  // namespace kraus::engine

@@ -1,0 +1,109 @@
+#include "kraus/engine/circuit.hpp"
+
+#include <stdexcept>
+
+#include "kraus/noise/kernels.hpp"
+
+namespace kraus::engine {
+
+std::string Operation::name() const {
+  switch (kind) {
+    case OpKind::kGate: return std::string(gate_info(gate).name);
+    case OpKind::kUnitary: return "unitary";
+    case OpKind::kMeasure: return "measure";
+    case OpKind::kReset: return "reset";
+    case OpKind::kBarrier: return "barrier";
+  }
+  return "";
+}
+
+Circuit::Circuit(int num_qubits, int num_clbits) : num_qubits_(num_qubits), num_clbits_(num_clbits) {
+  if (num_qubits < 1 || num_qubits > noise::kMaxQubits) {
+    throw std::invalid_argument("a circuit needs 1 to " + std::to_string(noise::kMaxQubits) + " qubits, got " +
+                                std::to_string(num_qubits));
+  }
+  if (num_clbits < 0) throw std::invalid_argument("negative number of classical bits");
+}
+
+void Circuit::check_qubits(const std::vector<int>& qubits) const {
+  for (std::size_t k = 0; k < qubits.size(); ++k) {
+    if (qubits[k] < 0 || qubits[k] >= num_qubits_) {
+      throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is out of range [0, " +
+                                  std::to_string(num_qubits_ - 1) + "]");
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      if (qubits[j] == qubits[k]) {
+        throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is used twice in one operation");
+      }
+    }
+  }
+}
+
+void Circuit::add_gate(Gate gate, std::vector<int> qubits, std::vector<double> params) {
+  const GateInfo& info = gate_info(gate);
+  if (static_cast<int>(qubits.size()) != info.num_qubits) {
+    throw std::invalid_argument("gate '" + std::string(info.name) + "' acts on " + std::to_string(info.num_qubits) +
+                                " qubit(s), got " + std::to_string(qubits.size()));
+  }
+  if (static_cast<int>(params.size()) != info.num_params) {
+    throw std::invalid_argument("gate '" + std::string(info.name) + "' takes " + std::to_string(info.num_params) +
+                                " parameter(s), got " + std::to_string(params.size()));
+  }
+  check_qubits(qubits);
+  Operation op;
+  op.kind = OpKind::kGate;
+  op.gate = gate;
+  op.qubits = std::move(qubits);
+  op.params = std::move(params);
+  ops_.push_back(std::move(op));
+}
+
+void Circuit::add_unitary(std::vector<int> qubits, arma::cx_mat u) {
+  const arma::uword dim = arma::uword{1} << qubits.size();
+  if (qubits.empty() || qubits.size() > 3 || u.n_rows != dim || u.n_cols != dim) {
+    throw std::invalid_argument("a unitary on " + std::to_string(qubits.size()) +
+                                " qubit(s) must be 2^k x 2^k with 1 <= k <= 3, got " + std::to_string(u.n_rows) +
+                                "x" + std::to_string(u.n_cols));
+  }
+  check_qubits(qubits);
+  const double err = arma::abs(u.t() * u - arma::eye<arma::cx_mat>(dim, dim)).max();
+  if (!(err <= 1e-10)) {
+    throw std::invalid_argument("matrix is not unitary: max |U^dagger U - I| = " + std::to_string(err));
+  }
+  Operation op;
+  op.kind = OpKind::kUnitary;
+  op.qubits = std::move(qubits);
+  op.matrix = std::move(u);
+  ops_.push_back(std::move(op));
+}
+
+void Circuit::add_measure(int qubit, int clbit) {
+  check_qubits({qubit});
+  if (clbit < 0 || clbit >= num_clbits_) {
+    throw std::invalid_argument("classical bit " + std::to_string(clbit) + " is out of range [0, " +
+                                std::to_string(num_clbits_ - 1) + "]");
+  }
+  Operation op;
+  op.kind = OpKind::kMeasure;
+  op.qubits = {qubit};
+  op.clbit = clbit;
+  ops_.push_back(std::move(op));
+}
+
+void Circuit::add_reset(int qubit) {
+  check_qubits({qubit});
+  Operation op;
+  op.kind = OpKind::kReset;
+  op.qubits = {qubit};
+  ops_.push_back(std::move(op));
+}
+
+void Circuit::add_barrier(std::vector<int> qubits) {
+  check_qubits(qubits);
+  Operation op;
+  op.kind = OpKind::kBarrier;
+  op.qubits = std::move(qubits);
+  ops_.push_back(std::move(op));
+}
+
+}  // namespace kraus::engine

@@ -1,0 +1,120 @@
+// A noise model: which channels follow which gates, idle noise, readout errors; its JSON format is
+// documented in docs/noise-model.md.
+//
+// Rules attach a channel after gates by name (or "*" for every gate). A rule with `qubits` applies
+// only to gates all of whose qubits are in that list. Every matching rule applies, in file order.
+// A channel whose arity equals the gate's acts on the gate's qubits jointly (the gate's first qubit
+// is the channel's first qubit, the least significant bit); a 1-qubit channel after a k-qubit gate
+// acts on each of its qubits; any other combination is an error. Idle noise is a 1-qubit channel on
+// every qubit left idle in a layer of the circuit's as-soon-as-possible layering (applied by the
+// simulator). Readout errors act on probabilities and sampled counts.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kraus/noise/channel_table.hpp"
+#include "kraus/noise/readout.hpp"
+
+namespace kraus::noise {
+
+// Bad model files: the message names the source and the JSON path, e.g.
+// "model.json: gate_noise[2].channel.p: 1.5 is outside [0, 1] for a depolarizing channel".
+struct NoiseModelError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+struct GateNoiseRule {
+  std::vector<std::string> gates;  // gate names, or "*"
+  std::vector<int> qubits;         // empty: any qubits
+  ChannelSpec channel;
+
+  bool matches(std::string_view gate, const std::vector<int>& gate_qubits) const;
+};
+
+// Readout error as written: per qubit (p1_given_0, p0_given_1) on listed qubits or on all qubits,
+// or a correlated confusion matrix on a group.
+struct ReadoutSpec {
+  bool all_qubits = false;
+  std::vector<int> qubits;
+  double p1_given_0 = 0.0, p0_given_1 = 0.0;
+  std::vector<double> matrix;  // correlated form when non-empty (row-major, row = true outcome)
+};
+
+// Calibration-style figures for one qubit and one gate (any consistent time unit).
+struct QubitCalibration {
+  double t1 = 0.0, t2 = 0.0;                  // t2 is clipped to 2 t1, as Qiskit Aer does
+  double excited_population = 0.0;
+  double p1_given_0 = 0.0, p0_given_1 = 0.0;  // readout
+};
+struct GateCalibration {
+  std::string gate;
+  std::vector<int> qubits;
+  double error = 0.0;  // 1 - average gate fidelity
+  double time = 0.0;
+};
+
+// One channel to apply and where.
+struct PlacedChannel {
+  const Channel* channel;
+  std::vector<int> qubits;
+};
+
+class NoiseModel {
+ public:
+  std::vector<GateNoiseRule> gate_noise;
+  std::optional<ChannelSpec> idle_noise;
+  std::vector<ReadoutSpec> readout;
+
+  NoiseModel() = default;
+  NoiseModel(const NoiseModel& other);
+  NoiseModel& operator=(const NoiseModel& other);
+
+  // Parses the JSON text; `source` names it in errors. Validates every channel (building it) and
+  // throws NoiseModelError with the JSON path of the first problem.
+  static NoiseModel from_json(std::string_view text, const std::string& source = "<noise model>");
+  static NoiseModel from_json_file(const std::string& path);
+  // The model's JSON; from_json(to_json()) gives the same model.
+  std::string to_json() const;
+
+  // A model from calibration figures, the method Qiskit Aer uses for device models: after each
+  // calibrated gate, thermal relaxation (t1, t2, the gate's time) on each of its qubits, then a
+  // depolarising channel on the gate's qubits sized so that the gate's average fidelity is
+  // 1 - error (none when relaxation alone already exceeds the error); readout errors per qubit.
+  static NoiseModel from_calibration(const std::vector<QubitCalibration>& qubits,
+                                     const std::vector<GateCalibration>& gates);
+
+  // Qiskit Aer's NoiseModel.to_dict() JSON, for what both support: rules on named gates become
+  // "qerror"s with a Kraus instruction (gate_qubits listing every qubit tuple a `qubits` rule
+  // allows, for `num_qubits`), readout becomes "roerror"s. "*" rules and idle noise have no Aer form
+  // and are refused.
+  std::string to_aer_json(int num_qubits) const;
+  // Reads Aer's JSON: "qerror" (instructions pauli, kraus, unitary, reset and the Pauli/identity
+  // gates, mixed with their probabilities) and "roerror".
+  static NoiseModel from_aer_json(std::string_view text, const std::string& source = "<aer noise model>");
+
+  // Every error strength multiplied by s (ChannelSpec::scaled); readout is not scaled.
+  NoiseModel scaled(double s) const;
+
+  // The channels to apply after gate `gate` on `gate_qubits`, in order. Throws NoiseModelError
+  // naming the rule when a channel's arity does not fit the gate.
+  std::vector<PlacedChannel> channels_after(std::string_view gate, const std::vector<int>& gate_qubits) const;
+  // The idle channel (nullptr when there is none).
+  const Channel* idle_channel() const;
+  // The readout errors resolved for an n-qubit register.
+  ReadoutModel readout_model(int num_qubits) const;
+
+ private:
+  // Channels are built once per (rule, arity) and kept; guarded for concurrent simulations.
+  const Channel& built(std::size_t rule, int arity) const;
+  mutable std::mutex cache_mutex_;
+  mutable std::vector<std::vector<std::unique_ptr<Channel>>> cache_;  // [rule][arity]
+  mutable std::unique_ptr<Channel> idle_cache_;
+};
+
+}  // namespace kraus::noise

@@ -1,0 +1,19 @@
+// Kernels shared between kernels.cpp and channel.cpp (internal header).
+#pragma once
+
+#include "kraus/noise/kernels.hpp"
+
+namespace kraus::noise::detail {
+
+// 1-qubit channel (B00, B11) <- P (B00, B11), (B01, B10) <- C (B01, B10), P and C real 2x2 row-major.
+void real_block_channel_1q(Complex* rho, int num_qubits, int qubit, const double* p, const double* c);
+
+// Depolarising on k = 1 or 2 qubits in the form B <- (1 - alpha) B + alpha Tr(B) I / 2^k on every
+// 2^k x 2^k block (alpha = p 4^k / (4^k - 1) for the total error probability p).
+void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha);
+
+// Throw std::invalid_argument for a bad buffer, qubit list or probability (kernels.cpp).
+void validate_state(const Complex* rho, int num_qubits);
+void validate_targets(int num_qubits, const int* qubits, int k, int max_k);
+
+}  // namespace kraus::noise::detail
