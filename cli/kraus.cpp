@@ -1,9 +1,11 @@
-// The `kraus` command. For now one subcommand, `demo`, which simulates a small noisy circuit and
-// prints its results as JSON; `kraus simulate` (OpenQASM input) follows.
+// The `kraus` command: `kraus simulate` runs an OpenQASM 2 circuit under a noise model and prints
+// one JSON object; `kraus demo` simulates a small built-in noisy circuit. Errors print one message
+// on stderr, nothing on stdout, and exit with status 2.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -13,28 +15,53 @@
 
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/observables.hpp"
+#include "kraus/engine/qasm2.hpp"
 #include "kraus/engine/sampling.hpp"
+#include "kraus/engine/simulator.hpp"
+#include "kraus/noise/noise_model.hpp"
 
 namespace {
 
 using kraus::engine::DensityMatrix;
-using kraus::engine::Gate;
+using json = nlohmann::ordered_json;
 
 constexpr const char* kUsage =
     "usage: kraus <command> [options]\n"
     "\n"
     "commands:\n"
-    "  demo    simulate a noisy GHZ circuit and print its results as JSON\n"
+    "  simulate   run an OpenQASM 2 circuit, optionally under a noise model, and print JSON\n"
+    "  demo       simulate a built-in noisy GHZ circuit and print JSON\n"
     "\n"
-    "kraus demo [--qubits N] [--p P] [--gamma G] [--shots S] [--seed SEED] [--threads T]\n"
+    "`kraus <command> --help` describes each command's options.\n"
+    "Errors print one message on stderr, nothing on stdout, and exit with status 2.\n";
+
+constexpr const char* kSimulateUsage =
+    "usage: kraus simulate CIRCUIT.qasm [--noise MODEL.json] [--observable \"X0 Z2\"]... [--shots N]\n"
+    "                      [--seed S] [--density-matrix] [--threads T]\n"
+    "\n"
+    "Runs the circuit exactly on a density matrix and prints one JSON object:\n"
+    "  num_qubits, trace, purity, probabilities (2^n numbers; bit k of the index is qubit k; readout\n"
+    "  error included when the model has one), expectations (exact, no readout error, keyed by the\n"
+    "  observable as given), counts (with --shots; bitstrings with qubit n-1 leftmost, readout error\n"
+    "  included), density_matrix (with --density-matrix: real and imag parts, [row][column]).\n"
+    "\n"
+    "options:\n"
+    "  --noise MODEL.json     noise model (format: docs/noise-model.md); default: noiseless\n"
+    "  --observable P         Pauli string of factors <P><qubit>, P in I X Y Z, e.g. \"X0 Z2\"; \"I\" is\n"
+    "                         the identity; repeatable\n"
+    "  --shots N              sample N measurement shots (0 <= N <= 2^40)\n"
+    "  --seed S               seed of the shot sampler (default 1); same seed, same counts\n"
+    "  --density-matrix       include the final density matrix\n"
+    "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n";
+
+constexpr const char* kDemoUsage =
+    "usage: kraus demo [--qubits N] [--p P] [--gamma G] [--shots S] [--seed SEED] [--threads T]\n"
     "  --qubits N   number of qubits, 2..12 (default 3)\n"
     "  --p P        1-qubit depolarising probability after every gate, in [0, 1] (default 0.01)\n"
     "  --gamma G    amplitude damping after every gate, in [0, 1] (default 0.005)\n"
     "  --shots S    measurement shots to sample (default 1000)\n"
     "  --seed SEED  seed of the shot sampler (default 1)\n"
-    "  --threads T  OpenMP threads (default: OpenMP's choice)\n"
-    "\n"
-    "Errors print one message on stderr and exit with status 2.\n";
+    "  --threads T  OpenMP threads\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -43,9 +70,7 @@ struct UsageError : std::runtime_error {
 double parse_number(const std::string& flag, const char* text) {
   char* end = nullptr;
   const double v = std::strtod(text, &end);
-  if (end == text || *end != '\0' || !std::isfinite(v)) {
-    throw UsageError(flag + ": '" + text + "' is not a number");
-  }
+  if (end == text || *end != '\0' || !std::isfinite(v)) throw UsageError(flag + ": '" + text + "' is not a number");
   return v;
 }
 
@@ -53,10 +78,108 @@ long long parse_integer(const std::string& flag, const char* text, long long lo,
   char* end = nullptr;
   const long long v = std::strtoll(text, &end, 10);
   if (end == text || *end != '\0' || v < lo || v > hi) {
-    throw UsageError(flag + ": '" + text + "' is not an integer in [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
+    throw UsageError(flag + ": '" + text + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return v;
+}
+
+std::string bitstring(std::uint64_t outcome, int n) {
+  std::string bits;
+  for (int q = n - 1; q >= 0; --q) bits += ((outcome >> q) & 1) ? '1' : '0';
+  return bits;
+}
+
+json counts_json(const std::map<std::uint64_t, std::uint64_t>& counts, int n) {
+  json out = json::object();
+  for (const auto& [outcome, count] : counts) out[bitstring(outcome, n)] = count;
+  return out;
+}
+
+int run_simulate(int argc, char** argv) {
+  std::optional<std::string> circuit_path, noise_path;
+  std::vector<std::string> observables;
+  std::optional<long long> shots;
+  long long seed = 1;
+  bool with_density_matrix = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kSimulateUsage;
+      return 0;
+    }
+    if (arg == "--density-matrix") {
+      with_density_matrix = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) == 0) {
+      if (i + 1 >= argc) throw UsageError("option '" + arg + "' needs a value (see kraus simulate --help)");
+      const char* value = argv[++i];
+      if (arg == "--noise") noise_path = value;
+      else if (arg == "--observable") observables.push_back(value);
+      else if (arg == "--shots") shots = parse_integer(arg, value, 0, 1LL << 40);
+      else if (arg == "--seed") seed = parse_integer(arg, value, 0, (1LL << 62));
+      else if (arg == "--threads") kraus::engine::set_num_threads(static_cast<int>(parse_integer(arg, value, 1, 1024)));
+      else throw UsageError("unknown option '" + arg + "' (see kraus simulate --help)");
+    } else if (!circuit_path) {
+      circuit_path = arg;
+    } else {
+      throw UsageError("unexpected argument '" + arg + "': one circuit file only");
+    }
+  }
+  if (!circuit_path) throw UsageError("missing the circuit file (see kraus simulate --help)");
+
+  // Everything that can be checked is checked before the simulation starts.
+  const kraus::engine::Circuit circuit = kraus::engine::read_qasm2_file(*circuit_path);
+  std::optional<kraus::noise::NoiseModel> model;
+  if (noise_path) {
+    model.emplace(kraus::noise::NoiseModel::from_json_file(*noise_path));
+    kraus::engine::validate_noise(circuit, *model);
+  }
+  const int n = circuit.num_qubits();
+  std::vector<kraus::engine::PauliString> paulis;
+  for (const std::string& text : observables) {
+    try {
+      paulis.push_back(kraus::engine::PauliString::parse(text));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--observable \"") + text + "\": " + e.what());
+    }
+    if (paulis.back().min_qubits() > n) {
+      throw UsageError("--observable \"" + text + "\" acts on qubit " + std::to_string(paulis.back().min_qubits() - 1) +
+                       " but the circuit has " + std::to_string(n) + " qubit(s)");
+    }
+  }
+
+  DensityMatrix rho(n);
+  kraus::engine::simulate(circuit, model ? &*model : nullptr, rho);
+  const std::vector<double> probabilities = kraus::engine::probabilities_with_readout(rho, model ? &*model : nullptr);
+
+  json out;
+  out["num_qubits"] = n;
+  out["trace"] = rho.trace();
+  out["purity"] = rho.purity();
+  out["probabilities"] = probabilities;
+  out["expectations"] = json::object();
+  for (std::size_t i = 0; i < paulis.size(); ++i) out["expectations"][observables[i]] = kraus::engine::expectation(rho, paulis[i]);
+  if (shots) {
+    std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+    out["counts"] = counts_json(kraus::engine::sample_counts(probabilities, static_cast<std::uint64_t>(*shots), rng), n);
+  }
+  if (with_density_matrix) {
+    const arma::cx_mat& m = rho.matrix();
+    json re = json::array(), im = json::array();
+    for (arma::uword r = 0; r < m.n_rows; ++r) {
+      std::vector<double> row_re(m.n_cols), row_im(m.n_cols);
+      for (arma::uword c = 0; c < m.n_cols; ++c) {
+        row_re[c] = m(r, c).real();
+        row_im[c] = m(r, c).imag();
+      }
+      re.push_back(row_re);
+      im.push_back(row_im);
+    }
+    out["density_matrix"] = {{"real", re}, {"imag", im}};
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
 }
 
 int run_demo(int argc, char** argv) {
@@ -66,10 +189,10 @@ int run_demo(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
+      std::cout << kDemoUsage;
       return 0;
     }
-    if (i + 1 >= argc) throw UsageError("option '" + flag + "' needs a value (see kraus --help)");
+    if (i + 1 >= argc) throw UsageError("option '" + flag + "' needs a value (see kraus demo --help)");
     const char* value = argv[++i];
     if (flag == "--qubits") n = static_cast<int>(parse_integer(flag, value, 2, 12));
     else if (flag == "--p") p = parse_number(flag, value);
@@ -77,23 +200,20 @@ int run_demo(int argc, char** argv) {
     else if (flag == "--shots") shots = parse_integer(flag, value, 0, 1LL << 40);
     else if (flag == "--seed") seed = parse_integer(flag, value, 0, 1LL << 62);
     else if (flag == "--threads") kraus::engine::set_num_threads(static_cast<int>(parse_integer(flag, value, 1, 1024)));
-    else throw UsageError("unknown option '" + flag + "' (see kraus --help)");
+    else throw UsageError("unknown option '" + flag + "' (see kraus demo --help)");
   }
   if (!(p >= 0 && p <= 1)) throw UsageError("--p " + std::to_string(p) + " is outside [0, 1]");
   if (!(gamma >= 0 && gamma <= 1)) throw UsageError("--gamma " + std::to_string(gamma) + " is outside [0, 1]");
 
-  // GHZ preparation: H on qubit 0, then a CNOT ladder; every gate followed by depolarising and
-  // amplitude damping on each qubit it touched.
+  // GHZ preparation (h 0; cx q, q+1) with depolarising then amplitude damping after every gate.
+  kraus::engine::Circuit circuit(n);
+  circuit.add_gate(kraus::engine::Gate::kH, {0});
+  for (int q = 0; q + 1 < n; ++q) circuit.add_gate(kraus::engine::Gate::kCX, {q, q + 1});
+  kraus::noise::NoiseModel model;
+  model.gate_noise.push_back({{"*"}, {}, {"depolarizing", {{"p", p}}, {}, {}, "", 1}});
+  model.gate_noise.push_back({{"*"}, {}, {"amplitude_damping", {{"gamma", gamma}}, {}, {}, "", 0}});
   DensityMatrix rho(n);
-  auto noisy = [&](Gate g, std::vector<int> qubits) {
-    rho.apply(g, qubits);
-    for (int q : qubits) {
-      rho.apply_depolarizing(q, p);
-      rho.apply_amplitude_damping(q, gamma);
-    }
-  };
-  noisy(Gate::kH, {0});
-  for (int q = 0; q + 1 < n; ++q) noisy(Gate::kCX, {q, q + 1});
+  kraus::engine::simulate(circuit, &model, rho);
 
   arma::cx_vec ghz(rho.dim(), arma::fill::zeros);
   ghz(0) = ghz(rho.dim() - 1) = 1.0 / std::sqrt(2.0);
@@ -102,29 +222,21 @@ int run_demo(int argc, char** argv) {
     all_z += (q ? " Z" : "Z") + std::to_string(q);
     all_x += (q ? " X" : "X") + std::to_string(q);
   }
-  const std::string z01 = "Z0 Z1";
-
-  nlohmann::ordered_json out;
+  json out;
   out["circuit"] = "GHZ on " + std::to_string(n) + " qubits: h 0; cx q,q+1";
-  out["noise"] = {{"depolarizing_p", p}, {"amplitude_damping_gamma", gamma}};
+  out["noise_model"] = json::parse(model.to_json());
   out["num_qubits"] = n;
   out["trace"] = rho.trace();
   out["purity"] = rho.purity();
   out["fidelity_with_ghz"] = rho.fidelity(ghz);
   out["probabilities"] = rho.probabilities();
-  for (const std::string& s : {z01, all_z, all_x}) {
+  for (const std::string& s : {std::string("Z0 Z1"), all_z, all_x}) {
     out["expectations"][s] = kraus::engine::expectation(rho, kraus::engine::PauliString::parse(s));
   }
   std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
-  const auto counts = kraus::engine::sample_counts(rho.probabilities(), static_cast<std::uint64_t>(shots), rng);
   out["seed"] = seed;
   out["shots"] = shots;
-  out["counts"] = nlohmann::ordered_json::object();
-  for (const auto& [outcome, count] : counts) {
-    std::string bits;
-    for (int q = n - 1; q >= 0; --q) bits += ((outcome >> q) & 1) ? '1' : '0';
-    out["counts"][bits] = count;
-  }
+  out["counts"] = counts_json(kraus::engine::sample_counts(rho.probabilities(), static_cast<std::uint64_t>(shots), rng), n);
   std::cout << out.dump(2) << "\n";
   return 0;
 }
@@ -133,11 +245,16 @@ int run_demo(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
-      std::cout << kUsage;
-      return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+      std::cerr << kUsage;
+      return 2;
     }
     const std::string command = argv[1];
+    if (command == "--help" || command == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (command == "simulate") return run_simulate(argc - 2, argv + 2);
     if (command == "demo") return run_demo(argc - 2, argv + 2);
     throw UsageError("unknown command '" + command + "' (see kraus --help)");
   } catch (const std::exception& e) {

@@ -1,0 +1,48 @@
+// An OpenQASM 2.0 reader: source text -> Circuit.
+//
+// The language as used in practice (Qiskit's exporter, the OpenQASM 2 paper's examples):
+//  * `OPENQASM 2.0;` first (required), `//` comments and whitespace anywhere.
+//  * `include "qelib1.inc";` defines the standard gates; the file is built in and never read from
+//    disk (including it twice is harmless; any other include is an error). The names it defines are
+//    those of gates.hpp's table (id x y z h s sdg t tdg sx sxdg rx ry rz p u1 u2 u3 u cx cy cz ch
+//    swap iswap crx cry crz cp cu1 cu3 cu rxx ryy rzz rzx ccx cswap) plus Qiskit's extras u0(gamma)
+//    (identity, emitted as `id`), csx, c3x, c3sqrtx, c4x, rccx, rc3x and delay(t) (ignored). The
+//    extras are expanded into exact decompositions over table gates (see qasm2.cpp).
+//    `U(theta,phi,lambda)` (= u3) and `CX` (= cx) are always defined.
+//  * `qreg name[n];` / `creg name[n];`, any number of each: qubits are numbered by concatenating the
+//    quantum registers in declaration order (the first register's element 0 is qubit 0), classical
+//    bits likewise. A register may be declared after operations on earlier registers.
+//  * `gate name(params) a, b { ... }`: user gates, whose bodies call earlier gates (built in or user)
+//    with parameter expressions of the gate's parameters. Every call of a user gate is expanded into
+//    table gates in the Circuit (OpKind::kGate), so no user name survives in the result.
+//  * Parameter expressions: numbers (2, 1.5, .5, 1e-3), pi, + - * / ^ (right-associative, binding
+//    tighter than unary minus: -2^2 = -4), parentheses, sin cos tan exp ln sqrt. Division by zero,
+//    ln of a non-positive number, sqrt of a negative number and any non-finite result are errors.
+//  * Register broadcasting: `h q;`, `cx a, b;` (equal sizes), `cx a[0], b;`, `measure q -> c;`,
+//    `reset q;`, `barrier q, r[1];` (one barrier on every listed qubit).
+//  * Refused with a QasmError: classical control (`if`), `opaque` declarations, measure or reset in a
+//    gate body, a qubit used twice in one operation.
+//
+// Errors are QasmError with the message "FILE:LINE:COL: what is wrong", 1-based, columns counted in
+// bytes, e.g. "bell.qasm:3:9: expected ';' after the qubit list".
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "kraus/engine/circuit.hpp"
+
+namespace kraus::engine {
+
+struct QasmError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses a whole program. `filename` only appears in error messages.
+Circuit parse_qasm2(std::string_view source, const std::string& filename = "<string>");
+
+// Reads and parses a file; an unreadable file is a QasmError naming it.
+Circuit read_qasm2_file(const std::string& path);
+
+}  // namespace kraus::engine
