@@ -44,7 +44,9 @@ void check_num_qubits(int num_qubits) {
 }  // namespace
 
 std::uint64_t density_matrix_bytes(int num_qubits) {
-  return std::uint64_t{16} << (2 * num_qubits);
+  // 16 * 4^n = 2^(4 + 2n) bytes; saturates where that does not fit in 64 bits (n >= 30).
+  const int log2_bytes = 4 + 2 * num_qubits;
+  return log2_bytes >= 64 ? UINT64_MAX : std::uint64_t{1} << log2_bytes;
 }
 
 void require_memory(int num_qubits, std::uint64_t bytes) {

@@ -341,7 +341,8 @@ class Parser {
   // Parameter list "(e1, e2, ...)" when present; returns the count. Top level: values pushed to
   // pstack_. Gate body: code appended to def.code, ranges to def.exprs.
   int parse_top_params();
-  double evaluate(const Instr* begin, const Instr* end, const double* params, const GateDef* in_gate);
+  double evaluate(const Instr* begin, const Instr* end, const double* params, const GateDef* in_gate, int line,
+                  int col);
 
   // -- definitions --
   int lookup_gate(const Token& name);
@@ -714,17 +715,19 @@ void Parser::parse_primary(std::vector<Instr>& out, const std::vector<std::strin
   fail_expected("an expression");
 }
 
-double Parser::evaluate(const Instr* begin, const Instr* end, const double* params, const GateDef* in_gate) {
+double Parser::evaluate(const Instr* begin, const Instr* end, const double* params, const GateDef* in_gate, int line,
+                        int col) {
   std::vector<double>& st = eval_stack_;
   st.clear();
-  auto err = [&](const Instr& in, const std::string& what) {
+  auto err_at = [&](int err_line, int err_col, const std::string& what) {
     std::string msg = what;
     if (in_gate != nullptr) {
       msg += " in the body of gate " + quoted(in_gate->name) + ", expanding the call at line " +
              std::to_string(call_line_) + ", column " + std::to_string(call_col_);
     }
-    fail(in.line, in.col, msg);
+    fail(err_line, err_col, msg);
   };
+  auto err = [&](const Instr& in, const std::string& what) { err_at(in.line, in.col, what); };
   for (const Instr* it = begin; it != end; ++it) {
     const Instr& in = *it;
     switch (in.op) {
@@ -774,7 +777,7 @@ double Parser::evaluate(const Instr* begin, const Instr* end, const double* para
     }
   }
   const double v = st.back();
-  if (!std::isfinite(v)) err(*begin, "the expression's value is not a finite number");
+  if (!std::isfinite(v)) err_at(line, col, "the expression's value is not a finite number");
   return v;
 }
 
@@ -788,8 +791,9 @@ int Parser::parse_top_params() {
   int count = 0;
   for (;;) {
     code_.clear();
+    const int line = tok_.line, col = tok_.col;
     parse_expr(code_, nullptr, 0);
-    pstack_.push_back(evaluate(code_.data(), code_.data() + code_.size(), nullptr, nullptr));
+    pstack_.push_back(evaluate(code_.data(), code_.data() + code_.size(), nullptr, nullptr, line, col));
     ++count;
     if (is(Tok::kComma)) {
       advance();
@@ -1232,7 +1236,8 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     const std::size_t nq_off = qstack_.size();
     for (std::uint32_t e = 0; e < op.num_exprs; ++e) {
       const ExprRange& r = d.exprs[op.expr_begin + e];
-      const double v = evaluate(d.code.data() + r.begin, d.code.data() + r.end, pstack_.data() + p_off, &d);
+      const double v =
+          evaluate(d.code.data() + r.begin, d.code.data() + r.end, pstack_.data() + p_off, &d, r.line, r.col);
       pstack_.push_back(v);
     }
     for (std::uint32_t j = 0; j < op.num_qubits; ++j) {

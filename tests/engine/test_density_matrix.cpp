@@ -529,11 +529,9 @@ TEST_CASE("density_matrix_bytes is 16 * 4^n", "[engine][memory]") {
   CHECK(kraus::engine::density_matrix_bytes(15) == 17179869184ULL);  // 16 GiB
 }
 
-// KNOWN LIBRARY BUG (left failing on purpose): density_matrix_bytes(30) = 16 << 60 = 2^64 wraps to
-// 0 in std::uint64_t although 30 qubits is accepted (kMaxQubits), so require_memory(30, 0) lets
-// DensityMatrix(30) through and Armadillo then fails with std::logic_error instead of the
-// documented std::runtime_error.
-TEST_CASE("density_matrix_bytes never under-reports for any accepted qubit count", "[engine][memory][bug]") {
+// 16 * 4^30 = 2^64 does not fit in 64 bits: the count must saturate rather than wrap to 0 (which
+// would let DensityMatrix(30) past the memory check).
+TEST_CASE("density_matrix_bytes never under-reports for any accepted qubit count", "[engine][memory]") {
   for (int n = 1; n <= kraus::noise::kMaxQubits; ++n) {
     CAPTURE(n);
     const long double exact = 16.0L * std::pow(4.0L, n);
@@ -559,7 +557,7 @@ TEST_CASE("require_memory refuses what the machine cannot hold", "[engine][memor
 }
 
 TEST_CASE("DensityMatrix throws std::runtime_error before allocating an impossible state",
-          "[engine][memory][bug]") {
+          "[engine][memory]") {
   // 16 * 4^20 bytes = 16 TiB and more: no test machine has that much.
   for (int n : {20, 25, 29, 30}) {
     CAPTURE(n);

@@ -86,7 +86,7 @@ class DensityMatrix {
   arma::cx_mat rho_;
 };
 
-// Bytes needed by a density matrix of n qubits: 16 * 4^n.
+// Bytes needed by a density matrix of n qubits: 16 * 4^n (UINT64_MAX when that overflows, n >= 30).
 std::uint64_t density_matrix_bytes(int num_qubits);
 
 // Throws std::runtime_error when `bytes` exceed the memory available on this machine
