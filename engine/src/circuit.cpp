@@ -1,5 +1,6 @@
 #include "kraus/engine/circuit.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "kraus/noise/kernels.hpp"
@@ -104,6 +105,80 @@ void Circuit::add_barrier(std::vector<int> qubits) {
   op.kind = OpKind::kBarrier;
   op.qubits = std::move(qubits);
   ops_.push_back(std::move(op));
+}
+
+namespace {
+
+void append_operation_checked(Circuit& circuit, const Operation& op) {
+  switch (op.kind) {
+    case OpKind::kGate: circuit.add_gate(op.gate, op.qubits, op.params); return;
+    case OpKind::kUnitary: circuit.add_unitary(op.qubits, op.matrix); return;
+    case OpKind::kMeasure: circuit.add_measure(op.qubits.at(0), op.clbit); return;
+    case OpKind::kReset: circuit.add_reset(op.qubits.at(0)); return;
+    case OpKind::kBarrier: circuit.add_barrier(op.qubits); return;
+  }
+}
+
+}  // namespace
+
+Operation inverse(const Operation& op) {
+  Operation inv = op;
+  switch (op.kind) {
+    case OpKind::kBarrier: return inv;
+    case OpKind::kUnitary: inv.matrix = op.matrix.t(); return inv;
+    case OpKind::kMeasure:
+    case OpKind::kReset:
+      throw std::invalid_argument("'" + op.name() + "' is not unitary and has no inverse");
+    case OpKind::kGate: break;
+  }
+  if (static_cast<int>(op.params.size()) != gate_info(op.gate).num_params) {
+    throw std::invalid_argument("gate '" + op.name() + "' takes " + std::to_string(gate_info(op.gate).num_params) +
+                                " parameter(s), got " + std::to_string(op.params.size()));
+  }
+  const double pi = std::acos(-1.0);
+  const std::vector<double>& a = op.params;
+  switch (op.gate) {
+    case Gate::kI: case Gate::kX: case Gate::kY: case Gate::kZ: case Gate::kH:
+    case Gate::kCX: case Gate::kCY: case Gate::kCZ: case Gate::kCH: case Gate::kSwap:
+    case Gate::kCCX: case Gate::kCSwap:
+      return inv;
+    case Gate::kS: inv.gate = Gate::kSdg; return inv;
+    case Gate::kSdg: inv.gate = Gate::kS; return inv;
+    case Gate::kT: inv.gate = Gate::kTdg; return inv;
+    case Gate::kTdg: inv.gate = Gate::kT; return inv;
+    case Gate::kSX: inv.gate = Gate::kSXdg; return inv;
+    case Gate::kSXdg: inv.gate = Gate::kSX; return inv;
+    case Gate::kRX: case Gate::kRY: case Gate::kRZ: case Gate::kP:
+    case Gate::kCRX: case Gate::kCRY: case Gate::kCRZ: case Gate::kCP:
+    case Gate::kRXX: case Gate::kRYY: case Gate::kRZZ: case Gate::kRZX:
+      inv.params = {-a[0]};
+      return inv;
+    case Gate::kU2:
+      inv.gate = Gate::kU3;
+      inv.params = {-pi / 2, -a[1], -a[0]};
+      return inv;
+    case Gate::kU3:
+    case Gate::kCU3:
+      inv.params = {-a[0], -a[2], -a[1]};
+      return inv;
+    case Gate::kCU:
+      inv.params = {-a[0], -a[2], -a[1], -a[3]};
+      return inv;
+    case Gate::kISwap:
+      inv.kind = OpKind::kUnitary;
+      inv.gate = Gate::kI;
+      inv.params.clear();
+      inv.matrix = gate_matrix(Gate::kISwap).t();
+      return inv;
+  }
+  throw std::invalid_argument("inverse: unknown gate");
+}
+
+Circuit inverse(const Circuit& circuit) {
+  Circuit out(circuit.num_qubits(), circuit.num_clbits());
+  const auto& ops = circuit.operations();
+  for (std::size_t i = ops.size(); i-- > 0;) append_operation_checked(out, inverse(ops[i]));
+  return out;
 }
 
 }  // namespace kraus::engine

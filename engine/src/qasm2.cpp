@@ -35,6 +35,10 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kMaxExprDepth = 200;
+// Guards against runaway expansion (each level of gate calls can multiply the count) and against
+// definitions nested deeper than the expansion's recursion can safely go.
+constexpr std::size_t kMaxOperations = 10'000'000;
+constexpr int kMaxGateDepth = 1000;
 
 // ---- lexer -------------------------------------------------------------------------------------
 
@@ -200,6 +204,7 @@ struct GateDef {
   int num_params = 0, num_qubits = 0;
   bool from_qelib1 = false;  // false for U and CX, which are always there
   int line = 0;              // user gates: line of the definition
+  int depth = 0;             // levels of user-gate calls below this one (0 for built-in gates)
   std::vector<BodyOp> body;
   std::vector<int> body_qubits;
   std::vector<ExprRange> exprs;
@@ -279,6 +284,7 @@ bool is_qelib1_name(std::string_view name) {
 class Parser {
  public:
   Parser(std::string_view source, const std::string& filename) : lex_(source), filename_(filename) {
+    ops_.reserve(source.size() / 32 + 16);
     add_builtin({"U", DefKind::kTable, Gate::kU3, 3, 1}, false);
     add_builtin({"CX", DefKind::kTable, Gate::kCX, 0, 2}, false);
   }
@@ -293,6 +299,11 @@ class Parser {
   [[noreturn]] void fail(const Token& t, const std::string& what) const { fail(t.line, t.col, what); }
   static std::string describe(const Token& t) {
     if (t.kind == Tok::kEnd) return "end of file";
+    if (t.kind == Tok::kOther && static_cast<unsigned char>(t.text[0]) >= 0x80) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "a non-ASCII byte (0x%02X)", static_cast<unsigned>(static_cast<unsigned char>(t.text[0])));
+      return buf;
+    }
     return quoted(t.text);
   }
   // "expected X, found Y": at the offending token, or just after the previous token when the
@@ -426,6 +437,7 @@ Circuit Parser::parse() {
   if (num_qubits_ == 0) fail(tok_, "the program declares no qubits (a 'qreg' is needed)");
 
   Circuit circuit(static_cast<int>(num_qubits_), static_cast<int>(num_clbits_));
+  circuit.reserve(ops_.size());
   try {
     for (const PendingOp& op : ops_) {
       switch (op.kind) {
@@ -956,6 +968,10 @@ void Parser::gate_definition() {
   advance();
   if (!is(Tok::kId)) fail_expected("a gate name after 'gate'");
   const Token name = tok_;
+  for (const char* reserved : {"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "if", "measure", "reset",
+                               "barrier", "pi", "sin", "cos", "tan", "exp", "ln", "sqrt"}) {
+    if (name.text == reserved) fail(name, quoted(name.text) + " is a reserved word and cannot name a gate");
+  }
   {
     const auto it = def_index_.find(name.text);
     if (it != def_index_.end()) {
@@ -1090,6 +1106,10 @@ void Parser::gate_definition() {
     op.num_exprs = static_cast<std::uint32_t>(def.exprs.size()) - op.expr_begin;
     if (!barrier) {
       const GateDef& c = defs_[static_cast<std::size_t>(op.def)];
+      if (c.depth + 1 > def.depth) def.depth = c.depth + 1;
+      if (def.depth > kMaxGateDepth) {
+        fail(callee, "gate calls nested more than " + std::to_string(kMaxGateDepth) + " levels deep");
+      }
       if (static_cast<int>(op.num_exprs) != c.num_params) {
         fail(callee, "gate " + quoted(c.name) + " takes " + plural(c.num_params, "parameter") + ", got " +
                          std::to_string(op.num_exprs));
@@ -1109,6 +1129,10 @@ void Parser::gate_definition() {
 // ---- emission ----
 
 void Parser::push_gate(Gate g, const int* qubits, int nq, const double* params, int np) {
+  if (ops_.size() >= kMaxOperations) {
+    fail(call_line_, call_col_, "the program expands to more than " + std::to_string(kMaxOperations) +
+                                    " operations (at the call of this gate)");
+  }
   PendingOp op;
   op.kind = OpKind::kGate;
   op.gate = g;
@@ -1220,6 +1244,10 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     return;
   }
   for (const BodyOp& op : d.body) {
+    if (ops_.size() >= kMaxOperations) {
+      fail(call_line_, call_col_, "the program expands to more than " + std::to_string(kMaxOperations) +
+                                      " operations (at the call of this gate)");
+    }
     if (op.def < 0) {
       PendingOp b;
       b.kind = OpKind::kBarrier;

@@ -191,9 +191,9 @@ TEST_CASE("apply_unitary with random unitaries on every target tuple", "[engine]
   }
 }
 
-TEST_CASE("gates, unitaries and channels on a 7-qubit state (parallel kernels) match the reference",
+TEST_CASE("gates, unitaries and channels on an 8-qubit state (parallel kernels) match the reference",
           "[engine][reference][parallel]") {
-  const int n = 7;
+  const int n = 8;
   REQUIRE(n >= kraus::noise::kParallelMinQubits);
   ThreadCountGuard guard;
   kraus::engine::set_num_threads(2);

@@ -215,3 +215,547 @@ TEST_CASE("qasm2: register broadcasting", "[qasm]") {
           "measure 0->0; measure 1->1; measure 2->2; measure 5->0");
 }
 
+TEST_CASE("qasm2: user gate definitions, nested and parametrised", "[qasm]") {
+  const Circuit c = parse_qasm2(kHeader +
+                                "gate rot(a, b) q { rz(a) q; ry(b / 2) q; }\n"
+                                "gate pair(t) x, y {\n"
+                                "  rot(t, 2*t) x;\n"
+                                "  cx x, y;\n"
+                                "  barrier x, y;\n"
+                                "  rot(-t, t) y;\n"
+                                "}\n"
+                                "gate empty() q { }\n"
+                                "gate outer x, y { pair(pi/3) y, x; empty y; }\n"
+                                "qreg q[2];\n"
+                                "outer q[0], q[1];\n");
+  // outer q0, q1 = pair(pi/3) q1, q0 = rot(pi/3, 2pi/3) q1; cx q1, q0; barrier; rot(-pi/3, pi/3) q0.
+  const auto& ops = c.operations();
+  REQUIRE(ops.size() == 6);
+  REQUIRE(ops[0].gate == Gate::kRZ);
+  REQUIRE(ops[0].qubits == std::vector<int>{1});
+  REQUIRE(ops[0].params == std::vector<double>{kPi / 3});
+  REQUIRE(ops[1].gate == Gate::kRY);
+  REQUIRE(ops[1].qubits == std::vector<int>{1});
+  REQUIRE(ops[1].params == std::vector<double>{kPi / 3});
+  REQUIRE(ops[2].gate == Gate::kCX);
+  REQUIRE(ops[2].qubits == std::vector<int>{1, 0});
+  REQUIRE(ops[3].kind == OpKind::kBarrier);
+  REQUIRE(ops[3].qubits == std::vector<int>{1, 0});
+  REQUIRE(ops[4].gate == Gate::kRZ);
+  REQUIRE(ops[4].qubits == std::vector<int>{0});
+  REQUIRE(ops[4].params == std::vector<double>{-kPi / 3});
+  REQUIRE(ops[5].gate == Gate::kRY);
+  REQUIRE(ops[5].qubits == std::vector<int>{0});
+  REQUIRE(ops[5].params == std::vector<double>{kPi / 6});
+
+  // Simulated: ry(pi/3)|0> on qubit 1 gives cos(pi/6)|0> + sin(pi/6)|1>, the cx copies it onto
+  // qubit 0, and ry(pi/6) on qubit 0 sends |0> to cos(pi/12)|0> + sin(pi/12)|1> and |1> to
+  // -sin(pi/12)|0> + cos(pi/12)|1>. The rz gates only change phases of the two orthogonal branches.
+  const std::vector<double> p = simulate(c).probabilities();
+  const double s = std::sin(kPi / 12), co = std::cos(kPi / 12);
+  REQUIRE_CLOSE(p[0b00], 0.75 * co * co, 1e-12);
+  REQUIRE_CLOSE(p[0b01], 0.75 * s * s, 1e-12);
+  REQUIRE_CLOSE(p[0b11], 0.25 * co * co, 1e-12);
+  REQUIRE_CLOSE(p[0b10], 0.25 * s * s, 1e-12);
+}
+
+TEST_CASE("qasm2: gate bodies use earlier user gates and builtins; names are case-sensitive", "[qasm]") {
+  const Circuit c = parse_qasm2(kHeader +
+                                "gate H a { U(pi/2, 0, pi) a; }\n"  // not qelib1's h
+                                "gate bell a, b { H a; CX a, b; }\n"
+                                "gate Bell a, b { bell b, a; }\n"
+                                "qreg q[3];\n"
+                                "Bell q[2], q[0];\n"
+                                "h q[1];\n");
+  REQUIRE(describe(c) == "u3(1.5707963267948966,0,3.1415926535897931) 0; cx 0 2; h 1");
+}
+
+TEST_CASE("qasm2: qelib1 aliases, u0 and delay", "[qasm]") {
+  const Circuit c = parse_qasm2(kHeader +
+                                "qreg q[2];\n"
+                                "u1(0.5) q[0];\n"
+                                "u(1, 2, 3) q[1];\n"
+                                "cu1(0.25) q[0], q[1];\n"
+                                "u0(7) q[1];\n"
+                                "delay(100) q;\n"
+                                "u2(0, pi) q[0];\n"
+                                "cu(1, 2, 3, 4) q[1], q[0];\n");
+  REQUIRE(describe(c) ==
+          "p(0.5) 0; u3(1,2,3) 1; cp(0.25) 0 1; id 1; u2(0,3.1415926535897931) 0; cu(1,2,3,4) 1 0");
+}
+
+TEST_CASE("qasm2: every name of the gate table is accepted with its arity", "[qasm]") {
+  for (const kraus::engine::GateInfo& info : kraus::engine::gate_table()) {
+    std::string call(info.name);
+    if (info.num_params > 0) {
+      call += "(";
+      for (int k = 0; k < info.num_params; ++k) call += (k > 0 ? ", 0.1*" : "0.1*") + std::to_string(k + 1);
+      call += ")";
+    }
+    for (int k = 0; k < info.num_qubits; ++k) call += (k > 0 ? ", q[" : " q[") + std::to_string(2 - k) + "]";
+    CAPTURE(call);
+    const Circuit c = parse_qasm2(kHeader + "qreg q[3];\n" + call + ";\n");
+    REQUIRE(c.operations().size() == 1);
+    const Operation& op = c.operations()[0];
+    REQUIRE(op.gate == info.gate);
+    REQUIRE(op.qubits.size() == static_cast<std::size_t>(info.num_qubits));
+    for (int k = 0; k < info.num_qubits; ++k) REQUIRE(op.qubits[k] == 2 - k);
+    for (int k = 0; k < info.num_params; ++k) REQUIRE_CLOSE(op.params[k], 0.1 * (k + 1), 1e-15);
+  }
+}
+
+TEST_CASE("qasm2: parameter expressions", "[qasm]") {
+  // Exact: -pi/4 is exact, so is the product by 2^2 = 4.
+  REQUIRE(eval_expr("-pi/4*2^2") == -kPi);
+  REQUIRE(eval_expr("pi") == kPi);
+  REQUIRE(eval_expr("2^3^2") == 512.0);  // right-associative: 2^(3^2)
+  REQUIRE(eval_expr("-2^2") == -4.0);    // ^ binds tighter than unary minus
+  REQUIRE(eval_expr("2^-1") == 0.5);
+  REQUIRE(eval_expr("(-2)^2") == 4.0);
+  REQUIRE(eval_expr("1+2*3") == 7.0);
+  REQUIRE(eval_expr("(1+2)*3") == 9.0);
+  REQUIRE(eval_expr("8-3-2") == 3.0);    // left-associative
+  REQUIRE(eval_expr("10/4/5") == 0.5);   // left-associative
+  REQUIRE(eval_expr("2*-3") == -6.0);
+  REQUIRE(eval_expr("-(-3)") == 3.0);
+  REQUIRE(eval_expr("+1.5") == 1.5);
+  REQUIRE(eval_expr("1e-3") == 0.001);
+  REQUIRE(eval_expr("1.5E+2") == 150.0);
+  REQUIRE(eval_expr(".5") == 0.5);
+  REQUIRE(eval_expr("5.") == 5.0);
+  REQUIRE(eval_expr("007") == 7.0);
+  REQUIRE(eval_expr("2*pi/3 - pi") == 2 * kPi / 3 - kPi);
+  REQUIRE(eval_expr("sin(pi/6)") == std::sin(kPi / 6));
+  REQUIRE(eval_expr("cos(0)") == 1.0);
+  REQUIRE(eval_expr("tan(pi/4)") == std::tan(kPi / 4));
+  REQUIRE(eval_expr("exp(1)") == std::exp(1.0));
+  REQUIRE(eval_expr("ln(exp(2))") == std::log(std::exp(2.0)));
+  REQUIRE(eval_expr("sqrt(2)*sqrt(2)") == std::sqrt(2.0) * std::sqrt(2.0));
+  REQUIRE(eval_expr("sqrt(0)") == 0.0);
+  REQUIRE(eval_expr("-sin(pi/2)^2") == -1.0);
+  REQUIRE(eval_expr("((((1))))") == 1.0);
+
+  // rx(-pi/4*2^2) is rx(-pi): |0> -> i|1>.
+  const Circuit c = parse_qasm2(kHeader + "qreg q[1];\nrx(-pi/4*2^2) q[0];\n");
+  REQUIRE(c.operations()[0].params[0] == -kPi);
+  const DensityMatrix rho = simulate(c);
+  REQUIRE_CLOSE(rho.probabilities()[1], 1.0, 1e-15);
+
+  // Expressions of the enclosing gate's parameters, several levels deep.
+  const Circuit g = parse_qasm2(kHeader +
+                                "gate inner(x) q { rz(x^2 - 1) q; }\n"
+                                "gate mid(a, b) q { inner(a/b) q; inner(-(a + b)) q; }\n"
+                                "qreg q[1];\n"
+                                "mid(3, 2) q[0];\n");
+  REQUIRE(describe(g) == "rz(1.25) 0; rz(24) 0");
+}
+
+// ---- real-world programs -------------------------------------------------------------------------
+
+TEST_CASE("qasm2: 4-qubit QFT of |5> has amplitudes exp(2 pi i 5 k / 16) / 4", "[qasm]") {
+  const Circuit c = read_qasm2_file(kData + "qft4.qasm");
+  REQUIRE(c.num_qubits() == 4);
+  REQUIRE(c.num_clbits() == 4);
+  const DensityMatrix rho = simulate(c);
+  // rho(j, k) = psi_j conj(psi_k) = exp(2 pi i 5 (j - k) / 16) / 16.
+  double worst = 0;
+  for (int j = 0; j < 16; ++j) {
+    for (int k = 0; k < 16; ++k) {
+      const Complex expected = std::exp(kI * (2 * kPi * 5 * (j - k) / 16.0)) / 16.0;
+      worst = std::max(worst, std::abs(rho.matrix()(j, k) - expected));
+    }
+  }
+  REQUIRE_CLOSE(worst, 0.0, 1e-12);
+}
+
+TEST_CASE("qasm2: GHZ on 5 qubits", "[qasm]") {
+  const Circuit c = read_qasm2_file(kData + "ghz5.qasm");
+  REQUIRE(c.num_qubits() == 5);
+  const DensityMatrix rho = simulate(c);
+  const std::vector<double> p = rho.probabilities();
+  REQUIRE_CLOSE(p[0], 0.5, 1e-12);
+  REQUIRE_CLOSE(p[31], 0.5, 1e-12);
+  REQUIRE_CLOSE(std::abs(rho.matrix()(0, 31) - Complex(0.5)), 0.0, 1e-12);  // coherent, not a mixture
+  // the final `measure q -> c` maps qubit k to bit k
+  int measures = 0;
+  for (const Operation& op : c.operations()) {
+    if (op.kind != OpKind::kMeasure) continue;
+    REQUIRE(op.qubits[0] == measures);
+    REQUIRE(op.clbit == measures);
+    ++measures;
+  }
+  REQUIRE(measures == 5);
+}
+
+TEST_CASE("qasm2: Grover on 3 qubits finds the marked item with probability 121/128", "[qasm]") {
+  const Circuit c = read_qasm2_file(kData + "grover3.qasm");
+  const std::vector<double> p = simulate(c).probabilities();
+  // sin^2(5 theta) with sin(theta) = 1/sqrt(8): 121/128; the other 7 items share 7/128.
+  for (int k = 0; k < 8; ++k) {
+    CAPTURE(k);
+    REQUIRE_CLOSE(p[k], k == 5 ? 0.9453125 : 0.0078125, 1e-12);
+  }
+}
+
+TEST_CASE("qasm2: teleportation with deferred measurement delivers the input state to Bob", "[qasm]") {
+  const Circuit c = read_qasm2_file(kData + "teleport.qasm");
+  REQUIRE(c.num_qubits() == 3);
+  REQUIRE(c.num_clbits() == 3);
+  const DensityMatrix bob = simulate(c).reduced({2});
+  // u3(theta, phi, lambda)|0> = (cos(theta/2), e^{i phi} sin(theta/2)).
+  const double theta = 1.1, phi = 0.7;
+  arma::cx_vec psi(2);
+  psi(0) = std::cos(theta / 2);
+  psi(1) = std::exp(kI * phi) * std::sin(theta / 2);
+  REQUIRE_MATRIX_CLOSE(bob.matrix(), arma::cx_mat(psi * psi.t()), 1e-12);
+  // Alice's qubits end up uniformly mixed.
+  const std::vector<double> alice = simulate(c).marginal_probabilities({0, 1});
+  for (double x : alice) REQUIRE_CLOSE(x, 0.25, 1e-12);
+}
+
+TEST_CASE("qasm2: Cuccaro ripple-carry adder", "[qasm]") {
+  const Circuit c = read_qasm2_file(kData + "adder4.qasm");
+  REQUIRE(c.num_qubits() == 10);  // cin, a[4], b[4], cout
+  REQUIRE(c.num_clbits() == 5);
+  // 7 + 11 = 18: a stays 7, b becomes 18 mod 16 = 2, cout = 1, cin = 0.
+  const std::uint64_t expected = (7u << 1) | (2u << 5) | (1u << 9);
+  const std::vector<double> p = simulate(c).probabilities();
+  REQUIRE_CLOSE(p[expected], 1.0, 1e-12);
+
+  // The same operation list on every input (the leading x gates flip a by 7 and b by 11, so
+  // starting from a0, b0 adds a0 ^ 7 and b0 ^ 11), run as a classical reversible circuit.
+  for (std::uint32_t a0 = 0; a0 < 16; ++a0) {
+    for (std::uint32_t b0 = 0; b0 < 16; ++b0) {
+      std::uint32_t bits = (a0 << 1) | (b0 << 5);
+      for (const Operation& op : c.operations()) {
+        auto bit = [&](int q) { return (bits >> op.qubits[q]) & 1u; };
+        if (op.kind != OpKind::kGate) continue;
+        if (op.gate == Gate::kX) bits ^= 1u << op.qubits[0];
+        else if (op.gate == Gate::kCX) bits ^= bit(0) << op.qubits[1];
+        else if (op.gate == Gate::kCCX) bits ^= (bit(0) & bit(1)) << op.qubits[2];
+        else FAIL("unexpected gate " << op.name());
+      }
+      const std::uint32_t a = a0 ^ 7u, b = b0 ^ 11u, sum = a + b;
+      CAPTURE(a, b);
+      REQUIRE((bits & 1u) == 0u);
+      REQUIRE(((bits >> 1) & 15u) == a);
+      REQUIRE(((bits >> 5) & 15u) == (sum & 15u));
+      REQUIRE((bits >> 9) == (sum >> 4));
+    }
+  }
+}
+
+// ---- the qelib1.inc extras -----------------------------------------------------------------------
+
+namespace {
+
+struct Extra {
+  std::string call;          // applied to a 5-qubit register with scrambled operands
+  std::vector<int> qubits;   // the operands, first = least significant bit of `matrix`
+  arma::cx_mat matrix;       // the gate's matrix, global phase included
+};
+
+std::vector<Extra> extras() {
+  const Complex a = (1.0 + kI) / 2.0, b = (1.0 - kI) / 2.0;  // sqrt(X) = [[a, b], [b, a]]
+  arma::cx_mat rccx = identity(8);  // Qiskit's RCCXGate
+  rccx(3, 3) = 0;
+  rccx(7, 7) = 0;
+  rccx(3, 7) = -kI;
+  rccx(7, 3) = kI;
+  rccx(5, 5) = -1;
+  arma::cx_mat rc3x = identity(16);  // Qiskit's RC3XGate
+  rc3x(3, 3) = kI;
+  rc3x(11, 11) = -kI;
+  rc3x(7, 7) = 0;
+  rc3x(15, 15) = 0;
+  rc3x(7, 15) = 1;
+  rc3x(15, 7) = -1;
+  return {
+      {"u0(0.3) q[2]", {2}, identity(2)},
+      {"csx q[3], q[1]", {3, 1}, with_block(4, 1, 3, a, b, b, a)},
+      {"c3x q[2], q[4], q[0], q[3]", {2, 4, 0, 3}, with_block(16, 7, 15, 0, 1, 1, 0)},
+      {"c3sqrtx q[2], q[4], q[0], q[3]", {2, 4, 0, 3}, with_block(16, 7, 15, a, b, b, a)},
+      {"c4x q[4], q[1], q[3], q[0], q[2]", {4, 1, 3, 0, 2}, with_block(32, 15, 31, 0, 1, 1, 0)},
+      {"rccx q[3], q[0], q[4]", {3, 0, 4}, rccx},
+      {"rc3x q[2], q[4], q[0], q[3]", {2, 4, 0, 3}, rc3x},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("qasm2: qelib1 extras are exact decompositions of their matrices", "[qasm]") {
+  constexpr int n = 5;
+  ref::Rng rng(20240611);
+  for (const Extra& e : extras()) {
+    CAPTURE(e.call);
+    const Circuit c = parse_qasm2(kHeader + "qreg q[" + std::to_string(n) + "];\n" + e.call + ";\n");
+    REQUIRE(c.num_qubits() == n);
+    for (const Operation& op : c.operations()) REQUIRE(op.kind == OpKind::kGate);
+    const arma::cx_mat full = ref::embed(e.matrix, e.qubits, n);
+    // The unitary from the table's matrices, global phase included.
+    REQUIRE_MATRIX_CLOSE(circuit_unitary(c), full, 1e-12);
+
+    // Simulated on every basis state of the operands (spectators set to 1 for every other state)
+    // and on a random superposition, which also sees the relative phases.
+    const arma::uword k = e.qubits.size();
+    for (arma::uword local = 0; local < (arma::uword{1} << k); ++local) {
+      arma::uword index = (local % 2 == 1) ? (arma::uword{1} << n) - 1 : 0;
+      for (arma::uword j = 0; j < k; ++j) {
+        const arma::uword bit = arma::uword{1} << e.qubits[j];
+        index = ((local >> j) & 1u) ? (index | bit) : (index & ~bit);
+      }
+      DensityMatrix rho = DensityMatrix::from_state_vector(ref::basis_state(index, 1u << n));
+      run(c, rho);
+      const arma::cx_vec out = full * ref::basis_state(index, 1u << n);
+      CAPTURE(local);
+      REQUIRE_MATRIX_CLOSE(rho.matrix(), arma::cx_mat(out * out.t()), 1e-12);
+    }
+    const arma::cx_vec psi = ref::random_state_vector(n, rng);
+    DensityMatrix rho = DensityMatrix::from_state_vector(psi);
+    run(c, rho);
+    const arma::cx_vec out = full * psi;
+    REQUIRE_MATRIX_CLOSE(rho.matrix(), arma::cx_mat(out * out.t()), 1e-12);
+  }
+}
+
+TEST_CASE("qasm2: delay emits nothing; extras work inside user gates and with broadcasting", "[qasm]") {
+  REQUIRE(parse_qasm2(kHeader + "qreg q[3];\ndelay(10) q;\ndelay(1.5) q[1];\n").operations().empty());
+  // rccx in a user gate, broadcast over registers: twice rccx = diagonal (rccx^2 = CZ-like phases),
+  // compare with the explicit matrix squared.
+  const Circuit c = parse_qasm2(kHeader +
+                                "gate twice a, b, c { rccx a, b, c; rccx a, b, c; }\n"
+                                "qreg x[1];\nqreg y[2];\nqreg z[2];\n"
+                                "twice x[0], y, z;\n");
+  const arma::cx_mat rccx = extras()[5].matrix;
+  const arma::cx_mat sq = rccx * rccx;
+  const arma::cx_mat expected = ref::embed(sq, {0, 2, 4}, 5) * ref::embed(sq, {0, 1, 3}, 5);
+  REQUIRE_MATRIX_CLOSE(circuit_unitary(c), expected, 1e-12);
+}
+
+TEST_CASE("qasm2: rccx and rc3x agree with the relative-phase Toffoli circuits of Maslov", "[qasm]") {
+  // The 3-CNOT relative-phase Toffoli (arXiv:1508.03273, Fig. 3) and its 4-qubit version (Fig. 4)
+  // as user gates with H = u2(0, pi), T = u1(pi/4): they must give exactly the same unitary as the
+  // built-in names.
+  const std::string defs =
+      "gate my_rccx a, b, c { u2(0,pi) c; u1(pi/4) c; cx b, c; u1(-pi/4) c; cx a, c; u1(pi/4) c; cx b, c;\n"
+      "  u1(-pi/4) c; u2(0,pi) c; }\n"
+      "gate my_rc3x a, b, c, d { u2(0,pi) d; u1(pi/4) d; cx c, d; u1(-pi/4) d; u2(0,pi) d; cx a, d;\n"
+      "  u1(pi/4) d; cx b, d; u1(-pi/4) d; cx a, d; u1(pi/4) d; cx b, d; u1(-pi/4) d; u2(0,pi) d;\n"
+      "  u1(pi/4) d; cx c, d; u1(-pi/4) d; u2(0,pi) d; }\n"
+      "qreg q[4];\n";
+  REQUIRE_MATRIX_CLOSE(circuit_unitary(parse_qasm2(kHeader + defs + "my_rccx q[1], q[3], q[0];")),
+                       circuit_unitary(parse_qasm2(kHeader + defs + "rccx q[1], q[3], q[0];")), 1e-12);
+  REQUIRE_MATRIX_CLOSE(circuit_unitary(parse_qasm2(kHeader + defs + "my_rc3x q[1], q[3], q[0], q[2];")),
+                       circuit_unitary(parse_qasm2(kHeader + defs + "rc3x q[1], q[3], q[0], q[2];")), 1e-12);
+}
+
+// ---- errors --------------------------------------------------------------------------------------
+
+TEST_CASE("qasm2: file errors name the file", "[qasm]") {
+  REQUIRE(file_error_of("/nonexistent/dir/prog.qasm") ==
+          "/nonexistent/dir/prog.qasm: cannot open the file (No such file or directory)");
+  REQUIRE(file_error_of(kData) == kData + ": cannot read the file (Is a directory)");
+  REQUIRE(file_error_of(kData + "bad_missing_semicolon.qasm") ==
+          kData + "bad_missing_semicolon.qasm:4:7: expected ';' after the qubit list, found 'cx'");
+}
+
+TEST_CASE("qasm2: header errors", "[qasm]") {
+  REQUIRE(error_of("") == "<string>:1:1: expected 'OPENQASM 2.0;' at the start of the program, found end of file");
+  REQUIRE(error_of("// only a comment\n") ==
+          "<string>:2:1: expected 'OPENQASM 2.0;' at the start of the program, found end of file");
+  REQUIRE(error_of("qreg q[1];\nh q[0];") ==
+          "<string>:1:1: expected 'OPENQASM 2.0;' at the start of the program, found 'qreg'");
+  REQUIRE(error_of("OPENQASM 3.0;\nqreg q[1];") == "<string>:1:10: unsupported OpenQASM version 3.0 (only 2.0 is supported)");
+  REQUIRE(error_of("OPENQASM 2.1;") == "<string>:1:10: unsupported OpenQASM version 2.1 (only 2.0 is supported)");
+  REQUIRE(error_of("OPENQASM two;") == "<string>:1:10: expected a version number after 'OPENQASM', found 'two'");
+  REQUIRE(error_of("OPENQASM 2.0\nqreg q[1];") == "<string>:1:13: expected ';' after 'OPENQASM 2.0', found 'qreg'");
+  REQUIRE(error_of("OPENQASM 2.0;\n") == "<string>:2:1: the program declares no qubits (a 'qreg' is needed)");
+  REQUIRE(error_of("OPENQASM 2.0;\ncreg c[2];\n") == "<string>:3:1: the program declares no qubits (a 'qreg' is needed)");
+  REQUIRE(error_of("OPENQASM 2.0;\nqreg q[1];\nOPENQASM 2.0;\n") ==
+          "<string>:3:1: 'OPENQASM' may only appear once, at the start of the program");
+}
+
+TEST_CASE("qasm2: include errors", "[qasm]") {
+  REQUIRE(error_of("OPENQASM 2.0;\ninclude \"stdgates.inc\";\n") ==
+          "<string>:2:9: cannot include \"stdgates.inc\": only \"qelib1.inc\" can be included (it is built in; no "
+          "file is read)");
+  REQUIRE(error_of("OPENQASM 2.0;\ninclude qelib1.inc;\n") ==
+          "<string>:2:9: expected a file name in double quotes after 'include', found 'qelib1'");
+  REQUIRE(error_of("OPENQASM 2.0;\ninclude \"qelib1.inc\"\nqreg q[1];") ==
+          "<string>:2:21: expected ';' after the include, found 'qreg'");
+  REQUIRE(error_of("OPENQASM 2.0;\ninclude \"qelib1.inc;\nqreg q[1];") ==
+          "<string>:2:9: unterminated string (missing '\"' before the end of the line)");
+  // A user gate that qelib1.inc would redefine.
+  REQUIRE(error_of("OPENQASM 2.0;\ngate h a { U(pi/2,0,pi) a; }\ninclude \"qelib1.inc\";\n") ==
+          "<string>:3:9: qelib1.inc defines gate 'h', which is already defined at line 2");
+}
+
+TEST_CASE("qasm2: syntax errors say what was expected", "[qasm]") {
+  // The example of the specification: a missing comma is seen as a missing ';'.
+  REQUIRE(error_of("OPENQASM 2.0;\nqreg q[2];\nCX q[0] q[1];\n", "bell.qasm") ==
+          "bell.qasm:3:9: expected ';' after the qubit list, found 'q'");
+  // A missing ';' at the end of a line is reported where it is missing.
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[0]\nh q[1];\n") ==
+          "<string>:4:7: expected ';' after the qubit list, found 'h'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[0]") == "<string>:4:7: expected ';' after the qubit list, found end of file");
+  REQUIRE(error_of(kHeader + "qreg q[2]\n") == "<string>:3:10: expected ';' after the register declaration, found end of file");
+  REQUIRE(error_of(kHeader + "qreg q;\n") == "<string>:3:7: expected '[' after the register name, found ';'");
+  REQUIRE(error_of(kHeader + "qreg q[n];\n") ==
+          "<string>:3:8: expected the register size (a non-negative integer), found 'n'");
+  REQUIRE(error_of(kHeader + "qreg q[2.0];\n") ==
+          "<string>:3:8: expected the register size (a non-negative integer), found '2.0'");
+  REQUIRE(error_of(kHeader + "qreg [2];\n") == "<string>:3:6: expected a register name after 'qreg', found '['");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[1;\n") == "<string>:4:6: expected ']' after the index, found ';'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[-1];\n") ==
+          "<string>:4:5: expected an index (a non-negative integer), found '-'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(pi q[0];\n") ==
+          "<string>:4:7: expected ',' or ')' in the parameter list, found 'q'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(pi/) q[0];\n") == "<string>:4:7: expected an expression, found ')'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(sin pi) q[0];\n") ==
+          "<string>:4:8: expected '(' after the function name 'sin', found 'pi'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx((1+2) q[0];\n") ==
+          "<string>:4:10: expected ',' or ')' in the parameter list, found 'q'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx((1+2 q[0];\n") ==
+          "<string>:4:9: expected ')' to close the parenthesis, found 'q'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh;\n") == "<string>:4:2: expected a qubit or quantum register, found ';'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\n[h] q;\n") == "<string>:4:1: expected a statement, found '['");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[0]; }\n") == "<string>:4:9: expected a statement, found '}'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[0]; @\n") == "<string>:4:9: expected a statement, found '@'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(\xCF\x80) q[0];\n") ==
+          "<string>:4:4: expected an expression, found a non-ASCII byte (0xCF)");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncreg c[2];\nmeasure q[0] c[0];\n") ==
+          "<string>:5:14: expected '->' after the measured qubits, found 'c'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nbarrier;\n") == "<string>:4:8: expected a qubit or quantum register, found ';'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(1e999) q[0];\n") == "<string>:4:4: number 1e999 is out of range");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(theta) q[0];\n") ==
+          "<string>:4:4: unknown identifier 'theta' in an expression (only pi and numbers are allowed here)");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx(" + std::string(300, '(') + "1" + std::string(300, ')') + ") q[0];\n")
+              .find("expression nested too deeply") != std::string::npos);
+}
+
+TEST_CASE("qasm2: registers, indices and operand errors", "[qasm]") {
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[2];\n") == "<string>:4:5: index 2 is out of range for register 'q' of size 2");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncreg c[1];\nmeasure q[0] -> c[1];\n") ==
+          "<string>:5:19: index 1 is out of range for register 'c' of size 1");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh r[0];\n") == "<string>:4:3: unknown quantum register 'r'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncreg c[2];\nh c[0];\n") ==
+          "<string>:5:3: 'c' is a classical register; expected a quantum one");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nmeasure q[0] -> q[1];\n") ==
+          "<string>:4:17: 'q' is a quantum register; expected a classical one");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nmeasure q[0] -> c[1];\n") == "<string>:4:17: unknown classical register 'c'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncreg q[2];\n") == "<string>:4:6: register 'q' is already declared");
+  REQUIRE(error_of(kHeader + "qreg q[0];\n") == "<string>:3:8: a register needs at least one element");
+  REQUIRE(error_of(kHeader + "qreg q[20];\nqreg r[11];\n") ==
+          "<string>:4:6: too many qubits: the program declares 31 so far, at most 30 are supported");
+  REQUIRE(error_of(kHeader + "qreg q[99999999999];\n") == "<string>:3:8: register size 99999999999 is too large");
+  // Unequal broadcasting.
+  REQUIRE(error_of(kHeader + "qreg a[2];\nqreg b[3];\ncx a, b;\n") ==
+          "<string>:5:7: registers of different sizes in one gate call: 'a' has 2 qubits, 'b' has 3");
+  REQUIRE(error_of(kHeader + "qreg a[2];\ncreg c[3];\nmeasure a -> c;\n") ==
+          "<string>:5:14: measure needs registers of the same size: 'a' has 2 qubits, 'c' has 3 bits");
+  REQUIRE(error_of(kHeader + "qreg a[2];\ncreg c[3];\nmeasure a -> c[0];\n") ==
+          "<string>:5:9: measure takes a qubit and a bit, or a quantum and a classical register of the same size, "
+          "not a register and a single element");
+  REQUIRE(error_of(kHeader + "qreg a[2];\ncreg c[3];\nmeasure a[0] -> c;\n") ==
+          "<string>:5:17: measure takes a qubit and a bit, or a quantum and a classical register of the same size, "
+          "not a register and a single element");
+  // The same qubit twice in one operation.
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncx q[0], q[0];\n") == "<string>:4:10: qubit q[0] is used twice in one gate call");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncx q, q;\n") == "<string>:4:7: qubit q[0] is used twice in one gate call");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncx q[1], q;\n") == "<string>:4:10: qubit q[1] is used twice in one gate call");
+  REQUIRE(error_of(kHeader + "qreg q[3];\nccx q[0], q[1], q[0];\n") ==
+          "<string>:4:17: qubit q[0] is used twice in one gate call");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nbarrier q, q[1];\n") == "<string>:4:12: qubit q[1] appears twice in the barrier");
+}
+
+TEST_CASE("qasm2: unknown gates and wrong arity", "[qasm]") {
+  REQUIRE(error_of(kHeader + "qreg q[2];\nfoo q[0];\n") == "<string>:4:1: unknown gate 'foo'");
+  REQUIRE(error_of("OPENQASM 2.0;\nqreg q[2];\nh q[0];\n") ==
+          "<string>:3:1: unknown gate 'h' (it is defined in qelib1.inc: add 'include \"qelib1.inc\";')");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nH q[0];\n") == "<string>:4:1: unknown gate 'H'");  // case-sensitive
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncnot q[0], q[1];\n") == "<string>:4:1: unknown gate 'cnot'");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nrx q[0];\n") == "<string>:4:1: gate 'rx' takes 1 parameter, got 0");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh(0.5) q[0];\n") == "<string>:4:1: gate 'h' takes 0 parameters, got 1");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nu3(1, 2) q[0];\n") == "<string>:4:1: gate 'u3' takes 3 parameters, got 2");
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncx q[0];\n") == "<string>:4:1: gate 'cx' acts on 2 qubits, got 1");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[0], q[1];\n") == "<string>:4:1: gate 'h' acts on 1 qubit, got 2");
+  REQUIRE(error_of(kHeader + "qreg q[5];\nc4x q[0], q[1], q[2], q[3];\n") ==
+          "<string>:4:1: gate 'c4x' acts on 5 qubits, got 4");
+  REQUIRE(error_of(kHeader + "gate g(a, b) x { rz(a + b) x; }\nqreg q[2];\ng(1) q[0];\n") ==
+          "<string>:5:1: gate 'g' takes 2 parameters, got 1");
+}
+
+TEST_CASE("qasm2: unsupported statements", "[qasm]") {
+  REQUIRE(error_of(kHeader + "qreg q[2];\ncreg c[2];\nif (c == 1) x q[0];\n") ==
+          "<string>:5:1: classical control (if) is not supported");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nopaque magic(a) x, y;\n") ==
+          "<string>:4:1: opaque gate declarations are not supported");
+}
+
+TEST_CASE("qasm2: arithmetic errors", "[qasm]") {
+  REQUIRE(error_of(kHeader + "qreg q[1];\nrx(1/0) q[0];\n") == "<string>:4:5: division by zero");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nrx(pi/(1-1)) q[0];\n") == "<string>:4:6: division by zero");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nrx(ln(0)) q[0];\n") == "<string>:4:4: ln of a non-positive number (0.000000)");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nrx(sqrt(-1)) q[0];\n") ==
+          "<string>:4:4: sqrt of a negative number (-1.000000)");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nrx((-8)^(1/3)) q[0];\n") ==
+          "<string>:4:8: -8.000000 ^ 0.333333 is not a real number");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nrx(exp(1000)) q[0];\n") ==
+          "<string>:4:4: the expression's value is not a finite number");
+  REQUIRE(error_of(kHeader + "gate g(a) x { rx(2 * exp(a)) x; }\nqreg q[1];\ng(1000) q[0];\n") ==
+          "<string>:3:18: the expression's value is not a finite number in the body of gate 'g', expanding the call "
+          "at line 5, column 1");
+  // In a gate body the error points into the body and names the call being expanded.
+  REQUIRE(error_of(kHeader + "gate g(a) x {\n  rx(1/a) x;\n}\nqreg q[1];\ng(0.5) q[0];\ng(0) q[0];\n") ==
+          "<string>:4:7: division by zero in the body of gate 'g', expanding the call at line 8, column 1");
+}
+
+TEST_CASE("qasm2: gate definition errors", "[qasm]") {
+  REQUIRE(error_of(kHeader + "gate g a { h a;\nqreg q[1];\n") ==
+          "<string>:4:1: registers cannot be declared in a gate body");
+  REQUIRE(error_of(kHeader + "gate g a { h a;\n") ==
+          "<string>:4:1: expected '}' to close the body of gate 'g' (opened at line 3), found end of file");
+  REQUIRE(error_of(kHeader + "gate g a { h a; }\ngate g b { x b; }\n") ==
+          "<string>:4:6: gate 'g' is already defined at line 3");
+  REQUIRE(error_of(kHeader + "gate h a { x a; }\n") == "<string>:3:6: gate 'h' is already defined by qelib1.inc");
+  REQUIRE(error_of("OPENQASM 2.0;\ngate CX a, b { }\n") == "<string>:2:6: gate 'CX' is already defined (it is built in)");
+  REQUIRE(error_of(kHeader + "gate g a { g a; }\n") == "<string>:3:12: gate 'g' cannot call itself");
+  REQUIRE(error_of(kHeader + "gate g a { later a; }\ngate later a { }\n") == "<string>:3:12: unknown gate 'later'");
+  REQUIRE(error_of(kHeader + "gate g a { h b; }\n") ==
+          "<string>:3:14: unknown qubit argument 'b' (not an argument of gate 'g')");
+  REQUIRE(error_of(kHeader + "gate g a, b { cx a, a; }\n") ==
+          "<string>:3:21: qubit argument 'a' is used twice in one operation");
+  REQUIRE(error_of(kHeader + "gate g a, a { }\n") == "<string>:3:11: qubit argument 'a' is listed twice");
+  REQUIRE(error_of(kHeader + "gate g(t, t) a { }\n") == "<string>:3:11: parameter 't' is listed twice");
+  REQUIRE(error_of(kHeader + "gate g(t) t { }\n") == "<string>:3:11: 't' is already a parameter name");
+  REQUIRE(error_of(kHeader + "gate g(pi) a { }\n") == "<string>:3:8: 'pi' cannot be a parameter name");
+  REQUIRE(error_of(kHeader + "gate g(t) a { rx(s) a; }\n") ==
+          "<string>:3:18: unknown parameter 's' (not a parameter of this gate)");
+  REQUIRE(error_of(kHeader + "gate g a { h a[0]; }\n") ==
+          "<string>:3:15: qubit arguments in a gate body are single qubits and cannot be indexed");
+  REQUIRE(error_of(kHeader + "gate g a { rx(1, 2) a; }\n") == "<string>:3:12: gate 'rx' takes 1 parameter, got 2");
+  REQUIRE(error_of(kHeader + "gate g a { cx a; }\n") == "<string>:3:12: gate 'cx' acts on 2 qubits, got 1");
+  REQUIRE(error_of(kHeader + "gate g a { measure a; }\n") == "<string>:3:12: 'measure' is not allowed in a gate body");
+  REQUIRE(error_of(kHeader + "gate g a { reset a; }\n") == "<string>:3:12: 'reset' is not allowed in a gate body");
+  REQUIRE(error_of(kHeader + "gate g a { gate f b { } }\n") == "<string>:3:12: gate definitions cannot be nested");
+  REQUIRE(error_of(kHeader + "gate g a { if (c==1) x a; }\n") == "<string>:3:12: classical control (if) is not supported");
+  REQUIRE(error_of(kHeader + "gate g a h a; }\n") == "<string>:3:10: expected '{' to open the body of gate 'g', found 'h'");
+  REQUIRE(error_of(kHeader + "gate g { }\n") == "<string>:3:8: expected a qubit argument name, found '{'");
+  REQUIRE(error_of(kHeader + "gate (a) { }\n") == "<string>:3:6: expected a gate name after 'gate', found '('");
+  REQUIRE(error_of(kHeader + "gate g a { h a }\n") == "<string>:3:16: expected ';' after the qubit list, found '}'");
+  REQUIRE(error_of(kHeader + "gate measure a { }\n") ==
+          "<string>:3:6: 'measure' is a reserved word and cannot name a gate");
+  {
+    // 1001 levels of user gates, each calling the one before: g1000 is one too many.
+    std::string src = kHeader + "gate g0 a { x a; }\n";
+    for (int k = 1; k <= 1000; ++k) {
+      src += "gate g" + std::to_string(k) + " a { g" + std::to_string(k - 1) + " a; }\n";
+    }
+    REQUIRE(error_of(src) == "<string>:1003:16: gate calls nested more than 1000 levels deep");
+    // 1000 levels are fine, and expand to the one x gate.
+    src = src.substr(0, src.rfind("gate g1000"));
+    REQUIRE(describe(parse_qasm2(src + "qreg q[1];\ng999 q[0];\n")) == "x 0");
+  }
+  REQUIRE(error_of(kHeader + "gate g a { 1 a; }\n") ==
+          "<string>:3:12: expected a gate call or '}' in the body of gate 'g', found '1'");
+}

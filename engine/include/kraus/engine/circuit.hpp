@@ -37,6 +37,8 @@ class Circuit {
   int num_qubits() const { return num_qubits_; }
   int num_clbits() const { return num_clbits_; }
   const std::vector<Operation>& operations() const { return ops_; }
+  // Room for `count` operations (Operation is large and copied when the list grows).
+  void reserve(std::size_t count) { ops_.reserve(count); }
 
   // Each adder validates its operands (qubit range, distinct qubits, arity, parameter count,
   // unitarity) and throws std::invalid_argument with a clear message.
@@ -53,5 +55,19 @@ class Circuit {
   int num_clbits_;
   std::vector<Operation> ops_;
 };
+
+// The exact inverse of a gate, unitary or barrier (global phases included, so op followed by
+// inverse(op) is the identity matrix): self-inverse gates (id x y z h cx cy cz ch swap ccx cswap)
+// are returned unchanged; s <-> sdg, t <-> tdg, sx <-> sxdg; rx ry rz p crx cry crz cp rxx ryy rzz
+// rzx negate their angle; u2(phi, lambda) -> u3(-pi/2, -lambda, -phi); u3(theta, phi, lambda) ->
+// u3(-theta, -lambda, -phi), cu3 likewise; cu(theta, phi, lambda, gamma) -> cu(-theta, -lambda,
+// -phi, -gamma); iswap and kUnitary -> a kUnitary with the adjoint matrix (so noise rules on "iswap"
+// do not match the inverse, which is named "unitary"); a barrier is its own inverse. Measure and
+// reset have no inverse: std::invalid_argument.
+Operation inverse(const Operation& op);
+
+// The inverse circuit: the inverses of the operations in reverse order (same registers). Throws
+// std::invalid_argument for a circuit with a measurement or reset.
+Circuit inverse(const Circuit& circuit);
 
 }  // namespace kraus::engine

@@ -21,7 +21,11 @@
 //  * Register broadcasting: `h q;`, `cx a, b;` (equal sizes), `cx a[0], b;`, `measure q -> c;`,
 //    `reset q;`, `barrier q, r[1];` (one barrier on every listed qubit).
 //  * Refused with a QasmError: classical control (`if`), `opaque` declarations, measure or reset in a
-//    gate body, a qubit used twice in one operation.
+//    gate body, a qubit used twice in one operation, redefining a gate, unknown names, wrong numbers
+//    of parameters or qubits, out-of-range indices, broadcasts over registers of unequal sizes.
+//    Gate names are case-sensitive. `cnot` (an alias of gate_from_name) is not a qelib1.inc name
+//    and is not accepted. Limits: 30 qubits in all (noise::kMaxQubits), user-gate calls nested at
+//    most 1000 deep, at most 10 million operations after expansion.
 //
 // Errors are QasmError with the message "FILE:LINE:COL: what is wrong", 1-based, columns counted in
 // bytes, e.g. "bell.qasm:3:9: expected ';' after the qubit list".
