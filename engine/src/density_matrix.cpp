@@ -161,9 +161,9 @@ void DensityMatrix::apply_unitary(const std::vector<int>& qubits, const arma::cx
 
 void DensityMatrix::apply_superoperator(const std::vector<int>& qubits, const arma::cx_mat& superop) {
   const arma::uword dim = arma::uword{1} << (2 * qubits.size());
-  if (qubits.empty() || qubits.size() > 2 || superop.n_rows != dim || superop.n_cols != dim) {
+  if (qubits.empty() || qubits.size() > 3 || superop.n_rows != dim || superop.n_cols != dim) {
     throw std::invalid_argument("a superoperator on " + std::to_string(qubits.size()) +
-                                " qubit(s) must be 4^k x 4^k with k = 1 or 2, got " +
+                                " qubit(s) must be 4^k x 4^k with 1 <= k <= 3, got " +
                                 std::to_string(superop.n_rows) + "x" + std::to_string(superop.n_cols));
   }
   const arma::cx_mat rowmajor = arma::strans(superop);
@@ -173,8 +173,8 @@ void DensityMatrix::apply_superoperator(const std::vector<int>& qubits, const ar
 
 void DensityMatrix::apply_kraus(const std::vector<int>& qubits, const std::vector<arma::cx_mat>& operators) {
   const arma::uword dim = arma::uword{1} << qubits.size();
-  if (qubits.empty() || qubits.size() > 2) {
-    throw std::invalid_argument("a Kraus channel acts on 1 or 2 qubits, got " + std::to_string(qubits.size()));
+  if (qubits.empty() || qubits.size() > 3) {
+    throw std::invalid_argument("a Kraus channel acts on 1 to 3 qubits, got " + std::to_string(qubits.size()));
   }
   std::vector<Complex> packed;
   packed.reserve(operators.size() * dim * dim);

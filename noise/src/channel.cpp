@@ -187,7 +187,7 @@ Channel Channel::tensor(const Channel& other) const {
 void apply_channel(Complex* rho, int num_qubits, const int* qubits, const Channel& channel) {
   const int k = channel.num_qubits();
   detail::validate_state(rho, num_qubits);
-  detail::validate_targets(num_qubits, qubits, k, 2);
+  detail::validate_targets(num_qubits, qubits, k, 3);
   const Matrix& s = channel.superoperator();
   if (channel.kraus().size() == 1) {
     apply_unitary(rho, num_qubits, qubits, k, channel.kraus().front().data(), -1.0);

@@ -282,10 +282,10 @@ void real_block_channel_1q(Complex* rho, int n, int q, const double* p, const do
 }
 
 void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha) {
-  if (k == 1) {
-    depolarizing_block_k<1>(rho, num_qubits, qubits, alpha);
-  } else {
-    depolarizing_block_k<2>(rho, num_qubits, qubits, alpha);
+  switch (k) {
+    case 1: depolarizing_block_k<1>(rho, num_qubits, qubits, alpha); break;
+    case 2: depolarizing_block_k<2>(rho, num_qubits, qubits, alpha); break;
+    default: depolarizing_block_k<3>(rho, num_qubits, qubits, alpha); break;
   }
 }
 
@@ -406,30 +406,37 @@ void diagonal_block(Complex* rho, int n, const int* qubits, const Complex* u) {
 }
 
 // Monomial U (U(perm[a], a) = phase[a], zero elsewhere): B'(perm a, perm b) = phase a conj(phase b) B(a, b).
+// Only the elements that move or change are read and written (a CNOT leaves a quarter of the
+// state alone).
 template <int K>
 void monomial_block(Complex* rho, int n, const int* qubits, const int* perm, const Complex* phase) {
-  constexpr int kDim = 1 << K;
-  Complex factor[kDim * kDim];
-  int dest[kDim * kDim];
+  constexpr int kDim = 1 << K, kElems = kDim * kDim;
+  int num_moved = 0;
+  std::uint64_t src_off[kElems], dst_off[kElems];
+  Complex factor[kElems];
   bool trivial = true;
-  for (int b = 0; b < kDim; ++b)
-    for (int a = 0; a < kDim; ++a) {
-      factor[a + b * kDim] = phase[a] * std::conj(phase[b]);
-      dest[a + b * kDim] = perm[a] + perm[b] * kDim;
-      trivial = trivial && factor[a + b * kDim] == Complex(1.0, 0.0);
-    }
   const auto bits = touched_bits<K>(n, qubits);
   const auto off = block_offsets<K>(n, qubits);
+  for (int b = 0; b < kDim; ++b)
+    for (int a = 0; a < kDim; ++a) {
+      const int e = a + b * kDim, d = perm[a] + perm[b] * kDim;
+      const Complex f = phase[a] * std::conj(phase[b]);
+      if (d == e && f == Complex(1.0, 0.0)) continue;
+      src_off[num_moved] = off[static_cast<std::size_t>(e)];
+      dst_off[num_moved] = off[static_cast<std::size_t>(d)];
+      factor[num_moved++] = f;
+      trivial = trivial && f == Complex(1.0, 0.0);
+    }
   const std::int64_t blocks = num_blocks(n, K);
 #pragma omp parallel for schedule(static) if (parallel(n))
   for (std::int64_t m = 0; m < blocks; ++m) {
-    const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
-    Complex b[kDim * kDim];
-    for (int e = 0; e < kDim * kDim; ++e) b[e] = rho[base + off[e]];
+    Complex* base = rho + insert_zero_bits(static_cast<std::uint64_t>(m), bits);
+    Complex b[kElems];
+    for (int i = 0; i < num_moved; ++i) b[i] = base[src_off[i]];
     if (trivial) {
-      for (int e = 0; e < kDim * kDim; ++e) rho[base + off[dest[e]]] = b[e];
+      for (int i = 0; i < num_moved; ++i) base[dst_off[i]] = b[i];
     } else {
-      for (int e = 0; e < kDim * kDim; ++e) rho[base + off[dest[e]]] = factor[e] * b[e];
+      for (int i = 0; i < num_moved; ++i) base[dst_off[i]] = factor[i] * b[i];
     }
   }
 }
@@ -527,19 +534,19 @@ void apply_unitary(Complex* rho, int num_qubits, const int* qubits, int k, const
 
 void apply_superoperator(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* s) {
   validate_state(rho, num_qubits);
-  validate_targets(num_qubits, qubits, k, 2);
+  validate_targets(num_qubits, qubits, k, 3);
   if (s == nullptr) throw std::invalid_argument("superoperator pointer is null");
-  if (k == 1) {
-    superoperator_block<1>(rho, num_qubits, qubits, s);
-  } else {
-    superoperator_block<2>(rho, num_qubits, qubits, s);
+  switch (k) {
+    case 1: superoperator_block<1>(rho, num_qubits, qubits, s); break;
+    case 2: superoperator_block<2>(rho, num_qubits, qubits, s); break;
+    default: superoperator_block<3>(rho, num_qubits, qubits, s); break;
   }
 }
 
 void apply_kraus(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* operators,
                  int num_operators, double cptp_tolerance) {
   validate_state(rho, num_qubits);
-  validate_targets(num_qubits, qubits, k, 2);
+  validate_targets(num_qubits, qubits, k, 3);
   if (operators == nullptr || num_operators < 1) {
     throw std::invalid_argument("a Kraus channel needs at least one operator");
   }

@@ -8,7 +8,7 @@ namespace kraus::noise::detail {
 // 1-qubit channel (B00, B11) <- P (B00, B11), (B01, B10) <- C (B01, B10), P and C real 2x2 row-major.
 void real_block_channel_1q(Complex* rho, int num_qubits, int qubit, const double* p, const double* c);
 
-// Depolarising on k = 1 or 2 qubits in the form B <- (1 - alpha) B + alpha Tr(B) I / 2^k on every
+// Depolarising on k = 1, 2 or 3 qubits in the form B <- (1 - alpha) B + alpha Tr(B) I / 2^k on every
 // 2^k x 2^k block (alpha = p 4^k / (4^k - 1) for the total error probability p).
 void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha);
 

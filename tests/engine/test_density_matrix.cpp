@@ -465,12 +465,12 @@ TEST_CASE("invalid arguments throw std::invalid_argument and leave the state unc
     CHECK_THROWS_AS(dm.apply_unitary({0}, ref::complex_gaussian(2, 2, rng)), std::invalid_argument);
     CHECK_THROWS_AS(dm.apply_superoperator({0}, arma::cx_mat(16, 16, arma::fill::eye)), std::invalid_argument);
     CHECK_THROWS_AS(dm.apply_superoperator({0, 1}, superop1), std::invalid_argument);
-    CHECK_THROWS_AS(dm.apply_superoperator({0, 1, 2}, arma::cx_mat(64, 64, arma::fill::eye)),
+    CHECK_THROWS_AS(dm.apply_superoperator({0, 1, 2, 3}, arma::cx_mat(256, 256, arma::fill::eye)),
                     std::invalid_argument);
     CHECK_THROWS_AS(dm.apply_kraus({0}, {}), std::invalid_argument);
     CHECK_THROWS_AS(dm.apply_kraus({0}, {arma::cx_mat(4, 4, arma::fill::eye)}), std::invalid_argument);
     CHECK_THROWS_AS(dm.apply_kraus({0}, {arma::cx_mat(0.5 * u1)}), std::invalid_argument);
-    CHECK_THROWS_AS(dm.apply_kraus({0, 1, 2}, {arma::cx_mat(8, 8, arma::fill::eye)}), std::invalid_argument);
+    CHECK_THROWS_AS(dm.apply_kraus({0, 1, 2, 3}, {arma::cx_mat(16, 16, arma::fill::eye)}), std::invalid_argument);
     CHECK_THROWS_AS(dm.fidelity(arma::cx_vec(4, arma::fill::ones) / 2.0), std::invalid_argument);
   }
 

@@ -55,7 +55,7 @@ class DensityMatrix {
   void apply_unitary(const std::vector<int>& qubits, const arma::cx_mat& u);
 
   // ---- channels ----
-  // A channel on 1 or 2 qubits as its 4^k x 4^k column-stacking superoperator.
+  // A channel on 1 to 3 qubits as its 4^k x 4^k column-stacking superoperator.
   void apply_superoperator(const std::vector<int>& qubits, const arma::cx_mat& superop);
   void apply_kraus(const std::vector<int>& qubits, const std::vector<arma::cx_mat>& operators);
   void apply_depolarizing(int qubit, double p);

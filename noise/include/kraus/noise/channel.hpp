@@ -61,7 +61,7 @@ double trace_preservation_error(const std::vector<Matrix>& operators);
 // matrix. Single-Kraus channels go through the unitary kernels; 1-qubit channels whose
 // superoperator is real and keeps populations apart from coherences (depolarising, Pauli, damping,
 // thermal relaxation, reset) and depolarising channels on 2 qubits take fast paths; any other
-// channel the generic superoperator pass. 1 and 2 qubits.
+// channel the generic superoperator pass. 1 to 3 qubits.
 void apply_channel(Complex* rho, int num_qubits, const int* qubits, const Channel& channel);
 
 // One quantum-trajectory step on a normalised state vector psi of 2^n amplitudes (qubit q = bit q of

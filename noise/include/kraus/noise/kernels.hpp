@@ -24,7 +24,7 @@ using Complex = std::complex<double>;
 
 // States with fewer qubits than this are processed by one thread: thread start-up would cost more
 // than it saves.
-inline constexpr int kParallelMinQubits = 7;
+inline constexpr int kParallelMinQubits = 8;
 
 // Largest number of qubits a kernel accepts (4^n elements must be indexable).
 inline constexpr int kMaxQubits = 30;
@@ -37,12 +37,12 @@ inline constexpr int kMaxQubits = 30;
 void apply_unitary(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* u,
                    double unitarity_tolerance = 1e-10);
 
-// vec(B) <- S vec(B) on every 2^k x 2^k block of the k target qubits (k = 1 or 2): the generic
+// vec(B) <- S vec(B) on every 2^k x 2^k block of the k target qubits (k = 1, 2 or 3): the generic
 // channel path. No CPTP check is made here (the channel types in kraus::noise check theirs).
 void apply_superoperator(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* s);
 
 // rho <- sum_i K_i rho K_i^dagger for `num_operators` row-major 2^k x 2^k Kraus operators stored
-// one after another (k = 1 or 2). Built as the superoperator sum_i conj(K_i) (x) K_i, then applied
+// one after another (k = 1, 2 or 3). Built as the superoperator sum_i conj(K_i) (x) K_i, then applied
 // in one pass. Completeness (sum_i K_i^dagger K_i = I) is checked to `cptp_tolerance` (negative:
 // skip).
 void apply_kraus(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* operators,
