@@ -32,8 +32,8 @@ constexpr const char* kUsage =
     "  simulate   run an OpenQASM 2 circuit, optionally under a noise model, and print JSON\n"
     "  demo       simulate a built-in noisy GHZ circuit and print JSON\n"
     "\n"
-    "`kraus <command> --help` describes each command's options.\n"
-    "Errors print one message on stderr, nothing on stdout, and exit with status 2.\n";
+    "Errors print one message on stderr, nothing on stdout, and exit with status 2.\n"
+    "`kraus <command> --help` prints one command's options; all of them follow.\n\n";
 
 constexpr const char* kSimulateUsage =
     "usage: kraus simulate CIRCUIT.qasm [--noise MODEL.json] [--observable \"X0 Z2\"]... [--shots N]\n"
@@ -133,7 +133,11 @@ int run_simulate(int argc, char** argv) {
   std::optional<kraus::noise::NoiseModel> model;
   if (noise_path) {
     model.emplace(kraus::noise::NoiseModel::from_json_file(*noise_path));
-    kraus::engine::validate_noise(circuit, *model);
+    try {
+      kraus::engine::validate_noise(circuit, *model);
+    } catch (const kraus::noise::NoiseModelError& e) {
+      throw kraus::noise::NoiseModelError(*noise_path + ": " + e.what() + " (circuit " + *circuit_path + ")");
+    }
   }
   const int n = circuit.num_qubits();
   std::vector<kraus::engine::PauliString> paulis;
@@ -246,12 +250,12 @@ int run_demo(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     if (argc < 2) {
-      std::cerr << kUsage;
+      std::cerr << "kraus: missing command (simulate or demo; see kraus --help)\n";
       return 2;
     }
     const std::string command = argv[1];
     if (command == "--help" || command == "-h") {
-      std::cout << kUsage;
+      std::cout << kUsage << kSimulateUsage << "\n" << kDemoUsage;
       return 0;
     }
     if (command == "simulate") return run_simulate(argc - 2, argv + 2);

@@ -99,6 +99,11 @@ void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMat
   std::vector<std::size_t> order(ops.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return layer[a] < layer[b]; });
+  // A qubit whose last operation is a measurement is read out there: no idle noise afterwards.
+  std::vector<int> idle_until(static_cast<std::size_t>(circuit.num_qubits()), num_layers);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind == OpKind::kMeasure && !followed[i]) idle_until[static_cast<std::size_t>(ops[i].qubits[0])] = layer[i];
+  }
   std::size_t next = 0;
   for (int l = 0; l < num_layers; ++l) {
     std::vector<bool> busy(static_cast<std::size_t>(circuit.num_qubits()), false);
@@ -110,7 +115,9 @@ void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMat
       run_one(order[next]);
     }
     for (int q = 0; q < circuit.num_qubits(); ++q) {
-      if (!busy[static_cast<std::size_t>(q)]) noise::apply_channel(rho.data(), rho.num_qubits(), &q, *idle);
+      if (!busy[static_cast<std::size_t>(q)] && l < idle_until[static_cast<std::size_t>(q)]) {
+        noise::apply_channel(rho.data(), rho.num_qubits(), &q, *idle);
+      }
     }
   }
   for (; next < order.size(); ++next) run_one(order[next]);  // barriers after the last layer

@@ -531,7 +531,13 @@ std::vector<PlacedChannel> NoiseModel::channels_after(std::string_view gate, con
 const Channel* NoiseModel::idle_channel() const {
   if (!idle_noise) return nullptr;
   std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (!idle_cache_) idle_cache_ = std::make_unique<Channel>(idle_noise->build(1));
+  if (!idle_cache_) {
+    try {
+      idle_cache_ = std::make_unique<Channel>(idle_noise->build(1));
+    } catch (const std::invalid_argument& e) {
+      throw NoiseModelError(std::string("idle_noise: ") + e.what());
+    }
+  }
   return idle_cache_.get();
 }
 

@@ -5,7 +5,8 @@
 //    the reader), the channels of every matching noise rule, in file order (noise_model.hpp).
 //  * Idle noise: the circuit is layered as soon as possible (an operation goes into the layer after
 //    the last one that used any of its qubits; a barrier aligns its qubits); in every layer up to
-//    the last, the idle channel acts on each qubit that no operation of that layer uses.
+//    the last, the idle channel acts on each qubit that no operation of that layer uses — except
+//    after the qubit's final measurement (it has been read out).
 //  * A measurement followed by no other operation on its qubit does not change the state (read-outs
 //    come from the final state); a mid-circuit measurement is the non-selective measurement
 //    channel. Reset is the reset channel. No noise rule applies to measure, reset or barrier.

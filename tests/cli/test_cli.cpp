@@ -1,0 +1,568 @@
+// `kraus simulate` run as a program: its JSON contract (keys, bit order, readout, shots, density
+// matrix), noisy runs of random circuits under every channel family against the dense reference of
+// noisy_reference.hpp, and every error path (exit status 2, one message on stderr, nothing on stdout).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/noisy_reference.hpp"
+#include "reference/test_support.hpp"
+
+#ifndef KRAUS_CLI_BINARY
+#error "KRAUS_CLI_BINARY must name the kraus program"
+#endif
+#ifndef KRAUS_CLI_DATA_DIR
+#error "KRAUS_CLI_DATA_DIR must name tests/data/cli"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace ref = kraus::test;
+namespace noisy = kraus::test::noisy;
+using json = nlohmann::json;
+using kraus::noise::ChannelSpec;
+using kraus::noise::NoiseModel;
+
+const std::string kData = std::string(KRAUS_CLI_DATA_DIR) + "/";
+constexpr double kTol = 1e-10;
+
+// ---- running the program -------------------------------------------------------------------------
+
+// A scratch directory for this process, removed at exit.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    path = fs::temp_directory_path() / ("kraus_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+const fs::path& scratch() {
+  static ScratchDir dir;
+  return dir.path;
+}
+
+std::string write_scratch(const std::string& name, const std::string& contents) {
+  const fs::path p = scratch() / name;
+  std::ofstream(p, std::ios::binary) << contents;
+  return p.string();
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Single-quoted for /bin/sh.
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Result {
+  int status = -1;  // exit status, -1 when the program did not exit normally
+  std::string out, err;
+};
+
+Result kraus_cli(const std::vector<std::string>& args) {
+  static int counter = 0;
+  const fs::path out = scratch() / ("stdout_" + std::to_string(counter) + ".txt");
+  const fs::path err = scratch() / ("stderr_" + std::to_string(counter) + ".txt");
+  ++counter;
+  std::string command = quote(KRAUS_CLI_BINARY);
+  for (const std::string& a : args) command += " " + quote(a);
+  command += " </dev/null >" + quote(out.string()) + " 2>" + quote(err.string());
+  const int rc = std::system(command.c_str());
+  Result r;
+  r.status = rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  r.out = read_all(out);
+  r.err = read_all(err);
+  return r;
+}
+
+std::string show(const Result& r) {
+  return "exit status " + std::to_string(r.status) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
+}
+
+// A successful run: status 0, nothing on stderr, one JSON object on stdout.
+json ok_json(const std::vector<std::string>& args) {
+  const Result r = kraus_cli(args);
+  INFO(show(r));
+  REQUIRE(r.status == 0);
+  CHECK(r.err.empty());
+  json j;
+  REQUIRE_NOTHROW(j = json::parse(r.out));
+  REQUIRE(j.is_object());
+  return j;
+}
+
+// The error contract: status 2, nothing on stdout, one line on stderr that contains every `needle`.
+void check_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
+  const Result r = kraus_cli(args);
+  std::string cmd = "kraus";
+  for (const std::string& a : args) cmd += " " + a;
+  INFO(cmd << "\n" << show(r));
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(!r.err.empty());
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
+  for (const std::string& n : needles) {
+    INFO("expected in the message: " << n);
+    CHECK(r.err.find(n) != std::string::npos);
+  }
+}
+
+// ---- the model's JSON, written here from the documented format -------------------------------------
+
+json channel_json(const ChannelSpec& s) {
+  json j;
+  j["type"] = s.type;
+  if (s.type == "depolarizing" && s.num_qubits > 0) j["num_qubits"] = s.num_qubits;
+  for (const auto& [k, v] : s.params) j[k] = v;
+  if (!s.axis.empty()) j["axis"] = s.axis;
+  if (!s.pauli_probabilities.empty()) {
+    j["probabilities"] = json::object();
+    for (const auto& [k, v] : s.pauli_probabilities) j["probabilities"][k] = v;
+  }
+  if (!s.kraus_operators.empty()) {
+    j["operators"] = json::array();
+    for (const kraus::noise::Matrix& m : s.kraus_operators) {
+      json rows = json::array();
+      for (int r = 0; r < m.rows(); ++r) {
+        json row = json::array();
+        for (int c = 0; c < m.cols(); ++c) row.push_back({m(r, c).real(), m(r, c).imag()});
+        rows.push_back(row);
+      }
+      j["operators"].push_back(rows);
+    }
+  }
+  return j;
+}
+
+std::string model_json(const NoiseModel& m) {
+  json j = json::object();
+  if (!m.gate_noise.empty()) {
+    j["gate_noise"] = json::array();
+    for (const kraus::noise::GateNoiseRule& r : m.gate_noise) {
+      json jr;
+      jr["gates"] = r.gates;
+      if (!r.qubits.empty()) jr["qubits"] = r.qubits;
+      jr["channel"] = channel_json(r.channel);
+      j["gate_noise"].push_back(jr);
+    }
+  }
+  if (m.idle_noise) j["idle_noise"] = channel_json(*m.idle_noise);
+  if (!m.readout.empty()) {
+    j["readout"] = json::array();
+    for (const kraus::noise::ReadoutSpec& r : m.readout) {
+      json jr;
+      if (r.all_qubits) {
+        jr["qubits"] = "all";
+      } else {
+        jr["qubits"] = r.qubits;
+      }
+      if (r.matrix.empty()) {
+        jr["p1_given_0"] = r.p1_given_0;
+        jr["p0_given_1"] = r.p0_given_1;
+      } else {
+        const std::size_t d = std::size_t{1} << r.qubits.size();
+        jr["matrix"] = json::array();
+        for (std::size_t t = 0; t < d; ++t) {
+          jr["matrix"].push_back(std::vector<double>(r.matrix.begin() + static_cast<std::ptrdiff_t>(t * d),
+                                                     r.matrix.begin() + static_cast<std::ptrdiff_t>((t + 1) * d)));
+        }
+      }
+      j["readout"].push_back(jr);
+    }
+  }
+  return j.dump(2);
+}
+
+// ---- reading the output --------------------------------------------------------------------------
+
+arma::cx_mat density_matrix_of(const json& out) {
+  const json& dm = out.at("density_matrix");
+  const json& re = dm.at("real");
+  const json& im = dm.at("imag");
+  const arma::uword d = re.size();
+  arma::cx_mat m(d, d);
+  for (arma::uword r = 0; r < d; ++r) {
+    REQUIRE(re[r].size() == d);
+    REQUIRE(im[r].size() == d);
+    for (arma::uword c = 0; c < d; ++c) m(r, c) = ref::Complex(re[r][c].get<double>(), im[r][c].get<double>());
+  }
+  REQUIRE(im.size() == d);
+  return m;
+}
+
+std::vector<double> probabilities_of(const json& out) { return out.at("probabilities").get<std::vector<double>>(); }
+
+std::map<std::string, long long> counts_of(const json& out) {
+  std::map<std::string, long long> counts;
+  for (auto it = out.at("counts").begin(); it != out.at("counts").end(); ++it) counts[it.key()] = it->get<long long>();
+  return counts;
+}
+
+// Basis index of a bitstring printed with qubit n-1 leftmost.
+std::size_t index_of(const std::string& bits) {
+  std::size_t i = 0;
+  for (char c : bits) i = 2 * i + (c == '1' ? 1 : 0);
+  return i;
+}
+
+// Every count within 5 standard deviations of shots * p; outcomes of probability 0 never drawn.
+void check_counts_match(const std::map<std::string, long long>& counts, const std::vector<double>& p, int n,
+                        long long shots) {
+  long long total = 0;
+  std::vector<long long> by_index(p.size(), 0);
+  for (const auto& [bits, count] : counts) {
+    INFO("outcome " << bits);
+    REQUIRE(static_cast<int>(bits.size()) == n);
+    REQUIRE(bits.find_first_not_of("01") == std::string::npos);
+    by_index[index_of(bits)] = count;
+    total += count;
+  }
+  CHECK(total == shots);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double mean = static_cast<double>(shots) * p[i];
+    const double sigma = std::sqrt(static_cast<double>(shots) * p[i] * (1 - p[i]));
+    INFO("index " << i << ": p = " << p[i] << ", count " << by_index[i]);
+    CHECK(std::abs(static_cast<double>(by_index[i]) - mean) <= 5 * sigma + 1e-9);
+  }
+}
+
+// Tr(P rho) for a Pauli string such as "X0 Z2" on n qubits, from dense matrices.
+double dense_expectation(const arma::cx_mat& rho, const std::string& text, int n) {
+  std::string labels(static_cast<std::size_t>(n), 'I');
+  std::istringstream in(text);
+  std::string factor;
+  while (in >> factor) {
+    if (factor == "I") continue;
+    labels[static_cast<std::size_t>(std::stoi(factor.substr(1)))] = factor[0];
+  }
+  return arma::trace(ref::pauli_string_operator(labels) * rho).real();
+}
+
+}  // namespace
+
+// ---- help --------------------------------------------------------------------------------------------
+
+TEST_CASE("kraus simulate help exits 0 and lists every option", "[cli]") {
+  for (const std::string flag : {"--help", "-h"}) {
+    const Result r = kraus_cli({"simulate", flag});
+    INFO(show(r));
+    CHECK(r.status == 0);
+    CHECK(r.err.empty());
+    for (const char* option : {"--noise", "--observable", "--shots", "--seed", "--density-matrix", "--threads"}) {
+      INFO("option " << option);
+      CHECK(r.out.find(option) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("kraus help exits 0 and names the commands", "[cli]") {
+  const Result r = kraus_cli({"--help"});
+  INFO(show(r));
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("simulate") != std::string::npos);
+  CHECK(r.out.find("demo") != std::string::npos);
+}
+
+TEST_CASE("kraus help mentions every option of simulate", "[cli]") {
+  const Result r = kraus_cli({"--help"});
+  INFO(show(r));
+  CHECK(r.status == 0);
+  for (const char* option : {"--noise", "--observable", "--shots", "--seed", "--density-matrix", "--threads"}) {
+    INFO("option " << option);
+    CHECK(r.out.find(option) != std::string::npos);
+  }
+}
+
+// ---- the JSON contract -----------------------------------------------------------------------------
+
+TEST_CASE("noiseless run with its keys and expectations keyed as given", "[cli]") {
+  // h 0; cx 0,1; x 2: (|0> + |3>)/sqrt2 with qubit 2 set, i.e. basis states 4 and 7.
+  const std::vector<std::string> observables = {"Z0 Z1", "X0 X1", "Y0 Y1", "Z2", "X0 Z2", "I", "Z1  Z0"};
+  std::vector<std::string> args = {"simulate", kData + "bell_x.qasm"};
+  for (const std::string& o : observables) {
+    args.push_back("--observable");
+    args.push_back(o);
+  }
+  const json out = ok_json(args);
+  std::set<std::string> keys;
+  for (auto it = out.begin(); it != out.end(); ++it) keys.insert(it.key());
+  CHECK(keys == std::set<std::string>{"num_qubits", "trace", "purity", "probabilities", "expectations"});
+  CHECK(out.at("num_qubits") == 3);
+  CHECK_THAT(out.at("trace").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+  CHECK_THAT(out.at("purity").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+  const std::vector<double> p = probabilities_of(out);
+  REQUIRE(p.size() == 8);
+  for (std::size_t i = 0; i < 8; ++i) {
+    INFO("index " << i);
+    CHECK_THAT(p[i], Catch::Matchers::WithinAbs(i == 4 || i == 7 ? 0.5 : 0.0, 1e-12));
+  }
+  const json& e = out.at("expectations");
+  REQUIRE(e.size() == observables.size());
+  const std::map<std::string, double> expected = {{"Z0 Z1", 1.0}, {"X0 X1", 1.0}, {"Y0 Y1", -1.0},
+                                                  {"Z2", -1.0},   {"X0 Z2", 0.0}, {"I", 1.0},
+                                                  {"Z1  Z0", 1.0}};  // kept as given, two spaces and all
+  for (const auto& [key, value] : expected) {
+    INFO("observable " << key);
+    REQUIRE(e.contains(key));
+    CHECK_THAT(e.at(key).get<double>(), Catch::Matchers::WithinAbs(value, 1e-12));
+  }
+}
+
+TEST_CASE("probabilities and counts put qubit 0 in bit 0 and print qubit n-1 leftmost", "[cli]") {
+  for (int target : {0, 2}) {
+    const std::string qasm = write_scratch("x" + std::to_string(target) + ".qasm",
+                                           "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nx q[" +
+                                               std::to_string(target) + "];\n");
+    const json out = ok_json({"simulate", qasm, "--shots", "7"});
+    const std::vector<double> p = probabilities_of(out);
+    REQUIRE(p.size() == 8);
+    CHECK_THAT(p[std::size_t{1} << target], Catch::Matchers::WithinAbs(1.0, 1e-12));
+    const std::map<std::string, long long> counts = counts_of(out);
+    CHECK(counts == std::map<std::string, long long>{{target == 0 ? "001" : "100", 7}});
+  }
+}
+
+TEST_CASE("option density-matrix prints rows of columns with real and imaginary parts", "[cli]") {
+  // h; s: |psi> = (|0> + i|1>)/sqrt2, rho(0, 1) = -i/2, rho(1, 0) = +i/2.
+  const std::string qasm =
+      write_scratch("hs.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\nh q[0];\ns q[0];\n");
+  const json plain = ok_json({"simulate", qasm});
+  CHECK(!plain.contains("density_matrix"));
+  CHECK(!plain.contains("counts"));
+  const json out = ok_json({"simulate", qasm, "--density-matrix"});
+  const arma::cx_mat rho = density_matrix_of(out);
+  REQUIRE(rho.n_rows == 2);
+  CHECK_THAT(rho(0, 0).real(), Catch::Matchers::WithinAbs(0.5, 1e-12));
+  CHECK_THAT(rho(0, 1).imag(), Catch::Matchers::WithinAbs(-0.5, 1e-12));
+  CHECK_THAT(rho(1, 0).imag(), Catch::Matchers::WithinAbs(0.5, 1e-12));
+  CHECK_THAT(rho(0, 1).real(), Catch::Matchers::WithinAbs(0.0, 1e-12));
+  CHECK_THAT(rho(1, 1).real(), Catch::Matchers::WithinAbs(0.5, 1e-12));
+  CHECK_THAT(rho(1, 1).imag(), Catch::Matchers::WithinAbs(0.0, 1e-12));
+
+  // Two qubits, x on qubit 0: the weight sits at row and column 1.
+  const std::string x0 = write_scratch("x0_2.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\nx q[0];\n");
+  const arma::cx_mat m = density_matrix_of(ok_json({"simulate", x0, "--density-matrix"}));
+  REQUIRE(m.n_rows == 4);
+  CHECK_THAT(m(1, 1).real(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+}
+
+TEST_CASE("shots sum to N and are reproducible per seed and follow the probabilities", "[cli]") {
+  const std::string qasm = write_scratch(
+      "skewed.qasm",
+      "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nry(1.1) q[0];\nh q[1];\ncx q[1],q[2];\nry(0.4) q[2];\n");
+  const long long shots = 100000;
+  const Result a = kraus_cli({"simulate", qasm, "--shots", std::to_string(shots), "--seed", "11"});
+  const Result b = kraus_cli({"simulate", qasm, "--shots", std::to_string(shots), "--seed", "11"});
+  const Result c = kraus_cli({"simulate", qasm, "--shots", std::to_string(shots), "--seed", "12"});
+  INFO(show(a));
+  REQUIRE(a.status == 0);
+  REQUIRE(c.status == 0);
+  CHECK(a.out == b.out);
+  const json ja = json::parse(a.out), jc = json::parse(c.out);
+  CHECK(counts_of(ja) != counts_of(jc));
+  CHECK(probabilities_of(ja) == probabilities_of(jc));
+  check_counts_match(counts_of(ja), probabilities_of(ja), 3, shots);
+  check_counts_match(counts_of(jc), probabilities_of(jc), 3, shots);
+  // The default seed is fixed too.
+  CHECK(kraus_cli({"simulate", qasm, "--shots", "1000"}).out == kraus_cli({"simulate", qasm, "--shots", "1000"}).out);
+  // Zero shots: an empty histogram.
+  const json none = ok_json({"simulate", qasm, "--shots", "0"});
+  CHECK(none.at("counts").empty());
+}
+
+TEST_CASE("readout errors reach probabilities and counts but not expectations", "[cli]") {
+  // |000> read with P(1|0) = 0.2 on every qubit: P(r) = 0.8^(3-|r|) 0.2^|r|.
+  const std::string qasm = write_scratch("zero3.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nid q[0];\n");
+  const long long shots = 50000;
+  const json out = ok_json({"simulate", qasm, "--noise", kData + "readout_all.json", "--observable", "Z0", "--shots",
+                            std::to_string(shots), "--seed", "3"});
+  const std::vector<double> p = probabilities_of(out);
+  REQUIRE(p.size() == 8);
+  for (std::size_t r = 0; r < 8; ++r) {
+    const int ones = static_cast<int>((r & 1) + ((r >> 1) & 1) + ((r >> 2) & 1));
+    CHECK_THAT(p[r], Catch::Matchers::WithinAbs(std::pow(0.8, 3 - ones) * std::pow(0.2, ones), 1e-12));
+  }
+  CHECK_THAT(out.at("expectations").at("Z0").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+  CHECK_THAT(out.at("purity").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+  check_counts_match(counts_of(out), p, 3, shots);
+}
+
+TEST_CASE("option threads does not change the result", "[cli]") {
+  // Seven qubits: the size from which the kernels use several threads.
+  ref::Rng rng(77);
+  noisy::CircuitOptions opt;
+  opt.num_ops = 30;
+  opt.max_unitary_qubits = 0;
+  const noisy::RefCircuit c = noisy::random_circuit(7, rng, opt);
+  const NoiseModel model = noisy::random_model("amplitude_damping", 7, true, rng);
+  const std::string qasm = write_scratch("threads.qasm", noisy::to_qasm(c));
+  const std::string noise = write_scratch("threads.json", model_json(model));
+  const json one = ok_json({"simulate", qasm, "--noise", noise, "--threads", "1", "--density-matrix"});
+  const json four = ok_json({"simulate", qasm, "--noise", noise, "--threads", "4", "--density-matrix"});
+  CHECK(ref::max_abs_diff(density_matrix_of(one), density_matrix_of(four)) <= 1e-12);
+  CHECK(ref::max_abs_diff(density_matrix_of(one), noisy::reference_simulate(c, &model)) <= kTol);
+}
+
+// ---- noisy runs against the dense reference ---------------------------------------------------------
+
+TEST_CASE("random noisy circuits under each channel type match the dense reference", "[cli]") {
+  const std::string family = GENERATE(from_range(noisy::channel_cases()));
+  ref::Rng rng(0xc1u + std::hash<std::string>{}(family));
+  std::uniform_real_distribution<double> u(0.0, 0.15);
+  for (int trial = 0; trial < 2; ++trial) {
+    const bool three = noisy::case_arity(family) == 3;
+    const int n = three ? 3 + trial : 2 + (trial + static_cast<int>(family.size())) % 3;
+    noisy::CircuitOptions opt;
+    opt.num_ops = 14;
+    opt.max_unitary_qubits = 0;  // OpenQASM 2 has no arbitrary unitaries
+    opt.three_qubit_share = three || noisy::case_arity(family) == 0 ? 0.2 : 0.0;
+    opt.final_measure = trial == 0;
+    const noisy::RefCircuit c = noisy::random_circuit(n, rng, opt);
+    NoiseModel model = noisy::random_model(family, n, trial == 1, rng);
+    if (trial == 1) {
+      model.readout.push_back({false, {0}, u(rng), u(rng), {}});
+      if (n >= 3) model.readout.push_back({false, {2, 1}, 0, 0, {0.7, 0.1, 0.1, 0.1, 0.05, 0.9, 0.05, 0.0,
+                                                                 0.0, 0.0, 1.0, 0.0, 0.2, 0.2, 0.2, 0.4}});
+    }
+    const std::string tag = family + "_" + std::to_string(trial);
+    const std::string qasm_text = noisy::to_qasm(c), model_text = model_json(model);
+    const std::string qasm = write_scratch(tag + ".qasm", qasm_text);
+    const std::string noise = write_scratch(tag + ".json", model_text);
+    INFO("circuit:\n" << qasm_text << "model:\n" << model_text);
+
+    const std::vector<std::string> observables = {"Z0", "X0 Y1", "I", "Z" + std::to_string(n - 1) + " X0"};
+    std::vector<std::string> args = {"simulate", qasm, "--noise", noise, "--density-matrix"};
+    for (const std::string& o : observables) {
+      args.push_back("--observable");
+      args.push_back(o);
+    }
+    const json out = ok_json(args);
+    const arma::cx_mat expected = noisy::reference_simulate(c, &model);
+    CHECK(out.at("num_qubits") == n);
+    const arma::cx_mat rho = density_matrix_of(out);
+    CHECK(ref::max_abs_diff(rho, expected) <= kTol);
+    CHECK_THAT(out.at("trace").get<double>(), Catch::Matchers::WithinAbs(arma::trace(expected).real(), kTol));
+    CHECK_THAT(out.at("purity").get<double>(),
+               Catch::Matchers::WithinAbs(arma::accu(arma::square(arma::abs(expected))), kTol));
+    std::vector<double> diag(expected.n_rows);
+    for (arma::uword i = 0; i < expected.n_rows; ++i) diag[i] = expected(i, i).real();
+    const std::vector<double> want = noisy::reference_readout(diag, model.readout, n);
+    const std::vector<double> p = probabilities_of(out);
+    REQUIRE(p.size() == want.size());
+    for (std::size_t i = 0; i < p.size(); ++i) CHECK_THAT(p[i], Catch::Matchers::WithinAbs(want[i], kTol));
+    for (const std::string& o : observables) {
+      INFO("observable " << o);
+      CHECK_THAT(out.at("expectations").at(o).get<double>(),
+                 Catch::Matchers::WithinAbs(dense_expectation(expected, o, n), kTol));
+    }
+  }
+}
+
+// ---- errors: status 2, one message on stderr, nothing on stdout --------------------------------------
+
+TEST_CASE("an unreadable circuit file", "[cli]") {
+  const std::string missing = (scratch() / "no_such_circuit.qasm").string();
+  check_error({"simulate", missing}, {"no_such_circuit.qasm"});
+  check_error({"simulate", scratch().string()}, {});  // a directory
+}
+
+TEST_CASE("a QASM error names file line and column", "[cli]") {
+  for (const std::string name : {"bad_syntax.qasm", "unknown_gate.qasm"}) {
+    const Result r = kraus_cli({"simulate", kData + name});
+    INFO(show(r));
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    // bad_syntax.qasm misses the ';' of line 4 (reported there or where line 5 starts); unknown_gate.qasm
+    // calls 'foo' on line 4.
+    const std::regex where(std::regex_replace(name, std::regex("\\."), "\\.") +
+                           (name == "bad_syntax.qasm" ? ":[45]:[0-9]+: " : ":4:1: "));
+    CHECK(std::regex_search(r.err, where));
+  }
+  check_error({"simulate", kData + "unknown_gate.qasm"}, {"foo"});
+}
+
+TEST_CASE("a bad noise model names the JSON path", "[cli]") {
+  const std::string circuit = kData + "bell_x.qasm";
+  check_error({"simulate", circuit, "--noise", kData + "bad_probability.json"},
+              {"bad_probability.json", "gate_noise[0].channel.p", "1.5"});
+  check_error({"simulate", circuit, "--noise", kData + "unknown_channel.json"},
+              {"unknown_channel.json", "gate_noise[0].channel.type", "depolarising"});
+  check_error({"simulate", circuit, "--noise", kData + "invalid_json.json"}, {"invalid_json.json"});
+  check_error({"simulate", circuit, "--noise", (scratch() / "no_such_model.json").string()}, {"no_such_model.json"});
+  // Models that parse but do not fit the circuit.
+  check_error({"simulate", circuit, "--noise", kData + "two_qubit_after_h.json"}, {"gate_noise[1]", "'h'"});
+  check_error({"simulate", circuit, "--noise", kData + "readout_beyond.json"}, {"readout[0]", "qubit 7"});
+}
+
+// noise_model.hpp: "Bad model files: the message names the source and the JSON path" -- also when
+// the file parses but does not fit the circuit (validate_noise), which is still a bad model file.
+TEST_CASE("a noise model that does not fit the circuit names the model file", "[cli]") {
+  const std::string circuit = kData + "bell_x.qasm";
+  check_error({"simulate", circuit, "--noise", kData + "two_qubit_after_h.json"}, {"two_qubit_after_h.json", "gate_noise[1]"});
+  check_error({"simulate", circuit, "--noise", kData + "readout_beyond.json"}, {"readout_beyond.json", "readout[0]"});
+}
+
+TEST_CASE("a bad observable", "[cli]") {
+  const std::string circuit = kData + "bell_x.qasm";
+  check_error({"simulate", circuit, "--observable", "Q0"}, {"Q0"});
+  check_error({"simulate", circuit, "--observable", "Z0 Z5"}, {"Z0 Z5"});
+  check_error({"simulate", circuit, "--observable", "X3"}, {"X3"});
+  check_error({"simulate", circuit, "--observable", "Z0 Z0"}, {"Z0 Z0"});
+}
+
+TEST_CASE("too many qubits for the memory fails before allocating", "[cli]") {
+  check_error({"simulate", kData + "twenty_qubits.qasm"}, {"qubits need"});
+}
+
+TEST_CASE("usage errors", "[cli]") {
+  const std::string circuit = kData + "bell_x.qasm";
+  check_error({"simulate", circuit, "--bogus"}, {"--bogus"});
+  check_error({"simulate", circuit, "--bogus", "1"}, {"--bogus"});
+  check_error({"simulat", circuit}, {"simulat"});
+  check_error({"simulate", circuit, "--shots"}, {"--shots"});
+  check_error({"simulate", circuit, "--noise"}, {"--noise"});
+  check_error({"simulate", circuit, "--observable"}, {"--observable"});
+  check_error({"simulate"}, {"circuit"});
+  check_error({"simulate", circuit, circuit}, {});
+  check_error({"simulate", circuit, "--shots", "-5"}, {"--shots"});
+  check_error({"simulate", circuit, "--shots", "ten"}, {"--shots"});
+  check_error({"simulate", circuit, "--seed", "x"}, {"--seed"});
+  check_error({"simulate", circuit, "--threads", "0"}, {"--threads"});
+  // No command at all: status 2, nothing on stdout.
+  const Result r = kraus_cli({});
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(!r.err.empty());
+}
