@@ -18,6 +18,8 @@
 #include "kraus/engine/qasm2.hpp"
 #include "kraus/engine/sampling.hpp"
 #include "kraus/engine/simulator.hpp"
+#include "kraus/mitigation/noise_scaling.hpp"
+#include "kraus/mitigation/zne.hpp"
 #include "kraus/noise/noise_model.hpp"
 
 namespace {
@@ -38,6 +40,7 @@ constexpr const char* kUsage =
 constexpr const char* kSimulateUsage =
     "usage: kraus simulate CIRCUIT.qasm [--noise MODEL.json] [--observable \"X0 Z2\"]... [--shots N]\n"
     "                      [--seed S] [--density-matrix] [--threads T]\n"
+    "                      [--zne-scales 1,2,3] [--zne-method M] [--zne-extrapolator E] [--zne-seed S]\n"
     "\n"
     "Runs the circuit exactly on a density matrix and prints one JSON object:\n"
     "  num_qubits, trace, purity, probabilities (2^n numbers; bit k of the index is qubit k; readout\n"
@@ -52,7 +55,17 @@ constexpr const char* kSimulateUsage =
     "  --shots N              sample N measurement shots (0 <= N <= 2^40)\n"
     "  --seed S               seed of the shot sampler (default 1); same seed, same counts\n"
     "  --density-matrix       include the final density matrix\n"
-    "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n";
+    "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+    "\n"
+    "zero-noise extrapolation (any --zne-* option turns it on; needs --observable; docs/zne.md):\n"
+    "  --zne-scales LIST      scale factors >= 1, comma-separated (default 1,2,3)\n"
+    "  --zne-method M         fold-global (default), fold-random, fold-all, fold-layer:L, identity,\n"
+    "                         scale-noise (scales the noise model's strengths; needs --noise)\n"
+    "  --zne-extrapolator E   linear, richardson (default), poly:K, exp, exp:ASYMPTOTE, polyexp:K,\n"
+    "                         adaexp:STEPS\n"
+    "  --zne-seed S           seed of random folding (default 1)\n"
+    "  The JSON gains \"mitigated\": {observable: {value, stderr, scale_factors,\n"
+    "  realized_scale_factors, noisy_values, fit_parameters, extrapolator}}.\n";
 
 constexpr const char* kDemoUsage =
     "usage: kraus demo [--qubits N] [--p P] [--gamma G] [--shots S] [--seed SEED] [--threads T]\n"
@@ -101,6 +114,8 @@ int run_simulate(int argc, char** argv) {
   std::optional<long long> shots;
   long long seed = 1;
   bool with_density_matrix = false;
+  bool zne_on = false;
+  kraus::mitigation::ZneOptions zne;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -119,6 +134,18 @@ int run_simulate(int argc, char** argv) {
       else if (arg == "--shots") shots = parse_integer(arg, value, 0, 1LL << 40);
       else if (arg == "--seed") seed = parse_integer(arg, value, 0, (1LL << 62));
       else if (arg == "--threads") kraus::engine::set_num_threads(static_cast<int>(parse_integer(arg, value, 1, 1024)));
+      else if (arg.rfind("--zne-", 0) == 0) {
+        zne_on = true;
+        try {
+          if (arg == "--zne-scales") zne.scale_factors = kraus::mitigation::parse_scale_factors(value);
+          else if (arg == "--zne-method") zne.method = kraus::mitigation::parse_scaling_method(value, &zne.layer);
+          else if (arg == "--zne-extrapolator") zne.extrapolator = kraus::mitigation::ExtrapolatorSpec::parse(value);
+          else if (arg == "--zne-seed") zne.seed = static_cast<std::uint64_t>(parse_integer(arg, value, 0, 1LL << 62));
+          else throw UsageError("unknown option '" + arg + "' (see kraus simulate --help)");
+        } catch (const std::invalid_argument& e) {
+          throw UsageError(arg + ": " + e.what());
+        }
+      }
       else throw UsageError("unknown option '" + arg + "' (see kraus simulate --help)");
     } else if (!circuit_path) {
       circuit_path = arg;
@@ -153,6 +180,17 @@ int run_simulate(int argc, char** argv) {
     }
   }
 
+  if (zne_on) {
+    std::string why;
+    if (!zne.IsValid(&why)) throw UsageError(why);
+    if (observables.empty()) throw UsageError("zero-noise extrapolation needs at least one --observable");
+    if (zne.method == kraus::mitigation::ScalingMethod::kScaleNoise) {
+      if (!model) throw UsageError("--zne-method scale-noise needs a noise model (--noise)");
+    } else {
+      kraus::mitigation::check_foldable(circuit);
+    }
+  }
+
   DensityMatrix rho(n);
   kraus::engine::simulate(circuit, model ? &*model : nullptr, rho);
   const std::vector<double> probabilities = kraus::engine::probabilities_with_readout(rho, model ? &*model : nullptr);
@@ -181,6 +219,26 @@ int run_simulate(int argc, char** argv) {
       im.push_back(row_im);
     }
     out["density_matrix"] = {{"real", re}, {"imag", im}};
+  }
+  if (zne_on) {
+    // Reuses rho as the workspace: everything above has been read from it already.
+    std::vector<kraus::engine::PauliSum> sums;
+    for (const auto& p : paulis) sums.push_back(kraus::engine::PauliSum{{{1.0, p}}});
+    const auto results = kraus::mitigation::mitigate(circuit, model ? &*model : nullptr, sums, zne, &rho);
+    out["mitigated"] = json::object();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      json m;
+      m["value"] = r.value;
+      m["stderr"] = r.standard_error ? json(*r.standard_error) : json(nullptr);
+      m["scale_factors"] = r.scale_factors;
+      m["realized_scale_factors"] = r.realized_scale_factors;
+      m["noisy_values"] = r.noisy_values;
+      m["fit_parameters"] = r.fit_parameters;
+      m["extrapolator"] = r.extrapolator;
+      out["mitigated"][observables[i]] = m;
+      for (const std::string& w : r.warnings) std::cerr << "kraus: warning: " << observables[i] << ": " << w << "\n";
+    }
   }
   std::cout << out.dump(2) << "\n";
   return 0;

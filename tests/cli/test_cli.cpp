@@ -566,3 +566,45 @@ TEST_CASE("usage errors", "[cli]") {
   CHECK(r.out.empty());
   CHECK(!r.err.empty());
 }
+
+// ---- zero-noise extrapolation through the command ----------------------------------------------------
+
+// The Mitiq paper's example (LaRose et al., Quantum 6, 774, 2022): 50 X gates, 1-qubit depolarising
+// p = 0.01 after each, observable |0><0| = (1 + <Z>)/2; Richardson on [1, 2, 3] with global folding
+// gives 0.9415779221792384, linear 0.8397782841085306, the unmitigated value 0.7555599657756668.
+TEST_CASE("zne flags add the mitigated block with Mitiq's published numbers", "[cli][zne]") {
+  std::string program = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\n";
+  for (int i = 0; i < 50; ++i) program += "x q[0];\n";
+  const std::string circuit = write_scratch("x50.qasm", program);
+  const std::string model =
+      write_scratch("x50_noise.json", R"({"gate_noise": [{"gates": ["x"], "channel": {"type": "depolarizing", "p": 0.01}}]})");
+  const auto projector = [](double z) { return (1.0 + z) / 2.0; };
+
+  json out = ok_json({"simulate", circuit, "--noise", model, "--observable", "Z0", "--zne-scales", "1,2,3",
+                      "--zne-method", "fold-global", "--zne-extrapolator", "richardson"});
+  const json& m = out.at("mitigated").at("Z0");
+  CHECK_THAT(projector(out.at("expectations").at("Z0").get<double>()), Catch::Matchers::WithinAbs(0.7555599657756668, 1e-12));
+  CHECK_THAT(projector(m.at("value").get<double>()), Catch::Matchers::WithinAbs(0.9415779221792384, 1e-12));
+  CHECK(m.at("stderr").is_null());
+  CHECK(m.at("scale_factors") == json({1.0, 2.0, 3.0}));
+  CHECK(m.at("realized_scale_factors") == json({1.0, 2.0, 3.0}));
+  CHECK(m.at("noisy_values").size() == 3);
+  CHECK(m.at("extrapolator") == "richardson");
+
+  out = ok_json({"simulate", circuit, "--noise", model, "--observable", "Z0", "--zne-extrapolator", "linear"});
+  CHECK_THAT(projector(out.at("mitigated").at("Z0").at("value").get<double>()), Catch::Matchers::WithinAbs(0.8397782841085306, 1e-12));
+  CHECK(out.at("mitigated").at("Z0").at("stderr").is_number());
+}
+
+TEST_CASE("zne option errors", "[cli][zne]") {
+  const std::string circuit = write_scratch("zne_bell.qasm",
+                                            "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\nh q[0];\ncx q[0], q[1];\n");
+  check_error({"simulate", circuit, "--observable", "Z0", "--zne-extrapolator", "cubic"}, {"--zne-extrapolator"});
+  check_error({"simulate", circuit, "--observable", "Z0", "--zne-method", "fold-sideways"}, {"--zne-method"});
+  check_error({"simulate", circuit, "--observable", "Z0", "--zne-scales", "1,0.5"}, {"--zne-scales"});
+  check_error({"simulate", circuit, "--zne-scales", "1,2,3"}, {"--observable"});
+  check_error({"simulate", circuit, "--observable", "Z0", "--zne-method", "scale-noise"}, {"--noise"});
+  const std::string midcircuit = write_scratch(
+      "zne_mid.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\ncreg c[1];\nh q[0];\nmeasure q[0] -> c[0];\nh q[0];\n");
+  check_error({"simulate", midcircuit, "--observable", "Z0", "--zne-scales", "1,3"}, {"measure"});
+}
