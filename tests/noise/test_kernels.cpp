@@ -215,8 +215,8 @@ TEST_CASE("1-qubit channel fast paths equal their documented Kraus operators", "
   }
 }
 
-TEST_CASE("kernels on a 7-qubit buffer (parallel path) match the dense reference", "[noise][reference][parallel]") {
-  const int n = 7;
+TEST_CASE("kernels on an 8-qubit buffer (parallel path) match the dense reference", "[noise][reference][parallel]") {
+  const int n = 8;
   REQUIRE(n >= noise::kParallelMinQubits);
   ref::Rng rng(5000);
   const arma::cx_mat rho = ref::debug_matrix(n);
