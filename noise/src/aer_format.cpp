@@ -130,7 +130,9 @@ std::string NoiseModel::to_aer_json(int num_qubits) const {
     e["type"] = "qerror";
     e["id"] = "kraus-" + std::to_string(i);
     e["operations"] = r.gates;
-    if (!r.qubits.empty()) {
+    if (!r.gate_qubits.empty()) {
+      e["gate_qubits"] = r.gate_qubits;
+    } else if (!r.qubits.empty()) {
       json t = json::array();
       std::vector<int> prefix;
       tuples(r.qubits, k, prefix, t);
@@ -238,11 +240,8 @@ NoiseModel NoiseModel::from_aer_json(std::string_view text, const std::string& s
       reader.fail(path, ex.what());
     }
     const std::vector<std::string> ops = e["operations"].get<std::vector<std::string>>();
-    if (gate_qubits.empty()) {
-      model.gate_noise.push_back({ops, {}, spec});
-    } else {
-      for (const auto& t : gate_qubits) model.gate_noise.push_back({ops, t, spec});
-    }
+    // Aer's gate_qubits are ordered tuples: the rule keeps them as such.
+    model.gate_noise.push_back({ops, {}, spec, gate_qubits});
   }
   return model;
 }

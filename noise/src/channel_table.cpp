@@ -1,6 +1,7 @@
 #include "kraus/noise/channel_table.hpp"
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -78,6 +79,10 @@ const std::vector<ChannelType>& channel_types() {
        "sqrt(1-p0-p1) I, sqrt(p0) |0><0|, sqrt(p0) |0><1|, sqrt(p1) |1><0|, sqrt(p1) |1><1|"},
       {"coherent_overrotation", 1, {{"angle", -kInf, kInf, true, 0, "rotation angle in radians"}},
        "the unitary exp(-i angle P/2) about `axis` P = \"x\", \"y\" or \"z\"", "the single unitary"},
+      {"tensor", 0, {},
+       "independent channels side by side: `channels` is a list of channel objects, the first acting on the "
+       "gate's first qubit(s) (the least significant); at most 3 qubits in all",
+       "the products of the factors' Kraus operators"},
       {"kraus", 0, {},
        "general channel: `operators` is a list of 2^k x 2^k matrices of [re, im] pairs with sum K^dagger K = I "
        "(tolerance 1e-10)",
@@ -223,6 +228,11 @@ int ChannelSpec::fixed_num_qubits() const {
     return k;
   }
   if (type == "depolarizing") return num_qubits;
+  if (type == "tensor") {
+    int k = 0;
+    for (const ChannelSpec& f : factors) k += f.fixed_num_qubits();
+    return k;
+  }
   const ChannelType* t = find_channel_type(type);
   return t ? t->num_qubits : 0;
 }
@@ -268,6 +278,20 @@ Channel ChannelSpec::build(int arity) const {
     return thermal_relaxation(get(t->params[0]), get(t->params[1]), get(t->params[2]), get(t->params[3]));
   }
   if (name == "reset") return reset_channel(get(t->params[0]), get(t->params[1]));
+  if (name == "tensor") {
+    if (factors.empty()) throw std::invalid_argument("tensor channel needs at least one factor");
+    std::optional<Channel> product;
+    for (std::size_t i = 0; i < factors.size(); ++i) {
+      const int fk = factors[i].fixed_num_qubits();
+      if (fk == 0) {
+        throw std::invalid_argument("tensor factor " + std::to_string(i) + " (" + factors[i].type +
+                                    ") must fix its number of qubits (give a depolarizing factor num_qubits)");
+      }
+      Channel c = factors[i].build(fk);
+      product = product ? product->tensor(c) : c;
+    }
+    return *product;
+  }
   if (name == "coherent_overrotation") {
     if (axis.size() != 1) throw std::invalid_argument("coherent_overrotation needs axis \"x\", \"y\" or \"z\"");
     return coherent_overrotation(axis[0], get(t->params[0]));
@@ -309,6 +333,8 @@ ChannelSpec ChannelSpec::scaled(double s) const {
     }
   } else if (type == "coherent_overrotation") {
     linear("angle");
+  } else if (type == "tensor") {
+    for (ChannelSpec& f : out.factors) f = f.scaled(s);
   } else {
     throw std::invalid_argument("a general '" + type + "' channel cannot be scaled: give it as a standard channel");
   }

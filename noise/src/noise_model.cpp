@@ -122,6 +122,14 @@ struct Parser {
           }
           if (k.rows() != 2 && k.rows() != 4) fail(kp + "[" + std::to_string(i) + "]", "must be 2x2 or 4x4 (1 or 2 qubits)");
         }
+      } else if (key == "channels" && spec.type == "tensor") {
+        if (!it->is_array() || it->empty()) fail(kp, "expected a non-empty list of channels");
+        for (std::size_t i = 0; i < it->size(); ++i) {
+          spec.factors.push_back(channel((*it)[i], kp + "[" + std::to_string(i) + "]"));
+          if (spec.factors.back().fixed_num_qubits() == 0) {
+            fail(kp + "[" + std::to_string(i) + "]", "a tensor factor must fix its number of qubits");
+          }
+        }
       } else if (key == "axis" && spec.type == "coherent_overrotation") {
         if (!it->is_string() || (it->get<std::string>() != "x" && it->get<std::string>() != "y" &&
                                  it->get<std::string>() != "z")) {
@@ -145,6 +153,7 @@ struct Parser {
     };
     if (spec.type == "pauli") need(!spec.pauli_probabilities.empty(), "probabilities", "Pauli probabilities");
     if (spec.type == "kraus") need(!spec.kraus_operators.empty(), "operators", "Kraus operators");
+    if (spec.type == "tensor") need(!spec.factors.empty(), "channels", "the factor channels");
     if (spec.type == "coherent_overrotation") need(!spec.axis.empty(), "axis", "rotation axis");
     for (const ChannelParameter& p : type->params) {
       if (p.required && !spec.params.count(std::string(p.name))) need(false, std::string(p.name).c_str(), "required parameter");
@@ -260,6 +269,10 @@ json channel_json(const ChannelSpec& spec) {
   if (!spec.pauli_probabilities.empty()) {
     for (const auto& [k, v] : spec.pauli_probabilities) j["probabilities"][k] = v;
   }
+  if (!spec.factors.empty()) {
+    j["channels"] = json::array();
+    for (const ChannelSpec& f : spec.factors) j["channels"].push_back(channel_json(f));
+  }
   if (!spec.kraus_operators.empty()) {
     j["operators"] = json::array();
     for (const Matrix& m : spec.kraus_operators) j["operators"].push_back(matrix_json(m));
@@ -304,11 +317,14 @@ double average_fidelity(const Matrix& superop, int dim) {
 
 }  // namespace
 
-bool GateNoiseRule::matches(std::string_view gate, const std::vector<int>& gate_qubits) const {
+bool GateNoiseRule::matches(std::string_view gate, const std::vector<int>& gate_qubits_in) const {
   const bool name_ok = std::any_of(gates.begin(), gates.end(), [&](const std::string& g) { return g == "*" || g == gate; });
   if (!name_ok) return false;
+  if (!gate_qubits.empty()) {
+    return std::find(gate_qubits.begin(), gate_qubits.end(), gate_qubits_in) != gate_qubits.end();
+  }
   if (qubits.empty()) return true;
-  return std::all_of(gate_qubits.begin(), gate_qubits.end(),
+  return std::all_of(gate_qubits_in.begin(), gate_qubits_in.end(),
                      [&](int q) { return std::find(qubits.begin(), qubits.end(), q) != qubits.end(); });
 }
 
@@ -339,7 +355,7 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
     for (std::size_t i = 0; i < rules.size(); ++i) {
       const std::string path = "gate_noise[" + std::to_string(i) + "]";
       const json& r = p.object(rules[i], path);
-      p.only_keys(r, path, {"gates", "qubits", "channel"});
+      p.only_keys(r, path, {"gates", "qubits", "gate_qubits", "channel"});
       GateNoiseRule rule;
       if (!r.contains("gates") || !r["gates"].is_array() || r["gates"].empty()) {
         p.fail(path + ".gates", "expected a non-empty list of gate names (or [\"*\"])");
@@ -351,6 +367,14 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
         rule.gates.push_back(r["gates"][g].get<std::string>());
       }
       if (r.contains("qubits")) rule.qubits = p.qubit_list(r["qubits"], path + ".qubits");
+      if (r.contains("gate_qubits")) {
+        if (r.contains("qubits")) p.fail(path + ".gate_qubits", "give either qubits or gate_qubits, not both");
+        const json& t = r["gate_qubits"];
+        if (!t.is_array() || t.empty()) p.fail(path + ".gate_qubits", "expected a list of qubit tuples, e.g. [[0, 1]]");
+        for (std::size_t k = 0; k < t.size(); ++k) {
+          rule.gate_qubits.push_back(p.qubit_list(t[k], path + ".gate_qubits[" + std::to_string(k) + "]"));
+        }
+      }
       if (!r.contains("channel")) p.fail(path + ".channel", "missing");
       rule.channel = p.channel(r["channel"], path + ".channel");
       model.gate_noise.push_back(std::move(rule));
@@ -397,6 +421,7 @@ std::string NoiseModel::to_json() const {
       json jr;
       jr["gates"] = r.gates;
       if (!r.qubits.empty()) jr["qubits"] = r.qubits;
+      if (!r.gate_qubits.empty()) jr["gate_qubits"] = r.gate_qubits;
       jr["channel"] = channel_json(r.channel);
       j["gate_noise"].push_back(jr);
     }
@@ -433,30 +458,25 @@ NoiseModel NoiseModel::from_calibration(const std::vector<QubitCalibration>& qub
   NoiseModel model;
   for (const GateCalibration& g : gates) {
     const int k = static_cast<int>(g.qubits.size());
-    Matrix relax = Matrix::identity(1);
-    for (int j = k - 1; j >= 0; --j) {
-      const QubitCalibration& q = qubits.at(static_cast<std::size_t>(g.qubits[static_cast<std::size_t>(j)]));
-      const double t2 = std::min(q.t2, 2.0 * q.t1);
-      relax = kron(relax, thermal_relaxation(q.t1, t2, g.time, q.excited_population).superoperator());
+    // Thermal relaxation on each of the gate's qubits, as one tensor channel on its ordered tuple.
+    ChannelSpec relax{"tensor", {}, {}, {}, "", 0, {}};
+    for (int q : g.qubits) {
+      const QubitCalibration& c = qubits.at(static_cast<std::size_t>(q));
+      relax.factors.push_back({"thermal_relaxation",
+                               {{"t1", c.t1}, {"t2", std::min(c.t2, 2.0 * c.t1)}, {"time", g.time},
+                                {"excited_population", c.excited_population}}, {}, {}, "", 0, {}});
     }
-    if (g.time > 0) {
-      for (int q : g.qubits) {
-        const QubitCalibration& c = qubits.at(static_cast<std::size_t>(q));
-        ChannelSpec spec{"thermal_relaxation",
-                         {{"t1", c.t1}, {"t2", std::min(c.t2, 2.0 * c.t1)}, {"time", g.time},
-                          {"excited_population", c.excited_population}}, {}, {}, "", 0};
-        model.gate_noise.push_back({{g.gate}, {q}, spec});
-      }
-    }
-    // Depolarising lambda with d F_avg(relax o dep) relation of Aer: lambda = d (F_relax - F) / (d F_relax - 1).
+    const Matrix relax_superop = relax.build(k).superoperator();
+    if (g.time > 0) model.gate_noise.push_back({{g.gate}, {}, k == 1 ? relax.factors[0] : relax, {g.qubits}});
+    // Depolarising lambda as in Aer: lambda = d (F_relax - F) / (d F_relax - 1), F = 1 - error.
     const int d = 1 << k;
-    const double f_relax = average_fidelity(relax, d), f = 1.0 - g.error;
+    const double f_relax = average_fidelity(relax_superop, d), f = 1.0 - g.error;
     double lambda = (d * f_relax - 1.0) != 0.0 ? d * (f_relax - f) / (d * f_relax - 1.0) : 0.0;
     const double lambda_max = static_cast<double>(d * d) / (d * d - 1.0);
     lambda = std::clamp(lambda, 0.0, lambda_max);
     if (lambda > 0.0) {
-      ChannelSpec dep{"depolarizing", {{"p", depolarizing_p_from_lambda(k, lambda)}}, {}, {}, "", k};
-      model.gate_noise.push_back({{g.gate}, g.qubits, dep});
+      ChannelSpec dep{"depolarizing", {{"p", depolarizing_p_from_lambda(k, lambda)}}, {}, {}, "", k, {}};
+      model.gate_noise.push_back({{g.gate}, {}, dep, {g.qubits}});
     }
   }
   for (std::size_t q = 0; q < qubits.size(); ++q) {

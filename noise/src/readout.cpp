@@ -94,6 +94,14 @@ void ReadoutModel::apply(std::vector<double>& probabilities, int num_qubits) con
 
 std::map<std::uint64_t, std::uint64_t> ReadoutModel::apply_to_counts(
     const std::map<std::uint64_t, std::uint64_t>& counts, int num_qubits, std::mt19937_64& rng) const {
+  for (const ReadoutError& e : errors_) {
+    for (int q : e.qubits) {
+      if (q >= num_qubits) {
+        throw std::invalid_argument("readout error on qubit " + std::to_string(q) + " of a " +
+                                    std::to_string(num_qubits) + "-qubit register");
+      }
+    }
+  }
   std::map<std::uint64_t, std::uint64_t> out;
   for (const auto& [outcome, count] : counts) {
     if (num_qubits < 64 && (outcome >> num_qubits) != 0) {

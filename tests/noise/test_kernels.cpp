@@ -263,7 +263,6 @@ TEST_CASE("kernels reject invalid arguments and leave the state untouched", "[no
   const std::vector<Complex> sup3 = ref::row_major(arma::cx_mat(64, 64, arma::fill::eye));
   const int q0 = 0, q_out = 3, q_neg = -1;
   const int pair_repeated[] = {1, 1}, triple_repeated[] = {0, 2, 0}, quad[] = {0, 1, 2, 3};
-  const int triple[] = {0, 1, 2};
 
   SECTION("state and target checks") {
     CHECK_THROWS_AS(noise::apply_unitary(nullptr, n, &q0, 1, id1.data()), std::invalid_argument);
@@ -278,10 +277,10 @@ TEST_CASE("kernels reject invalid arguments and leave the state untouched", "[no
     CHECK_THROWS_AS(noise::apply_unitary(x, n, &q0, 0, id1.data()), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_unitary(x, 1, pair_repeated, 2, id2.data()), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_unitary(x, n, &q0, 1, nullptr), std::invalid_argument);
-    CHECK_THROWS_AS(noise::apply_superoperator(x, n, triple, 3, sup3.data()), std::invalid_argument);
+    CHECK_THROWS_AS(noise::apply_superoperator(x, 4, quad, 4, sup3.data()), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_superoperator(x, n, &q_out, 1, sup1.data()), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_superoperator(x, n, &q0, 1, nullptr), std::invalid_argument);
-    CHECK_THROWS_AS(noise::apply_kraus(x, n, triple, 3, id3.data(), 1), std::invalid_argument);
+    CHECK_THROWS_AS(noise::apply_kraus(x, 4, quad, 4, id4.data(), 1), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_kraus(x, n, pair_repeated, 2, id2.data(), 1), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_kraus(x, n, &q0, 1, id1.data(), 0), std::invalid_argument);
     CHECK_THROWS_AS(noise::apply_kraus(x, n, &q0, 1, nullptr, 1), std::invalid_argument);

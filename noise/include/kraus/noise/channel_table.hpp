@@ -28,6 +28,8 @@
 //      Kraus sqrt(1-p0-p1) I, sqrt(p0) |0><0|, sqrt(p0) |0><1|, sqrt(p1) |1><0|, sqrt(p1) |1><1|.
 //  coherent_overrotation (axis "x", "y" or "z", angle in radians): the unitary exp(-i angle P / 2).
 //  kraus (k qubits): general Kraus operators, validated CPTP (sum K^dagger K = I to 1e-10).
+//  tensor: independent channels side by side, `channels` = [c0, c1, ...] with c0 on the gate's first
+//      qubit(s) (the least significant), each any fixed-arity spec above; at most 3 qubits in all.
 #pragma once
 
 #include <map>
@@ -49,6 +51,7 @@ struct ChannelSpec {
   std::vector<Matrix> kraus_operators;                // kraus only
   std::string axis;                                   // coherent_overrotation only
   int num_qubits = 0;
+  std::vector<ChannelSpec> factors;                   // tensor only, first factor on the first qubits
 
   // Builds the channel on `num_qubits` qubits (used when the spec leaves it open). Throws
   // std::invalid_argument for parameters outside their ranges, naming the parameter.

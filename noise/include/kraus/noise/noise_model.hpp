@@ -2,7 +2,9 @@
 // documented in docs/noise-model.md.
 //
 // Rules attach a channel after gates by name (or "*" for every gate). A rule with `qubits` applies
-// only to gates all of whose qubits are in that list. Every matching rule applies, in file order.
+// only to gates all of whose qubits are in that list; a rule with `gate_qubits` (ordered tuples, as
+// in Qiskit Aer) only to gates whose qubit list equals one of the tuples, in order. Every matching
+// rule applies, in file order.
 // A channel whose arity equals the gate's acts on the gate's qubits jointly (the gate's first qubit
 // is the channel's first qubit, the least significant bit); a 1-qubit channel after a k-qubit gate
 // acts on each of its qubits; any other combination is an error. Idle noise is a 1-qubit channel on
@@ -33,6 +35,7 @@ struct GateNoiseRule {
   std::vector<std::string> gates;  // gate names, or "*"
   std::vector<int> qubits;         // empty: any qubits
   ChannelSpec channel;
+  std::vector<std::vector<int>> gate_qubits;  // empty: no ordered-tuple condition
 
   bool matches(std::string_view gate, const std::vector<int>& gate_qubits) const;
 };
@@ -83,9 +86,10 @@ class NoiseModel {
   std::string to_json() const;
 
   // A model from calibration figures, the method Qiskit Aer uses for device models: after each
-  // calibrated gate, thermal relaxation (t1, t2, the gate's time) on each of its qubits, then a
-  // depolarising channel on the gate's qubits sized so that the gate's average fidelity is
-  // 1 - error (none when relaxation alone already exceeds the error); readout errors per qubit.
+  // calibrated gate (a rule on exactly its ordered qubit tuple), thermal relaxation (t1, t2, the
+  // gate's time) on each of its qubits (a `tensor` of per-qubit channels), then a depolarising
+  // channel on the gate's qubits sized so that the gate's average fidelity is 1 - error (none when
+  // relaxation alone already exceeds the error); readout errors per qubit.
   static NoiseModel from_calibration(const std::vector<QubitCalibration>& qubits,
                                      const std::vector<GateCalibration>& gates);
 
