@@ -13,6 +13,7 @@ packages=(
   catch2                   # Catch2 2.13 test framework
   libbenchmark-dev         # Google Benchmark (bench/)
   nlohmann-json3-dev       # the project's one JSON library
+  zlib1g-dev               # gzip data files (digits.csv.gz, IDX .gz)
   python3-matplotlib       # plots/, run with /usr/bin/python3
   python3-sklearn          # ships the 8x8 digits data set (digits.csv.gz) used by the classifier studies
 )

@@ -1,0 +1,225 @@
+// exp_scaling: the cost of one noisy circuit evaluation (time and memory) against the number of
+// qubits and the depth, per noise model.
+//
+// Circuit: `depth` hardware-efficient layers, each RY(theta) on every qubit followed by the CNOT
+// chain cx(0,1), cx(1,2), ..., cx(n-2,n-1); angles uniform in [0, 2 pi) from the seed. The noise
+// model's channels follow every gate (kraus::engine::simulate). One density matrix per qubit count
+// is allocated and reused for every point with that count.
+//
+// Time: one warm-up evaluation, then `--repetitions` samples, each the mean of k back-to-back
+// evaluations with k chosen so that a sample lasts at least `--min-sample-seconds` (k = 1 for large
+// states); seconds_per_evaluation is the median sample, seconds_min/max the extremes.
+// Memory: the process's peak RSS (the kernel's high-water mark, VmHWM, which getrusage's ru_maxrss
+// reports too; resources.hpp) is reset to the current RSS just before the state of a qubit count is
+// allocated (Linux /proc/self/clear_refs; peak_rss_reset = 0 where that is not allowed, and the
+// peak is then the process's since start); peak_rss_increase_bytes = peak - RSS before the
+// allocation, next to the state's own state_bytes = 16 * 4^n.
+//
+// Per-epoch training time (VQC.md section 5's "time/epoch" column) is not measured here: it needs
+// kraus::optim's gradients and solvers, and belongs to exp_classifier, which will report it with
+// the same harness (one row per epoch, seconds_per_epoch and peak_rss_bytes columns).
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <random>
+
+#include "harness/resources.hpp"
+#include "harness/study.hpp"
+#include "kraus/engine/circuit.hpp"
+#include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/simulator.hpp"
+
+namespace {
+
+using kraus::engine::Circuit;
+using kraus::engine::DensityMatrix;
+using kraus::engine::Gate;
+namespace ex = kraus::experiments;
+
+constexpr double kTwoPi = 6.283185307179586476925286766559;
+
+Circuit hardware_efficient_circuit(int num_qubits, int depth, std::uint64_t seed) {
+  Circuit c(num_qubits);
+  c.reserve(static_cast<std::size_t>(depth) * static_cast<std::size_t>(2 * num_qubits - 1));
+  std::mt19937_64 rng(seed);
+  for (int layer = 0; layer < depth; ++layer) {
+    for (int q = 0; q < num_qubits; ++q) {
+      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      c.add_gate(Gate::kRY, {q}, {kTwoPi * u});
+    }
+    for (int q = 0; q + 1 < num_qubits; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  }
+  return c;
+}
+
+// Gates, and channels applied after them, in one evaluation.
+void count_noise(const Circuit& c, const kraus::noise::NoiseModel& model, long long* gates, long long* channels,
+                 long long* silent_gates) {
+  *gates = *channels = *silent_gates = 0;
+  for (const auto& op : c.operations()) {
+    if (op.kind != kraus::engine::OpKind::kGate) continue;
+    ++*gates;
+    const auto placed = model.channels_after(op.name(), op.qubits);
+    *channels += static_cast<long long>(placed.size());
+    if (placed.empty()) ++*silent_gates;
+  }
+}
+
+ex::StudySpec make_spec() {
+  ex::StudySpec s;
+  s.name = "scaling";
+  s.program = "exp_scaling";
+  s.summary =
+      "Times one evaluation of a noisy hardware-efficient circuit (depth x [RY on every qubit, then the CNOT\n"
+      "chain cx(0,1) ... cx(n-2,n-1)], the model's noise after every gate) on an exact n-qubit density\n"
+      "matrix, against n and depth, per noise model, and records the process's peak memory next to the\n"
+      "state's 16*4^n bytes.";
+  s.default_noise = {"ideal", "depolarizing", "amplitude_damping", "readout_only", "device_like"};
+  s.quick_noise = {"ideal", "depolarizing"};
+  s.qubits = {"2:13", "2:8"};
+  s.depth = {"2:10:2", "2,4"};
+  s.noise_scale = {"1", "1"};
+  s.seeds = {"1", "1"};
+  s.min_qubits = 1;
+  s.max_qubits = 30;
+  s.min_depth = 1;
+  s.max_depth = 10000;
+  s.options = {
+      {"repetitions", ex::StudyOption::Kind::kInt, "N", "timed samples per point; the median is reported", "5", "3", 1,
+       1000},
+      {"min-sample-seconds", ex::StudyOption::Kind::kDouble, "S",
+       "a sample repeats the evaluation until it lasts at least S seconds", "0.02", "0.005", 0, 60},
+  };
+  s.columns = {"threads",         "seconds_per_evaluation", "seconds_min",       "seconds_max",
+               "repetitions",     "evaluations_per_sample", "gates",             "gate_noise_channels",
+               "state_bytes",     "peak_rss_bytes",         "peak_rss_increase_bytes", "rss_before_bytes",
+               "peak_rss_reset",  "trace",                  "purity"};
+  s.epilogue =
+      "Columns after the grid (study, noise_model, noise_scale, qubits, depth, seed): threads,\n"
+      "seconds_per_evaluation (median), seconds_min, seconds_max, repetitions, evaluations_per_sample,\n"
+      "gates, gate_noise_channels, state_bytes (16*4^n), peak_rss_bytes, peak_rss_increase_bytes,\n"
+      "rss_before_bytes, peak_rss_reset, trace and purity of the final state.\n"
+      "Cost: the default grid ends at 13 qubits, a 1 GiB state on which one depth-1 evaluation takes 4 to\n"
+      "10 s on one core (depth 10: 40 to 100 s); the whole grid takes 2 to 3 hours on one core, mostly at\n"
+      "13 qubits (--repetitions 3 or --qubits 2:12 cut that). --quick takes about a second.\n"
+      "Plot: /usr/bin/python3 plots/plot_scaling.py DIR/scaling.csv";
+  return s;
+}
+
+struct Settings {
+  int repetitions = 5;
+  double min_sample_seconds = 0.02;
+};
+
+struct State {
+  std::unique_ptr<DensityMatrix> rho;
+  std::uint64_t rss_before = 0;
+  bool peak_reset = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const ex::StudySpec spec = make_spec();
+  auto settings = std::make_shared<Settings>();
+  auto state = std::make_shared<State>();
+
+  ex::StudyHooks hooks;
+  hooks.validate = [settings](const ex::Options& o, const std::vector<ex::NamedNoiseModel>& models) {
+    settings->repetitions = static_cast<int>(o.get_int("repetitions"));
+    settings->min_sample_seconds = o.get_double("min-sample-seconds");
+    const int largest = *std::max_element(o.qubits.begin(), o.qubits.end());
+    try {
+      kraus::engine::require_memory(largest, kraus::engine::density_matrix_bytes(largest));
+    } catch (const std::exception& e) {
+      throw ex::UsageError(std::string("--qubits: ") + e.what());
+    }
+    for (const ex::NamedNoiseModel& m : models) {
+      for (int n : o.qubits) {
+        const Circuit c = hardware_efficient_circuit(n, 1, 1);
+        const kraus::noise::NoiseModel fitted = ex::fit_to_register(m.model, n);
+        try {
+          kraus::engine::validate_noise(c, fitted);
+        } catch (const std::exception& e) {
+          throw ex::UsageError("noise model '" + m.name + "' (" + m.path + ") on " + std::to_string(n) +
+                               " qubits: " + e.what());
+        }
+      }
+      // A device model that does not cover every qubit of the largest register leaves gates noiseless.
+      const Circuit c = hardware_efficient_circuit(largest, 1, 1);
+      long long gates = 0, channels = 0, silent = 0;
+      count_noise(c, ex::fit_to_register(m.model, largest), &gates, &channels, &silent);
+      if (!m.model.gate_noise.empty() && silent > 0) {
+        std::cerr << "exp_scaling: warning: noise model '" << m.name << "' puts no channel after " << silent << " of "
+                  << gates << " gates of a " << largest << "-qubit layer (its rules do not cover those qubits)\n";
+      }
+    }
+  };
+  hooks.describe = [](const ex::Options&) {
+    nlohmann::ordered_json d;
+    d["circuit"] =
+        "depth layers of RY(theta) on every qubit, then cx(q, q+1) for q = 0..n-2; theta uniform in [0, 2 pi) from "
+        "std::mt19937_64(seed); the noise model's channels after every gate (kraus::engine::simulate); a model "
+        "calibrated on more qubits is used on its qubits 0..n-1 (readout of absent qubits dropped)";
+    d["timing"] =
+        "one warm-up evaluation, then `repetitions` samples, each the mean over evaluations_per_sample back-to-back "
+        "evaluations (enough to last min-sample-seconds); seconds_per_evaluation is the median sample";
+    d["memory"] =
+        "peak_rss_bytes: the process's peak resident memory after the point (VmHWM of /proc/self/status, the "
+        "high-water mark getrusage's ru_maxrss reports), reset (/proc/self/clear_refs) just before the state of that "
+        "qubit count was allocated when peak_rss_reset = 1; "
+        "peak_rss_increase_bytes = peak_rss_bytes - rss_before_bytes (RSS before that allocation); state_bytes = "
+        "16 * 4^n";
+    return d;
+  };
+  hooks.run_point = [settings, state](const ex::GridPoint& p) {
+    const int n = p.qubits;
+    if (!state->rho || state->rho->num_qubits() != n) {
+      state->rho.reset();  // free the previous state before measuring the baseline
+      state->rss_before = ex::current_rss_bytes();
+      state->peak_reset = ex::reset_peak_rss();
+      state->rho = std::make_unique<DensityMatrix>(n);
+    }
+    DensityMatrix& rho = *state->rho;
+    const Circuit c = hardware_efficient_circuit(n, p.depth, p.seed);
+    const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, n);
+    kraus::engine::validate_noise(c, model);
+    long long gates = 0, channels = 0, silent = 0;
+    count_noise(c, model, &gates, &channels, &silent);
+
+    ex::Stopwatch warm_up;
+    kraus::engine::simulate(c, &model, rho);
+    const double first = std::max(warm_up.seconds(), 1e-9);
+    const double trace = rho.trace();
+    const double purity = rho.purity();
+    const long long per_sample =
+        std::clamp(static_cast<long long>(std::ceil(settings->min_sample_seconds / first)), 1LL, 1000000LL);
+    std::vector<double> samples;
+    for (int r = 0; r < settings->repetitions; ++r) {
+      ex::Stopwatch sw;
+      for (long long k = 0; k < per_sample; ++k) kraus::engine::simulate(c, &model, rho);
+      samples.push_back(sw.seconds() / static_cast<double>(per_sample));
+    }
+    const std::uint64_t peak = ex::peak_rss_bytes();
+
+    ex::Row row;
+    row.set("threads", kraus::engine::num_threads())
+        .set("seconds_per_evaluation", ex::median(samples))
+        .set("seconds_min", *std::min_element(samples.begin(), samples.end()))
+        .set("seconds_max", *std::max_element(samples.begin(), samples.end()))
+        .set("repetitions", settings->repetitions)
+        .set("evaluations_per_sample", per_sample)
+        .set("gates", gates)
+        .set("gate_noise_channels", channels)
+        .set("state_bytes", static_cast<unsigned long long>(kraus::engine::density_matrix_bytes(n)))
+        .set("peak_rss_bytes", static_cast<unsigned long long>(peak))
+        .set("peak_rss_increase_bytes", static_cast<unsigned long long>(peak > state->rss_before ? peak - state->rss_before : 0))
+        .set("rss_before_bytes", static_cast<unsigned long long>(state->rss_before))
+        .set("peak_rss_reset", state->peak_reset ? 1 : 0)
+        .set("trace", trace)
+        .set("purity", purity);
+    return std::vector<ex::Row>{row};
+  };
+  return ex::run_study(spec, argc, argv, hooks);
+}

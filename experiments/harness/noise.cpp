@@ -1,0 +1,126 @@
+#include "harness/noise.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "harness/options.hpp"
+
+#ifndef KRAUS_EXPERIMENTS_NOISE_DIR
+#define KRAUS_EXPERIMENTS_NOISE_DIR "experiments/noise_models"
+#endif
+
+namespace kraus::experiments {
+namespace fs = std::filesystem;
+
+std::string shipped_noise_model_dir() { return KRAUS_EXPERIMENTS_NOISE_DIR; }
+
+namespace {
+
+std::vector<std::string> shipped_names() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(shipped_noise_model_dir(), ec)) {
+    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.' || c == '+';
+  });
+}
+
+NamedNoiseModel load_one(const std::string& argument, const fs::path& path) {
+  NamedNoiseModel m;
+  m.name = path.stem().string();
+  m.path = path.string();
+  if (!valid_name(m.name)) {
+    throw UsageError("--noise " + argument + ": the model name '" + m.name +
+                     "' (the file name without .json) may use only letters, digits and _ - . +");
+  }
+  try {
+    m.model = noise::NoiseModel::from_json_file(m.path);
+  } catch (const std::exception& e) {
+    throw UsageError("--noise " + argument + ": " + e.what());
+  }
+  // from_json_file accepted it, so it is valid JSON.
+  std::ifstream in(m.path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  m.document = nlohmann::ordered_json::parse(text.str());
+  return m;
+}
+
+}  // namespace
+
+std::vector<NamedNoiseModel> load_noise_models(const std::vector<std::string>& arguments) {
+  std::vector<NamedNoiseModel> models;
+  for (const std::string& arg : arguments) {
+    std::error_code ec;
+    const fs::path p(arg);
+    if (fs::is_directory(p, ec)) {
+      std::vector<fs::path> files;
+      for (const auto& e : fs::directory_iterator(p, ec)) {
+        if (e.path().extension() == ".json" && fs::is_regular_file(e.path(), ec)) files.push_back(e.path());
+      }
+      if (ec) throw UsageError("--noise " + arg + ": cannot list the folder: " + ec.message());
+      if (files.empty()) throw UsageError("--noise " + arg + ": the folder has no *.json noise models");
+      std::sort(files.begin(), files.end());
+      for (const fs::path& f : files) models.push_back(load_one(arg, f));
+    } else if (fs::exists(p, ec)) {
+      models.push_back(load_one(arg, p));
+    } else if (arg.find('/') == std::string::npos) {
+      fs::path shipped = fs::path(shipped_noise_model_dir()) / arg;
+      if (shipped.extension() != ".json") shipped += ".json";
+      if (!fs::exists(shipped, ec)) {
+        std::string known;
+        for (const std::string& n : shipped_names()) known += (known.empty() ? "" : ", ") + n;
+        throw UsageError("--noise " + arg + ": no such file, and not a shipped model (shipped: " + known + ")");
+      }
+      models.push_back(load_one(arg, shipped));
+    } else {
+      throw UsageError("--noise " + arg + ": no such file or folder");
+    }
+  }
+  std::set<std::string> names;
+  for (const NamedNoiseModel& m : models) {
+    if (!names.insert(m.name).second) {
+      throw UsageError("--noise: two models are named '" + m.name + "' (" + m.path +
+                       "); names come from file names and must differ");
+    }
+  }
+  return models;
+}
+
+noise::NoiseModel fit_to_register(const noise::NoiseModel& model, int num_qubits) {
+  noise::NoiseModel fitted = model;
+  std::vector<noise::ReadoutSpec> readout;
+  for (const noise::ReadoutSpec& r : model.readout) {
+    if (r.all_qubits) {
+      readout.push_back(r);
+      continue;
+    }
+    const bool outside = std::any_of(r.qubits.begin(), r.qubits.end(), [&](int q) { return q >= num_qubits; });
+    if (!outside) {
+      readout.push_back(r);
+    } else if (r.matrix.empty()) {
+      noise::ReadoutSpec kept = r;
+      kept.qubits.clear();
+      for (int q : r.qubits) {
+        if (q < num_qubits) kept.qubits.push_back(q);
+      }
+      if (!kept.qubits.empty()) readout.push_back(kept);
+    }
+  }
+  fitted.readout = std::move(readout);
+  return fitted;
+}
+
+}  // namespace kraus::experiments

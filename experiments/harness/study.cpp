@@ -1,0 +1,387 @@
+#include "harness/study.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "harness/provenance.hpp"
+#include "harness/resources.hpp"
+#include "harness/store.hpp"
+#include "kraus/engine/density_matrix.hpp"
+
+namespace kraus::experiments {
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+// ---- Row ---------------------------------------------------------------------------------------
+
+Row& Row::set(const std::string& column, double value) {
+  values_[column] = format_number(value);
+  return *this;
+}
+Row& Row::set(const std::string& column, long long value) {
+  values_[column] = std::to_string(value);
+  return *this;
+}
+Row& Row::set(const std::string& column, unsigned long long value) {
+  values_[column] = std::to_string(value);
+  return *this;
+}
+Row& Row::set(const std::string& column, const std::string& value) {
+  values_[column] = value;
+  return *this;
+}
+
+// ---- columns -----------------------------------------------------------------------------------
+
+std::vector<std::string> key_columns(const StudySpec& spec) {
+  std::vector<std::string> k = {"noise_model"};
+  if (spec.noise_scale.used()) k.push_back("noise_scale");
+  if (spec.qubits.used()) k.push_back("qubits");
+  if (spec.depth.used()) k.push_back("depth");
+  if (spec.seeds.used()) k.push_back("seed");
+  return k;
+}
+
+std::vector<std::string> grid_columns(const StudySpec& spec) {
+  std::vector<std::string> g = {"study"};
+  for (const std::string& k : key_columns(spec)) g.push_back(k);
+  return g;
+}
+
+namespace {
+
+json options_record(const StudySpec& spec, const Options& o, const std::vector<NamedNoiseModel>& models) {
+  json r;
+  json names = json::array();
+  for (const NamedNoiseModel& m : models) names.push_back(m.name);
+  r["noise"] = names;
+  if (spec.noise_scale.used()) r["noise_scale"] = o.noise_scale;
+  if (spec.qubits.used()) r["qubits"] = o.qubits;
+  if (spec.depth.used()) r["depth"] = o.depth;
+  if (spec.seeds.used()) r["seeds"] = o.seeds;
+  r["threads"] = engine::num_threads();
+  for (const StudyOption& opt : spec.options) {
+    const std::string& v = o.extra.at(opt.name);
+    switch (opt.kind) {
+      case StudyOption::Kind::kInt:
+        r[opt.name] = o.get_int(opt.name);
+        break;
+      case StudyOption::Kind::kDouble:
+        r[opt.name] = o.get_double(opt.name);
+        break;
+      case StudyOption::Kind::kFlag:
+        r[opt.name] = (v == "true");
+        break;
+      case StudyOption::Kind::kString:
+        r[opt.name] = v;
+        break;
+    }
+  }
+  return r;
+}
+
+json noise_models_record(const std::vector<NamedNoiseModel>& models) {
+  json r = json::object();
+  for (const NamedNoiseModel& m : models) {
+    r[m.name] = {{"path", fs::absolute(m.path).lexically_normal().string()}, {"model", m.document}};
+  }
+  return r;
+}
+
+std::string short_dump(const json& j) {
+  std::string s = j.is_null() ? std::string("(absent)") : j.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+bool nonempty_file(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec) && fs::file_size(path, ec) > 0;
+}
+
+// Refuses to mix results of different options into one set of files; returns the earlier JSON
+// (null when there is none).
+json check_earlier_run(const std::string& json_path, const std::string& csv_path, const std::string& progress_path,
+                       const json& options, const json& noise_models) {
+  std::error_code ec;
+  if (!fs::exists(json_path, ec)) {
+    if (nonempty_file(csv_path) || nonempty_file(progress_path)) {
+      throw UsageError(csv_path + " exists but " + json_path +
+                       " does not, so the options that produced it are unknown: use --fresh to discard it, or "
+                       "another --out");
+    }
+    return nullptr;
+  }
+  json earlier;
+  try {
+    std::ifstream in(json_path);
+    earlier = json::parse(in);
+  } catch (const std::exception& e) {
+    throw UsageError(json_path + ": cannot read the record of the earlier run (" + std::string(e.what()) +
+                     "): use --fresh to discard it, or another --out");
+  }
+  std::vector<std::string> differences;
+  const json recorded = earlier.value("options", json::object());
+  for (const auto& [key, value] : options.items()) {
+    if (!recorded.contains(key) || recorded[key] != value) {
+      differences.push_back(key + " " + short_dump(recorded.contains(key) ? recorded[key] : json()) + " then, " +
+                            short_dump(value) + " now");
+    }
+  }
+  for (const auto& [key, value] : recorded.items()) {
+    if (!options.contains(key)) differences.push_back(key + " " + short_dump(value) + " then, absent now");
+  }
+  const json recorded_models = earlier.value("noise_models", json::object());
+  for (const auto& [name, entry] : noise_models.items()) {
+    if (recorded_models.contains(name) && recorded_models[name].value("model", json()) != entry["model"]) {
+      differences.push_back("noise model '" + name + "' (" + entry["path"].get<std::string>() +
+                            ") has changed since");
+    }
+  }
+  if (!differences.empty()) {
+    std::string msg = json_path + " records a run with different options (";
+    for (std::size_t i = 0; i < differences.size(); ++i) msg += (i ? "; " : "") + differences[i];
+    msg += "): use the same options to resume it, --fresh to discard its results, or another --out";
+    throw UsageError(msg);
+  }
+  return earlier;
+}
+
+}  // namespace
+
+int run_study(const StudySpec& spec, int argc, const char* const* argv, const StudyHooks& hooks) {
+  const std::string& prog = spec.program;
+  Options o;
+  std::vector<NamedNoiseModel> models;
+  std::vector<double> scales;
+  std::vector<std::vector<noise::NoiseModel>> scaled;  // [model][scale]
+  json options_json, models_json, method_json, earlier;
+  std::string json_path;
+  std::unique_ptr<ResultStore> store;
+  const std::vector<std::string> grid_cols = grid_columns(spec);
+  std::vector<std::string> columns = grid_cols;
+  columns.insert(columns.end(), spec.columns.begin(), spec.columns.end());
+
+  // ---- 1-3: everything that can be refused, before any result is written ----
+  try {
+    o = parse_options(spec, argc, argv);
+    if (o.help) {
+      std::cout << usage(spec);
+      return 0;
+    }
+    models = load_noise_models(o.noise);
+    scales = spec.noise_scale.used() ? o.noise_scale : std::vector<double>{1.0};
+    scaled.resize(models.size());
+    for (std::size_t m = 0; m < models.size(); ++m) {
+      for (double s : scales) {
+        try {
+          scaled[m].push_back(s == 1.0 ? models[m].model : models[m].model.scaled(s));
+        } catch (const std::exception& e) {
+          throw UsageError("--noise-scale " + format_number(s) + ": cannot scale noise model '" + models[m].name +
+                           "': " + e.what());
+        }
+      }
+    }
+    if (o.threads > 0) engine::set_num_threads(o.threads);
+    if (hooks.validate) hooks.validate(o, models);
+    options_json = options_record(spec, o, models);
+    models_json = noise_models_record(models);
+    method_json = hooks.describe ? hooks.describe(o) : json::object();
+
+    json_path = o.out_dir + "/" + spec.name + ".json";
+    const std::string csv_path = o.out_dir + "/" + spec.name + ".csv";
+    const std::string progress_path = o.out_dir + "/" + spec.name + ".progress";
+    if (!o.fresh) earlier = check_earlier_run(json_path, csv_path, progress_path, options_json, models_json);
+
+    std::error_code ec;
+    fs::create_directories(o.out_dir, ec);
+    if (ec || !fs::is_directory(o.out_dir)) {
+      throw UsageError("--out " + o.out_dir + ": cannot create the folder" + (ec ? ": " + ec.message() : ""));
+    }
+    std::vector<std::string> keys = key_columns(spec);
+    store = std::make_unique<ResultStore>(o.out_dir, spec.name, columns, keys, o.fresh);
+  } catch (const std::exception& e) {
+    std::cerr << prog << ": " << e.what() << "\n";
+    return 2;
+  }
+
+  // ---- the grid ----
+  std::vector<GridPoint> grid;
+  {
+    const std::vector<int> qubits = spec.qubits.used() ? o.qubits : std::vector<int>{0};
+    const std::vector<int> depths = spec.depth.used() ? o.depth : std::vector<int>{0};
+    const std::vector<std::uint64_t> seeds = spec.seeds.used() ? o.seeds : std::vector<std::uint64_t>{0};
+    for (int q : qubits) {
+      for (std::size_t m = 0; m < models.size(); ++m) {
+        for (std::size_t s = 0; s < scales.size(); ++s) {
+          for (int d : depths) {
+            for (std::uint64_t seed : seeds) {
+              GridPoint p;
+              p.noise = &models[m];
+              p.model = &scaled[m][s];
+              p.noise_scale = scales[s];
+              p.qubits = q;
+              p.depth = d;
+              p.seed = seed;
+              std::vector<std::string> key_values = {models[m].name};
+              if (spec.noise_scale.used()) key_values.push_back(format_number(p.noise_scale));
+              if (spec.qubits.used()) {
+                key_values.push_back(std::to_string(q));
+                p.label += "qubits=" + std::to_string(q) + " ";
+              }
+              if (spec.depth.used()) {
+                key_values.push_back(std::to_string(d));
+                p.label += "depth=" + std::to_string(d) + " ";
+              }
+              p.label += "noise=" + models[m].name;
+              if (spec.noise_scale.used() && (scales.size() > 1 || scales[0] != 1.0)) {
+                p.label += " scale=" + format_number(p.noise_scale);
+              }
+              if (spec.seeds.used()) {
+                key_values.push_back(std::to_string(seed));
+                p.label += " seed=" + std::to_string(seed);
+              }
+              p.key = store->make_key(key_values);
+              grid.push_back(std::move(p));
+            }
+          }
+        }
+      }
+    }
+    for (std::size_t i = 0; i < grid.size(); ++i) {
+      grid[i].index = i;
+      grid[i].total = grid.size();
+    }
+  }
+  std::size_t done_before = 0;
+  for (const GridPoint& p : grid) done_before += store->completed().count(p.key);
+  if (done_before != store->completed().size()) {
+    // Only possible when the option check was bypassed (a JSON edited by hand).
+    std::cerr << prog << ": " << store->progress_path() << " lists points outside this grid: use --fresh\n";
+    return 2;
+  }
+
+  // ---- the record ----
+  const std::string started = utc_now();
+  json runs = (!o.fresh && earlier.is_object() && earlier.contains("runs") && earlier["runs"].is_array())
+                  ? earlier["runs"]
+                  : json::array();
+  json this_run;
+  this_run["started"] = started;
+  this_run["git_revision"] = git_revision();
+  this_run["hostname"] = machine_info()["hostname"];
+  this_run["command_line"] = o.argv;
+  this_run["points_done_before"] = done_before;
+  if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
+    this_run["dropped_unfinished_rows"] = store->rows_dropped() + (store->torn_line_dropped() ? 1 : 0);
+  }
+  runs.push_back(this_run);
+  const Stopwatch wall;
+  std::size_t rows_total = store->rows_kept();
+  std::size_t measured = 0;
+
+  auto write_record = [&](const std::string& status, const std::string& error) {
+    json& run = runs.back();
+    run["status"] = status;
+    run["points_measured"] = measured;
+    run["wall_seconds"] = wall.seconds();
+    if (status != "running") run["finished"] = utc_now();
+    if (!error.empty()) run["error"] = error;
+    json doc;
+    doc["study"] = spec.name;
+    doc["program"] = prog;
+    doc["description"] = spec.summary;
+    doc["status"] = status;
+    doc["options"] = options_json;
+    doc["quick"] = o.quick;
+    doc["noise_models"] = models_json;
+    doc["method"] = method_json;
+    doc["output"] = {{"csv", spec.name + ".csv"},
+                     {"progress", spec.name + ".progress"},
+                     {"columns", columns},
+                     {"key_columns", key_columns(spec)},
+                     {"rows", rows_total},
+                     {"points_total", grid.size()},
+                     {"points_done", store->completed().size()}};
+    doc["git_revision"] = git_revision();
+    doc["git_worktree_modified"] = git_worktree_modified();
+    doc["versions"] = library_versions();
+    doc["machine"] = machine_info();
+    doc["runs"] = runs;
+    write_file_atomically(json_path, doc.dump(2) + "\n");
+  };
+
+  try {
+    write_record("running", "");
+  } catch (const std::exception& e) {
+    std::cerr << prog << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << prog << ": " << grid.size() << " grid points";
+  if (done_before > 0) std::cerr << ", " << done_before << " done earlier (resuming)";
+  if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
+    std::cerr << "; dropped the unfinished point of an interrupted run";
+  }
+  std::cerr << "; writing " << store->csv_path() << "\n";
+
+  std::string current_label;
+  try {
+    for (const GridPoint& p : grid) {
+      if (store->completed().count(p.key)) continue;
+      current_label = "[" + std::to_string(p.index + 1) + "/" + std::to_string(grid.size()) + "] " + p.label;
+      const Stopwatch point_time;
+      const std::vector<Row> rows = hooks.run_point(p);
+      std::vector<std::vector<std::string>> lines;
+      for (const Row& row : rows) {
+        std::vector<std::string> line = {spec.name, p.noise->name};
+        if (spec.noise_scale.used()) line.push_back(format_number(p.noise_scale));
+        if (spec.qubits.used()) line.push_back(std::to_string(p.qubits));
+        if (spec.depth.used()) line.push_back(std::to_string(p.depth));
+        if (spec.seeds.used()) line.push_back(std::to_string(p.seed));
+        for (const std::string& c : spec.columns) {
+          const auto it = row.values().find(c);
+          if (it == row.values().end()) throw std::logic_error("the row has no value for column '" + c + "'");
+          line.push_back(it->second);
+        }
+        if (row.values().size() != spec.columns.size()) {
+          for (const auto& [c, v] : row.values()) {
+            if (std::find(spec.columns.begin(), spec.columns.end(), c) == spec.columns.end()) {
+              throw std::logic_error("the row sets '" + c + "', which is not a column of the study");
+            }
+          }
+        }
+        lines.push_back(std::move(line));
+      }
+      store->append(p.key, lines);
+      rows_total += lines.size();
+      ++measured;
+      std::cerr << current_label << " ... " << format_duration(point_time.seconds()) << std::endl;
+    }
+  } catch (const std::exception& e) {
+    const std::string msg = current_label + ": " + e.what();
+    std::cerr << prog << ": failed at " << msg << "\n"
+              << prog << ": the " << store->completed().size()
+              << " completed points are kept; the same command resumes after the problem is fixed\n";
+    try {
+      write_record("failed", msg);
+    } catch (const std::exception& e2) {
+      std::cerr << prog << ": " << e2.what() << "\n";
+    }
+    return 1;
+  }
+  try {
+    write_record("complete", "");
+  } catch (const std::exception& e) {
+    std::cerr << prog << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << prog << ": " << (measured == 0 ? "nothing to do: all points were done earlier; " : "") << rows_total
+            << " rows in " << store->csv_path() << " (" << format_duration(wall.seconds()) << ")\n";
+  return 0;
+}
+
+}  // namespace kraus::experiments

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Draws exp_scaling's CSV: time and memory per circuit evaluation against the number of qubits.
+
+usage: /usr/bin/python3 plots/plot_scaling.py DIR/scaling.csv [--out PREFIX] [--title TEXT]
+
+Writes PREFIX.png and PREFIX.pdf (default PREFIX: the CSV's path without .csv) and prints their
+paths. Reads only the CSV (columns in docs/experiments.md) and draws what it holds:
+
+  left   seconds_per_evaluation (log scale) against qubits, one line per noise model and depth
+         (colour = depth, line style and marker = noise model; several noise scales get one line
+         each), with a dashed 4^n reference line through the slowest series' last point;
+  right  peak_rss_increase_bytes against qubits, one line per noise model (the largest value over
+         the depths and seeds of each qubit count: the state is reused, so that is the peak of the
+         whole qubit count; 0, below what RSS resolves for small states, is left as a gap), next to
+         state_bytes = 16*4^n, the density matrix itself.
+
+Several seeds of one point are drawn as their median. Errors (a missing, empty or foreign CSV, a
+value that is not a number) print one line on stderr and exit with status 2.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+REQUIRED = ["noise_model", "qubits", "depth", "seconds_per_evaluation", "state_bytes", "peak_rss_increase_bytes"]
+STYLES = ["-", "--", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (5, 2))]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def collect(rows, path):
+    """(model label, depth) -> {qubits: [seconds]}, model label -> {qubits: [peak increase]}, {qubits: state bytes}."""
+    scales = sorted({r.get("noise_scale", "1") for r in rows}, key=float)
+    time_series, memory_series, state = {}, {}, {}
+    for r in rows:
+        label = r["noise_model"]
+        if len(scales) > 1:
+            label += f" x{r.get('noise_scale', '1')}"
+        n = int(common.number(r, "qubits", path))
+        depth = int(common.number(r, "depth", path))
+        seconds = common.number(r, "seconds_per_evaluation", path)
+        if seconds <= 0:
+            raise common.PlotError(f"{path}:{r['_line']}: seconds_per_evaluation {seconds} is not positive")
+        time_series.setdefault((label, depth), {}).setdefault(n, []).append(seconds)
+        memory_series.setdefault(label, {}).setdefault(n, []).append(common.number(r, "peak_rss_increase_bytes", path))
+        state[n] = common.number(r, "state_bytes", path)
+    return time_series, memory_series, state
+
+
+def draw(rows, path, prefix, title):
+    plt = common.pyplot()
+    time_series, memory_series, state = collect(rows, path)
+    models = sorted({label for label, _ in time_series})
+    depths = sorted({depth for _, depth in time_series})
+    cmap = plt.get_cmap("viridis")
+    colour = {d: cmap(0.85 * i / max(1, len(depths) - 1)) for i, d in enumerate(depths)}
+    style = {m: STYLES[i % len(STYLES)] for i, m in enumerate(models)}
+    marker = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)}
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 5.2))
+
+    slowest = None  # (n, seconds) of the largest-n point of the slowest series
+    for (model, depth), points in sorted(time_series.items()):
+        qs = sorted(points)
+        ys = [common.median(points[q]) for q in qs]
+        ax_t.plot(qs, ys, linestyle=style[model], marker=marker[model], color=colour[depth], markersize=4,
+                  label=f"{model}, depth {depth}")
+        if slowest is None or (qs[-1], ys[-1]) > slowest:
+            slowest = (qs[-1], ys[-1])
+    all_q = sorted({q for points in time_series.values() for q in points})
+    if slowest is not None and len(all_q) > 1:
+        n0, y0 = slowest
+        ax_t.plot(all_q, [y0 * 4.0 ** (q - n0) for q in all_q], color="0.4", linestyle=(0, (6, 3)), linewidth=1.2,
+                  label=r"$\propto 4^n$")
+    ax_t.set_yscale("log")
+    ax_t.set_xlabel("qubits n")
+    ax_t.set_ylabel("seconds per circuit evaluation (median)")
+    ax_t.set_title("time")
+    ax_t.grid(True, which="major", alpha=0.3)
+    ax_t.legend(fontsize=7, ncol=2 if len(time_series) > 8 else 1)
+
+    for model in models:
+        points = memory_series[model]
+        qs = sorted(points)
+        # 0 means "below what RSS resolves" (a small state reusing freed heap pages): a gap, not a point.
+        ys = [max(points[q]) if max(points[q]) > 0 else math.nan for q in qs]
+        if any(y == y for y in ys):
+            ax_m.plot(qs, ys, linestyle=style[model], marker=marker[model], markersize=4,
+                      label=f"{model}: peak RSS increase")
+    qs = sorted(state)
+    ax_m.plot(qs, [state[q] for q in qs], color="black", linestyle=(0, (6, 3)), linewidth=1.2,
+              label=r"density matrix $16\cdot 4^n$ bytes")
+    ax_m.set_yscale("log")
+    ax_m.set_xlabel("qubits n")
+    ax_m.set_ylabel("bytes")
+    ax_m.set_title("memory")
+    ax_m.grid(True, which="major", alpha=0.3)
+    ax_m.legend(fontsize=7)
+
+    for ax in (ax_t, ax_m):
+        ax.set_xticks(all_q)
+    threads = sorted({r.get("threads", "") for r in rows} - {""}, key=int)
+    heading = title or "exp_scaling: cost of one noisy circuit evaluation on an exact density matrix"
+    if threads:
+        heading += f" ({', '.join(threads)} thread{'s' if threads != ['1'] else ''})"
+    fig.suptitle(heading, fontsize=11)
+    paths = common.save(fig, prefix)
+    plt.close(fig)
+    return paths
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Draws exp_scaling's CSV (time and memory against qubits).")
+    parser.add_argument("csv", help="the CSV written by exp_scaling (DIR/scaling.csv)")
+    parser.add_argument("--out", help="output prefix: writes PREFIX.png and PREFIX.pdf (default: the CSV without .csv)")
+    parser.add_argument("--title", help="figure title")
+    args = parser.parse_args()
+    prefix = args.out or (args.csv[:-4] if args.csv.endswith(".csv") else args.csv)
+    try:
+        rows = common.read_rows(args.csv, REQUIRED, "exp_scaling")
+        for p in draw(rows, args.csv, prefix, args.title):
+            print(p)
+    except common.PlotError as e:
+        common.fail(str(e))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+// exp_scaling run as a program: its CSV and JSON, resuming after kill -9 (no duplicate, no missing
+// row, the same rows as an uninterrupted run), and every refusal (exit status 2, nothing written).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/store.hpp"
+
+extern char** environ;
+
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> kColumns = {
+    "study",       "noise_model",           "noise_scale",           "qubits",           "depth",
+    "seed",        "threads",               "seconds_per_evaluation", "seconds_min",     "seconds_max",
+    "repetitions", "evaluations_per_sample", "gates",                "gate_noise_channels", "state_bytes",
+    "peak_rss_bytes", "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "trace",
+    "purity"};
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "kraus_exp_scaling_XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void append_text(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::app);
+  out << text;
+}
+
+// Starts exp_scaling with `args`, stdout and stderr to the given files.
+pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  std::vector<std::string> all = {KRAUS_EXP_SCALING_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  return pid;
+}
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+Result finish(pid_t pid, const fs::path& out, const fs::path& err) {
+  int wstatus = 0;
+  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
+  Result r;
+  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+Result run(const std::vector<std::string>& args, const fs::path& scratch) {
+  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
+  return finish(start(args, out, err), out, err);
+}
+
+std::size_t count_lines(const fs::path& p) {
+  const std::string s = slurp(p);
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+};
+
+Table read_csv(const fs::path& p) {
+  std::ifstream in(p);
+  Table t;
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  t.header = kraus::experiments::csv_split(line);
+  while (std::getline(in, line)) {
+    const std::vector<std::string> fields = kraus::experiments::csv_split(line);
+    REQUIRE(fields.size() == t.header.size());
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < fields.size(); ++i) row[t.header[i]] = fields[i];
+    t.rows.push_back(row);
+  }
+  return t;
+}
+
+std::string key(const std::map<std::string, std::string>& row) {
+  return row.at("noise_model") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
+         row.at("seed");
+}
+
+double num(const std::map<std::string, std::string>& row, const std::string& column) { return std::stod(row.at(column)); }
+
+}  // namespace
+
+TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, values in range",
+          "[experiments][exp_scaling]") {
+  TempDir dir;
+  const fs::path out = dir.path / "results";
+  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Contains("28 grid points") && Contains("[28/28] qubits=8 depth=4 noise=depolarizing seed=1 ..."));
+
+  const Table t = read_csv(out / "scaling.csv");
+  CHECK(t.header == kColumns);
+  REQUIRE(t.rows.size() == 28);  // qubits 2..8 x depth {2, 4} x {ideal, depolarizing}
+  std::set<std::string> keys;
+  for (const auto& row : t.rows) {
+    CAPTURE(key(row));
+    keys.insert(key(row));
+    const int n = std::stoi(row.at("qubits"));
+    const int depth = std::stoi(row.at("depth"));
+    CHECK(row.at("study") == "scaling");
+    CHECK((row.at("noise_model") == "ideal" || row.at("noise_model") == "depolarizing"));
+    CHECK((n >= 2 && n <= 8));
+    CHECK((depth == 2 || depth == 4));
+    CHECK(row.at("seed") == "1");
+    CHECK(row.at("noise_scale") == "1");
+    CHECK(row.at("threads") == "1");
+    CHECK(row.at("repetitions") == "3");
+    CHECK(num(row, "seconds_per_evaluation") > 0);
+    CHECK(num(row, "seconds_per_evaluation") < 10);
+    CHECK(num(row, "seconds_min") <= num(row, "seconds_per_evaluation"));
+    CHECK(num(row, "seconds_per_evaluation") <= num(row, "seconds_max"));
+    CHECK(num(row, "evaluations_per_sample") >= 1);
+    CHECK(row.at("gates") == std::to_string(depth * (2 * n - 1)));
+    CHECK(row.at("gate_noise_channels") == (row.at("noise_model") == "ideal" ? "0" : row.at("gates")));
+    CHECK(row.at("state_bytes") == std::to_string(16ULL << (2 * n)));
+    CHECK(num(row, "peak_rss_bytes") >= num(row, "state_bytes"));
+    CHECK(num(row, "peak_rss_bytes") >= num(row, "peak_rss_increase_bytes"));
+    CHECK(num(row, "rss_before_bytes") > 0);
+    CHECK((row.at("peak_rss_reset") == "0" || row.at("peak_rss_reset") == "1"));
+    if (n == 8 && row.at("peak_rss_reset") == "1") {
+      CHECK(num(row, "peak_rss_increase_bytes") >= 0.5 * num(row, "state_bytes"));
+    }
+    CHECK(std::fabs(num(row, "trace") - 1.0) < 1e-12);
+    const double purity = num(row, "purity");
+    if (row.at("noise_model") == "ideal") {
+      CHECK(std::fabs(purity - 1.0) < 1e-12);
+    } else {
+      CHECK(purity < 1.0);
+      CHECK(purity > std::ldexp(1.0, -n));
+    }
+  }
+  CHECK(keys.size() == 28);
+  CHECK(count_lines(out / "scaling.progress") == 28);
+
+  const json j = json::parse(slurp(out / "scaling.json"));
+  CHECK(j["study"] == "scaling");
+  CHECK(j["status"] == "complete");
+  CHECK(j["quick"] == true);
+  CHECK(j["options"]["qubits"] == json::array({2, 3, 4, 5, 6, 7, 8}));
+  CHECK(j["options"]["depth"] == json::array({2, 4}));
+  CHECK(j["options"]["seeds"] == json::array({1}));
+  CHECK(j["options"]["noise"] == json::array({"ideal", "depolarizing"}));
+  CHECK(j["options"]["threads"] == 1);
+  CHECK(j["options"]["repetitions"] == 3);
+  CHECK(j["noise_models"]["ideal"]["model"] == json::object());
+  CHECK(j["noise_models"]["depolarizing"]["model"]["gate_noise"].size() == 3);
+  CHECK(j["git_revision"].get<std::string>().size() > 0);
+  CHECK(j["versions"]["kraus"].get<std::string>().size() > 0);
+  CHECK(j["versions"]["armadillo"].get<std::string>().size() > 0);
+  CHECK(j["versions"]["compiler"].get<std::string>().size() > 0);
+  CHECK(j["machine"]["hostname"].get<std::string>().size() > 0);
+  CHECK(j["machine"]["cores"].get<int>() >= 1);
+  CHECK(j["machine"]["memory_bytes"].get<double>() > 0);
+  CHECK(j["output"]["columns"] == kColumns);
+  CHECK(j["output"]["rows"] == 28);
+  CHECK(j["method"]["circuit"].get<std::string>().size() > 0);
+  REQUIRE(j["runs"].size() == 1);
+  CHECK(j["runs"][0]["status"] == "complete");
+  CHECK(j["runs"][0]["points_measured"] == 28);
+}
+
+TEST_CASE("exp_scaling killed with SIGKILL and run again: no duplicate, no missing row", "[experiments][exp_scaling]") {
+  TempDir dir;
+  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
+  const std::vector<std::string> grid = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:6", "--depth",
+                                         "1:10", "--repetitions", "1", "--min-sample-seconds", "0.001", "--threads",
+                                         "1"};
+  auto with_out = [&](const fs::path& d) {
+    std::vector<std::string> a = grid;
+    a.insert(a.end(), {"--out", d.string()});
+    return a;
+  };
+  const std::size_t total = 2 * 5 * 10;
+  const Result ref = run(with_out(reference), dir.path);
+  INFO(ref.err);
+  REQUIRE(ref.status == 0);
+  const Table expected = read_csv(reference / "scaling.csv");
+  REQUIRE(expected.rows.size() == total);
+
+  // Runs the grid into `resumed` and kills it once the progress file has `lines` points.
+  auto run_and_kill = [&](std::size_t lines) {
+    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
+    const pid_t pid = start(with_out(resumed), out, err);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (count_lines(resumed / "scaling.progress") < lines && std::chrono::steady_clock::now() < deadline) {
+      int wstatus = 0;
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_scaling ended before it was killed: " << slurp(err));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    REQUIRE(kill(pid, SIGKILL) == 0);
+    const Result r = finish(pid, out, err);
+    REQUIRE(r.status == 128 + SIGKILL);
+    return r;
+  };
+
+  run_and_kill(10);
+  const std::size_t done_first = count_lines(resumed / "scaling.progress");
+  CHECK(done_first >= 10);
+  REQUIRE(done_first < total);
+  // What a kill in the middle of step 1 (rows) leaves behind: the complete rows of a point that is
+  // not recorded yet, and a torn line.
+  {
+    const std::set<std::string> done_keys = [&] {
+      std::set<std::string> k;
+      for (const auto& row : read_csv(resumed / "scaling.csv").rows) k.insert(key(row));
+      return k;
+    }();
+    std::string orphan;
+    for (const auto& row : expected.rows) {
+      if (!done_keys.count(key(row))) {
+        std::vector<std::string> fields;
+        for (const std::string& c : kColumns) fields.push_back(row.at(c));
+        orphan = kraus::experiments::csv_line(fields);
+        break;
+      }
+    }
+    append_text(resumed / "scaling.csv", orphan + "scaling,depolarizing,1,6,");
+  }
+
+  const Result second = run_and_kill(done_first + 10);
+  CHECK_THAT(second.err, Contains("resuming") && Contains("dropped the unfinished point"));
+  // A kill while writing a key.
+  append_text(resumed / "scaling.progress", "noise_model=depolarizing noise_sc");
+
+  const Result last = run(with_out(resumed), dir.path);
+  INFO(last.err);
+  REQUIRE(last.status == 0);
+  CHECK_THAT(last.err, Contains("done earlier (resuming)"));
+
+  const Table got = read_csv(resumed / "scaling.csv");
+  CHECK(got.header == kColumns);
+  CHECK(got.rows.size() == total);
+  std::map<std::string, std::map<std::string, std::string>> by_key;
+  for (const auto& row : got.rows) {
+    CAPTURE(key(row));
+    CHECK(by_key.emplace(key(row), row).second);  // no duplicate
+  }
+  for (const auto& row : expected.rows) {  // no missing row, the same deterministic values
+    CAPTURE(key(row));
+    const auto it = by_key.find(key(row));
+    REQUIRE(it != by_key.end());
+    for (const char* c : {"gates", "gate_noise_channels", "state_bytes", "threads", "repetitions"}) {
+      CHECK(it->second.at(c) == row.at(c));
+    }
+    CHECK(std::fabs(num(it->second, "purity") - num(row, "purity")) < 1e-12);
+    CHECK(std::fabs(num(it->second, "trace") - num(row, "trace")) < 1e-12);
+  }
+  CHECK(count_lines(resumed / "scaling.progress") == total);
+  const json j = json::parse(slurp(resumed / "scaling.json"));
+  CHECK(j["status"] == "complete");
+  CHECK(j["output"]["rows"] == total);
+  REQUIRE(j["runs"].size() == 3);
+  CHECK(j["runs"][0]["status"] == "running");  // killed
+  CHECK(j["runs"][1]["points_done_before"] == done_first);
+  CHECK(j["runs"][2]["status"] == "complete");
+}
+
+TEST_CASE("exp_scaling refuses bad options and input before writing anything (exit status 2)",
+          "[experiments][exp_scaling]") {
+  TempDir dir;
+  const fs::path out = dir.path / "never";
+  const fs::path bad_model = dir.path / "bad.json";
+  std::ofstream(bad_model) << R"({"gate_noise": [{"gates": ["ry"], "channel": {"type": "depolarizing", "p": 1.5}}]})";
+  const fs::path unfit_model = dir.path / "unfit.json";
+  std::ofstream(unfit_model)
+      << R"({"gate_noise": [{"gates": ["ry"], "channel": {"type": "pauli", "probabilities": {"XX": 0.1}}}]})";
+
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+      {{"--qubits", "2:x"}, {"--qubits: '2:x' is not a range"}},
+      {{"--qubits", "0:3"}, {"--qubits: 0 is outside 1..30"}},
+      {{"--depth", "4:2"}, {"--depth", "empty"}},
+      {{"--seeds", "-3"}, {"--seeds: '-3' is not a seed"}},
+      {{"--bogus"}, {"unknown option '--bogus'"}},
+      {{"--threads", "-1"}, {"--threads"}},
+      {{"--repetitions", "0"}, {"--repetitions: 0 is outside 1..1000"}},
+      {{"--noise", "/nonexistent/model.json"}, {"/nonexistent/model.json: no such file"}},
+      {{"--noise", "no_such_model"}, {"not a shipped model", "device_like"}},
+      {{"--noise", bad_model.string()}, {"bad.json", "gate_noise[0].channel.p"}},
+      {{"--noise", unfit_model.string()}, {"noise model 'unfit'", "on 2 qubits", "cannot follow 'ry'"}},
+      {{"--noise-scale", "500"}, {"--noise-scale 500: cannot scale noise model 'depolarizing'"}},
+      {{"--qubits", "29"}, {"--qubits:", "29 qubits need"}},
+  };
+  for (const auto& [args, expected] : cases) {
+    std::vector<std::string> a = {"--quick", "--out", out.string()};
+    a.insert(a.end(), args.begin(), args.end());
+    const Result r = run(a, dir.path);
+    CAPTURE(a, r.err);
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("exp_scaling: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one message
+    for (const std::string& e : expected) CHECK_THAT(r.err, Contains(e));
+    CHECK_FALSE(fs::exists(out));
+  }
+  const Result help = run({"--help", "--out", out.string()}, dir.path);
+  CHECK(help.status == 0);
+  CHECK_THAT(help.out, Contains("usage: exp_scaling") && Contains("--noise-scale LIST"));
+  CHECK_FALSE(fs::exists(out));
+  const Result unwritable = run({"--quick", "--out", "/proc/kraus-cannot-create"}, dir.path);
+  CHECK(unwritable.status == 2);
+  CHECK_THAT(unwritable.err, Contains("--out /proc/kraus-cannot-create: cannot create the folder"));
+}
+
+TEST_CASE("exp_scaling: other options into the same folder are refused, --fresh starts over, done is done",
+          "[experiments][exp_scaling]") {
+  TempDir dir;
+  const fs::path out = dir.path / "results";
+  const fs::path model = dir.path / "mine.json";
+  std::ofstream(model) << R"({"gate_noise": [{"gates": ["cx"], "channel": {"type": "phase_flip", "p": 0.01}}]})";
+  // The common options, with the qubit list and any others.
+  auto args = [&](const std::string& qubits, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"--noise", "ideal", "--noise", model.string(), "--qubits", qubits, "--depth", "1",
+                                  "--repetitions", "1", "--min-sample-seconds", "0", "--threads", "1",
+                                  "--out", out.string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  const std::vector<std::string> small = args("2:3", {});
+  REQUIRE(run(small, dir.path).status == 0);
+  const std::string csv = slurp(out / "scaling.csv");
+  CHECK(read_csv(out / "scaling.csv").rows.size() == 4);
+
+  const Result again = run(small, dir.path);
+  CHECK(again.status == 0);
+  CHECK_THAT(again.err, Contains("nothing to do: all points were done earlier"));
+  CHECK(slurp(out / "scaling.csv") == csv);
+  const std::string record = slurp(out / "scaling.json");
+  CHECK(json::parse(record)["runs"].size() == 2);
+
+  auto refused = [&](const std::vector<std::string>& command, const std::vector<std::string>& expected) {
+    const Result r = run(command, dir.path);
+    CAPTURE(command, r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Contains("scaling.json records a run with different options") && Contains("--fresh"));
+    for (const std::string& e : expected) CHECK_THAT(r.err, Contains(e));
+    CHECK(slurp(out / "scaling.csv") == csv);
+    CHECK(slurp(out / "scaling.json") == record);
+  };
+  refused(args("2:4", {}), {"qubits [2,3] then, [2,3,4] now"});
+  refused(args("2:3", {"--seeds", "2"}), {"seeds [1] then, [2] now"});
+  refused({"--noise", "ideal", "--qubits", "2:3", "--depth", "1", "--repetitions", "1", "--min-sample-seconds", "0",
+           "--threads", "1", "--out", out.string()},
+          {"noise [\"ideal\",\"mine\"] then"});
+  std::ofstream(model) << R"({"gate_noise": [{"gates": ["cx"], "channel": {"type": "phase_flip", "p": 0.02}}]})";
+  refused(small, {"noise model 'mine'", "has changed since"});
+
+  const Result fresh = run(args("4", {"--fresh"}), dir.path);
+  INFO(fresh.err);
+  REQUIRE(fresh.status == 0);
+  const Table t = read_csv(out / "scaling.csv");
+  CHECK(t.rows.size() == 2);
+  for (const auto& row : t.rows) CHECK(row.at("qubits") == "4");
+  CHECK(json::parse(slurp(out / "scaling.json"))["runs"].size() == 1);
+
+  fs::remove(out / "scaling.json");
+  const Result orphan = run(args("4", {}), dir.path);
+  CHECK(orphan.status == 2);
+  CHECK_THAT(orphan.err, Contains("scaling.csv exists but") && Contains("--fresh"));
+}
+
+TEST_CASE("docs/experiments.md documents every exp_scaling column and every shipped noise model",
+          "[experiments][docs]") {
+  const std::string doc = slurp(fs::path(KRAUS_DOCS_DIR) / "experiments.md");
+  REQUIRE_FALSE(doc.empty());
+  for (const std::string& c : kColumns) {
+    CAPTURE(c);
+    CHECK_THAT(doc, Contains("`" + c + "`"));
+  }
+  for (const char* m : {"ideal", "depolarizing", "amplitude_damping", "readout_only", "device_like"}) {
+    CAPTURE(m);
+    CHECK_THAT(doc, Contains(std::string("| `") + m + "` |"));
+  }
+  for (const char* option : {"--noise MODEL", "--qubits LIST", "--depth LIST", "--noise-scale LIST", "--seeds LIST",
+                             "--threads T", "--out DIR", "--quick", "--fresh", "--help", "--repetitions",
+                             "--min-sample-seconds"}) {
+    CAPTURE(option);
+    CHECK_THAT(doc, Contains(std::string("`") + option));
+  }
+}
