@@ -272,8 +272,14 @@ int run_demo(int argc, char** argv) {
   circuit.add_gate(kraus::engine::Gate::kH, {0});
   for (int q = 0; q + 1 < n; ++q) circuit.add_gate(kraus::engine::Gate::kCX, {q, q + 1});
   kraus::noise::NoiseModel model;
-  model.gate_noise.push_back({{"*"}, {}, {"depolarizing", {{"p", p}}, {}, {}, "", 1}});
-  model.gate_noise.push_back({{"*"}, {}, {"amplitude_damping", {{"gamma", gamma}}, {}, {}, "", 0}});
+  kraus::noise::GateNoiseRule depolarize, damp;
+  depolarize.gates = damp.gates = {"*"};
+  depolarize.channel.type = "depolarizing";
+  depolarize.channel.params = {{"p", p}};
+  depolarize.channel.num_qubits = 1;
+  damp.channel.type = "amplitude_damping";
+  damp.channel.params = {{"gamma", gamma}};
+  model.gate_noise = {depolarize, damp};
   DensityMatrix rho(n);
   kraus::engine::simulate(circuit, &model, rho);
 

@@ -1,0 +1,146 @@
+// Expectations of a noisy parametrised circuit and their exact gradients.
+//
+// CircuitFunction evaluates F_i(θ, x) = Tr(O_i ρ(θ, x)) for a list of Pauli-sum observables O_i,
+// where ρ(θ, x) is the circuit's output under a noise::NoiseModel (channels after every gate and
+// idle noise per as-soon-as-possible layer, exactly as engine::simulate) and its explicit channels.
+// Readout errors of the model do not enter expectations.
+//
+// Gradient methods (GradientMethod):
+//  * kAdjoint: reverse mode for density matrices. One forward pass stores what the backward pass
+//    needs (the state right after each parametrised rotation and right before each angle-dependent
+//    channel; or, beyond the memory budget, checkpoints from which segments are recomputed), then
+//    the observable is carried backwards through the adjoint of every step (Heisenberg picture):
+//        O_S = Σ_i w_i O_i,   O_{k-1} = E_k†(O_k) = Σ_j K_j† O_k K_j   (U† O U for a unitary).
+//    For a rotation U_k = exp(-i a_k P / 2) with ρ'_k = U_k ρ_{k-1} U_k† the state right after it,
+//        ∂C/∂a_k = Tr(O_k · (-i)[P/2, ρ'_k]) = Im Tr(ρ'_k O_k P),
+//    and for an angle-dependent channel ∂C/∂a_k = Tr(O_k · (dS/da)(ρ_{k-1})). Every step of either
+//    pass is one O(4^n) raw-kernel call on a 2^n x 2^n buffer (no dense products); the whole
+//    gradient costs about 2 circuit evaluations (3 with checkpointing) whatever the number of
+//    parameters. Valid with any channels, including θ-dependent ones.
+//  * kParameterShift: per rotation, ∂C/∂a = [C(a + π/2) - C(a - π/2)] / 2 (two-term rule for
+//    exp(-i a P / 2)), then the chain rule through the angles; 1 + 2·(number of parametrised
+//    rotations) evaluations. Exact when no channel depends on θ (channels are linear, so C stays a
+//    first-degree trigonometric polynomial in each rotation angle). INVALID when a channel depends
+//    on θ (AngleDependentChannel): the channel's dependence is ignored. Refused by default
+//    (strict_parameter_shift).
+//  * kFiniteDifference: central differences [C(θ + h e_p) - C(θ - h e_p)] / 2h, 1 + 2P evaluations;
+//    error O(h²) + O(ε/h) (about 1e-10 at h = 1e-5). Always valid.
+//
+// Threads: independent circuit evaluations (the shifted circuits, the samples of a batch) run in
+// parallel over per-thread workspaces when the state has fewer than noise::kParallelMinQubits
+// qubits (the kernels are then single-threaded); for larger states the circuits run one after the
+// other and the kernels use the threads. Results do not depend on the number of threads: every
+// evaluation writes its own slot and sums are taken in a fixed order.
+//
+// Memory: each workspace (one per thread in use) holds the state, the observable, a scratch
+// buffer, and for the adjoint method the stored states; buffers are allocated once, on first use,
+// after engine::require_memory, and reused by every later evaluation (first writes to fresh pages
+// are slow).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/observables.hpp"
+#include "kraus/noise/noise_model.hpp"
+#include "kraus/optim/circuit.hpp"
+
+namespace kraus::optim {
+
+enum class GradientMethod { kAdjoint, kParameterShift, kFiniteDifference };
+const char* to_string(GradientMethod method);
+
+struct GradientOptions {
+  // Which gradient method the objectives use. Default: kAdjoint.
+  GradientMethod method = GradientMethod::kAdjoint;
+  // Central-difference step h. Default 1e-5 (error ~1e-10 for angles of order 1).
+  double finite_difference_step = 1e-5;
+  // Refuse parameter shift (std::invalid_argument) when a channel depends on the parameters, where
+  // it would silently give a wrong gradient. Default true.
+  bool strict_parameter_shift = true;
+  // Threads for independent circuit evaluations; 0 = engine::num_threads(). Default 0.
+  int num_threads = 0;
+  // Budget in bytes for the states the adjoint method stores per workspace. When the states of all
+  // parametrised steps do not fit, about sqrt(D) checkpoints and sqrt(D) segment buffers are used
+  // (one extra forward pass). Default 1 GiB.
+  std::uint64_t adjoint_memory_bytes = std::uint64_t{1} << 30;
+
+  bool IsValid(std::string* error) const;
+};
+
+class CircuitFunction {
+ public:
+  // Compiles the circuit with the model's channels (the model is read here and not kept). Throws
+  // std::invalid_argument (bad options, observables on missing qubits) or noise::NoiseModelError.
+  CircuitFunction(const ParametrizedCircuit& circuit, std::vector<engine::PauliSum> observables,
+                  const noise::NoiseModel* model = nullptr, GradientOptions options = {});
+  ~CircuitFunction();
+  CircuitFunction(CircuitFunction&&) noexcept;
+  CircuitFunction& operator=(CircuitFunction&&) noexcept;
+
+  int num_qubits() const;
+  int num_parameters() const;
+  int num_features() const;
+  int num_outputs() const;
+  const GradientOptions& options() const;
+  void set_options(const GradientOptions& options);
+  // Steps after compilation (gates, channels), and the rotations carrying a θ-dependent angle.
+  int num_steps() const;
+  int num_parametrized_rotations() const;
+
+  // values[i] = Tr(O_i ρ(θ, x)). `x` may be null when the circuit uses no features.
+  void evaluate(const double* theta, const double* x, double* values) const;
+
+  // Values and the Jacobian ∂F_i/∂θ_p, row-major num_outputs x num_parameters, by `method`
+  // (the options' method when omitted).
+  void jacobian(const double* theta, const double* x, double* values, double* jacobian) const;
+  void jacobian(const double* theta, const double* x, double* values, double* jacobian,
+                GradientMethod method) const;
+
+  // Vector-Jacobian product: `cotangent(values, weights)` is called once with the values at (θ, x)
+  // and fills weights[0..num_outputs); gradient[p] = Σ_i weights[i] ∂F_i/∂θ_p. The adjoint method
+  // needs one backward pass whatever the number of outputs.
+  using Cotangent = std::function<void(const double* values, double* weights)>;
+  void vjp(const double* theta, const double* x, const Cotangent& cotangent, double* values,
+           double* gradient) const;
+  void vjp(const double* theta, const double* x, const Cotangent& cotangent, double* values, double* gradient,
+           GradientMethod method) const;
+
+  // ---- batches: samples are rows of `xs` (num_features doubles each); run in parallel ----
+  void evaluate_batch(const double* theta, const double* xs, int num_samples, double* values) const;
+  // `cotangent(sample, values, weights)` may be called concurrently from several threads.
+  using BatchCotangent = std::function<void(int sample, const double* values, double* weights)>;
+  // values: num_samples x num_outputs; gradient: Σ over samples (summed in sample order).
+  void vjp_batch(const double* theta, const double* xs, int num_samples, const BatchCotangent& cotangent,
+                 double* values, double* gradient) const;
+  void vjp_batch(const double* theta, const double* xs, int num_samples, const BatchCotangent& cotangent,
+                 double* values, double* gradient, GradientMethod method) const;
+  // values: num_samples x num_outputs; jacobian: (num_samples·num_outputs) x num_parameters.
+  void jacobian_batch(const double* theta, const double* xs, int num_samples, double* values,
+                      double* jacobian) const;
+  void jacobian_batch(const double* theta, const double* xs, int num_samples, double* values, double* jacobian,
+                      GradientMethod method) const;
+
+  // The output state (a fresh DensityMatrix), for inspection.
+  engine::DensityMatrix state(const double* theta, const double* x) const;
+
+  // Circuit evaluations so far, counted in passes over the whole circuit (a forward pass = 1, an
+  // adjoint backward pass = 1, a segment recomputation pass = 1, each shifted circuit = 1).
+  std::int64_t circuit_evaluations() const;
+  void reset_circuit_evaluations();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The 2^n x 2^n matrix of a Pauli sum (tests and small problems).
+arma::cx_mat pauli_sum_matrix(const engine::PauliSum& observable, int num_qubits);
+
+}  // namespace kraus::optim

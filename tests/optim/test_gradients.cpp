@@ -1,0 +1,292 @@
+// The three gradient methods (adjoint, parameter shift, central differences) agree on random noisy
+// circuits; the adjoint method with checkpoints equals the stored-state one; parameter shift fails
+// (and is refused) with θ-dependent noise while the adjoint method stays exact; costs and threads.
+#include <cmath>
+#include <random>
+
+#include "catch_compat.hpp"
+#include "kraus/noise/channel_table.hpp"
+#include "kraus/optim/encoding.hpp"
+#include "kraus/optim/gradients.hpp"
+#include "reference/test_support.hpp"
+
+using namespace kraus;
+using optim::Angle;
+using optim::GradientMethod;
+using engine::Gate;
+
+namespace {
+
+engine::PauliSum pauli_sum(std::initializer_list<std::pair<double, const char*>> terms) {
+  engine::PauliSum s;
+  for (const auto& [c, t] : terms) s.terms.emplace_back(c, engine::PauliString::parse(t));
+  return s;
+}
+
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+double max_abs(const std::vector<double>& a) {
+  double m = 0;
+  for (double v : a) m = std::max(m, std::abs(v));
+  return m;
+}
+
+// Rotations with shared parameters, data terms and trainable data weights; fixed gates; explicit
+// channels (1 and 2 qubits) and a global depolarising step.
+optim::ParametrizedCircuit random_noisy_circuit(std::mt19937_64& rng, int n, int num_ops, int num_params,
+                                               int num_features, bool explicit_channels) {
+  optim::ParametrizedCircuit c(n);
+  std::uniform_int_distribution<int> kind(0, 11), qubit(0, n - 1), param(0, num_params - 1), feat(0, num_features - 1);
+  std::uniform_real_distribution<double> coeff(-1.5, 1.5);
+  const Gate rot1[] = {Gate::kRX, Gate::kRY, Gate::kRZ};
+  const Gate rot2[] = {Gate::kRXX, Gate::kRYY, Gate::kRZZ, Gate::kRZX};
+  for (int i = 0; i < num_ops; ++i) {
+    const int k = kind(rng);
+    int a = qubit(rng), b = qubit(rng);
+    while (b == a) b = qubit(rng);
+    if (k <= 3) {
+      Angle ang = Angle::parameter(param(rng), coeff(rng), coeff(rng));
+      if (num_features > 0 && k == 3) ang.add(param(rng), feat(rng), coeff(rng)).add(-1, feat(rng), 2.0);
+      c.add_rotation(rot1[k % 3], {a}, ang);
+    } else if (k <= 5) {
+      c.add_rotation(rot2[k % 4], {a, b}, Angle::parameter(param(rng), coeff(rng)));
+    } else if (k == 6) {
+      c.add_gate(Gate::kCX, {a, b});
+    } else if (k == 7) {
+      c.add_gate(Gate::kCZ, {a, b});
+    } else if (k == 8) {
+      c.add_gate(Gate::kH, {a});
+    } else if (k == 9 && explicit_channels) {
+      c.add_channel({a}, noise::generalized_amplitude_damping(0.1, 0.2));
+    } else if (k == 10 && explicit_channels) {
+      c.add_channel({a, b}, noise::depolarizing(2, 0.05));
+    } else if (k == 11 && explicit_channels) {
+      c.add_global_depolarizing(0.03);
+    } else {
+      c.add_rotation(Gate::kRY, {a}, Angle::constant(coeff(rng)));  // a rotation with no parameter
+    }
+  }
+  c.set_num_parameters(num_params);
+  c.set_num_features(num_features);
+  return c;
+}
+
+const char* kModelJson = R"({
+  "gate_noise": [
+    {"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.02}},
+    {"gates": ["rx", "ry", "h"], "channel": {"type": "amplitude_damping", "gamma": 0.04}},
+    {"gates": ["cx", "rzz"], "channel": {"type": "thermal_relaxation", "t1": 50.0, "t2": 60.0, "time": 3.0}},
+    {"gates": ["rz"], "channel": {"type": "coherent_overrotation", "axis": "x", "angle": 0.05}},
+    {"gates": ["rxx", "cz"], "channel": {"type": "pauli", "probabilities": {"XZ": 0.01, "YY": 0.02}}}
+  ],
+  "idle_noise": {"type": "phase_damping", "lambda": 0.03}
+})";
+
+struct Jac {
+  std::vector<double> values, jacobian;
+};
+
+Jac jacobian_of(const optim::CircuitFunction& f, const std::vector<double>& theta, const std::vector<double>& xs,
+                int samples, GradientMethod method) {
+  Jac j;
+  j.values.resize(static_cast<std::size_t>(samples) * f.num_outputs());
+  j.jacobian.resize(j.values.size() * f.num_parameters());
+  f.jacobian_batch(theta.data(), xs.empty() ? nullptr : xs.data(), samples, j.values.data(), j.jacobian.data(), method);
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("optim: adjoint, parameter shift and finite differences agree on random noisy circuits", "[optim]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  const std::vector<engine::PauliSum> observables = {
+      pauli_sum({{1.0, "Z0 Z1"}}), pauli_sum({{0.6, "X0 Y2"}, {-0.3, "Z1"}, {0.2, "I"}}), pauli_sum({{1.0, "Y1 X2"}})};
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    std::mt19937_64 rng(seed);
+    const int n = 3, P = 6, F = 2, samples = 2;
+    const bool explicit_channels = seed % 2 == 0;
+    const optim::ParametrizedCircuit c = random_noisy_circuit(rng, n, 24, P, F, explicit_channels);
+    std::vector<double> theta(P), xs(samples * F);
+    for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
+    for (double& x : xs) x = std::uniform_real_distribution<double>(0, 1)(rng);
+    optim::CircuitFunction f(c, observables, &model);
+    const Jac adj = jacobian_of(f, theta, xs, samples, GradientMethod::kAdjoint);
+    const Jac ps = jacobian_of(f, theta, xs, samples, GradientMethod::kParameterShift);
+    const Jac fd = jacobian_of(f, theta, xs, samples, GradientMethod::kFiniteDifference);
+    INFO("seed " << seed);
+    REQUIRE(max_abs(adj.jacobian) > 1e-3);  // a non-trivial gradient
+    REQUIRE(max_abs_diff(adj.values, ps.values) < 1e-14);
+    REQUIRE(max_abs_diff(adj.jacobian, ps.jacobian) < 1e-12);
+    REQUIRE(max_abs_diff(adj.jacobian, fd.jacobian) < 1e-8);
+    REQUIRE(max_abs_diff(ps.jacobian, fd.jacobian) < 1e-8);
+
+    // The vector-Jacobian product equals w^T J, summed over samples, for every method.
+    const std::vector<double> w = {0.7, -1.3, 0.4};
+    for (GradientMethod m : {GradientMethod::kAdjoint, GradientMethod::kParameterShift, GradientMethod::kFiniteDifference}) {
+      std::vector<double> values(samples * 3), grad(P), expect(P, 0.0);
+      f.vjp_batch(theta.data(), xs.data(), samples,
+                  [&](int k, const double*, double* wk) {
+                    for (int i = 0; i < 3; ++i) wk[i] = w[i] * (k + 1);
+                  },
+                  values.data(), grad.data(), m);
+      for (int k = 0; k < samples; ++k)
+        for (int i = 0; i < 3; ++i)
+          for (int p = 0; p < P; ++p) expect[p] += w[i] * (k + 1) * adj.jacobian[(k * 3 + i) * P + p];
+      REQUIRE(max_abs_diff(grad, expect) < (m == GradientMethod::kFiniteDifference ? 1e-8 : 1e-12));
+    }
+  }
+}
+
+TEST_CASE("optim: the adjoint method with checkpoints equals the stored-state pass", "[optim]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  std::mt19937_64 rng(21);
+  const int n = 3, P = 8;
+  const optim::ParametrizedCircuit c = random_noisy_circuit(rng, n, 60, P, 0, true);
+  std::vector<double> theta(P);
+  for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0 X2"}}), pauli_sum({{1.0, "Y1"}})};
+  optim::CircuitFunction full(c, obs, &model);
+  REQUIRE(full.num_parametrized_rotations() > 16);
+  optim::GradientOptions small;
+  small.adjoint_memory_bytes = 12 * engine::density_matrix_bytes(n);  // forces about sqrt(D) segments
+  optim::CircuitFunction seg(c, obs, &model, small);
+  const Jac a = jacobian_of(full, theta, {}, 1, GradientMethod::kAdjoint);
+  const Jac b = jacobian_of(seg, theta, {}, 1, GradientMethod::kAdjoint);
+  REQUIRE(max_abs_diff(a.jacobian, b.jacobian) < 1e-14);
+  const Jac fd = jacobian_of(full, theta, {}, 1, GradientMethod::kFiniteDifference);
+  REQUIRE(max_abs_diff(b.jacobian, fd.jacobian) < 1e-8);
+  // Too little memory for even checkpointing is an error that says what to do.
+  optim::GradientOptions tiny;
+  tiny.adjoint_memory_bytes = 2 * engine::density_matrix_bytes(n);
+  REQUIRE_THROWS_WITH(optim::CircuitFunction(c, obs, &model, tiny), Catch::Contains("adjoint_memory_bytes"));
+}
+
+TEST_CASE("optim: theta-dependent noise breaks parameter shift, not the adjoint method", "[optim]") {
+  // RY(θ0) then damping with γ = 0.3 sin²(θ0/2), RX(θ1), damping with γ(θ1), CX, RZ(θ0 + θ2).
+  optim::ParametrizedCircuit c(2);
+  c.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
+  c.add_angle_dependent_channel({0}, optim::angle_dependent_amplitude_damping(0.3), Angle::parameter(0));
+  c.add_rotation(Gate::kRX, {1}, Angle::parameter(1));
+  c.add_angle_dependent_channel({1}, optim::angle_dependent_amplitude_damping(0.2), Angle::parameter(1, 0.5, 0.3));
+  c.add_gate(Gate::kCX, {0, 1});
+  c.add_rotation(Gate::kRZ, {0}, Angle::parameter(0).add(2, -1, 1.0));
+  c.add_rotation(Gate::kRY, {0}, Angle::parameter(2));
+  REQUIRE(c.has_parameter_dependent_channels());
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}, {0.5, "Z1"}, {0.3, "X0 X1"}})};
+  const noise::NoiseModel model = noise::NoiseModel::from_json(
+      R"({"gate_noise": [{"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.02}}]})");
+  optim::GradientOptions lax;
+  lax.strict_parameter_shift = false;
+  optim::CircuitFunction f(c, obs, &model, lax);
+  const std::vector<double> theta = {1.1, -0.7, 0.4};
+  const Jac adj = jacobian_of(f, theta, {}, 1, GradientMethod::kAdjoint);
+  const Jac fd = jacobian_of(f, theta, {}, 1, GradientMethod::kFiniteDifference);
+  const Jac ps = jacobian_of(f, theta, {}, 1, GradientMethod::kParameterShift);
+  REQUIRE(max_abs_diff(adj.jacobian, fd.jacobian) < 1e-8);
+  REQUIRE(max_abs_diff(ps.jacobian, fd.jacobian) > 1e-3);  // the documented failure
+  // The numerical superoperator derivative (no analytic one given) is as good.
+  optim::AngleDependentChannel numeric = optim::angle_dependent_amplitude_damping(0.3);
+  numeric.derivative = nullptr;
+  optim::ParametrizedCircuit c2(1);
+  c2.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
+  c2.add_angle_dependent_channel({0}, numeric, Angle::parameter(0));
+  optim::CircuitFunction f2(c2, {pauli_sum({{1.0, "Z0"}, {0.4, "X0"}})}, nullptr, lax);
+  const std::vector<double> t2 = {0.9};
+  REQUIRE(max_abs_diff(jacobian_of(f2, t2, {}, 1, GradientMethod::kAdjoint).jacobian,
+                       jacobian_of(f2, t2, {}, 1, GradientMethod::kFiniteDifference).jacobian) < 1e-8);
+  // Strict (the default): parameter shift is refused with a clear message.
+  optim::CircuitFunction strict(c, obs, &model);
+  std::vector<double> v(1), j(3);
+  REQUIRE_THROWS_WITH(strict.jacobian(theta.data(), nullptr, v.data(), j.data(), GradientMethod::kParameterShift),
+                      Catch::Contains("parameter shift is not valid"));
+}
+
+TEST_CASE("optim: gradients of amplitude-encoded circuits", "[optim]") {
+  optim::ParametrizedCircuit c(3);
+  optim::Encoding::amplitude(6).apply(&c);
+  std::mt19937_64 rng(4);
+  const optim::ParametrizedCircuit body = random_noisy_circuit(rng, 3, 20, 5, 0, true);
+  c.append(body);
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  optim::CircuitFunction f(c, {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "X1 Z2"}})}, &model);
+  REQUIRE(f.num_features() == 6);
+  const std::vector<double> theta = {0.3, -1.2, 2.0, 0.5, 1.7};
+  const std::vector<double> xs = {0.1, 0.5, 0.0, 0.9, 0.3, 0.2, 0.7, 0.7, 0.1, 0.0, 0.0, 0.4};
+  const Jac adj = jacobian_of(f, theta, xs, 2, GradientMethod::kAdjoint);
+  const Jac ps = jacobian_of(f, theta, xs, 2, GradientMethod::kParameterShift);
+  const Jac fd = jacobian_of(f, theta, xs, 2, GradientMethod::kFiniteDifference);
+  REQUIRE(max_abs_diff(adj.jacobian, ps.jacobian) < 1e-12);
+  REQUIRE(max_abs_diff(adj.jacobian, fd.jacobian) < 1e-8);
+}
+
+TEST_CASE("optim: circuit-evaluation cost of each method", "[optim]") {
+  optim::ParametrizedCircuit c(3);
+  const int L = 6;
+  for (int l = 0; l < L; ++l)
+    for (int q = 0; q < 3; ++q) c.add_rotation(Gate::kRY, {q}, Angle::parameter(3 * l + q));
+  const int P = 3 * L;
+  optim::CircuitFunction f(c, {pauli_sum({{1.0, "Z0 Z1"}})});
+  std::vector<double> theta(P, 0.3), grad(P);
+  double v;
+  auto cost = [&](GradientMethod m) {
+    f.reset_circuit_evaluations();
+    f.vjp(theta.data(), nullptr, [](const double*, double* w) { w[0] = 1; }, &v, grad.data(), m);
+    return f.circuit_evaluations();
+  };
+  REQUIRE(cost(GradientMethod::kAdjoint) == 2);  // one forward, one backward pass
+  REQUIRE(cost(GradientMethod::kParameterShift) == 1 + 2 * P);
+  REQUIRE(cost(GradientMethod::kFiniteDifference) == 1 + 2 * P);
+  optim::GradientOptions small;
+  small.adjoint_memory_bytes = 10 * engine::density_matrix_bytes(3);
+  f.set_options(small);
+  REQUIRE(cost(GradientMethod::kAdjoint) == 3);  // checkpoints: one recomputation pass
+}
+
+TEST_CASE("optim: batched results do not depend on the number of threads", "[optim]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  std::mt19937_64 rng(9);
+  const int n = 3, P = 5, F = 2, N = 7;
+  const optim::ParametrizedCircuit c = random_noisy_circuit(rng, n, 20, P, F, true);
+  std::vector<double> theta(P), xs(N * F);
+  for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
+  for (double& x : xs) x = std::uniform_real_distribution<double>(0, 1)(rng);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "X1"}})};
+  std::vector<std::vector<double>> results;
+  for (int threads : {1, 2, 3}) {
+    for (GradientMethod m : {GradientMethod::kAdjoint, GradientMethod::kParameterShift}) {
+      optim::GradientOptions o;
+      o.num_threads = threads;
+      o.method = m;
+      optim::CircuitFunction f(c, obs, &model, o);
+      std::vector<double> values(N * 2), grad(P);
+      f.vjp_batch(theta.data(), xs.data(), N, [](int k, const double* v, double* w) { w[0] = v[1] * k; w[1] = 1.0; },
+                  values.data(), grad.data());
+      values.insert(values.end(), grad.begin(), grad.end());
+      results.push_back(values);
+    }
+  }
+  for (std::size_t i = 2; i < results.size(); ++i) REQUIRE(max_abs_diff(results[i], results[i % 2]) < 1e-13);
+  REQUIRE(max_abs_diff(results[0], results[1]) < 1e-12);
+}
+
+TEST_CASE("optim: gradient options are validated", "[optim]") {
+  optim::GradientOptions o;
+  std::string why;
+  REQUIRE(o.IsValid(&why));
+  o.finite_difference_step = 0;
+  REQUIRE_FALSE(o.IsValid(&why));
+  REQUIRE(why.find("finite_difference_step") != std::string::npos);
+  o = {};
+  o.num_threads = -1;
+  REQUIRE_FALSE(o.IsValid(&why));
+  optim::ParametrizedCircuit c(1);
+  c.add_rotation(Gate::kRX, {0}, Angle::parameter(0));
+  REQUIRE_THROWS_AS(optim::CircuitFunction(c, {pauli_sum({{1.0, "Z3"}})}), std::invalid_argument);
+  REQUIRE_THROWS_AS(optim::CircuitFunction(c, {}), std::invalid_argument);
+  REQUIRE_THROWS_AS(optim::CircuitFunction(c, {pauli_sum({{1.0, "Z0"}})}, nullptr, o), std::invalid_argument);
+}
