@@ -26,20 +26,6 @@ Circuit::Circuit(int num_qubits, int num_clbits) : num_qubits_(num_qubits), num_
   if (num_clbits < 0) throw std::invalid_argument("negative number of classical bits");
 }
 
-void Circuit::check_qubits(const std::vector<int>& qubits) const {
-  for (std::size_t k = 0; k < qubits.size(); ++k) {
-    if (qubits[k] < 0 || qubits[k] >= num_qubits_) {
-      throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is out of range [0, " +
-                                  std::to_string(num_qubits_ - 1) + "]");
-    }
-    for (std::size_t j = 0; j < k; ++j) {
-      if (qubits[j] == qubits[k]) {
-        throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is used twice in one operation");
-      }
-    }
-  }
-}
-
 void Circuit::add_gate(Gate gate, std::vector<int> qubits, std::vector<double> params) {
   const GateInfo& info = gate_info(gate);
   if (static_cast<int>(qubits.size()) != info.num_qubits) {
@@ -50,7 +36,7 @@ void Circuit::add_gate(Gate gate, std::vector<int> qubits, std::vector<double> p
     throw std::invalid_argument("gate '" + std::string(info.name) + "' takes " + std::to_string(info.num_params) +
                                 " parameter(s), got " + std::to_string(params.size()));
   }
-  check_qubits(qubits);
+  check_qubit_operands(qubits, num_qubits_);
   Operation op;
   op.kind = OpKind::kGate;
   op.gate = gate;
@@ -66,7 +52,7 @@ void Circuit::add_unitary(std::vector<int> qubits, arma::cx_mat u) {
                                 " qubit(s) must be 2^k x 2^k with 1 <= k <= 3, got " + std::to_string(u.n_rows) +
                                 "x" + std::to_string(u.n_cols));
   }
-  check_qubits(qubits);
+  check_qubit_operands(qubits, num_qubits_);
   const double err = arma::abs(u.t() * u - arma::eye<arma::cx_mat>(dim, dim)).max();
   if (!(err <= 1e-10)) {
     throw std::invalid_argument("matrix is not unitary: max |U^dagger U - I| = " + std::to_string(err));
@@ -79,7 +65,7 @@ void Circuit::add_unitary(std::vector<int> qubits, arma::cx_mat u) {
 }
 
 void Circuit::add_measure(int qubit, int clbit) {
-  check_qubits({qubit});
+  check_qubit_operands({qubit}, num_qubits_);
   if (clbit < 0 || clbit >= num_clbits_) {
     throw std::invalid_argument("classical bit " + std::to_string(clbit) + " is out of range [0, " +
                                 std::to_string(num_clbits_ - 1) + "]");
@@ -92,7 +78,7 @@ void Circuit::add_measure(int qubit, int clbit) {
 }
 
 void Circuit::add_reset(int qubit) {
-  check_qubits({qubit});
+  check_qubit_operands({qubit}, num_qubits_);
   Operation op;
   op.kind = OpKind::kReset;
   op.qubits = {qubit};
@@ -100,7 +86,7 @@ void Circuit::add_reset(int qubit) {
 }
 
 void Circuit::add_barrier(std::vector<int> qubits) {
-  check_qubits(qubits);
+  check_qubit_operands(qubits, num_qubits_);
   Operation op;
   op.kind = OpKind::kBarrier;
   op.qubits = std::move(qubits);

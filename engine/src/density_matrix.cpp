@@ -129,13 +129,6 @@ void DensityMatrix::reset_to_zero_state() {
   rho_(0, 0) = 1.0;
 }
 
-void DensityMatrix::check_qubit(int qubit) const {
-  if (qubit < 0 || qubit >= num_qubits_) {
-    throw std::invalid_argument("qubit " + std::to_string(qubit) + " is out of range [0, " +
-                                std::to_string(num_qubits_ - 1) + "]");
-  }
-}
-
 void DensityMatrix::apply(Gate gate, const std::vector<int>& qubits, const std::vector<double>& params) {
   const GateInfo& info = gate_info(gate);
   if (static_cast<int>(qubits.size()) != info.num_qubits) {
@@ -242,16 +235,8 @@ std::vector<double> DensityMatrix::probabilities() const {
   return p;
 }
 
-void DensityMatrix::check_distinct_qubits(const std::vector<int>& qubits) const {
-  for (std::size_t k = 0; k < qubits.size(); ++k) {
-    check_qubit(qubits[k]);
-    for (std::size_t j = 0; j < k; ++j)
-      if (qubits[j] == qubits[k]) throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is repeated");
-  }
-}
-
 std::vector<double> DensityMatrix::marginal_probabilities(const std::vector<int>& qubits) const {
-  check_distinct_qubits(qubits);
+  check_qubit_operands(qubits, num_qubits_);
   std::vector<double> out(std::size_t{1} << qubits.size(), 0.0);
   const std::uint64_t d = dim();
   for (std::uint64_t i = 0; i < d; ++i) {
@@ -271,7 +256,7 @@ double DensityMatrix::fidelity(const arma::cx_vec& psi) const {
 }
 
 DensityMatrix DensityMatrix::reduced(const std::vector<int>& qubits) const {
-  check_distinct_qubits(qubits);
+  check_qubit_operands(qubits, num_qubits_);
   if (qubits.empty()) throw std::invalid_argument("reduced density matrix needs at least one qubit");
   std::uint64_t kept_mask = 0;
   for (int q : qubits) kept_mask |= std::uint64_t{1} << q;

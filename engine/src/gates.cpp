@@ -172,4 +172,18 @@ arma::cx_mat gate_matrix(Gate gate, const std::vector<double>& params) {
   throw std::invalid_argument("unknown gate");
 }
 
+void check_qubit_operands(const std::vector<int>& qubits, int num_qubits) {
+  for (std::size_t k = 0; k < qubits.size(); ++k) {
+    if (qubits[k] < 0 || qubits[k] >= num_qubits) {
+      throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is out of range [0, " +
+                                  std::to_string(num_qubits - 1) + "]");
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      if (qubits[j] == qubits[k]) {
+        throw std::invalid_argument("qubit " + std::to_string(qubits[k]) + " is used twice in one operation");
+      }
+    }
+  }
+}
+
 }  // namespace kraus::engine

@@ -140,20 +140,6 @@ void ParametrizedCircuit::set_amplitude_initial_state(int num_features) {
   set_num_features(num_features);
 }
 
-void ParametrizedCircuit::check_qubits(const std::vector<int>& qubits) const {
-  for (std::size_t i = 0; i < qubits.size(); ++i) {
-    if (qubits[i] < 0 || qubits[i] >= num_qubits_) {
-      throw std::invalid_argument("qubit " + std::to_string(qubits[i]) + " is out of range [0, " +
-                                  std::to_string(num_qubits_ - 1) + "]");
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (qubits[j] == qubits[i]) {
-        throw std::invalid_argument("qubit " + std::to_string(qubits[i]) + " is listed twice");
-      }
-    }
-  }
-}
-
 void ParametrizedCircuit::note_angle(const Angle& angle) {
   num_parameters_ = std::max(num_parameters_, angle.max_parameter() + 1);
   num_features_ = std::max(num_features_, angle.max_feature() + 1);
@@ -170,7 +156,7 @@ void ParametrizedCircuit::add_gate(engine::Gate gate, std::vector<int> qubits, s
                                 " parameter(s), got " + std::to_string(params.size()));
   }
   if (info.num_qubits > 3) throw std::invalid_argument("gates on more than 3 qubits are not supported");
-  check_qubits(qubits);
+  engine::check_qubit_operands(qubits, num_qubits_);
   CircuitOp op;
   op.type = OpType::kGate;
   op.gate = gate;
@@ -191,7 +177,7 @@ void ParametrizedCircuit::add_rotation(engine::Gate gate, std::vector<int> qubit
     throw std::invalid_argument("gate '" + std::string(info.name) + "' acts on " + std::to_string(info.num_qubits) +
                                 " qubit(s), got " + std::to_string(qubits.size()));
   }
-  check_qubits(qubits);
+  engine::check_qubit_operands(qubits, num_qubits_);
   for (const AngleTerm& t : angle.terms) {
     if (t.param < -1 || t.feature < -1) throw std::invalid_argument("angle term with a bad index");
   }
@@ -207,7 +193,7 @@ void ParametrizedCircuit::add_rotation(engine::Gate gate, std::vector<int> qubit
 }
 
 void ParametrizedCircuit::add_channel(std::vector<int> qubits, noise::Channel channel) {
-  check_qubits(qubits);
+  engine::check_qubit_operands(qubits, num_qubits_);
   if (channel.num_qubits() != static_cast<int>(qubits.size()) || qubits.empty() || qubits.size() > 3) {
     throw std::invalid_argument("a " + std::to_string(channel.num_qubits()) + "-qubit channel placed on " +
                                 std::to_string(qubits.size()) + " qubit(s); explicit channels act on 1 to 3 qubits");
@@ -222,7 +208,7 @@ void ParametrizedCircuit::add_channel(std::vector<int> qubits, noise::Channel ch
 
 void ParametrizedCircuit::add_angle_dependent_channel(std::vector<int> qubits, AngleDependentChannel channel,
                                                       Angle angle) {
-  check_qubits(qubits);
+  engine::check_qubit_operands(qubits, num_qubits_);
   if (channel.num_qubits != static_cast<int>(qubits.size()) || qubits.empty() || qubits.size() > 2) {
     throw std::invalid_argument("an angle-dependent channel on " + std::to_string(channel.num_qubits) +
                                 " qubit(s) placed on " + std::to_string(qubits.size()) + " (1 or 2 allowed)");
@@ -258,7 +244,7 @@ void ParametrizedCircuit::add_global_depolarizing(double p) {
 }
 
 void ParametrizedCircuit::add_barrier(std::vector<int> qubits) {
-  check_qubits(qubits);
+  engine::check_qubit_operands(qubits, num_qubits_);
   CircuitOp op;
   op.type = OpType::kBarrier;
   op.qubits = std::move(qubits);

@@ -49,7 +49,6 @@ class Circuit {
   void add_barrier(std::vector<int> qubits);
 
  private:
-  void check_qubits(const std::vector<int>& qubits) const;
 
   int num_qubits_;
   int num_clbits_;

@@ -79,8 +79,6 @@ class DensityMatrix {
 
  private:
   DensityMatrix(int num_qubits, arma::cx_mat rho);
-  void check_qubit(int qubit) const;
-  void check_distinct_qubits(const std::vector<int>& qubits) const;
 
   int num_qubits_;
   arma::cx_mat rho_;

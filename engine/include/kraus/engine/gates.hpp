@@ -41,4 +41,8 @@ std::optional<Gate> gate_from_name(std::string_view name);
 // of parameters is wrong.
 arma::cx_mat gate_matrix(Gate gate, const std::vector<double>& params = {});
 
+// Checks an operation's qubit list against a register of `num_qubits`: every index in range and no
+// qubit twice. Throws std::invalid_argument naming the offending qubit.
+void check_qubit_operands(const std::vector<int>& qubits, int num_qubits);
+
 }  // namespace kraus::engine

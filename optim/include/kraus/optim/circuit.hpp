@@ -151,7 +151,6 @@ class ParametrizedCircuit {
   engine::Circuit bind(const double* theta, const double* x) const;
 
  private:
-  void check_qubits(const std::vector<int>& qubits) const;
   void note_angle(const Angle& angle);
 
   int num_qubits_;
