@@ -22,8 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/store.hpp"
-
-extern char** environ;
+#include "study_process.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -36,94 +35,31 @@ const std::vector<std::string> kBpColumns = {
     "study",    "noise_model", "noise_scale", "qubits",   "depth",      "cost",    "observable", "variance",
     "variance_stderr", "mean", "mean_stderr", "circuits", "two_design", "seconds", "seed"};
 
-struct BpTempDir {
-  fs::path path;
-  BpTempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kraus_exp_bp_XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~BpTempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+using kraus::test::study::append_text;
+using kraus::test::study::count_lines;
+using kraus::test::study::finish;
+using kraus::test::study::num;
+using kraus::test::study::read_csv;
+using kraus::test::study::Result;
+using kraus::test::study::slurp;
+using kraus::test::study::Table;
+
+struct TempDir : kraus::test::study::TempDir {
+  TempDir() : kraus::test::study::TempDir("kraus_exp_bp") {}
 };
 
-std::string bp_slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  return kraus::test::study::start(KRAUS_EXP_BARREN_PLATEAU_BINARY, args, out, err);
 }
 
-pid_t bp_start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<std::string> all = {KRAUS_EXP_BARREN_PLATEAU_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  return pid;
-}
-
-struct BpResult {
-  int status = -1;
-  std::string out, err;
-};
-
-BpResult bp_finish(pid_t pid, const fs::path& out, const fs::path& err) {
-  int wstatus = 0;
-  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
-  BpResult r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  r.out = bp_slurp(out);
-  r.err = bp_slurp(err);
-  return r;
-}
-
-BpResult bp_run(const std::vector<std::string>& args, const fs::path& scratch) {
-  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
-  return bp_finish(bp_start(args, out, err), out, err);
-}
-
-std::size_t bp_count_lines(const fs::path& p) {
-  const std::string s = bp_slurp(p);
-  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
-struct BpTable {
-  std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
-};
-
-BpTable bp_read_csv(const fs::path& p) {
-  std::ifstream in(p);
-  BpTable t;
-  std::string line;
-  REQUIRE(std::getline(in, line));
-  t.header = kraus::experiments::csv_split(line);
-  while (std::getline(in, line)) {
-    const std::vector<std::string> fields = kraus::experiments::csv_split(line);
-    REQUIRE(fields.size() == t.header.size());
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < fields.size(); ++i) row[t.header[i]] = fields[i];
-    t.rows.push_back(row);
-  }
-  return t;
+Result run(const std::vector<std::string>& args, const fs::path& scratch) {
+  return kraus::test::study::run(KRAUS_EXP_BARREN_PLATEAU_BINARY, args, scratch);
 }
 
 std::string bp_key(const std::map<std::string, std::string>& row) {
   return row.at("noise_model") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
          row.at("cost");
 }
-
-double bp_num(const std::map<std::string, std::string>& row, const std::string& c) { return std::stod(row.at(c)); }
 
 double two_design(int n) {
   const double d = std::ldexp(1.0, n);
@@ -134,10 +70,10 @@ double two_design(int n) {
 
 TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, values in range",
           "[experiments][exp_barren_plateau]") {
-  BpTempDir dir;
+  TempDir dir;
   const fs::path out = dir.path / "results";
   const auto t0 = std::chrono::steady_clock::now();
-  const BpResult r = bp_run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
+  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   INFO(r.err);
   REQUIRE(r.status == 0);
@@ -145,7 +81,7 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
   CHECK(seconds < 60);
   CHECK_THAT(r.err, Contains("18 grid points") && Contains("[18/18]"));
 
-  const BpTable t = bp_read_csv(out / "barren_plateau.csv");
+  const Table t = read_csv(out / "barren_plateau.csv");
   CHECK(t.header == kBpColumns);
   REQUIRE(t.rows.size() == 36);  // qubits {2,3,4} x depth {2,5,10} x {ideal, depolarizing} x {local, global}
   std::set<std::string> keys;
@@ -163,14 +99,14 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
     CHECK(row.at("observable") == (row.at("cost") == "local" ? "Z0 Z1" : (n == 2 ? "Z0 Z1" : n == 3 ? "Z0 Z1 Z2"
                                                                                                      : "Z0 Z1 Z2 Z3")));
     CHECK(row.at("circuits") == "50");
-    CHECK(bp_num(row, "variance") >= 0);
-    CHECK(bp_num(row, "variance") <= 0.25);  // |dC/dtheta| <= 1/2 for a Pauli cost
-    CHECK(bp_num(row, "variance_stderr") >= 0);
-    CHECK(bp_num(row, "mean_stderr") >= 0);
-    CHECK(std::fabs(bp_num(row, "mean")) <= 0.5);
-    CHECK(std::fabs(bp_num(row, "two_design") - two_design(n)) < 1e-12 * two_design(n));
-    CHECK(bp_num(row, "seconds") >= 0);
-    variance[bp_key(row)] = bp_num(row, "variance");
+    CHECK(num(row, "variance") >= 0);
+    CHECK(num(row, "variance") <= 0.25);  // |dC/dtheta| <= 1/2 for a Pauli cost
+    CHECK(num(row, "variance_stderr") >= 0);
+    CHECK(num(row, "mean_stderr") >= 0);
+    CHECK(std::fabs(num(row, "mean")) <= 0.5);
+    CHECK(std::fabs(num(row, "two_design") - two_design(n)) < 1e-12 * two_design(n));
+    CHECK(num(row, "seconds") >= 0);
+    variance[bp_key(row)] = num(row, "variance");
   }
   CHECK(keys.size() == 36);
   // n = 2: the global cost is the local one, the same circuits, the same gradients.
@@ -185,7 +121,7 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
     CHECK(variance.at(std::string("depolarizing 1 ") + n + " 10 local") <
           variance.at(std::string("ideal 1 ") + n + " 10 local"));
   }
-  const json j = json::parse(bp_slurp(out / "barren_plateau.json"));
+  const json j = json::parse(slurp(out / "barren_plateau.json"));
   CHECK(j["status"] == "complete");
   CHECK(j["output"]["columns"] == kBpColumns);
   CHECK(j["output"]["rows"] == 36);
@@ -197,27 +133,27 @@ TEST_CASE("exp_barren_plateau: McClean's noiseless ensemble reaches d/(3(d^2-1))
   // VQC.md 1.3: deep McClean circuits approximate a 2-design, Var[dC/dtheta_1] = d/(3(d^2-1)) =
   // 0.02092 for n = 4 (Z0 Z1; the same for Z0 Z1 Z2 Z3). 400 circuits: a relative standard error of
   // about 7 %; the tolerance is 20 %.
-  BpTempDir dir;
-  const BpResult r = bp_run({"--noise", "ideal", "--qubits", "4", "--depth", "50", "--circuits", "400", "--threads",
+  TempDir dir;
+  const Result r = run({"--noise", "ideal", "--qubits", "4", "--depth", "50", "--circuits", "400", "--threads",
                              "1", "--out", (dir.path / "r").string()},
                             dir.path);
   INFO(r.err);
   REQUIRE(r.status == 0);
-  const BpTable t = bp_read_csv(dir.path / "r" / "barren_plateau.csv");
+  const Table t = read_csv(dir.path / "r" / "barren_plateau.csv");
   REQUIRE(t.rows.size() == 2);
   for (const auto& row : t.rows) {
-    const double v = bp_num(row, "variance"), ref = two_design(4);
-    INFO(row.at("cost") << ": variance " << v << " +- " << bp_num(row, "variance_stderr") << " vs 2-design " << ref
-                        << ", mean " << bp_num(row, "mean") << ", " << bp_num(row, "seconds") << " s");
+    const double v = num(row, "variance"), ref = two_design(4);
+    INFO(row.at("cost") << ": variance " << v << " +- " << num(row, "variance_stderr") << " vs 2-design " << ref
+                        << ", mean " << num(row, "mean") << ", " << num(row, "seconds") << " s");
     CHECK(std::fabs(v / ref - 1.0) < 0.2);
-    CHECK(std::fabs(bp_num(row, "mean")) < 4 * bp_num(row, "mean_stderr") + 1e-12);
-    WARN(row.at("cost") << ": variance " << v << " vs 2-design " << ref << " (" << bp_num(row, "seconds") << " s)");
+    CHECK(std::fabs(num(row, "mean")) < 4 * num(row, "mean_stderr") + 1e-12);
+    WARN(row.at("cost") << ": variance " << v << " vs 2-design " << ref << " (" << num(row, "seconds") << " s)");
   }
 }
 
 TEST_CASE("exp_barren_plateau killed with SIGKILL and run again: no duplicate, no missing row",
           "[experiments][exp_barren_plateau]") {
-  BpTempDir dir;
+  TempDir dir;
   const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
   const std::vector<std::string> grid = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:4",
                                          "--depth", "1:8", "--circuits", "100", "--threads", "1"};
@@ -227,37 +163,37 @@ TEST_CASE("exp_barren_plateau killed with SIGKILL and run again: no duplicate, n
     return a;
   };
   const std::size_t points = 3 * 2 * 8;
-  const BpResult ref = bp_run(with_out(reference), dir.path);
+  const Result ref = run(with_out(reference), dir.path);
   INFO(ref.err);
   REQUIRE(ref.status == 0);
-  const BpTable expected = bp_read_csv(reference / "barren_plateau.csv");
+  const Table expected = read_csv(reference / "barren_plateau.csv");
   REQUIRE(expected.rows.size() == 2 * points);
 
   auto run_and_kill = [&](std::size_t lines) {
     const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
-    const pid_t pid = bp_start(with_out(resumed), out, err);
+    const pid_t pid = start(with_out(resumed), out, err);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (bp_count_lines(resumed / "barren_plateau.progress") < lines && std::chrono::steady_clock::now() < deadline) {
+    while (count_lines(resumed / "barren_plateau.progress") < lines && std::chrono::steady_clock::now() < deadline) {
       int wstatus = 0;
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_barren_plateau ended before it was killed: " << bp_slurp(err));
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_barren_plateau ended before it was killed: " << slurp(err));
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     REQUIRE(kill(pid, SIGKILL) == 0);
-    const BpResult r = bp_finish(pid, out, err);
+    const Result r = finish(pid, out, err);
     REQUIRE(r.status == 128 + SIGKILL);
   };
   run_and_kill(5);
-  const std::size_t done_first = bp_count_lines(resumed / "barren_plateau.progress");
+  const std::size_t done_first = count_lines(resumed / "barren_plateau.progress");
   REQUIRE(done_first < points);
   // A torn row, as a kill in the middle of writing leaves it.
   std::ofstream(resumed / "barren_plateau.csv", std::ios::app) << "barren_plateau,depolarizing,1,4,";
   run_and_kill(done_first + 5);
 
-  const BpResult last = bp_run(with_out(resumed), dir.path);
+  const Result last = run(with_out(resumed), dir.path);
   INFO(last.err);
   REQUIRE(last.status == 0);
   CHECK_THAT(last.err, Contains("resuming"));
-  const BpTable got = bp_read_csv(resumed / "barren_plateau.csv");
+  const Table got = read_csv(resumed / "barren_plateau.csv");
   CHECK(got.header == kBpColumns);
   CHECK(got.rows.size() == 2 * points);
   std::map<std::string, std::map<std::string, std::string>> by_key;
@@ -273,11 +209,11 @@ TEST_CASE("exp_barren_plateau killed with SIGKILL and run again: no duplicate, n
       CHECK(it->second.at(c) == row.at(c));  // deterministic: the same seeds give the same digits
     }
   }
-  CHECK(bp_count_lines(resumed / "barren_plateau.progress") == points);
+  CHECK(count_lines(resumed / "barren_plateau.progress") == points);
 }
 
 TEST_CASE("docs/experiments.md documents every exp_barren_plateau column", "[experiments][exp_barren_plateau]") {
-  const std::string docs = bp_slurp(fs::path(KRAUS_DOCS_DIR) / "experiments.md");
+  const std::string docs = slurp(fs::path(KRAUS_DOCS_DIR) / "experiments.md");
   const auto at = docs.find("## exp_barren_plateau");
   REQUIRE(at != std::string::npos);
   const std::string section = docs.substr(at);

@@ -21,8 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/store.hpp"
-
-extern char** environ;
+#include "study_process.hpp"
 
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -37,100 +36,31 @@ const std::vector<std::string> kColumns = {
     "peak_rss_bytes", "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "trace",
     "purity"};
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kraus_exp_scaling_XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+using kraus::test::study::append_text;
+using kraus::test::study::count_lines;
+using kraus::test::study::finish;
+using kraus::test::study::num;
+using kraus::test::study::read_csv;
+using kraus::test::study::Result;
+using kraus::test::study::slurp;
+using kraus::test::study::Table;
+
+struct TempDir : kraus::test::study::TempDir {
+  TempDir() : kraus::test::study::TempDir("kraus_exp_scaling") {}
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void append_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::app);
-  out << text;
-}
-
-// Starts exp_scaling with `args`, stdout and stderr to the given files.
 pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<std::string> all = {KRAUS_EXP_SCALING_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  return pid;
-}
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-Result finish(pid_t pid, const fs::path& out, const fs::path& err) {
-  int wstatus = 0;
-  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
-  Result r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+  return kraus::test::study::start(KRAUS_EXP_SCALING_BINARY, args, out, err);
 }
 
 Result run(const std::vector<std::string>& args, const fs::path& scratch) {
-  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
-  return finish(start(args, out, err), out, err);
-}
-
-std::size_t count_lines(const fs::path& p) {
-  const std::string s = slurp(p);
-  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
-};
-
-Table read_csv(const fs::path& p) {
-  std::ifstream in(p);
-  Table t;
-  std::string line;
-  REQUIRE(std::getline(in, line));
-  t.header = kraus::experiments::csv_split(line);
-  while (std::getline(in, line)) {
-    const std::vector<std::string> fields = kraus::experiments::csv_split(line);
-    REQUIRE(fields.size() == t.header.size());
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < fields.size(); ++i) row[t.header[i]] = fields[i];
-    t.rows.push_back(row);
-  }
-  return t;
+  return kraus::test::study::run(KRAUS_EXP_SCALING_BINARY, args, scratch);
 }
 
 std::string key(const std::map<std::string, std::string>& row) {
   return row.at("noise_model") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
          row.at("seed");
 }
-
-double num(const std::map<std::string, std::string>& row, const std::string& column) { return std::stod(row.at(column)); }
 
 }  // namespace
 
