@@ -95,3 +95,25 @@ def median(values):
     s = sorted(values)
     m = len(s) // 2
     return s[m] if len(s) % 2 else 0.5 * (s[m - 1] + s[m])
+
+
+def run(description, producer, required, draw):
+    """The command line every plot script shares: CSV [--out PREFIX] [--title T].
+
+    Reads the CSV (checking the `required` columns), calls draw(rows, csv_path, prefix, title), which
+    returns the paths it wrote, and prints them one per line. Problems: one line on stderr, exit 2.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("csv", help=f"the CSV written by {producer} (DIR/<study>.csv)")
+    parser.add_argument("--out", help="output prefix: writes PREFIX.png and PREFIX.pdf (default: the CSV without .csv)")
+    parser.add_argument("--title", help="figure title")
+    args = parser.parse_args()
+    prefix = args.out or (args.csv[:-4] if args.csv.endswith(".csv") else args.csv)
+    try:
+        rows = read_rows(args.csv, required, producer)
+        for p in draw(rows, args.csv, prefix, args.title):
+            print(p)
+    except PlotError as e:
+        fail(str(e))

@@ -16,7 +16,6 @@ A variance of 0 (possible only with a degenerate grid) is left out of the log ax
 empty or foreign CSV, a value that is not a number) print one line on stderr and exit with status 2.
 """
 
-import argparse
 import os
 import sys
 
@@ -114,20 +113,5 @@ def draw(rows, path, prefix, title):
     return paths
 
 
-def main():
-    parser = argparse.ArgumentParser(description="Draws exp_barren_plateau's CSV (gradient variance, semilog).")
-    parser.add_argument("csv", help="the CSV written by exp_barren_plateau (DIR/barren_plateau.csv)")
-    parser.add_argument("--out", help="output prefix: writes PREFIX.png and PREFIX.pdf (default: the CSV without .csv)")
-    parser.add_argument("--title", help="figure title")
-    args = parser.parse_args()
-    prefix = args.out or (args.csv[:-4] if args.csv.endswith(".csv") else args.csv)
-    try:
-        rows = common.read_rows(args.csv, REQUIRED, "exp_barren_plateau")
-        for p in draw(rows, args.csv, prefix, args.title):
-            print(p)
-    except common.PlotError as e:
-        common.fail(str(e))
-
-
 if __name__ == "__main__":
-    main()
+    common.run("Draws exp_barren_plateau's CSV (gradient variance, semilog).", "exp_barren_plateau", REQUIRED, draw)

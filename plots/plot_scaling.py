@@ -18,7 +18,6 @@ Several seeds of one point are drawn as their median. Errors (a missing, empty o
 value that is not a number) print one line on stderr and exit with status 2.
 """
 
-import argparse
 import math
 import os
 import sys
@@ -112,20 +111,5 @@ def draw(rows, path, prefix, title):
     return paths
 
 
-def main():
-    parser = argparse.ArgumentParser(description="Draws exp_scaling's CSV (time and memory against qubits).")
-    parser.add_argument("csv", help="the CSV written by exp_scaling (DIR/scaling.csv)")
-    parser.add_argument("--out", help="output prefix: writes PREFIX.png and PREFIX.pdf (default: the CSV without .csv)")
-    parser.add_argument("--title", help="figure title")
-    args = parser.parse_args()
-    prefix = args.out or (args.csv[:-4] if args.csv.endswith(".csv") else args.csv)
-    try:
-        rows = common.read_rows(args.csv, REQUIRED, "exp_scaling")
-        for p in draw(rows, args.csv, prefix, args.title):
-            print(p)
-    except common.PlotError as e:
-        common.fail(str(e))
-
-
 if __name__ == "__main__":
-    main()
+    common.run("Draws exp_scaling's CSV (time and memory against qubits).", "exp_scaling", REQUIRED, draw)

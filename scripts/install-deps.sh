@@ -16,6 +16,7 @@ packages=(
   zlib1g-dev               # gzip data files (digits.csv.gz, IDX .gz)
   python3-matplotlib       # plots/, run with /usr/bin/python3
   python3-sklearn          # ships the 8x8 digits data set (digits.csv.gz) used by the classifier studies
+  dataset-fashion-mnist    # Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), exp_classifier
 )
 
 missing=()

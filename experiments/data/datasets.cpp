@@ -408,4 +408,93 @@ Dataset make_xor(int n, double noise, std::uint64_t seed) {
   return d;
 }
 
+// ---- tasks -------------------------------------------------------------------------------------
+
+namespace {
+
+// The first `keep` samples of each class in a seeded per-class shuffle, in the original order.
+optim::Dataset cap_per_class(const optim::Dataset& data, int keep, std::uint64_t seed) {
+  if (keep <= 0) return data;
+  const std::vector<int> order = optim::shuffled_indices(data.size(), seed);
+  std::vector<int> taken(static_cast<std::size_t>(data.num_classes), 0);
+  std::vector<int> rows;
+  for (int i : order) {
+    int& t = taken[static_cast<std::size_t>(data.labels[static_cast<std::size_t>(i)])];
+    if (t < keep) {
+      ++t;
+      rows.push_back(i);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  return data.subset(rows);
+}
+
+// Each feature mapped to [0, 1] by the set's own minimum and maximum.
+void min_max_scale(optim::Dataset& d) {
+  for (int j = 0; j < d.num_features; ++j) {
+    double lo = d.row(0)[j], hi = lo;
+    for (int i = 1; i < d.size(); ++i) {
+      lo = std::min(lo, d.row(i)[j]);
+      hi = std::max(hi, d.row(i)[j]);
+    }
+    for (int i = 0; i < d.size(); ++i) {
+      double& x = d.features[static_cast<std::size_t>(i) * static_cast<std::size_t>(d.num_features) +
+                             static_cast<std::size_t>(j)];
+      x = hi > lo ? (x - lo) / (hi - lo) : 0.0;
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& task_names() {
+  static const std::vector<std::string> names = {"digits01", "digits38", "digits10", "fashion",
+                                                 "moons",    "circles",  "xor"};
+  return names;
+}
+
+Task load_task(const std::string& name, std::uint64_t seed, int max_per_class) {
+  Task t;
+  t.name = name;
+  const int test_cap = max_per_class > 0 ? (3 * max_per_class + 6) / 7 : 0;
+  const std::string cap =
+      max_per_class > 0 ? "; at most " + std::to_string(max_per_class) + " training and " +
+                              std::to_string(test_cap) + " test samples per class"
+                        : "";
+  auto split = [&](const optim::Dataset& all) {
+    optim::train_test_split(all, 0.3, seed, &t.train, &t.test);
+    t.train = cap_per_class(t.train, max_per_class, seed);
+    t.test = cap_per_class(t.test, test_cap, seed + 1);
+  };
+  if (name == "digits01" || name == "digits38" || name == "digits10") {
+    const Dataset pooled = scale_features(mean_pool(load_digits(), 2), 1.0 / 16.0);
+    const std::vector<int> classes = name == "digits01"   ? std::vector<int>{0, 1}
+                                     : name == "digits38" ? std::vector<int>{3, 8}
+                                                          : std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    split(select_classes(pooled, classes));
+    t.image_side = 4;
+    t.description = pooled.source + (name == "digits10" ? "" : " | classes " + name.substr(6, 1) + " " + name.substr(7, 1)) +
+                    "; stratified 70/30 split, seed " + std::to_string(seed) + cap;
+  } else if (name == "fashion") {
+    const Dataset train = scale_features(mean_pool(load_fashion_mnist("train"), 7), 1.0 / 255.0);
+    const Dataset test = scale_features(mean_pool(load_fashion_mnist("t10k"), 7), 1.0 / 255.0);
+    t.train = cap_per_class(train, max_per_class, seed);
+    t.test = cap_per_class(test, test_cap, seed + 1);
+    t.image_side = 4;
+    t.description = train.source + " (train), " + test.source + " (test)" + cap + ", seed " + std::to_string(seed);
+  } else if (name == "moons" || name == "circles" || name == "xor") {
+    Dataset d = name == "moons"     ? make_moons(300, 0.1, seed)
+                : name == "circles" ? make_circles(300, 0.1, 0.5, seed)
+                                    : make_xor(300, 0.1, seed);
+    min_max_scale(d);
+    split(d);
+    t.description = d.source + " | min-max to [0, 1]; stratified 70/30 split, seed " + std::to_string(seed) + cap;
+  } else {
+    std::string known;
+    for (const std::string& n : task_names()) known += (known.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("unknown task '" + name + "' (known: " + known + ")");
+  }
+  return t;
+}
+
 }  // namespace kraus::experiments

@@ -13,23 +13,20 @@
 #include <string>
 #include <vector>
 
+#include "kraus/optim/datasets.hpp"
+
 namespace kraus::experiments {
 
 struct DataError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Labelled samples, features row-major (the layout of kraus::optim::Dataset, plus image shape).
-struct Dataset {
-  std::string source;            // file(s) read or generator with its parameters
-  int num_features = 0;
-  int num_classes = 0;           // labels lie in [0, num_classes)
+// Labelled samples (kraus::optim::Dataset: features row-major, labels in [0, num_classes)) with
+// where they came from and their image shape.
+struct Dataset : optim::Dataset {
+  std::string source;                  // file(s) read or generator with its parameters
   int image_rows = 0, image_cols = 0;  // image shape (rows * cols = num_features); 0 for non-images
-  std::vector<double> features;  // size() x num_features
-  std::vector<int> labels;
 
-  int size() const { return static_cast<int>(labels.size()); }
-  const double* row(int i) const { return features.data() + static_cast<std::size_t>(i) * num_features; }
   double feature(int i, int j) const { return row(i)[j]; }
 };
 
@@ -104,6 +101,31 @@ Dataset make_circles(int n, double noise, double factor, std::uint64_t seed);
 // XOR: points uniform in [-1, 1]^2, label 1 when exactly one coordinate is positive (x * y < 0),
 // plus Gaussian noise of standard deviation `noise` added after labelling.
 Dataset make_xor(int n, double noise, std::uint64_t seed);
+
+// ---- classification tasks of the classifier studies ---------------------------------------------
+//
+//   digits01, digits38  digits 0 vs 1, 3 vs 8: 8x8 -> 4x4 mean pooling, pixels / 16 (16 features in
+//                       [0, 1]), 2 classes; stratified seeded 70/30 split (optim::train_test_split)
+//   digits10            all ten digits, the same preparation, 10 classes
+//   fashion             Fashion-MNIST 28x28 -> 4x4 (7x7 pooling), pixels / 255, 10 classes; train
+//                       samples from its "train" file, test samples from its "t10k" file
+//   moons, circles, xor 2 features min-max scaled to [0, 1] over the generated set, 2 classes;
+//                       300 points (noise 0.1; circles factor 0.5) from the seed; 70/30 split
+// `max_per_class` > 0 keeps at most that many training samples per class (the first ones of a
+// seeded per-class shuffle) and at most ceil(3/7 of it) test samples per class; 0 keeps all.
+struct Task {
+  std::string name;
+  std::string description;  // the preparation, for the study's JSON record
+  optim::Dataset train, test;
+  int image_side = 0;       // 4 for the image tasks, 0 for the synthetic sets
+};
+
+// The task names above, in that order.
+const std::vector<std::string>& task_names();
+
+// Prepares a task. `seed` drives the split, the per-class subsampling and the synthetic sets.
+// Throws std::invalid_argument for an unknown name, DataError for missing or malformed files.
+Task load_task(const std::string& name, std::uint64_t seed, int max_per_class = 0);
 
 // zlib's version string, for the provenance record.
 const char* zlib_library_version();

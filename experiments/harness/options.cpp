@@ -276,7 +276,8 @@ Options parse_options(const StudySpec& spec, int argc, const char* const* argv) 
       o.out_dir = take_value();
       if (o.out_dir.empty()) fail(arg, "empty value");
       have_out = true;
-    } else if (arg.rfind("--", 0) == 0 && axes.count(arg.substr(2))) {
+    } else if (arg.rfind("--", 0) == 0 && (axes.count(arg.substr(2)) ||
+                                           (spec.category.used() && arg.substr(2) == spec.category.name))) {
       const std::string name = arg.substr(2);
       if (given.count(name)) fail(arg, "given twice (write one list, e.g. 2,4,8)");
       given[name] = take_value();
@@ -320,6 +321,26 @@ Options parse_options(const StudySpec& spec, int argc, const char* const* argv) 
   }
   if (const std::string t = axis_text("seeds", spec.seeds); !t.empty()) {
     o.seeds = parse_seed_list("--seeds", t);
+  }
+
+  if (spec.category.used()) {
+    const CategoryAxis& c = spec.category;
+    const auto it = given.find(c.name);
+    const std::string text = it != given.end() ? it->second : (o.quick && !c.quick.empty() ? c.quick : c.full);
+    std::stringstream items(text);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+      if (std::find(c.values.begin(), c.values.end(), item) == c.values.end()) {
+        std::string allowed;
+        for (const std::string& v : c.values) allowed += (allowed.empty() ? "" : ", ") + v;
+        fail("--" + c.name, "'" + item + "' is not one of " + allowed);
+      }
+      if (std::find(o.category.begin(), o.category.end(), item) != o.category.end()) {
+        fail("--" + c.name, "'" + item + "' is listed twice");
+      }
+      o.category.push_back(item);
+    }
+    if (o.category.empty() || text.back() == ',') fail("--" + c.name, "an empty item in '" + text + "'");
   }
 
   o.noise = !noise.empty() ? noise : (o.quick && !spec.quick_noise.empty() ? spec.quick_noise : spec.default_noise);
@@ -384,6 +405,10 @@ std::string usage(const StudySpec& spec) {
   if (spec.depth.used()) line("--depth LIST", "circuit depths (layers)" + defaults(spec.depth));
   if (spec.noise_scale.used()) line("--noise-scale LIST", "factors on every noise strength" + defaults(spec.noise_scale));
   if (spec.seeds.used()) line("--seeds LIST", "seeds of the random choices" + defaults(spec.seeds));
+  if (spec.category.used()) {
+    line("--" + spec.category.name + " LIST",
+         spec.category.help + ": any of " + join(spec.category.values) + defaults({spec.category.full, spec.category.quick}));
+  }
   line("--threads T", "OpenMP threads (default: OMP_NUM_THREADS or all cores)");
   line("--out DIR", "output folder (default results/" + spec.name + ")");
   line("--quick", "a small grid that runs in about a minute or less");

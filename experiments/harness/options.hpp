@@ -64,6 +64,17 @@ struct AxisDefaults {
   bool used() const { return !full.empty(); }
 };
 
+// A study's own categorical axis (at most one), e.g. the data set of a classifier study:
+// --NAME LIST takes comma-separated values from `values` (duplicates refused). Its column, named
+// NAME, follows noise_model in the CSV and is part of a point's key.
+struct CategoryAxis {
+  std::string name;                 // option and column name, e.g. "dataset"; empty: no such axis
+  std::string help;                 // one line for --help
+  std::vector<std::string> values;  // the allowed values
+  std::string full, quick;          // defaults, comma-separated
+  bool used() const { return !name.empty(); }
+};
+
 // What a binary tells the harness about itself. Everything else (parsing, output, resume,
 // provenance) is shared.
 struct StudySpec {
@@ -72,6 +83,7 @@ struct StudySpec {
   std::string summary;  // one paragraph for --help
   std::vector<std::string> default_noise, quick_noise;  // shipped model names or paths
   AxisDefaults qubits, depth, noise_scale, seeds;
+  CategoryAxis category;
   int min_qubits = 1, max_qubits = 30;
   int min_depth = 0, max_depth = 10000;
   std::vector<StudyOption> options;
@@ -87,6 +99,7 @@ struct Options {
   std::vector<int> qubits, depth;  // empty when the study does not use the axis
   std::vector<double> noise_scale;
   std::vector<std::uint64_t> seeds;
+  std::vector<std::string> category;  // values of the study's category axis (empty: none)
   int threads = 0;  // 0: the engine's default
   std::string out_dir;
   bool quick = false;

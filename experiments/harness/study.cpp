@@ -39,6 +39,7 @@ Row& Row::set(const std::string& column, const std::string& value) {
 
 std::vector<std::string> key_columns(const StudySpec& spec) {
   std::vector<std::string> k = {"noise_model"};
+  if (spec.category.used()) k.push_back(spec.category.name);
   if (spec.noise_scale.used()) k.push_back("noise_scale");
   if (spec.qubits.used()) k.push_back("qubits");
   if (spec.depth.used()) k.push_back("depth");
@@ -63,6 +64,7 @@ json options_record(const StudySpec& spec, const Options& o, const std::vector<N
   if (spec.qubits.used()) r["qubits"] = o.qubits;
   if (spec.depth.used()) r["depth"] = o.depth;
   if (spec.seeds.used()) r["seeds"] = o.seeds;
+  if (spec.category.used()) r[spec.category.name] = o.category;
   r["threads"] = engine::num_threads();
   for (const StudyOption& opt : spec.options) {
     const std::string& v = o.extra.at(opt.name);
@@ -215,38 +217,46 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     const std::vector<int> qubits = spec.qubits.used() ? o.qubits : std::vector<int>{0};
     const std::vector<int> depths = spec.depth.used() ? o.depth : std::vector<int>{0};
     const std::vector<std::uint64_t> seeds = spec.seeds.used() ? o.seeds : std::vector<std::uint64_t>{0};
+    const std::vector<std::string> categories = spec.category.used() ? o.category : std::vector<std::string>{""};
     for (int q : qubits) {
-      for (std::size_t m = 0; m < models.size(); ++m) {
-        for (std::size_t s = 0; s < scales.size(); ++s) {
-          for (int d : depths) {
-            for (std::uint64_t seed : seeds) {
-              GridPoint p;
-              p.noise = &models[m];
-              p.model = &scaled[m][s];
-              p.noise_scale = scales[s];
-              p.qubits = q;
-              p.depth = d;
-              p.seed = seed;
-              std::vector<std::string> key_values = {models[m].name};
-              if (spec.noise_scale.used()) key_values.push_back(format_number(p.noise_scale));
-              if (spec.qubits.used()) {
-                key_values.push_back(std::to_string(q));
-                p.label += "qubits=" + std::to_string(q) + " ";
+      for (const std::string& category : categories) {
+        for (std::size_t m = 0; m < models.size(); ++m) {
+          for (std::size_t s = 0; s < scales.size(); ++s) {
+            for (int d : depths) {
+              for (std::uint64_t seed : seeds) {
+                GridPoint p;
+                p.noise = &models[m];
+                p.model = &scaled[m][s];
+                p.noise_scale = scales[s];
+                p.qubits = q;
+                p.depth = d;
+                p.seed = seed;
+                p.category = category;
+                std::vector<std::string> key_values = {models[m].name};
+                if (spec.category.used()) {
+                  key_values.push_back(category);
+                  p.label += spec.category.name + "=" + category + " ";
+                }
+                if (spec.noise_scale.used()) key_values.push_back(format_number(p.noise_scale));
+                if (spec.qubits.used()) {
+                  key_values.push_back(std::to_string(q));
+                  p.label += "qubits=" + std::to_string(q) + " ";
+                }
+                if (spec.depth.used()) {
+                  key_values.push_back(std::to_string(d));
+                  p.label += "depth=" + std::to_string(d) + " ";
+                }
+                p.label += "noise=" + models[m].name;
+                if (spec.noise_scale.used() && (scales.size() > 1 || scales[0] != 1.0)) {
+                  p.label += " scale=" + format_number(p.noise_scale);
+                }
+                if (spec.seeds.used()) {
+                  key_values.push_back(std::to_string(seed));
+                  p.label += " seed=" + std::to_string(seed);
+                }
+                p.key = store->make_key(key_values);
+                grid.push_back(std::move(p));
               }
-              if (spec.depth.used()) {
-                key_values.push_back(std::to_string(d));
-                p.label += "depth=" + std::to_string(d) + " ";
-              }
-              p.label += "noise=" + models[m].name;
-              if (spec.noise_scale.used() && (scales.size() > 1 || scales[0] != 1.0)) {
-                p.label += " scale=" + format_number(p.noise_scale);
-              }
-              if (spec.seeds.used()) {
-                key_values.push_back(std::to_string(seed));
-                p.label += " seed=" + std::to_string(seed);
-              }
-              p.key = store->make_key(key_values);
-              grid.push_back(std::move(p));
             }
           }
         }
@@ -338,6 +348,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
       std::vector<std::vector<std::string>> lines;
       for (const Row& row : rows) {
         std::vector<std::string> line = {spec.name, p.noise->name};
+        if (spec.category.used()) line.push_back(p.category);
         if (spec.noise_scale.used()) line.push_back(format_number(p.noise_scale));
         if (spec.qubits.used()) line.push_back(std::to_string(p.qubits));
         if (spec.depth.used()) line.push_back(std::to_string(p.depth));

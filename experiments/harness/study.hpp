@@ -22,11 +22,13 @@
 //     (e.g. out of memory) is reported, recorded in the JSON (status "failed"), and returns 1; the
 //     completed points are kept and a re-run resumes.
 //
-// Grid: the Cartesian product of the used axes, in the order qubits (outermost), noise model,
-// noise scale, depth, seed (innermost), so that a study can allocate its state once per qubit count.
+// Grid: the Cartesian product of the used axes, in the order qubits (outermost), the study's
+// category, noise model, noise scale, depth, seed (innermost), so that a study can allocate its
+// state once per qubit count.
 //
-// CSV columns: study, noise_model, then the used axes among noise_scale, qubits, depth, seed (these
-// identify the point: its key), then the study's columns (StudySpec::columns), in that order.
+// CSV columns: study, noise_model, then the used axes among the category, noise_scale, qubits,
+// depth, seed (these identify the point: its key), then the study's columns (StudySpec::columns),
+// in that order.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +53,7 @@ struct GridPoint {
   int qubits = 0;                            // 0 when the study has no qubits axis
   int depth = 0;                             // 0 when the study has no depth axis
   std::uint64_t seed = 0;                    // 0 when the study has no seeds axis
+  std::string category;                      // empty when the study has no category axis
   std::string key;                           // the point's line in DIR/<study>.progress
   std::string label;                         // "qubits=8 depth=4 noise=depolarizing seed=1"
 };

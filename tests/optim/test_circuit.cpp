@@ -1,5 +1,6 @@
 // Parametrised circuits, ansätze, encodings and data sets: the forward pass against
 // engine::simulate (the same noise semantics), layer growth and removal, PCA, the digits loader.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -321,37 +322,45 @@ TEST_CASE("optim: PCA is deterministic, orthonormal and ordered", "[optim]") {
   REQUIRE_THROWS_AS(optim::Pca::fit(rows.data(), N, F, 6), std::invalid_argument);
 }
 
-TEST_CASE("optim: the digits loader, pooling and splits", "[optim]") {
-  const optim::Dataset digits = optim::load_digits();
-  REQUIRE(digits.size() == 1797);
-  REQUIRE(digits.num_features == 64);
-  std::vector<int> counts(10, 0);
-  for (int y : digits.labels) ++counts[y];
-  REQUIRE(counts == std::vector<int>{178, 182, 177, 183, 181, 182, 181, 179, 174, 180});
-  REQUIRE(*std::max_element(digits.features.begin(), digits.features.end()) == 16.0);
-
-  const optim::Dataset pooled = optim::mean_pool(digits, 2);
-  REQUIRE(pooled.num_features == 16);
-  // Pixel (0,0) of the pooled image is the mean of pixels 0, 1, 8, 9, divided by 16.
-  const double* r = digits.row(5);
-  REQUIRE_CLOSE(pooled.row(5)[0], (r[0] + r[1] + r[8] + r[9]) / 64.0, 1e-15);
-  REQUIRE(*std::max_element(pooled.features.begin(), pooled.features.end()) <= 1.0);
-
-  const optim::Dataset zero_one = optim::select_classes(pooled, {0, 1});
-  REQUIRE(zero_one.size() == 178 + 182);
-  REQUIRE(zero_one.num_classes == 2);
+TEST_CASE("optim: seeded stratified splits and subsets", "[optim]") {
+  // 3 classes of 10, 20 and 31 samples; feature 0 of sample i is i, so rows can be traced.
+  optim::Dataset data;
+  data.num_features = 2;
+  data.num_classes = 3;
+  for (int i = 0; i < 61; ++i) {
+    data.labels.push_back(i < 10 ? 0 : i < 30 ? 1 : 2);
+    data.features.push_back(i);
+    data.features.push_back(-i);
+  }
   optim::Dataset train, test, train2, test2;
-  optim::train_test_split(zero_one, 0.3, 17, &train, &test);
-  optim::train_test_split(zero_one, 0.3, 17, &train2, &test2);
+  optim::train_test_split(data, 0.3, 17, &train, &test);
+  optim::train_test_split(data, 0.3, 17, &train2, &test2);
   REQUIRE(train.labels == train2.labels);
   REQUIRE(test.features == test2.features);
-  REQUIRE(test.size() == 53 + 55);
-  REQUIRE(train.size() + test.size() == zero_one.size());
-
-  try {
-    optim::load_digits("/nonexistent/digits.csv.gz");
-    FAIL("no exception");
-  } catch (const std::runtime_error& e) {
-    REQUIRE(std::string(e.what()).find("python3-sklearn") != std::string::npos);
+  // round(0.3 x class size) per class: 3 + 6 + 9.
+  REQUIRE(test.size() == 18);
+  REQUIRE(train.size() == 43);
+  std::vector<int> per_class(3, 0);
+  for (int y : test.labels) ++per_class[y];
+  REQUIRE(per_class == std::vector<int>{3, 6, 9});
+  // Every sample lands in exactly one part, rows intact and in the original order.
+  std::vector<int> seen;
+  for (const optim::Dataset* part : {&train, &test}) {
+    for (int k = 0; k < part->size(); ++k) {
+      const int i = static_cast<int>(part->row(k)[0]);
+      REQUIRE(part->row(k)[1] == -i);
+      REQUIRE(part->labels[k] == data.labels[i]);
+      if (k > 0) REQUIRE(part->row(k - 1)[0] < i);
+      seen.push_back(i);
+    }
   }
+  std::sort(seen.begin(), seen.end());
+  for (int i = 0; i < 61; ++i) REQUIRE(seen[i] == i);
+  optim::train_test_split(data, 0.3, 18, &train2, &test2);
+  REQUIRE(test2.features != test.features);
+  REQUIRE_THROWS_AS(optim::train_test_split(data, 1.0, 1, &train, &test), std::invalid_argument);
+  const optim::Dataset sub = data.subset({5, 2});
+  REQUIRE(sub.labels == std::vector<int>{0, 0});
+  REQUIRE(sub.features == std::vector<double>{5, -5, 2, -2});
+  REQUIRE_THROWS_AS(data.subset({61}), std::out_of_range);
 }
