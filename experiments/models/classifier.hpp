@@ -1,0 +1,42 @@
+// The variational classifier that exp_classifier and exp_adaptive train on a Task (data/datasets.hpp),
+// so that both studies measure the same model.
+//
+//  * image tasks (16 features, 4x4 pixels in [0, 1]): amplitude encoding on 4 qubits (the normalised
+//    pixels are the initial state, prepared exactly and without noise), then `depth` hardware-efficient
+//    layers (RY and RZ on every qubit, CNOT chain);
+//  * synthetic tasks (2 features in [0, 1]): data re-uploading on 2 qubits (`depth` layers, each
+//    RY(theta + w * pi * x_f) and RZ(theta') on every qubit, CNOT chain), Perez-Salinas et al. 2020;
+//  * readouts <Z_q> on every qubit, then the "dressed" classical head (optim::ClassifierObjective):
+//    one logit and the logistic loss for 2 classes, K logits and softmax cross-entropy otherwise;
+//    L2 penalty 1e-4 on the head's weights.
+// The noise model acts after every gate of the layers (not on the amplitude-encoded initial state).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/datasets.hpp"
+#include "kraus/optim/ansatz.hpp"
+#include "kraus/optim/encoding.hpp"
+#include "kraus/optim/objectives.hpp"
+
+namespace kraus::experiments {
+
+struct ClassifierModel {
+  optim::AnsatzOptions ansatz;  // num_layers = depth
+  optim::Encoding encoding;
+  optim::ClassifierOptions options;  // batch_size 0 (set by the study); adjoint gradients, samples
+                                     // evaluated in parallel on engine::num_threads() (--threads)
+  std::string description;           // one line, for the study's JSON record
+};
+
+// The model of the description above for `task` at `depth` layers (>= 0).
+ClassifierModel classifier_model(const Task& task, int depth);
+
+// Its initial parameters: layer angles uniform in [0, 2 pi) (re-uploading weights 1) from `seed`,
+// then the head (W uniform in [-1, 1] from seed + 1, b = 0).
+std::vector<double> initial_parameters(const optim::Ansatz& ansatz, const optim::ClassifierObjective& objective,
+                                       std::uint64_t seed);
+
+}  // namespace kraus::experiments
