@@ -204,6 +204,14 @@ void parse_settings(const ex::Options& o, Settings* s) {
     throw ex::UsageError(std::string("--scale-factors: ") + e.what());
   }
   s->num_to_average = static_cast<int>(o.get_int("num-to-average"));
+  {
+    mit::ZneOptions zo;
+    zo.scale_factors = s->scale_factors;
+    zo.num_to_average = s->num_to_average;
+    zo.extrapolator = mit::ExtrapolatorSpec::parse("linear");
+    std::string why;
+    if (!zo.IsValid(&why)) throw ex::UsageError("--scale-factors: " + why);
+  }
   s->methods.clear();
   for (const std::string& text : split_list(o.get_string("methods"))) {
     Method m;
@@ -240,13 +248,6 @@ void parse_settings(const ex::Options& o, Settings* s) {
       if (earlier.name() == spec.name()) throw ex::UsageError("--extrapolators: '" + text + "' is listed twice");
     }
     s->extrapolators.push_back(spec);
-  }
-  {
-    mit::ZneOptions zo;
-    zo.scale_factors = s->scale_factors;
-    zo.num_to_average = s->num_to_average;
-    std::string why;
-    if (!zo.IsValid(&why)) throw ex::UsageError("--scale-factors: " + why);
   }
 }
 
