@@ -1,0 +1,238 @@
+// exp_classifier: a variational classifier's accuracy, loss and training time per epoch against
+// the circuit depth and the noise model, on the digits reduced to 4x4 (0 vs 1, 3 vs 8, all ten),
+// Fashion-MNIST reduced to 4x4 and synthetic sets (moons, circles, XOR); optionally trained with
+// ZNE-mitigated readouts.
+//
+// Model (models/classifier.hpp, the same as exp_adaptive's): amplitude encoding of the 16 pixels on
+// 4 qubits then `depth` hardware-efficient layers, or `depth` data re-uploading layers on 2 qubits
+// for the 2-feature synthetic sets; <Z_q> on every qubit feed a dressed classical head (one logit
+// with the logistic loss for 2 classes, softmax cross-entropy otherwise). The noise model's channels
+// follow every gate of the layers. Readout errors of a model are not applied: the readouts are exact
+// expectation values <Z_q> of the noisy state (the readout_only model therefore trains like ideal).
+//
+// Data: data/datasets.hpp's load_task(dataset, seed, --samples-per-class): a stratified 70/30 split
+// (Fashion-MNIST: its own train and test files) from the grid point's seed.
+//
+// Training: Adam (--learning-rate) on mini-batches of --batch-size samples, a seeded reshuffle per
+// epoch (ClassifierObjective::next_batch), --epochs epochs of ceil(train / batch) steps, from
+// initial parameters drawn with the point's seed (models/classifier.hpp: initial_parameters). With
+// --zne-scales, every training and evaluation readout is the ZNE estimate sum_j gamma_j <Z>(s_j)
+// of the noise model scaled by s_j (noise-strength scaling, --zne-extrapolator: linear, richardson
+// or poly:K), so a point costs len(scales) times as many circuit evaluations.
+//
+// Rows: one per epoch, epoch 0 being the initial parameters. After each epoch the loss (the
+// objective's, including the L2 term) and the accuracy are evaluated on the full training and test
+// sets with a second objective (its evaluations are not counted in circuit_evaluations, which counts
+// training only). seconds_epoch is the wall clock of the epoch's Adam steps alone (0 for epoch 0);
+// peak_rss_bytes is the process's peak resident memory since the point started.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/datasets.hpp"
+#include "harness/resources.hpp"
+#include "harness/study.hpp"
+#include "kraus/mitigation/zne.hpp"
+#include "kraus/optim/solver.hpp"
+#include "models/classifier.hpp"
+
+namespace {
+
+namespace ex = kraus::experiments;
+namespace optim = kraus::optim;
+
+ex::StudySpec make_spec() {
+  ex::StudySpec s;
+  s.name = "classifier";
+  s.program = "exp_classifier";
+  s.summary =
+      "Trains the variational classifier of models/classifier.hpp (amplitude-encoded 4x4 images on 4 qubits,\n"
+      "or data re-uploading on 2 qubits for synthetic sets; depth hardware-efficient layers; a dressed\n"
+      "classical head) with Adam on mini-batches, under each noise model, and records loss, train and test\n"
+      "accuracy and the time of every epoch against the depth. Optionally ZNE-mitigated readouts.";
+  s.default_noise = {"ideal", "depolarizing", "amplitude_damping", "device_like"};
+  s.quick_noise = {"ideal", "depolarizing"};
+  s.category = {"dataset", "classification tasks (experiments/data/datasets.hpp)", ex::task_names(),
+                "digits01,digits38,digits10,fashion,moons", "digits01,moons"};
+  s.depth = {"2:10", "2,6,10"};
+  s.seeds = {"1:3", "1"};
+  s.min_depth = 1;
+  s.max_depth = 100;
+  s.options = {
+      {"epochs", ex::StudyOption::Kind::kInt, "E", "training epochs", "30", "15", 1, 100000},
+      {"batch-size", ex::StudyOption::Kind::kInt, "B", "mini-batch size", "32", "32", 1, 1000000},
+      {"learning-rate", ex::StudyOption::Kind::kDouble, "R", "Adam's step size", "0.05", "0.05", 1e-6, 10},
+      {"samples-per-class", ex::StudyOption::Kind::kInt, "N",
+       "at most N training samples per class (and ceil(3N/7) test samples); 0: all", "200", "40", 0, 100000000},
+      {"zne-scales", ex::StudyOption::Kind::kString, "LIST",
+       "train on ZNE-mitigated readouts with these noise scale factors, e.g. 1,2,3 (none: off)", "none", "none", 0, 0},
+      {"zne-extrapolator", ex::StudyOption::Kind::kString, "X",
+       "the linear extrapolator of --zne-scales: linear, richardson or poly:K", "richardson", "richardson", 0, 0},
+  };
+  s.columns = {"epoch",          "train_loss",          "train_accuracy", "test_loss",     "test_accuracy",
+               "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",  "train_samples",
+               "test_samples",   "classes",             "zne",            "peak_rss_bytes"};
+  s.epilogue =
+      "Rows: one per grid point and epoch (epoch 0: the initial parameters). Columns after the grid (study,\n"
+      "noise_model, dataset, depth, seed): epoch, train_loss, train_accuracy, test_loss, test_accuracy (on\n"
+      "the full sets after the epoch), seconds_epoch (the epoch's training steps), circuit_evaluations\n"
+      "(training, cumulative), parameters, model_qubits, train_samples, test_samples, classes, zne (\"none\" or\n"
+      "\"<extrapolator> <scales>\"), peak_rss_bytes (process peak since the point started).\n"
+      "Data: digits from python3-sklearn, Fashion-MNIST from dataset-fashion-mnist (scripts/install-deps.sh).\n"
+      "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
+      "takes about an hour on 2 cores.\n"
+      "Plot: /usr/bin/python3 plots/plot_classifier.py DIR/classifier.csv";
+  return s;
+}
+
+struct Settings {
+  int epochs = 30;
+  int batch_size = 32;
+  double learning_rate = 0.05;
+  int samples_per_class = 0;
+  std::optional<optim::ZneSettings> zne;
+  std::string zne_label = "none";
+  std::map<std::string, ex::Task> tasks;  // by "name/seed"
+};
+
+const ex::Task& task_for(Settings& s, const std::string& name, std::uint64_t seed) {
+  const std::string key = name + "/" + std::to_string(seed);
+  auto it = s.tasks.find(key);
+  if (it == s.tasks.end()) it = s.tasks.emplace(key, ex::load_task(name, seed, s.samples_per_class)).first;
+  return it->second;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const ex::StudySpec spec = make_spec();
+  auto settings = std::make_shared<Settings>();
+
+  ex::StudyHooks hooks;
+  hooks.validate = [settings](const ex::Options& o, const std::vector<ex::NamedNoiseModel>& models) {
+    Settings& s = *settings;
+    s.epochs = static_cast<int>(o.get_int("epochs"));
+    s.batch_size = static_cast<int>(o.get_int("batch-size"));
+    s.learning_rate = o.get_double("learning-rate");
+    s.samples_per_class = static_cast<int>(o.get_int("samples-per-class"));
+    const std::string& scales = o.get_string("zne-scales");
+    if (scales != "none") {
+      optim::ZneSettings z;
+      try {
+        z.scale_factors = kraus::mitigation::parse_scale_factors(scales);
+      } catch (const std::exception& e) {
+        throw ex::UsageError("--zne-scales: " + std::string(e.what()));
+      }
+      try {
+        z.extrapolator = kraus::mitigation::ExtrapolatorSpec::parse(o.get_string("zne-extrapolator"));
+      } catch (const std::exception& e) {
+        throw ex::UsageError("--zne-extrapolator: " + std::string(e.what()));
+      }
+      std::string why;
+      if (!z.IsValid(&why)) throw ex::UsageError("--zne-scales/--zne-extrapolator: " + why);
+      s.zne_label = z.extrapolator.name() + " " + scales;
+      s.zne = z;
+      for (const ex::NamedNoiseModel& m : models) {
+        try {
+          (void)m.model.scaled(z.scale_factors.back());
+        } catch (const std::exception& e) {
+          throw ex::UsageError("--zne-scales: noise model '" + m.name + "' cannot be scaled: " + e.what());
+        }
+      }
+    }
+    // Every data set loads (a missing package is named before anything is written).
+    for (const std::string& name : o.category) {
+      for (std::uint64_t seed : o.seeds) {
+        try {
+          task_for(s, name, seed);
+        } catch (const std::exception& e) {
+          throw ex::UsageError("--dataset " + name + ": " + e.what());
+        }
+      }
+    }
+  };
+  hooks.describe = [settings](const ex::Options& o) {
+    nlohmann::ordered_json d;
+    for (const std::string& name : o.category) {
+      const ex::Task& t = task_for(*settings, name, o.seeds.front());
+      d["datasets"][name] = {{"preparation", t.description},
+                             {"train_samples", t.train.size()},
+                             {"test_samples", t.test.size()},
+                             {"classes", t.train.num_classes},
+                             {"model", ex::classifier_model(t, 1).description}};
+    }
+    d["training"] = "Adam (learning rate " + o.extra.at("learning-rate") + ", betas 0.9, 0.999) on mini-batches of " +
+                    o.extra.at("batch-size") + " with a seeded reshuffle per epoch, " + o.extra.at("epochs") +
+                    " epochs; initial parameters from the point's seed";
+    d["evaluation"] = "loss (with the L2 term) and accuracy on the full training and test sets after each epoch, "
+                      "by a second objective whose circuit evaluations are not counted";
+    d["zne"] = settings->zne_label == "none"
+                   ? std::string("none")
+                   : "readouts sum_j gamma_j <Z>(s_j) under the noise model scaled by s_j (" + settings->zne_label + ")";
+    d["readout_errors"] = "not applied: the readouts are exact <Z_q> of the noisy state";
+    return d;
+  };
+  hooks.run_point = [settings](const ex::GridPoint& p) {
+    Settings& s = *settings;
+    ex::reset_peak_rss();
+    const ex::Task& task = task_for(s, p.category, p.seed);
+    ex::ClassifierModel m = ex::classifier_model(task, p.depth);
+    m.options.batch_size = s.batch_size;
+    m.options.batch_seed = p.seed;
+    m.options.zne = s.zne;
+    const optim::Ansatz ansatz(m.ansatz);
+    const optim::ParametrizedCircuit circuit = ansatz.circuit(m.encoding);
+    const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, m.ansatz.num_qubits);
+    optim::ClassifierObjective train(circuit, task.train, m.options, &model);
+    optim::ClassifierOptions eval_options = m.options;
+    eval_options.batch_size = 0;
+    const optim::ClassifierObjective eval(circuit, task.train, eval_options, &model);
+    std::vector<double> params = ex::initial_parameters(ansatz, train, p.seed);
+
+    std::vector<ex::Row> rows;
+    auto record = [&](int epoch, double seconds_epoch) {
+      ex::Row r;
+      r.set("epoch", epoch)
+          .set("train_loss", eval.loss(params.data(), task.train))
+          .set("train_accuracy", eval.accuracy(params.data(), task.train))
+          .set("test_loss", eval.loss(params.data(), task.test))
+          .set("test_accuracy", eval.accuracy(params.data(), task.test))
+          .set("seconds_epoch", seconds_epoch)
+          .set("circuit_evaluations", static_cast<long long>(train.circuit_evaluations()))
+          .set("parameters", train.num_parameters())
+          .set("model_qubits", m.ansatz.num_qubits)
+          .set("train_samples", task.train.size())
+          .set("test_samples", task.test.size())
+          .set("classes", task.train.num_classes)
+          .set("zne", s.zne_label)
+          .set("peak_rss_bytes", static_cast<unsigned long long>(ex::peak_rss_bytes()));
+      rows.push_back(r);
+    };
+    record(0, 0.0);
+    const int steps_per_epoch = (task.train.size() + s.batch_size - 1) / s.batch_size;
+    optim::AdamOptions adam;
+    adam.learning_rate = s.learning_rate;
+    adam.max_steps = s.epochs * steps_per_epoch;
+    adam.before_step = [&](int) { train.next_batch(); };
+    double epoch_start = 0.0;  // Adam's clock at the start of the current epoch
+    double evaluation_seconds = 0.0;  // spent in record(), excluded from the epochs' times
+    adam.callbacks.push_back([&](const optim::IterationInfo& info) {
+      if ((info.iteration + 1) % steps_per_epoch != 0) return optim::CallbackAction::kContinue;
+      const double training = info.cumulative_time_s - evaluation_seconds;
+      const ex::Stopwatch clock;
+      record((info.iteration + 1) / steps_per_epoch, training - epoch_start);
+      epoch_start = training;
+      evaluation_seconds += clock.seconds();
+      return optim::CallbackAction::kContinue;
+    });
+    const optim::SolveSummary summary = optim::adam(train, &params, adam);
+    if (!summary.usable()) throw std::runtime_error("training failed: " + summary.BriefReport());
+    return rows;
+  };
+  return ex::run_study(spec, argc, argv, hooks);
+}
