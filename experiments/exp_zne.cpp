@@ -121,7 +121,7 @@ ex::StudySpec make_spec() {
       "realized_scale_factors, ideal, unmitigated, mitigated, abs_error_unmitigated, abs_error_mitigated,\n"
       "error_reduction (unmitigated / mitigated error), standard_error (of the fit; blank when none), status\n"
       "(\"ok\" or \"fit_failed: <reason>\", then the mitigated columns are blank), seconds.\n"
-      "Cost: --quick takes a few seconds; the default grid (n = 4, depth 1..10, 3 models, 4 scales, 5 seeds:\n"
+      "Cost: --quick takes well under a second; the default grid (n = 4, depth 1..10, 3 models, 4 scales, 5 seeds:\n"
       "600 points) about ten seconds on one core.\n"
       "Plot: /usr/bin/python3 plots/plot_zne.py DIR/zne.csv";
   return s;
