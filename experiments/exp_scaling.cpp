@@ -15,9 +15,20 @@
 // peak is then the process's since start); peak_rss_increase_bytes = peak - RSS before the
 // allocation, next to the state's own state_bytes = 16 * 4^n.
 //
-// Per-epoch training time (VQC.md section 5's "time/epoch" column) is not measured here: it needs
-// kraus::optim's gradients and solvers, and belongs to exp_classifier, which will report it with
-// the same harness (one row per epoch, seconds_per_epoch and peak_rss_bytes columns).
+// Training epoch (VQC.md section 5's "time/epoch"): with --epoch-samples S > 0 and n <=
+// --epoch-max-qubits, the same layers as a classifier (optim::Ansatz, hardware-efficient, RY and the
+// CNOT chain, after an RY(pi x_q) angle encoding of n features), readouts <Z_q> on every qubit and a
+// binary logistic head (optim::ClassifierObjective), on S seeded samples with n features uniform in
+// [0, 1]: one epoch is one full-batch loss-and-gradient evaluation, i.e. a forward and an adjoint
+// backward pass per sample (the cost of one epoch of gradient training on S samples; it grows
+// linearly with S). Samples run one after another so that the kernels use the threads, as the
+// evaluation does. One untimed epoch on a single sample first allocates and touches the objective's
+// buffers; seconds_per_epoch is then the median of --repetitions epochs. The epoch's memory is the
+// peak RSS during it, reset just before the objective was built, minus the RSS before that
+// (epoch_peak_rss_increase_bytes: the adjoint method's stored states, up to its 1 GiB budget, on top
+// of the evaluation's density matrix). Beyond --epoch-max-qubits the epoch columns are empty.
+#include <malloc.h>  // malloc_trim (glibc)
+
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -29,6 +40,8 @@
 #include "kraus/engine/circuit.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/simulator.hpp"
+#include "kraus/optim/ansatz.hpp"
+#include "kraus/optim/objectives.hpp"
 
 namespace {
 
@@ -36,6 +49,7 @@ using kraus::engine::Circuit;
 using kraus::engine::DensityMatrix;
 using kraus::engine::Gate;
 namespace ex = kraus::experiments;
+namespace optim = kraus::optim;
 
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 
@@ -90,16 +104,23 @@ ex::StudySpec make_spec() {
        1000},
       {"min-sample-seconds", ex::StudyOption::Kind::kDouble, "S",
        "a sample repeats the evaluation until it lasts at least S seconds", "0.02", "0.005", 0, 60},
+      {"epoch-samples", ex::StudyOption::Kind::kInt, "S",
+       "training samples of the timed epoch (full-batch gradient); 0: no epoch timing", "8", "4", 0, 100000},
+      {"epoch-max-qubits", ex::StudyOption::Kind::kInt, "N", "time epochs only up to N qubits", "12", "30", 1, 30},
   };
   s.columns = {"threads",         "seconds_per_evaluation", "seconds_min",       "seconds_max",
                "repetitions",     "evaluations_per_sample", "gates",             "gate_noise_channels",
                "state_bytes",     "peak_rss_bytes",         "peak_rss_increase_bytes", "rss_before_bytes",
-               "peak_rss_reset",  "trace",                  "purity"};
+               "peak_rss_reset",  "trace",                  "purity",                  "epoch_samples",
+               "seconds_per_epoch", "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
   s.epilogue =
       "Columns after the grid (study, noise_model, noise_scale, qubits, depth, seed): threads,\n"
       "seconds_per_evaluation (median), seconds_min, seconds_max, repetitions, evaluations_per_sample,\n"
       "gates, gate_noise_channels, state_bytes (16*4^n), peak_rss_bytes, peak_rss_increase_bytes,\n"
-      "rss_before_bytes, peak_rss_reset, trace and purity of the final state.\n"
+      "rss_before_bytes, peak_rss_reset, trace and purity of the final state, then epoch_samples,\n"
+      "seconds_per_epoch (median of --repetitions full-batch loss-and-gradient evaluations on epoch_samples\n"
+      "samples), epoch_circuit_evaluations (forward and backward passes per epoch) and\n"
+      "epoch_peak_rss_increase_bytes (all empty above --epoch-max-qubits or with --epoch-samples 0).\n"
       "Cost: the default grid ends at 13 qubits, a 1 GiB state on which one depth-1 evaluation takes 4 to\n"
       "10 s on one core (depth 10: 40 to 100 s); the whole grid takes 2 to 3 hours on one core, mostly at\n"
       "13 qubits (--repetitions 3 or --qubits 2:12 cut that). --quick takes about a second.\n"
@@ -110,7 +131,60 @@ ex::StudySpec make_spec() {
 struct Settings {
   int repetitions = 5;
   double min_sample_seconds = 0.02;
+  int epoch_samples = 8;
+  int epoch_max_qubits = 12;
 };
+
+struct EpochCost {
+  double seconds = 0.0;  // median epoch
+  long long circuit_evaluations = 0;
+  std::uint64_t peak_rss_increase = 0;
+};
+
+// One full-batch loss-and-gradient evaluation of a classifier with the circuit's layers (see the
+// header comment), timed `repetitions` times after an untimed one-sample warm-up.
+EpochCost time_epoch(int n, int depth, std::uint64_t seed, int samples, int repetitions,
+                     const kraus::noise::NoiseModel& model) {
+  optim::Dataset data;
+  data.num_features = n;
+  data.num_classes = 2;
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < samples; ++i) {
+    for (int q = 0; q < n; ++q) data.features.push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+    data.labels.push_back(i % 2);
+  }
+  optim::AnsatzOptions a;
+  a.num_qubits = n;
+  a.num_layers = depth;
+  a.rotations = optim::RotationSet::kRY;
+  a.entangler = optim::Entangler::kCnotChain;
+  const optim::Ansatz ansatz(a);
+  optim::ClassifierOptions o;
+  o.binary = true;
+  for (int q = 0; q < n; ++q) o.readout_qubits.push_back(q);
+  o.gradient.num_threads = 1;  // samples in sequence; the kernels use the threads
+  const std::uint64_t rss_before = ex::current_rss_bytes();
+  ex::reset_peak_rss();
+  optim::ClassifierObjective objective(ansatz.circuit(optim::Encoding::angle(n)), data, o, &model);
+  const std::vector<double> params = objective.initial_parameters(ansatz.random_parameters(seed), seed + 1);
+  std::vector<double> gradient(params.size());
+  objective.set_batch({0});
+  objective.evaluate(params.data(), gradient.data());
+  objective.use_full_batch();
+  const std::int64_t evaluations_before = objective.circuit_evaluations();
+  std::vector<double> seconds;
+  for (int r = 0; r < repetitions; ++r) {
+    ex::Stopwatch sw;
+    objective.evaluate(params.data(), gradient.data());
+    seconds.push_back(sw.seconds());
+  }
+  const std::uint64_t peak = ex::peak_rss_bytes();
+  EpochCost c;
+  c.seconds = ex::median(seconds);
+  c.circuit_evaluations = static_cast<long long>((objective.circuit_evaluations() - evaluations_before) / repetitions);
+  c.peak_rss_increase = peak > rss_before ? peak - rss_before : 0;
+  return c;
+}
 
 struct State {
   std::unique_ptr<DensityMatrix> rho;
@@ -129,6 +203,8 @@ int main(int argc, char** argv) {
   hooks.validate = [settings](const ex::Options& o, const std::vector<ex::NamedNoiseModel>& models) {
     settings->repetitions = static_cast<int>(o.get_int("repetitions"));
     settings->min_sample_seconds = o.get_double("min-sample-seconds");
+    settings->epoch_samples = static_cast<int>(o.get_int("epoch-samples"));
+    settings->epoch_max_qubits = static_cast<int>(o.get_int("epoch-max-qubits"));
     const int largest = *std::max_element(o.qubits.begin(), o.qubits.end());
     try {
       kraus::engine::require_memory(largest, kraus::engine::density_matrix_bytes(largest));
@@ -170,7 +246,15 @@ int main(int argc, char** argv) {
         "high-water mark getrusage's ru_maxrss reports), reset (/proc/self/clear_refs) just before the state of that "
         "qubit count was allocated when peak_rss_reset = 1; "
         "peak_rss_increase_bytes = peak_rss_bytes - rss_before_bytes (RSS before that allocation); state_bytes = "
-        "16 * 4^n";
+        "16 * 4^n; the peak is reset again before every later point of the same qubit count (the epoch "
+        "timing of the previous point raised it)";
+    d["epoch"] =
+        "epoch_samples seeded samples of n features uniform in [0, 1], RY(pi x_q) angle encoding, the same depth "
+        "layers (optim::Ansatz: RY, CNOT chain), <Z_q> readouts on every qubit, binary logistic head "
+        "(optim::ClassifierObjective); one epoch = one full-batch loss and adjoint gradient (forward and backward "
+        "pass per sample, samples in sequence); median of `repetitions` epochs after an untimed one-sample "
+        "warm-up; epoch_peak_rss_increase_bytes = peak RSS during the epoch's set-up and runs minus the RSS "
+        "before it";
     return d;
   };
   hooks.run_point = [settings, state](const ex::GridPoint& p) {
@@ -180,6 +264,10 @@ int main(int argc, char** argv) {
       state->rss_before = ex::current_rss_bytes();
       state->peak_reset = ex::reset_peak_rss();
       state->rho = std::make_unique<DensityMatrix>(n);
+    } else {
+      // The state is allocated already; the previous point's epoch raised the peak: start again from
+      // the current RSS (which holds the state).
+      state->peak_reset = ex::reset_peak_rss();
     }
     DensityMatrix& rho = *state->rho;
     const Circuit c = hardware_efficient_circuit(n, p.depth, p.seed);
@@ -219,6 +307,21 @@ int main(int argc, char** argv) {
         .set("peak_rss_reset", state->peak_reset ? 1 : 0)
         .set("trace", trace)
         .set("purity", purity);
+    if (settings->epoch_samples > 0 && n <= settings->epoch_max_qubits) {
+      const EpochCost e = time_epoch(n, p.depth, p.seed, settings->epoch_samples, settings->repetitions, model);
+      // Give the epoch's freed buffers back to the system, so that the next qubit count's state is
+      // fresh memory (its allocation shows in the RSS) rather than recycled heap pages.
+      malloc_trim(0);
+      row.set("epoch_samples", settings->epoch_samples)
+          .set("seconds_per_epoch", e.seconds)
+          .set("epoch_circuit_evaluations", e.circuit_evaluations)
+          .set("epoch_peak_rss_increase_bytes", static_cast<unsigned long long>(e.peak_rss_increase));
+    } else {
+      for (const char* column : {"epoch_samples", "seconds_per_epoch", "epoch_circuit_evaluations",
+                                 "epoch_peak_rss_increase_bytes"}) {
+        row.set(column, "");
+      }
+    }
     return std::vector<ex::Row>{row};
   };
   return ex::run_study(spec, argc, argv, hooks);

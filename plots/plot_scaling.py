@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Draws exp_scaling's CSV: time and memory per circuit evaluation against the number of qubits.
+"""Draws exp_scaling's CSV: time and memory per circuit evaluation and per training epoch against qubits.
 
 usage: /usr/bin/python3 plots/plot_scaling.py DIR/scaling.csv [--out PREFIX] [--title TEXT]
 
@@ -9,9 +9,12 @@ paths. Reads only the CSV (columns in docs/experiments.md) and draws what it hol
   left   seconds_per_evaluation (log scale) against qubits, one line per noise model and depth
          (colour = depth, line style and marker = noise model; several noise scales get one line
          each), with a dashed 4^n reference line through the slowest series' last point;
+  middle seconds_per_epoch (log scale, the full-batch gradient over epoch_samples samples) against
+         qubits, the same lines; rows without an epoch (empty columns) are left out;
   right  peak_rss_increase_bytes against qubits, one line per noise model (the largest value over
          the depths and seeds of each qubit count: the state is reused, so that is the peak of the
-         whole qubit count; 0, below what RSS resolves for small states, is left as a gap), next to
+         whole qubit count; 0, below what RSS resolves for small states, is left as a gap), the
+         epoch's epoch_peak_rss_increase_bytes (thin lines, largest over depths), next to
          state_bytes = 16*4^n, the density matrix itself.
 
 Several seeds of one point are drawn as their median. Errors (a missing, empty or foreign CSV, a
@@ -31,9 +34,10 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def collect(rows, path):
-    """(model label, depth) -> {qubits: [seconds]}, model label -> {qubits: [peak increase]}, {qubits: state bytes}."""
+    """Per (model label, depth): {qubits: [seconds per evaluation]} and {qubits: [seconds per epoch]}; per model
+    label: {qubits: [peak increase]} and {qubits: [epoch peak increase]}; {qubits: state bytes}."""
     scales = sorted({r.get("noise_scale", "1") for r in rows}, key=float)
-    time_series, memory_series, state = {}, {}, {}
+    time_series, epoch_series, memory_series, epoch_memory, state = {}, {}, {}, {}, {}
     for r in rows:
         label = r["noise_model"]
         if len(scales) > 1:
@@ -46,12 +50,17 @@ def collect(rows, path):
         time_series.setdefault((label, depth), {}).setdefault(n, []).append(seconds)
         memory_series.setdefault(label, {}).setdefault(n, []).append(common.number(r, "peak_rss_increase_bytes", path))
         state[n] = common.number(r, "state_bytes", path)
-    return time_series, memory_series, state
+        if r.get("seconds_per_epoch", "") != "":
+            epoch_series.setdefault((label, depth), {}).setdefault(n, []).append(
+                common.number(r, "seconds_per_epoch", path))
+            epoch_memory.setdefault(label, {}).setdefault(n, []).append(
+                common.number(r, "epoch_peak_rss_increase_bytes", path))
+    return time_series, epoch_series, memory_series, epoch_memory, state
 
 
 def draw(rows, path, prefix, title):
     plt = common.pyplot()
-    time_series, memory_series, state = collect(rows, path)
+    time_series, epoch_series, memory_series, epoch_memory, state = collect(rows, path)
     models = sorted({label for label, _ in time_series})
     depths = sorted({depth for _, depth in time_series})
     cmap = plt.get_cmap("viridis")
@@ -59,7 +68,7 @@ def draw(rows, path, prefix, title):
     style = {m: STYLES[i % len(STYLES)] for i, m in enumerate(models)}
     marker = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)}
 
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 5.2))
+    fig, (ax_t, ax_e, ax_m) = plt.subplots(1, 3, figsize=(19, 5.2))
 
     slowest = None  # (n, seconds) of the largest-n point of the slowest series
     for (model, depth), points in sorted(time_series.items()):
@@ -81,6 +90,19 @@ def draw(rows, path, prefix, title):
     ax_t.grid(True, which="major", alpha=0.3)
     ax_t.legend(fontsize=7, ncol=2 if len(time_series) > 8 else 1)
 
+    for (model, depth), points in sorted(epoch_series.items()):
+        qs = sorted(points)
+        ax_e.plot(qs, [common.median(points[q]) for q in qs], linestyle=style[model], marker=marker[model],
+                  color=colour[depth], markersize=4, label=f"{model}, depth {depth}")
+    samples = sorted({r.get("epoch_samples", "") for r in rows} - {""}, key=int)
+    ax_e.set_xlabel("qubits n")
+    ax_e.set_ylabel("seconds per training epoch (median)")
+    ax_e.set_title("epoch: loss and adjoint gradient over " + (", ".join(samples) if samples else "no") + " samples")
+    ax_e.grid(True, which="major", alpha=0.3)
+    if epoch_series:
+        ax_e.set_yscale("log")
+        ax_e.legend(fontsize=7, ncol=2 if len(epoch_series) > 8 else 1)
+
     for model in models:
         points = memory_series[model]
         qs = sorted(points)
@@ -89,6 +111,12 @@ def draw(rows, path, prefix, title):
         if any(y == y for y in ys):
             ax_m.plot(qs, ys, linestyle=style[model], marker=marker[model], markersize=4,
                       label=f"{model}: peak RSS increase")
+    for model in sorted(epoch_memory):
+        points = epoch_memory[model]
+        qs = sorted(points)
+        ys = [max(points[q]) if max(points[q]) > 0 else math.nan for q in qs]
+        if any(y == y for y in ys):
+            ax_m.plot(qs, ys, linestyle=style[model], linewidth=0.8, color="0.5", label=f"{model}: epoch peak increase")
     qs = sorted(state)
     ax_m.plot(qs, [state[q] for q in qs], color="black", linestyle=(0, (6, 3)), linewidth=1.2,
               label=r"density matrix $16\cdot 4^n$ bytes")
@@ -99,10 +127,10 @@ def draw(rows, path, prefix, title):
     ax_m.grid(True, which="major", alpha=0.3)
     ax_m.legend(fontsize=7)
 
-    for ax in (ax_t, ax_m):
+    for ax in (ax_t, ax_e, ax_m):
         ax.set_xticks(all_q)
     threads = sorted({r.get("threads", "") for r in rows} - {""}, key=int)
-    heading = title or "exp_scaling: cost of one noisy circuit evaluation on an exact density matrix"
+    heading = title or "exp_scaling: cost of a noisy circuit evaluation and a training epoch on an exact density matrix"
     if threads:
         heading += f" ({', '.join(threads)} thread{'s' if threads != ['1'] else ''})"
     fig.suptitle(heading, fontsize=11)

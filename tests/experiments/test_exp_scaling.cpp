@@ -34,7 +34,7 @@ const std::vector<std::string> kColumns = {
     "seed",        "threads",               "seconds_per_evaluation", "seconds_min",     "seconds_max",
     "repetitions", "evaluations_per_sample", "gates",                "gate_noise_channels", "state_bytes",
     "peak_rss_bytes", "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "trace",
-    "purity"};
+    "purity", "epoch_samples", "seconds_per_epoch", "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
 
 using kraus::test::study::append_text;
 using kraus::test::study::count_lines;
@@ -63,6 +63,31 @@ std::string key(const std::map<std::string, std::string>& row) {
 }
 
 }  // namespace
+
+TEST_CASE("exp_scaling: epoch columns are empty above --epoch-max-qubits and with --epoch-samples 0",
+          "[experiments][exp_scaling]") {
+  TempDir dir;
+  for (const auto& [extra, timed] : std::vector<std::pair<std::vector<std::string>, int>>{
+           {{"--epoch-max-qubits", "3"}, 3}, {{"--epoch-samples", "0"}, 0}}) {
+    std::vector<std::string> args = {"--noise", "ideal", "--qubits", "2:4", "--depth", "1", "--repetitions", "1",
+                                     "--threads", "1", "--fresh", "--out", (dir.path / "r").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Result r = run(args, dir.path);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const Table t = read_csv(dir.path / "r" / "scaling.csv");
+    REQUIRE(t.rows.size() == 3);
+    for (const auto& row : t.rows) {
+      CAPTURE(extra, key(row));
+      const bool measured = std::stoi(row.at("qubits")) <= timed;
+      for (const char* c : {"epoch_samples", "seconds_per_epoch", "epoch_circuit_evaluations",
+                            "epoch_peak_rss_increase_bytes"}) {
+        CHECK(row.at(c).empty() == !measured);
+      }
+      if (measured) CHECK(row.at("epoch_circuit_evaluations") == "16");  // 8 samples (default) x 2 passes
+    }
+  }
+}
 
 TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, values in range",
           "[experiments][exp_scaling]") {
@@ -107,6 +132,14 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
       CHECK(num(row, "peak_rss_increase_bytes") >= 0.5 * num(row, "state_bytes"));
     }
     CHECK(std::fabs(num(row, "trace") - 1.0) < 1e-12);
+    // The epoch: 4 samples (--quick), one forward and one adjoint backward pass each.
+    CHECK(row.at("epoch_samples") == "4");
+    CHECK(row.at("epoch_circuit_evaluations") == "8");
+    CHECK(num(row, "seconds_per_epoch") > 0);
+    if (n == 8 && row.at("peak_rss_reset") == "1") {
+      // The adjoint pass stores a state per parametrised step: at least a few 1 MiB states.
+      CHECK(num(row, "epoch_peak_rss_increase_bytes") >= 2 * num(row, "state_bytes"));
+    }
     const double purity = num(row, "purity");
     if (row.at("noise_model") == "ideal") {
       CHECK(std::fabs(purity - 1.0) < 1e-12);
