@@ -1,0 +1,289 @@
+// exp_adaptive run as a program: the --quick CSV (columns, one final row per strategy and point,
+// values in range, budgets, the depth trajectory), the learning (digits 0 vs 1 noiselessly: every
+// strategy reaches >= 90 % test accuracy; the adaptive run starts at --start-depth), resuming after
+// kill -9 (the same rows as an uninterrupted run but for the seconds column), and refusals (exit
+// status 2, nothing written).
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "study_process.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const std::vector<std::string> kColumns = {
+    "study",          "noise_model",   "dataset", "seed",  "strategy", "fixed_depth", "round",
+    "depth",          "parameters",    "circuit_evaluations", "budget", "loss",    "train_accuracy",
+    "test_accuracy",  "action",        "final",   "seconds", "reason"};
+
+using kraus::test::study::count_lines;
+using kraus::test::study::finish;
+using kraus::test::study::num;
+using kraus::test::study::read_csv;
+using kraus::test::study::Result;
+using kraus::test::study::slurp;
+using kraus::test::study::Table;
+using Row = std::map<std::string, std::string>;
+
+struct TempDir : kraus::test::study::TempDir {
+  TempDir() : kraus::test::study::TempDir("kraus_exp_adaptive") {}
+};
+
+pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  return kraus::test::study::start(KRAUS_EXP_ADAPTIVE_BINARY, args, out, err);
+}
+
+Result run(const std::vector<std::string>& args, const fs::path& scratch) {
+  return kraus::test::study::run(KRAUS_EXP_ADAPTIVE_BINARY, args, scratch);
+}
+
+std::string point(const Row& row) { return row.at("noise_model") + " " + row.at("dataset") + " " + row.at("seed"); }
+
+std::string row_key(const Row& row) {
+  return point(row) + " " + row.at("strategy") + " " + row.at("fixed_depth") + " " + row.at("round");
+}
+
+// Trainable parameters of the classifier model at `depth` (models/classifier.hpp): 4-qubit
+// hardware-efficient layers (RY, RZ per qubit: 8) + 4 head weights + 1 bias for the binary image
+// tasks; 2-qubit re-uploading layers (w, RY angle, RZ angle per qubit: 6) + 2 + 1 for the synthetic
+// ones.
+long long expected_parameters(const std::string& dataset, long long depth) {
+  return dataset == "moons" ? 6 * depth + 3 : 8 * depth + 5;
+}
+
+}  // namespace
+
+TEST_CASE("exp_adaptive --quick: columns, one final row per strategy and point, values in range",
+          "[experiments][exp_adaptive]") {
+  TempDir dir;
+  const fs::path out = dir.path / "results";
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.empty());
+  CHECK(seconds < 60);
+  CHECK_THAT(r.err, Contains("4 grid points") && Contains("[4/4]"));
+
+  const Table t = read_csv(out / "adaptive.csv");
+  CHECK(t.header == kColumns);
+  // Quick: budget 20000, max depth 4, fixed depths 2 and 4, 20 training samples per class (40 in
+  // all, both tasks binary). A solve stops after the first iteration that reaches the budget, and the
+  // controller adds one loss+gradient after its last round: slack for one iteration's line search (up
+  // to 2 loss+gradient evaluations, as Ceres' Wolfe search takes here) plus that closing one, each at
+  // most 2 circuit evaluations per training sample (re-uploading circuits have two segments).
+  const long long budget = 20000, slack = 3 * 2 * 40;
+  std::set<std::string> keys;
+  std::map<std::string, std::vector<Row>> adaptive;  // per point, in order
+  std::map<std::string, std::set<std::string>> finals;  // per point: strategies with a final row
+  for (const Row& row : t.rows) {
+    CAPTURE(row_key(row));
+    CHECK(keys.insert(row_key(row)).second);
+    CHECK(row.at("study") == "adaptive");
+    CHECK((row.at("noise_model") == "ideal" || row.at("noise_model") == "depolarizing"));
+    CHECK((row.at("dataset") == "digits01" || row.at("dataset") == "moons"));
+    CHECK(row.at("seed") == "1");
+    const long long depth = std::stoll(row.at("depth"));
+    CHECK((depth >= 1 && depth <= 4));
+    CHECK(std::stoll(row.at("parameters")) == expected_parameters(row.at("dataset"), depth));
+    const long long evaluations = std::stoll(row.at("circuit_evaluations"));
+    CHECK(evaluations > 0);
+    CHECK(evaluations <= budget + slack);
+    CHECK(std::stoll(row.at("budget")) == budget);
+    CHECK(num(row, "loss") > 0);
+    for (const char* c : {"train_accuracy", "test_accuracy"}) {
+      CHECK(num(row, c) >= 0);
+      CHECK(num(row, c) <= 1);
+    }
+    CHECK(num(row, "seconds") >= 0);
+    CHECK((row.at("final") == "0" || row.at("final") == "1"));
+    CHECK_FALSE(row.at("reason").empty());
+    if (row.at("final") == "1") CHECK(finals[point(row)].insert(row.at("strategy") + row.at("fixed_depth")).second);
+    if (row.at("strategy") == "fixed") {
+      CHECK((row.at("fixed_depth") == "2" || row.at("fixed_depth") == "4"));
+      CHECK(row.at("depth") == row.at("fixed_depth"));
+      CHECK(row.at("round") == "0");
+      CHECK(row.at("action") == "final");
+      CHECK(row.at("final") == "1");
+    } else {
+      REQUIRE(row.at("strategy") == "adaptive");
+      CHECK(row.at("fixed_depth") == "0");
+      adaptive[point(row)].push_back(row);
+    }
+  }
+  CHECK(finals.size() == 4);
+  for (const auto& [p, strategies] : finals) {
+    CAPTURE(p);
+    CHECK(strategies == std::set<std::string>{"adaptive0", "fixed2", "fixed4"});
+  }
+  REQUIRE(adaptive.size() == 4);
+  bool grew = false;
+  for (const auto& [p, rows] : adaptive) {
+    CAPTURE(p);
+    CHECK(rows.front().at("depth") == "1");  // --start-depth 1
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      CAPTURE(i);
+      const Row& row = rows[i];
+      const bool last = i + 1 == rows.size();
+      CHECK(std::stoul(row.at("round")) == i);
+      CHECK(row.at("final") == (last ? "1" : "0"));
+      if (last) {
+        CHECK(row.at("action") == "stop");
+        break;
+      }
+      const std::string action = row.at("action");
+      CHECK((action == "continue" || action == "grow" || action == "shrink"));
+      const long long d0 = std::stoll(row.at("depth")), d1 = std::stoll(rows[i + 1].at("depth"));
+      CHECK(d1 - d0 == (action == "grow" ? 1 : action == "shrink" ? -1 : 0));  // +-1 per round at most
+      grew = grew || action == "grow";
+      CHECK(std::stoll(rows[i + 1].at("circuit_evaluations")) > std::stoll(row.at("circuit_evaluations")));
+      CHECK(num(rows[i + 1], "seconds") >= num(row, "seconds"));
+    }
+    // The adaptive run stops on its budget or at the depth limit when it would grow past it.
+    const Row& stop = rows.back();
+    CHECK((std::stoll(stop.at("circuit_evaluations")) >= budget || stop.at("depth") == "4"));
+  }
+  CHECK(grew);  // moons' loss plateaus within the budget: the controller grows there
+
+  const json j = json::parse(slurp(out / "adaptive.json"));
+  CHECK(j["status"] == "complete");
+  CHECK(j["output"]["columns"] == kColumns);
+  CHECK(j["output"]["rows"] == t.rows.size());
+  CHECK(j["options"]["budget"] == 20000);
+  CHECK(j["options"]["fixed-depths"] == "2,4");
+}
+
+TEST_CASE("exp_adaptive: digits 0 vs 1, noiseless: every strategy learns, the adaptive run starts at --start-depth",
+          "[experiments][exp_adaptive]") {
+  // 60 training samples per class (120), 52 test samples; 30000 circuit evaluations per strategy;
+  // the adaptive run from 2 layers (limit 4) against fixed depths 2 and 3, seeds 1..3. Digits 0 and 1
+  // are well separated after 4x4 pooling: a trained 4-qubit classifier reaches >= 96 % here, while
+  // the initial parameters (random angles and head) are near chance.
+  TempDir dir;
+  const fs::path out = dir.path / "r";
+  const Result r = run({"--dataset", "digits01", "--noise", "ideal", "--seeds", "1:3", "--samples-per-class", "60",
+                        "--budget", "30000", "--fixed-depths", "2,3", "--start-depth", "2", "--max-depth", "4",
+                        "--threads", "1", "--out", out.string()},
+                       dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const Table t = read_csv(out / "adaptive.csv");
+  std::map<std::string, const Row*> first_round;
+  int finals = 0;
+  for (const Row& row : t.rows) {
+    CAPTURE(row_key(row));
+    if (row.at("strategy") == "adaptive" && row.at("round") == "0") {
+      first_round[row.at("seed")] = &row;
+      CHECK(row.at("depth") == "2");
+    }
+    if (row.at("final") != "1") continue;
+    ++finals;
+    const Row& begin = *first_round.at(row.at("seed"));
+    INFO("train accuracy " << row.at("train_accuracy") << ", test accuracy " << row.at("test_accuracy") << ", loss "
+                           << row.at("loss") << " (adaptive round 0: " << begin.at("loss") << ")");
+    CHECK(num(row, "test_accuracy") >= 0.9);
+    CHECK(num(row, "train_accuracy") >= 0.95);
+    CHECK(num(row, "loss") < 0.5 * num(begin, "loss"));  // round 0 ran only 10 iterations
+  }
+  CHECK(finals == 3 * 3);
+  CHECK(first_round.size() == 3);
+}
+
+TEST_CASE("exp_adaptive killed with SIGKILL and run again: the rows of an uninterrupted run",
+          "[experiments][exp_adaptive]") {
+  TempDir dir;
+  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
+  const std::vector<std::string> grid = {"--dataset", "moons", "--noise", "ideal", "--noise", "depolarizing",
+                                         "--seeds", "1:3", "--budget", "8000", "--samples-per-class", "20",
+                                         "--fixed-depths", "2,3", "--max-depth", "5", "--threads", "1"};
+  auto with_out = [&](const fs::path& d) {
+    std::vector<std::string> a = grid;
+    a.insert(a.end(), {"--out", d.string()});
+    return a;
+  };
+  const std::size_t points = 2 * 3;
+  const Result ref = run(with_out(reference), dir.path);
+  INFO(ref.err);
+  REQUIRE(ref.status == 0);
+  const Table expected = read_csv(reference / "adaptive.csv");
+
+  auto run_and_kill = [&](std::size_t lines) {
+    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
+    const pid_t pid = start(with_out(resumed), out, err);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (count_lines(resumed / "adaptive.progress") < lines && std::chrono::steady_clock::now() < deadline) {
+      int wstatus = 0;
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_adaptive ended before it was killed: " << slurp(err));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    REQUIRE(kill(pid, SIGKILL) == 0);
+    const Result r = finish(pid, out, err);
+    REQUIRE(r.status == 128 + SIGKILL);
+  };
+  run_and_kill(2);
+  const std::size_t done_first = count_lines(resumed / "adaptive.progress");
+  REQUIRE(done_first < points);
+  // A torn row, as a kill in the middle of writing leaves it.
+  kraus::test::study::append_text(resumed / "adaptive.csv", "adaptive,depolarizing,moons,3,adaptive,0,");
+  run_and_kill(done_first + 2);
+  REQUIRE(count_lines(resumed / "adaptive.progress") < points);
+
+  const Result last = run(with_out(resumed), dir.path);
+  INFO(last.err);
+  REQUIRE(last.status == 0);
+  CHECK_THAT(last.err, Contains("resuming"));
+  const Table got = read_csv(resumed / "adaptive.csv");
+  CHECK(got.header == kColumns);
+  REQUIRE(got.rows.size() == expected.rows.size());
+  for (std::size_t i = 0; i < got.rows.size(); ++i) {
+    CAPTURE(i, row_key(expected.rows[i]));
+    for (const std::string& c : kColumns) {
+      if (c != "seconds") CHECK(got.rows[i].at(c) == expected.rows[i].at(c));  // same seeds, same digits
+    }
+  }
+  CHECK(count_lines(resumed / "adaptive.progress") == points);
+}
+
+TEST_CASE("exp_adaptive refuses bad options before writing anything (exit status 2)", "[experiments][exp_adaptive]") {
+  TempDir dir;
+  const fs::path out = dir.path / "never";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--fixed-depths", "0"}, "--fixed-depths"},
+      {{"--fixed-depths", "2,11"}, "--fixed-depths"},
+      {{"--fixed-depths", "2,3", "--max-depth", "2"}, "--fixed-depths"},
+      {{"--dataset", "nope"}, "--dataset"},
+      {{"--start-depth", "5", "--max-depth", "4", "--fixed-depths", "2"}, "--start-depth"},
+      {{"--budget", "0"}, "--budget"},
+      {{"--depth", "3"}, "--depth"},
+  };
+  for (const auto& [args, name] : cases) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--out", out.string()});
+    CAPTURE(args);
+    const Result r = run(a, dir.path);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Contains(name));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(out));
+  }
+}
