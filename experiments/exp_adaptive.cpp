@@ -99,8 +99,9 @@ ex::StudySpec make_spec() {
       "dataset, seed): strategy (adaptive|fixed), fixed_depth (0 for adaptive), round, depth, parameters,\n"
       "circuit_evaluations (cumulative, training only), budget, loss, train_accuracy, test_accuracy, action\n"
       "(continue|grow|shrink|stop; fixed: final), final (1 on a strategy's last row), seconds, reason.\n"
-      "Cost: --quick takes about 10-30 s on one core; the default grid (3 data sets x 4 models x 3 seeds x\n"
-      "10 strategies at 30000 evaluations) takes of the order of an hour.\n"
+      "Cost: --quick (digits01 and moons, 2 models, 3 strategies at 20000 evaluations) takes about 5 s on one\n"
+      "core; the default grid (3 data sets x 4 models x 3 seeds x 10 strategies at 40000 evaluations) takes\n"
+      "about an hour (about a minute per point).\n"
       "Plot: /usr/bin/python3 plots/plot_adaptive.py DIR/adaptive.csv";
   return s;
 }
