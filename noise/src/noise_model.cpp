@@ -338,6 +338,7 @@ NoiseModel& NoiseModel::operator=(const NoiseModel& other) {
     readout = other.readout;
     std::lock_guard<std::mutex> lock(cache_mutex_);
     cache_.clear();
+    factor_cache_.clear();
     idle_cache_.reset();
   }
   return *this;
@@ -527,6 +528,26 @@ const Channel& NoiseModel::built(std::size_t rule, int arity) const {
   return *slots[static_cast<std::size_t>(arity)];
 }
 
+const Channel& NoiseModel::built_factor(std::size_t rule, std::size_t factor) const {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (factor_cache_.size() != gate_noise.size()) {
+    factor_cache_.clear();
+    factor_cache_.resize(gate_noise.size());
+  }
+  auto& slots = factor_cache_[rule];
+  if (slots.size() <= factor) slots.resize(factor + 1);
+  if (!slots[factor]) {
+    const ChannelSpec& f = gate_noise[rule].channel.factors[factor];
+    try {
+      slots[factor] = std::make_unique<Channel>(f.build(f.fixed_num_qubits()));
+    } catch (const std::invalid_argument& e) {
+      throw NoiseModelError("gate_noise[" + std::to_string(rule) + "].channel.channels[" + std::to_string(factor) +
+                            "]: " + e.what());
+    }
+  }
+  return *slots[factor];
+}
+
 std::vector<PlacedChannel> NoiseModel::channels_after(std::string_view gate, const std::vector<int>& gate_qubits) const {
   std::vector<PlacedChannel> out;
   const int k = static_cast<int>(gate_qubits.size());
@@ -534,7 +555,18 @@ std::vector<PlacedChannel> NoiseModel::channels_after(std::string_view gate, con
     const GateNoiseRule& rule = gate_noise[i];
     if (!rule.matches(gate, gate_qubits)) continue;
     const int fixed = rule.channel.fixed_num_qubits();
-    if (fixed == 0 || fixed == k) {
+    if (rule.channel.type == "tensor" && fixed == k) {
+      // A product channel acts as its factors, each on its own qubits (they commute): k small
+      // channels instead of one 2^k-dimensional superoperator, exactly the same map.
+      std::size_t offset = 0;
+      for (std::size_t j = 0; j < rule.channel.factors.size(); ++j) {
+        const std::size_t m = static_cast<std::size_t>(rule.channel.factors[j].fixed_num_qubits());
+        out.push_back({&built_factor(i, j),
+                       std::vector<int>(gate_qubits.begin() + static_cast<std::ptrdiff_t>(offset),
+                                        gate_qubits.begin() + static_cast<std::ptrdiff_t>(offset + m))});
+        offset += m;
+      }
+    } else if (fixed == 0 || fixed == k) {
       out.push_back({&built(i, k), gate_qubits});
     } else if (fixed == 1) {
       const Channel* c = &built(i, 1);

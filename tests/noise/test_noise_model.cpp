@@ -551,15 +551,24 @@ TEST_CASE("calibration: thermal relaxation then depolarising, with the gate's av
   }
   SECTION("2-qubit gate: relaxation on each qubit, then 2-qubit depolarising") {
     const auto placed = m.channels_after("cx", {0, 1});
-    REQUIRE(placed.size() == 2);
-    // Relaxation of qubit 0 (first, least significant) beside that of qubit 1, jointly on (0, 1).
-    check_placed(placed[0],
-                 superop(noise::thermal_relaxation(50, 70, 0.3).tensor(noise::thermal_relaxation(80, 160, 0.3, 0.02))),
-                 {0, 1});
-    CHECK(placed[1].qubits == std::vector<int>{0, 1});
-    CHECK(placed[1].channel->num_qubits() == 2);
-    CHECK(placed[1].channel->kraus().size() == 16);  // depolarising
+    // The rule is one tensor channel, relaxation of qubit 0 (first, least significant) beside that
+    // of qubit 1; it is placed as its two factors, each on its qubit.
+    REQUIRE(placed.size() == 3);
+    check_placed(placed[0], superop(noise::thermal_relaxation(50, 70, 0.3)), {0});
+    check_placed(placed[1], superop(noise::thermal_relaxation(80, 160, 0.3, 0.02)), {1});
+    CHECK(ref::max_abs_diff(total_superop({placed[0], placed[1]}, {0, 1}),
+                            superop(noise::thermal_relaxation(50, 70, 0.3).tensor(
+                                noise::thermal_relaxation(80, 160, 0.3, 0.02)))) <= 1e-14);
+    CHECK(placed[2].qubits == std::vector<int>{0, 1});
+    CHECK(placed[2].channel->num_qubits() == 2);
+    CHECK(placed[2].channel->kraus().size() == 16);  // depolarising
     CHECK(std::abs(average_fidelity(total_superop(placed, {0, 1}), 4) - (1 - 1e-2)) <= 1e-10);
+    // On the reversed tuple the factors follow the gate's qubit order.
+    const noise::NoiseModel reversed = noise::NoiseModel::from_calibration(qubits, {{"cx", {1, 0}, 1e-2, 0.3}});
+    const auto placed10 = reversed.channels_after("cx", {1, 0});
+    REQUIRE(placed10.size() == 3);
+    check_placed(placed10[0], superop(noise::thermal_relaxation(80, 160, 0.3, 0.02)), {1});
+    check_placed(placed10[1], superop(noise::thermal_relaxation(50, 70, 0.3)), {0});
     // The calibration is for cx(0, 1): cx(1, 0) is another gate and gets none of it.
     CHECK(m.channels_after("cx", {1, 0}).empty());
   }

@@ -105,8 +105,9 @@ class NoiseModel {
   // Every error strength multiplied by s (ChannelSpec::scaled); readout is not scaled.
   NoiseModel scaled(double s) const;
 
-  // The channels to apply after gate `gate` on `gate_qubits`, in order. Throws NoiseModelError
-  // naming the rule when a channel's arity does not fit the gate.
+  // The channels to apply after gate `gate` on `gate_qubits`, in order. A tensor channel comes as
+  // its factors, each on its slice of the gate's qubits (the same map: the factors commute). Throws
+  // NoiseModelError naming the rule when a channel's arity does not fit the gate.
   std::vector<PlacedChannel> channels_after(std::string_view gate, const std::vector<int>& gate_qubits) const;
   // The idle channel (nullptr when there is none).
   const Channel* idle_channel() const;
@@ -116,8 +117,10 @@ class NoiseModel {
  private:
   // Channels are built once per (rule, arity) and kept; guarded for concurrent simulations.
   const Channel& built(std::size_t rule, int arity) const;
+  const Channel& built_factor(std::size_t rule, std::size_t factor) const;
   mutable std::mutex cache_mutex_;
-  mutable std::vector<std::vector<std::unique_ptr<Channel>>> cache_;  // [rule][arity]
+  mutable std::vector<std::vector<std::unique_ptr<Channel>>> cache_;         // [rule][arity]
+  mutable std::vector<std::vector<std::unique_ptr<Channel>>> factor_cache_;  // [rule][tensor factor]
   mutable std::unique_ptr<Channel> idle_cache_;
 };
 
