@@ -163,7 +163,11 @@ Decision decide_grow(const std::vector<RoundRecord>& history, const AdaptiveOpti
   const RoundRecord& last = history.back();
   std::string why;
   const int w = options.window;
-  if (static_cast<int>(history.size()) > w) {
+  // The plateau verdict needs `window` rounds at the current depth: right after a growth the window
+  // would otherwise still see the plateau that caused it and grow again before the new layer trained.
+  int at_depth = 0;
+  for (auto it = history.rbegin(); it != history.rend() && it->depth == last.depth; ++it) ++at_depth;
+  if (static_cast<int>(history.size()) > w && at_depth >= w) {
     const double before = history[history.size() - 1 - static_cast<std::size_t>(w)].loss;
     const double gain = before - last.loss;
     if (gain < options.min_relative_improvement * std::max(std::abs(before), 1e-12)) {

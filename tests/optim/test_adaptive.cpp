@@ -78,6 +78,11 @@ TEST_CASE("optim: grow decisions (plateau window, gradient floor, depth limit, n
   REQUIRE(d.action == Action::kGrow);
   REQUIRE(d.layer == 2);
   REQUIRE(d.reason.find("over 2 rounds") != std::string::npos);
+  // After a growth the window waits for `window` rounds at the new depth.
+  h = {record(0, 2, 1.0, 0.5), record(1, 2, 0.9999, 0.5), record(2, 3, 0.9998, 0.5)};
+  REQUIRE(optim::decide_grow(h, o).action == Action::kContinue);
+  h.push_back(record(3, 3, 0.9997, 0.5));
+  REQUIRE(optim::decide_grow(h, o).action == Action::kGrow);
   // A window longer than the history: no plateau verdict yet.
   h = {record(0, 2, 1.0, 0.5), record(1, 2, 1.0, 0.5)};
   REQUIRE(optim::decide_grow(h, o).action == Action::kContinue);

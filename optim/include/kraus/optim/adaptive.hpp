@@ -14,7 +14,8 @@
 //        the loss rises by less than prune_loss_tolerance (accept_shrink); otherwise it logs the
 //        rejection and excludes that layer until the next structural change.
 //  grow  (decide_grow, last): the loss improved by less than min_relative_improvement (relative to
-//        |loss|) over the last `window` rounds, or the gradient norm is below gradient_floor while
+//        |loss|) over the last `window` rounds, all at the current depth (the round before them may
+//        be at the previous depth: the loss when the layer was added), or the gradient norm is below gradient_floor while
 //        the loss is above target_loss. Growing appends a new_layer_kind layer (by default an
 //        identity layer, ansatz.hpp: the loss is unchanged) and warm-starts from the current
 //        parameters — unless depth >= max_depth ("depth limit") or the predicted gradient of the
