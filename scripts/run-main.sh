@@ -32,8 +32,8 @@ study() {  # study NAME ARGS...: runs exp_NAME, then plots/plot_NAME.py on its C
   "$bin/exp_$name" --quick "${fresh[@]}" --out "$out/$name" "$@"
   "$python" "plots/plot_$name.py" "$out/$name/$name.csv" >/dev/null
 }
-# Qubits 2..11 rather than --quick's 2..8: the 4^n slope needs states larger than the caches.
-study scaling --noise "$models" --qubits 2:11
+# Qubits 2..10 rather than --quick's 2..8: the 4^n slope shows once states outgrow the caches.
+study scaling --noise "$models" --qubits 2:10
 study barren_plateau --noise "$models" --qubits 2:6 --depth 2,5,10,20 --circuits 100
 # ZNE has nothing to mitigate under ideal, and scale-noise cannot scale readout-only noise.
 study zne --noise depolarizing --noise amplitude_damping --noise device_like
