@@ -287,3 +287,14 @@ TEST_CASE("exp_adaptive refuses bad options before writing anything (exit status
     CHECK_FALSE(fs::exists(out));
   }
 }
+
+TEST_CASE("docs/experiments.md documents every exp_adaptive column", "[experiments][exp_adaptive]") {
+  const std::string docs = slurp(std::filesystem::path(KRAUS_DOCS_DIR) / "experiments.md");
+  const auto at = docs.find("## exp_adaptive");
+  REQUIRE(at != std::string::npos);
+  const std::string section = docs.substr(at, docs.find("\n## ", at + 1) - at);
+  for (const std::string& c : kColumns) {
+    CAPTURE(c);
+    CHECK_THAT(section, Contains("`" + c + "`"));
+  }
+}
