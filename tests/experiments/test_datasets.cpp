@@ -19,6 +19,7 @@
 using namespace kraus::experiments;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
+namespace optim = kraus::optim;
 
 namespace {
 
@@ -334,4 +335,61 @@ TEST_CASE("synthetic sets are reproducible by seed and have their shape", "[expe
   CHECK_THROWS_AS(make_moons(1, 0.1, 1), std::invalid_argument);
   CHECK_THROWS_AS(make_circles(10, 0.1, 1.5, 1), std::invalid_argument);
   CHECK_THROWS_AS(make_xor(10, -1.0, 1), std::invalid_argument);
+}
+
+TEST_CASE("classification tasks: sizes, feature ranges, caps, seeds", "[experiments][data]") {
+  // The digits Debian ships: 178 zeros and 182 ones; round(0.3 x class) of each go to the test set.
+  const Task d01 = load_task("digits01", 7);
+  CHECK(d01.train.size() == 252);
+  CHECK(d01.test.size() == 108);
+  CHECK(d01.train.num_features == 16);
+  CHECK(d01.train.num_classes == 2);
+  CHECK(d01.image_side == 4);
+  for (const optim::Dataset* part : {&d01.train, &d01.test}) {
+    CHECK(*std::min_element(part->features.begin(), part->features.end()) >= 0.0);
+    CHECK(*std::max_element(part->features.begin(), part->features.end()) <= 1.0);
+  }
+  // The same split as optim::train_test_split of the prepared set with that seed.
+  optim::Dataset train, test;
+  optim::train_test_split(select_classes(scale_features(mean_pool(load_digits(), 2), 1.0 / 16.0), {0, 1}), 0.3, 7,
+                          &train, &test);
+  CHECK(train.features == d01.train.features);
+  CHECK(test.labels == d01.test.labels);
+  CHECK(load_task("digits01", 8).train.features != d01.train.features);
+
+  // At most 20 training and ceil(60/7) = 9 test samples per class.
+  const Task d10 = load_task("digits10", 7, 20);
+  CHECK(d10.train.num_classes == 10);
+  CHECK(d10.train.size() == 200);
+  CHECK(d10.test.size() == 90);
+  std::vector<int> per_class(10, 0);
+  for (int y : d10.test.labels) ++per_class[static_cast<std::size_t>(y)];
+  CHECK(per_class == std::vector<int>(10, 9));
+
+  const Task moons = load_task("moons", 3);
+  CHECK(moons.train.size() + moons.test.size() == 300);
+  CHECK(moons.test.size() == 90);
+  CHECK(moons.train.num_features == 2);
+  CHECK(moons.image_side == 0);
+  double lo = 1.0, hi = 0.0;
+  for (const optim::Dataset* part : {&moons.train, &moons.test}) {
+    for (double x : part->features) {
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+  }
+  CHECK(lo == 0.0);  // min-max scaled over the whole generated set
+  CHECK(hi == 1.0);
+  CHECK(load_task("moons", 3).train.features == moons.train.features);
+
+  if (std::filesystem::exists(std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz")) {
+    const Task f = load_task("fashion", 1, 30);
+    CHECK(f.train.size() == 300);
+    CHECK(f.test.size() == 130);
+    CHECK(f.train.num_features == 16);
+    CHECK(*std::max_element(f.train.features.begin(), f.train.features.end()) <= 1.0);
+  } else {
+    WARN("Fashion-MNIST is not installed (dataset-fashion-mnist): its task is not checked");
+  }
+  CHECK_THROWS_WITH(load_task("mnist", 1), Contains("unknown task 'mnist'") && Contains("digits01"));
 }
