@@ -5,10 +5,6 @@
 // status 2, nothing written).
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,7 +12,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,8 +30,6 @@ const std::vector<std::string> kColumns = {
     "depth",          "parameters",    "circuit_evaluations", "budget", "loss",    "train_accuracy",
     "test_accuracy",  "action",        "final",   "seconds", "reason"};
 
-using kraus::test::study::count_lines;
-using kraus::test::study::finish;
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
 using kraus::test::study::Result;
@@ -47,10 +40,6 @@ using Row = std::map<std::string, std::string>;
 struct TempDir : kraus::test::study::TempDir {
   TempDir() : kraus::test::study::TempDir("kraus_exp_adaptive") {}
 };
-
-pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  return kraus::test::study::start(KRAUS_EXP_ADAPTIVE_BINARY, args, out, err);
-}
 
 Result run(const std::vector<std::string>& args, const fs::path& scratch) {
   return kraus::test::study::run(KRAUS_EXP_ADAPTIVE_BINARY, args, scratch);
@@ -209,59 +198,16 @@ TEST_CASE("exp_adaptive: digits 0 vs 1, noiseless: every strategy learns, the ad
   CHECK(first_round.size() == 3);
 }
 
-TEST_CASE("exp_adaptive killed with SIGKILL and run again: the rows of an uninterrupted run",
-          "[experiments][exp_adaptive]") {
+TEST_CASE("exp_adaptive killed with SIGKILL and run again: the rows of an uninterrupted run", "[experiments][exp_adaptive]") {
   TempDir dir;
-  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
-  const std::vector<std::string> grid = {"--dataset", "moons", "--noise", "ideal", "--noise", "depolarizing",
-                                         "--seeds", "1:3", "--budget", "8000", "--samples-per-class", "20",
-                                         "--fixed-depths", "2,3", "--max-depth", "5", "--threads", "1"};
-  auto with_out = [&](const fs::path& d) {
-    std::vector<std::string> a = grid;
-    a.insert(a.end(), {"--out", d.string()});
-    return a;
-  };
-  const std::size_t points = 2 * 3;
-  const Result ref = run(with_out(reference), dir.path);
-  INFO(ref.err);
-  REQUIRE(ref.status == 0);
-  const Table expected = read_csv(reference / "adaptive.csv");
-
-  auto run_and_kill = [&](std::size_t lines) {
-    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
-    const pid_t pid = start(with_out(resumed), out, err);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (count_lines(resumed / "adaptive.progress") < lines && std::chrono::steady_clock::now() < deadline) {
-      int wstatus = 0;
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_adaptive ended before it was killed: " << slurp(err));
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    REQUIRE(kill(pid, SIGKILL) == 0);
-    const Result r = finish(pid, out, err);
-    REQUIRE(r.status == 128 + SIGKILL);
-  };
-  run_and_kill(2);
-  const std::size_t done_first = count_lines(resumed / "adaptive.progress");
-  REQUIRE(done_first < points);
-  // A torn row, as a kill in the middle of writing leaves it.
-  kraus::test::study::append_text(resumed / "adaptive.csv", "adaptive,depolarizing,moons,3,adaptive,0,");
-  run_and_kill(done_first + 2);
-  REQUIRE(count_lines(resumed / "adaptive.progress") < points);
-
-  const Result last = run(with_out(resumed), dir.path);
-  INFO(last.err);
-  REQUIRE(last.status == 0);
-  CHECK_THAT(last.err, Contains("resuming"));
-  const Table got = read_csv(resumed / "adaptive.csv");
-  CHECK(got.header == kColumns);
-  REQUIRE(got.rows.size() == expected.rows.size());
-  for (std::size_t i = 0; i < got.rows.size(); ++i) {
-    CAPTURE(i, row_key(expected.rows[i]));
-    for (const std::string& c : kColumns) {
-      if (c != "seconds") CHECK(got.rows[i].at(c) == expected.rows[i].at(c));  // same seeds, same digits
-    }
-  }
-  CHECK(count_lines(resumed / "adaptive.progress") == points);
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_ADAPTIVE_BINARY;
+  c.study = "adaptive";
+  c.args = {"--dataset", "moons", "--noise", "ideal", "--noise", "depolarizing", "--seeds", "1:3", "--budget", "8000", "--samples-per-class", "20", "--fixed-depths", "2,3", "--max-depth", "5", "--threads", "1"};
+  c.points = 2 * 3;
+  c.kill_after = 1;
+  c.varying = {"seconds"};
+  kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
 TEST_CASE("exp_adaptive refuses bad options before writing anything (exit status 2)", "[experiments][exp_adaptive]") {

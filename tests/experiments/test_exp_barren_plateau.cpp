@@ -3,25 +3,15 @@
 // resuming after kill -9 (no duplicate, no missing row, the same values as an uninterrupted run).
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "harness/store.hpp"
 #include "study_process.hpp"
 
 using Catch::Matchers::Contains;
@@ -35,9 +25,6 @@ const std::vector<std::string> kBpColumns = {
     "study",    "noise_model", "noise_scale", "qubits",   "depth",      "cost",    "observable", "variance",
     "variance_stderr", "mean", "mean_stderr", "circuits", "two_design", "seconds", "seed"};
 
-using kraus::test::study::append_text;
-using kraus::test::study::count_lines;
-using kraus::test::study::finish;
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
 using kraus::test::study::Result;
@@ -47,10 +34,6 @@ using kraus::test::study::Table;
 struct TempDir : kraus::test::study::TempDir {
   TempDir() : kraus::test::study::TempDir("kraus_exp_bp") {}
 };
-
-pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  return kraus::test::study::start(KRAUS_EXP_BARREN_PLATEAU_BINARY, args, out, err);
-}
 
 Result run(const std::vector<std::string>& args, const fs::path& scratch) {
   return kraus::test::study::run(KRAUS_EXP_BARREN_PLATEAU_BINARY, args, scratch);
@@ -151,65 +134,16 @@ TEST_CASE("exp_barren_plateau: McClean's noiseless ensemble reaches d/(3(d^2-1))
   }
 }
 
-TEST_CASE("exp_barren_plateau killed with SIGKILL and run again: no duplicate, no missing row",
-          "[experiments][exp_barren_plateau]") {
+TEST_CASE("exp_barren_plateau killed with SIGKILL and run again: no duplicate, no missing row", "[experiments][exp_barren_plateau]") {
   TempDir dir;
-  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
-  const std::vector<std::string> grid = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:4",
-                                         "--depth", "1:8", "--circuits", "100", "--threads", "1"};
-  auto with_out = [&](const fs::path& d) {
-    std::vector<std::string> a = grid;
-    a.insert(a.end(), {"--out", d.string()});
-    return a;
-  };
-  const std::size_t points = 3 * 2 * 8;
-  const Result ref = run(with_out(reference), dir.path);
-  INFO(ref.err);
-  REQUIRE(ref.status == 0);
-  const Table expected = read_csv(reference / "barren_plateau.csv");
-  REQUIRE(expected.rows.size() == 2 * points);
-
-  auto run_and_kill = [&](std::size_t lines) {
-    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
-    const pid_t pid = start(with_out(resumed), out, err);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (count_lines(resumed / "barren_plateau.progress") < lines && std::chrono::steady_clock::now() < deadline) {
-      int wstatus = 0;
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_barren_plateau ended before it was killed: " << slurp(err));
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    REQUIRE(kill(pid, SIGKILL) == 0);
-    const Result r = finish(pid, out, err);
-    REQUIRE(r.status == 128 + SIGKILL);
-  };
-  run_and_kill(5);
-  const std::size_t done_first = count_lines(resumed / "barren_plateau.progress");
-  REQUIRE(done_first < points);
-  // A torn row, as a kill in the middle of writing leaves it.
-  std::ofstream(resumed / "barren_plateau.csv", std::ios::app) << "barren_plateau,depolarizing,1,4,";
-  run_and_kill(done_first + 5);
-
-  const Result last = run(with_out(resumed), dir.path);
-  INFO(last.err);
-  REQUIRE(last.status == 0);
-  CHECK_THAT(last.err, Contains("resuming"));
-  const Table got = read_csv(resumed / "barren_plateau.csv");
-  CHECK(got.header == kBpColumns);
-  CHECK(got.rows.size() == 2 * points);
-  std::map<std::string, std::map<std::string, std::string>> by_key;
-  for (const auto& row : got.rows) {
-    CAPTURE(bp_key(row));
-    CHECK(by_key.emplace(bp_key(row), row).second);
-  }
-  for (const auto& row : expected.rows) {
-    CAPTURE(bp_key(row));
-    const auto it = by_key.find(bp_key(row));
-    REQUIRE(it != by_key.end());
-    for (const char* c : {"variance", "mean", "variance_stderr", "two_design", "observable", "circuits"}) {
-      CHECK(it->second.at(c) == row.at(c));  // deterministic: the same seeds give the same digits
-    }
-  }
-  CHECK(count_lines(resumed / "barren_plateau.progress") == points);
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_BARREN_PLATEAU_BINARY;
+  c.study = "barren_plateau";
+  c.args = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:4", "--depth", "1:8", "--circuits", "100", "--threads", "1"};
+  c.points = 3 * 2 * 8;
+  c.kill_after = 5;
+  c.varying = {"seconds"};
+  kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
 TEST_CASE("docs/experiments.md documents every exp_barren_plateau column", "[experiments][exp_barren_plateau]") {

@@ -4,16 +4,11 @@
 // circuit evaluations), refusals with exit status 2, and resuming after kill -9.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -25,8 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using kraus::test::study::count_lines;
-using kraus::test::study::finish;
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
 using kraus::test::study::Result;
@@ -189,66 +182,16 @@ TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes noth
   }
 }
 
-TEST_CASE("exp_classifier killed with SIGKILL and run again: no duplicate, no missing row",
-          "[experiments][exp_classifier]") {
+TEST_CASE("exp_classifier killed with SIGKILL and run again: no duplicate, no missing row", "[experiments][exp_classifier]") {
   TempDir dir;
-  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
-  const std::vector<std::string> grid = {"--dataset", "moons,xor", "--noise", "ideal", "--noise", "depolarizing",
-                                         "--depth", "1:4", "--seeds", "1,2", "--epochs", "3",
-                                         "--samples-per-class", "20", "--threads", "1"};
-  auto with_out = [&](const fs::path& d) {
-    std::vector<std::string> a = grid;
-    a.insert(a.end(), {"--out", d.string()});
-    return a;
-  };
-  const std::size_t points = 2 * 2 * 4 * 2;
-  const Result ref = run(with_out(reference), dir.path);
-  INFO(ref.err);
-  REQUIRE(ref.status == 0);
-  const Table expected = read_csv(reference / "classifier.csv");
-  REQUIRE(expected.rows.size() == 4 * points);
-
-  auto run_and_kill = [&](std::size_t lines) {
-    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
-    const pid_t pid = kraus::test::study::start(KRAUS_EXP_CLASSIFIER_BINARY, with_out(resumed), out, err);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (count_lines(resumed / "classifier.progress") < lines && std::chrono::steady_clock::now() < deadline) {
-      int wstatus = 0;
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_classifier ended before it was killed: " << slurp(err));
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    REQUIRE(kill(pid, SIGKILL) == 0);
-    const Result r = finish(pid, out, err);
-    REQUIRE(r.status == 128 + SIGKILL);
-  };
-  run_and_kill(4);
-  const std::size_t done_first = count_lines(resumed / "classifier.progress");
-  REQUIRE(done_first < points);
-  std::ofstream(resumed / "classifier.csv", std::ios::app) << "classifier,depolarizing,xor,2,";  // a torn row
-  run_and_kill(done_first + 4);
-
-  const Result last = run(with_out(resumed), dir.path);
-  INFO(last.err);
-  REQUIRE(last.status == 0);
-  CHECK_THAT(last.err, Contains("resuming"));
-  const Table got = read_csv(resumed / "classifier.csv");
-  CHECK(got.header == kColumns);
-  CHECK(got.rows.size() == 4 * points);
-  std::map<std::string, Row> by_key;
-  for (const Row& row : got.rows) {
-    CAPTURE(key(row));
-    CHECK(by_key.emplace(key(row), row).second);
-  }
-  for (const Row& row : expected.rows) {
-    CAPTURE(key(row));
-    const auto it = by_key.find(key(row));
-    REQUIRE(it != by_key.end());
-    for (const std::string& c : kColumns) {
-      if (c == "seconds_epoch" || c == "peak_rss_bytes") continue;
-      CHECK(it->second.at(c) == row.at(c));  // deterministic: the same seeds give the same digits
-    }
-  }
-  CHECK(count_lines(resumed / "classifier.progress") == points);
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_CLASSIFIER_BINARY;
+  c.study = "classifier";
+  c.args = {"--dataset", "moons,xor", "--noise", "ideal", "--noise", "depolarizing", "--depth", "1:4", "--seeds", "1,2", "--epochs", "3", "--samples-per-class", "20", "--threads", "1"};
+  c.points = 2 * 2 * 4 * 2;
+  c.kill_after = 4;
+  c.varying = {"seconds_epoch", "peak_rss_bytes"};
+  kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
 TEST_CASE("docs/experiments.md documents every exp_classifier column", "[experiments][exp_classifier]") {

@@ -2,25 +2,15 @@
 // row, the same rows as an uninterrupted run), and every refusal (exit status 2, nothing written).
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "harness/store.hpp"
 #include "study_process.hpp"
 
 using Catch::Matchers::Contains;
@@ -36,9 +26,7 @@ const std::vector<std::string> kColumns = {
     "peak_rss_bytes", "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "trace",
     "purity", "epoch_samples", "seconds_per_epoch", "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
 
-using kraus::test::study::append_text;
 using kraus::test::study::count_lines;
-using kraus::test::study::finish;
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
 using kraus::test::study::Result;
@@ -48,10 +36,6 @@ using kraus::test::study::Table;
 struct TempDir : kraus::test::study::TempDir {
   TempDir() : kraus::test::study::TempDir("kraus_exp_scaling") {}
 };
-
-pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  return kraus::test::study::start(KRAUS_EXP_SCALING_BINARY, args, out, err);
-}
 
 Result run(const std::vector<std::string>& args, const fs::path& scratch) {
   return kraus::test::study::run(KRAUS_EXP_SCALING_BINARY, args, scratch);
@@ -180,98 +164,14 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
 
 TEST_CASE("exp_scaling killed with SIGKILL and run again: no duplicate, no missing row", "[experiments][exp_scaling]") {
   TempDir dir;
-  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
-  const std::vector<std::string> grid = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:6", "--depth",
-                                         "1:10", "--repetitions", "1", "--min-sample-seconds", "0.001", "--threads",
-                                         "1"};
-  auto with_out = [&](const fs::path& d) {
-    std::vector<std::string> a = grid;
-    a.insert(a.end(), {"--out", d.string()});
-    return a;
-  };
-  const std::size_t total = 2 * 5 * 10;
-  const Result ref = run(with_out(reference), dir.path);
-  INFO(ref.err);
-  REQUIRE(ref.status == 0);
-  const Table expected = read_csv(reference / "scaling.csv");
-  REQUIRE(expected.rows.size() == total);
-
-  // Runs the grid into `resumed` and kills it once the progress file has `lines` points.
-  auto run_and_kill = [&](std::size_t lines) {
-    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
-    const pid_t pid = start(with_out(resumed), out, err);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (count_lines(resumed / "scaling.progress") < lines && std::chrono::steady_clock::now() < deadline) {
-      int wstatus = 0;
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_scaling ended before it was killed: " << slurp(err));
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    REQUIRE(kill(pid, SIGKILL) == 0);
-    const Result r = finish(pid, out, err);
-    REQUIRE(r.status == 128 + SIGKILL);
-    return r;
-  };
-
-  run_and_kill(10);
-  const std::size_t done_first = count_lines(resumed / "scaling.progress");
-  CHECK(done_first >= 10);
-  REQUIRE(done_first < total);
-  // What a kill in the middle of step 1 (rows) leaves behind: the complete rows of a point that is
-  // not recorded yet, and a torn line.
-  {
-    const std::set<std::string> done_keys = [&] {
-      std::set<std::string> k;
-      for (const auto& row : read_csv(resumed / "scaling.csv").rows) k.insert(key(row));
-      return k;
-    }();
-    std::string orphan;
-    for (const auto& row : expected.rows) {
-      if (!done_keys.count(key(row))) {
-        std::vector<std::string> fields;
-        for (const std::string& c : kColumns) fields.push_back(row.at(c));
-        orphan = kraus::experiments::csv_line(fields);
-        break;
-      }
-    }
-    append_text(resumed / "scaling.csv", orphan + "scaling,depolarizing,1,6,");
-  }
-
-  const Result second = run_and_kill(done_first + 10);
-  CHECK_THAT(second.err, Contains("resuming") && Contains("dropped the unfinished point"));
-  // A kill while writing a key.
-  append_text(resumed / "scaling.progress", "noise_model=depolarizing noise_sc");
-
-  const Result last = run(with_out(resumed), dir.path);
-  INFO(last.err);
-  REQUIRE(last.status == 0);
-  CHECK_THAT(last.err, Contains("done earlier (resuming)"));
-
-  const Table got = read_csv(resumed / "scaling.csv");
-  CHECK(got.header == kColumns);
-  CHECK(got.rows.size() == total);
-  std::map<std::string, std::map<std::string, std::string>> by_key;
-  for (const auto& row : got.rows) {
-    CAPTURE(key(row));
-    CHECK(by_key.emplace(key(row), row).second);  // no duplicate
-  }
-  for (const auto& row : expected.rows) {  // no missing row, the same deterministic values
-    CAPTURE(key(row));
-    const auto it = by_key.find(key(row));
-    REQUIRE(it != by_key.end());
-    for (const char* c : {"gates", "gate_noise_channels", "state_bytes", "threads", "repetitions"}) {
-      CHECK(it->second.at(c) == row.at(c));
-    }
-    CHECK(std::fabs(num(it->second, "purity") - num(row, "purity")) < 1e-12);
-    CHECK(std::fabs(num(it->second, "trace") - num(row, "trace")) < 1e-12);
-  }
-  CHECK(count_lines(resumed / "scaling.progress") == total);
-  const json j = json::parse(slurp(resumed / "scaling.json"));
-  CHECK(j["status"] == "complete");
-  CHECK(j["output"]["rows"] == total);
-  REQUIRE(j["runs"].size() == 3);
-  CHECK(j["runs"][0]["status"] == "running");  // killed
-  CHECK(j["runs"][1]["points_done_before"] == done_first);
-  CHECK(j["runs"][2]["status"] == "complete");
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_SCALING_BINARY;
+  c.study = "scaling";
+  c.args = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:6", "--depth", "1:10", "--repetitions", "1", "--min-sample-seconds", "0.001", "--epoch-samples", "2", "--threads", "1"};
+  c.points = 2 * 5 * 10;
+  c.kill_after = 10;
+  c.varying = {"seconds_per_evaluation", "seconds_min", "seconds_max", "evaluations_per_sample", "peak_rss_bytes", "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "seconds_per_epoch", "epoch_peak_rss_increase_bytes"};
+  kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
 TEST_CASE("exp_scaling refuses bad options and input before writing anything (exit status 2)",

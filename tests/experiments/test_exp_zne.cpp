@@ -6,19 +6,13 @@
 // options refused with exit status 2 and no file written.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,8 +33,6 @@ const std::vector<std::string> kZneColumns = {
     "mitigated",    "abs_error_unmitigated", "abs_error_mitigated",   "error_reduction",
     "standard_error", "status",              "seconds"};
 
-using kraus::test::study::count_lines;
-using kraus::test::study::finish;
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
 using kraus::test::study::Result;
@@ -51,10 +43,6 @@ using CsvRow = std::map<std::string, std::string>;
 struct TempDir : kraus::test::study::TempDir {
   TempDir() : kraus::test::study::TempDir("kraus_exp_zne") {}
 };
-
-pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  return kraus::test::study::start(KRAUS_EXP_ZNE_BINARY, args, out, err);
-}
 
 Result run(const std::vector<std::string>& args, const fs::path& scratch) {
   return kraus::test::study::run(KRAUS_EXP_ZNE_BINARY, args, scratch);
@@ -273,66 +261,16 @@ TEST_CASE("exp_zne: a failed exponential fit is a row with status fit_failed and
   CHECK(j["status"] == "complete");
 }
 
-TEST_CASE("exp_zne killed with SIGKILL and run again: the CSV of an uninterrupted run but for seconds",
-          "[experiments][exp_zne]") {
+TEST_CASE("exp_zne killed with SIGKILL and run again: the CSV of an uninterrupted run but for seconds", "[experiments][exp_zne]") {
   TempDir dir;
-  const fs::path reference = dir.path / "reference", resumed = dir.path / "resumed";
-  const std::vector<std::string> grid = {"--noise", "depolarizing", "--noise", "device_like", "--qubits", "4",
-                                         "--depth", "1:10", "--noise-scale", "0.5,1", "--seeds", "1:10",
-                                         "--methods", "fold-global,fold-random,scale-noise", "--scale-factors",
-                                         "1,2,3", "--extrapolators", "linear,richardson,exp", "--threads", "1"};
-  auto with_out = [&](const fs::path& d) {
-    std::vector<std::string> a = grid;
-    a.insert(a.end(), {"--out", d.string()});
-    return a;
-  };
-  const std::size_t points = 2 * 10 * 2 * 10;
-  const Result ref = run(with_out(reference), dir.path);
-  INFO(ref.err);
-  REQUIRE(ref.status == 0);
-  const Table expected = read_csv(reference / "zne.csv");
-  REQUIRE(expected.rows.size() == points * 3 * 3 * 2);
-
-  auto run_and_kill = [&](std::size_t lines) {
-    const fs::path out = dir.path / "kill.out", err = dir.path / "kill.err";
-    const pid_t pid = start(with_out(resumed), out, err);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (count_lines(resumed / "zne.progress") < lines && std::chrono::steady_clock::now() < deadline) {
-      int wstatus = 0;
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) FAIL("exp_zne ended before it was killed: " << slurp(err));
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    REQUIRE(kill(pid, SIGKILL) == 0);
-    const Result r = finish(pid, out, err);
-    REQUIRE(r.status == 128 + SIGKILL);
-  };
-  run_and_kill(20);
-  const std::size_t done_first = count_lines(resumed / "zne.progress");
-  REQUIRE(done_first < points);
-  // A torn row, as a kill in the middle of writing leaves it.
-  std::ofstream(resumed / "zne.csv", std::ios::app) << "zne,device_like,1,4,7,";
-  run_and_kill(done_first + 20);
-  REQUIRE(count_lines(resumed / "zne.progress") < points);
-
-  const Result last = run(with_out(resumed), dir.path);
-  INFO(last.err);
-  REQUIRE(last.status == 0);
-  CHECK_THAT(last.err, Contains("resuming"));
-  const Table got = read_csv(resumed / "zne.csv");
-  CHECK(got.header == kZneColumns);
-  REQUIRE(got.rows.size() == expected.rows.size());
-  std::size_t failed_fits = 0;
-  for (std::size_t i = 0; i < got.rows.size(); ++i) {
-    CAPTURE(i, zne_key(expected.rows[i]));
-    for (const std::string& c : kZneColumns) {
-      if (c == "seconds") continue;
-      CAPTURE(c);
-      CHECK(got.rows[i].at(c) == expected.rows[i].at(c));  // the same seeds give the same digits
-    }
-    failed_fits += expected.rows[i].at("status") != "ok";
-  }
-  WARN(failed_fits << " of " << expected.rows.size() << " rows with a failed fit");
-  CHECK(count_lines(resumed / "zne.progress") == points);
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_ZNE_BINARY;
+  c.study = "zne";
+  c.args = {"--noise", "depolarizing", "--noise", "device_like", "--qubits", "4", "--depth", "1:10", "--noise-scale", "0.5,1", "--seeds", "1:10", "--methods", "fold-global,fold-random,scale-noise", "--scale-factors", "1,2,3", "--extrapolators", "linear,richardson,exp", "--threads", "1"};
+  c.points = 2 * 10 * 2 * 10;
+  c.kill_after = 20;
+  c.varying = {"seconds"};
+  kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
 TEST_CASE("exp_zne: bad options exit with status 2, one message naming the problem, no file written",
