@@ -40,7 +40,8 @@ def collect(rows, path):
     final, curves, times, classes = {}, {}, {}, {}
     last_epoch = {}
     for r in rows:
-        label = r["noise_model"] + ("" if r["zne"] == "none" else f" (ZNE {r['zne']})")
+        scale = r.get("noise_scale", "1")
+        label = r["noise_model"] + ("" if scale == "1" else f" x{scale}") + ("" if r["zne"] == "none" else f" (ZNE {r['zne']})")
         key = (r["dataset"], label, int(common.number(r, "depth", path)), r["seed"])
         epoch = int(common.number(r, "epoch", path))
         test = common.number(r, "test_accuracy", path)

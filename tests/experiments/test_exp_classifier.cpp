@@ -28,7 +28,7 @@ using kraus::test::study::Table;
 using Row = std::map<std::string, std::string>;
 
 const std::vector<std::string> kColumns = {
-    "study",         "noise_model",   "dataset",       "depth",         "seed",
+    "study",         "noise_model",   "dataset",       "noise_scale",   "depth",         "seed",
     "epoch",         "train_loss",    "train_accuracy", "test_loss",    "test_accuracy",
     "seconds_epoch", "circuit_evaluations", "parameters", "model_qubits", "train_samples",
     "test_samples",  "classes",       "zne",           "peak_rss_bytes"};
