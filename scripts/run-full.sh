@@ -30,6 +30,10 @@ run() {  # run NAME ARGS...
   run classifier --depth 2:10:2 --seeds 1,2 --threads 1
   # The default grid: 3 models, noise scales 0.25..2, depths 1..10, seeds 1..5, 4 qubits.
   run zne --threads 1
+  # Stronger noise: the shipped models at 1, 10 and 30 times their strengths.
+  "$bin/exp_classifier" --out "$out/classifier_noise" --dataset digits38,moons --noise depolarizing \
+    --noise device_like --noise-scale 1,10,30 --depth 2,6,10 --seeds 1 --threads 1 2>>"$out/classifier_noise.log"
+  "$python" plots/plot_classifier.py "$out/classifier_noise/classifier.csv" >/dev/null
 ) &
 wait
 # Qubits 2..12, depths 2, 6, 10; ideal, depolarizing and device_like; epochs up to 10 qubits.
