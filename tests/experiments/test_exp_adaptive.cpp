@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -65,13 +64,10 @@ TEST_CASE("exp_adaptive --quick: columns, one final row per strategy and point, 
           "[experiments][exp_adaptive]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const auto t0 = std::chrono::steady_clock::now();
   const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   INFO(r.err);
   REQUIRE(r.status == 0);
   CHECK(r.out.empty());
-  CHECK(seconds < 60);
   CHECK_THAT(r.err, Contains("4 grid points") && Contains("[4/4]"));
 
   const Table t = read_csv(out / "adaptive.csv");

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -73,13 +72,10 @@ TEST_CASE("exp_zne --quick: columns, one row per point, method, extrapolator and
           "[experiments][exp_zne]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const auto t0 = std::chrono::steady_clock::now();
   const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   INFO(r.err);
   REQUIRE(r.status == 0);
   CHECK(r.out.empty());
-  CHECK(seconds < 30);
   CHECK_THAT(r.err, Contains("8 grid points") && Contains("[8/8]"));
 
   const Table t = read_csv(out / "zne.csv");
