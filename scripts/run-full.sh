@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full-size runs that docs/RESULTS.md discusses: every study on a grid larger than --quick, in
 # two parallel streams (one thread each, for the small states of the training studies), then the
-# scaling study on every core, then the figures and REPORT.md.
+# scaling study, then the figures and REPORT.md.
 #   scripts/run-full.sh [--out DIR]      (default results/full; needs a built build/release)
 # About an hour on 2 cores. Like the main job, an interrupted run resumes where it stopped.
 set -euo pipefail
@@ -22,8 +22,9 @@ run() {  # run NAME ARGS...
 (
   # The default grid: n 2..8, depth 1..100, 400 circuits, ideal, depolarizing, amplitude_damping.
   run barren_plateau --threads 1
-  # Three data sets, four models, seed 1, fixed depths 2..10, budget 40000.
-  run adaptive --seeds 1 --threads 1
+  # 3 vs 8 and moons, three models, seed 1, fixed depths 2, 4, 6, 8, 10, budget 40000.
+  run adaptive --dataset digits38,moons --noise ideal --noise depolarizing --noise device_like \
+    --fixed-depths 2,4,6,8,10 --seeds 1 --threads 1
 ) &
 (
   # Five data sets, four models, depths 2..10 in steps of 2, seeds 1 and 2, 30 epochs.
@@ -36,6 +37,7 @@ run() {  # run NAME ARGS...
   "$python" plots/plot_classifier.py "$out/classifier_noise/classifier.csv" >/dev/null
 ) &
 wait
-# Qubits 2..12, depths 2, 6, 10; ideal, depolarizing and device_like; epochs up to 10 qubits.
-run scaling --noise ideal --noise depolarizing --noise device_like --qubits 2:12 --depth 2,6,10 --epoch-max-qubits 10
+# Qubits 2..12, depths 2, 6, 10; ideal, depolarizing and device_like; epochs up to 10 qubits; one thread.
+run scaling --noise ideal --noise depolarizing --noise device_like --qubits 2:12 --depth 2,6,10 --epoch-max-qubits 10 \
+  --threads 1
 "$python" plots/report.py "$out"
