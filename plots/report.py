@@ -171,10 +171,8 @@ def main():
     if len(sys.argv) != 2:
         common.fail("usage: report.py RESULTS (the folder the main job writes)")
     results = sys.argv[1]
-    parts = ["# kraus: results of the main job", "",
-             "Every study in `--quick` mode (small grids; `docs/RESULTS.md` discusses full-size runs). "
-             "Each section shows the figure its plot script drew from the CSV next to it, and a table read from "
-             "that CSV. Provenance (options, seeds, noise models, git revision, machine) is in each study's JSON.", ""]
+    parts = []
+    quick = []  # each study's "quick" flag, from its JSON
     try:
         for study, program, heading in STUDIES:
             csv_path = os.path.join(results, study, study + ".csv")
@@ -188,6 +186,7 @@ def main():
             if os.path.exists(json_path):
                 with open(json_path, encoding="utf-8") as f:
                     record = json.load(f)
+            quick.append(record.get("quick", False))
             models = sorted({r["noise_model"] for r in rows})
             parts.append(f"{len(rows)} rows, noise models {', '.join(models)}; run status "
                          f"`{record.get('status', 'unknown')}`, git revision `{record.get('git_revision', 'unknown')[:12]}`; "
@@ -200,6 +199,12 @@ def main():
         common.fail(str(e))
     except (KeyError, ValueError) as e:
         common.fail(f"{results}: unexpected content ({e})")
+    grids = ("Every study in `--quick` mode (small grids; `docs/RESULTS.md` discusses full-size runs)."
+             if quick and all(quick) else "Grids larger than `--quick` (each study's JSON lists its options).")
+    parts = [f"# kraus results (`{results}`)", "",
+             grids + " Each section shows the figure its plot script drew from the CSV next to it, and a table read "
+             "from that CSV. Provenance (options, seeds, noise models, git revision, machine) is in each study's JSON.",
+             ""] + parts
     target = os.path.join(results, "REPORT.md")
     tmp = target + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
