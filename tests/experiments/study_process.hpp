@@ -128,6 +128,23 @@ inline double num(const std::map<std::string, std::string>& row, const std::stri
   return std::stod(row.at(column));
 }
 
+// Runs `binary --quick --threads 1 --out OUT` and checks what every study's quick run must do: exit
+// status 0, nothing on stdout, `points` grid points announced and measured, the CSV header
+// `columns`. Returns the CSV.
+inline Table run_quick(const std::string& binary, const std::string& study, std::size_t points,
+                       const std::vector<std::string>& columns, const fs::path& out, const fs::path& scratch) {
+  const Result r = run(binary, {"--quick", "--threads", "1", "--out", out.string()}, scratch);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.empty());
+  const std::string n = std::to_string(points);
+  CHECK_THAT(r.err, Catch::Matchers::Contains(n + " grid points") &&
+                        Catch::Matchers::Contains("[" + n + "/" + n + "]"));
+  const Table t = read_csv(out / (study + ".csv"));
+  CHECK(t.header == columns);
+  return t;
+}
+
 // A study run killed with SIGKILL and started again must end with exactly the CSV of an
 // uninterrupted run: no row lost, none twice, every value but the timings equal.
 struct ResumeCheck {

@@ -64,14 +64,7 @@ TEST_CASE("exp_adaptive --quick: columns, one final row per strategy and point, 
           "[experiments][exp_adaptive]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, Contains("4 grid points") && Contains("[4/4]"));
-
-  const Table t = read_csv(out / "adaptive.csv");
-  CHECK(t.header == kColumns);
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_ADAPTIVE_BINARY, "adaptive", 4, kColumns, out, dir.path);
   // Quick: budget 20000, max depth 4, fixed depths 2 and 4, 20 training samples per class (40 in
   // all, both tasks binary). A solve stops after the first iteration that reaches the budget, and the
   // controller adds one loss+gradient after its last round: slack for one iteration's line search (up

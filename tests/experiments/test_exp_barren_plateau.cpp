@@ -54,14 +54,7 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
           "[experiments][exp_barren_plateau]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, Contains("18 grid points") && Contains("[18/18]"));
-
-  const Table t = read_csv(out / "barren_plateau.csv");
-  CHECK(t.header == kBpColumns);
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_BARREN_PLATEAU_BINARY, "barren_plateau", 18, kBpColumns, out, dir.path);
   REQUIRE(t.rows.size() == 36);  // qubits {2,3,4} x depth {2,5,10} x {ideal, depolarizing} x {local, global}
   std::set<std::string> keys;
   std::map<std::string, double> variance;

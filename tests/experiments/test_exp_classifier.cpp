@@ -51,14 +51,7 @@ TEST_CASE("exp_classifier --quick: columns, one row per epoch, values in range, 
           "[experiments][exp_classifier]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, Contains("12 grid points") && Contains("[12/12]"));
-
-  const Table t = read_csv(out / "classifier.csv");
-  CHECK(t.header == kColumns);
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_CLASSIFIER_BINARY, "classifier", 12, kColumns, out, dir.path);
   // {digits01, moons} x {ideal, depolarizing} x depth {2, 6, 10} x seed 1 x epochs 0..15
   REQUIRE(t.rows.size() == 12 * 16);
   std::set<std::string> keys;

@@ -77,14 +77,7 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
           "[experiments][exp_scaling]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, Contains("28 grid points") && Contains("[28/28] qubits=8 depth=4 noise=depolarizing seed=1 ..."));
-
-  const Table t = read_csv(out / "scaling.csv");
-  CHECK(t.header == kColumns);
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_SCALING_BINARY, "scaling", 28, kColumns, out, dir.path);
   REQUIRE(t.rows.size() == 28);  // qubits 2..8 x depth {2, 4} x {ideal, depolarizing}
   std::set<std::string> keys;
   for (const auto& row : t.rows) {

@@ -72,14 +72,7 @@ TEST_CASE("exp_zne --quick: columns, one row per point, method, extrapolator and
           "[experiments][exp_zne]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Result r = run({"--quick", "--threads", "1", "--out", out.string()}, dir.path);
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, Contains("8 grid points") && Contains("[8/8]"));
-
-  const Table t = read_csv(out / "zne.csv");
-  CHECK(t.header == kZneColumns);
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_ZNE_BINARY, "zne", 8, kZneColumns, out, dir.path);
   // {depolarizing, amplitude_damping} x scale {0.5, 1} x depth {2, 6} x seed 1, 3 qubits;
   // 3 methods x 3 extrapolators x 2 observables per point.
   REQUIRE(t.rows.size() == 144);
