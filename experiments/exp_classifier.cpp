@@ -87,7 +87,7 @@ ex::StudySpec make_spec() {
       "\"<extrapolator> <scales>\"), peak_rss_bytes (process peak since the point started).\n"
       "Data: digits from python3-sklearn, Fashion-MNIST from dataset-fashion-mnist (scripts/install-deps.sh).\n"
       "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
-      "takes about an hour on 2 cores.\n"
+      "takes about 2 hours on one core (200 of its points, even depths and 2 seeds: 44 min).\n"
       "Plot: /usr/bin/python3 plots/plot_classifier.py DIR/classifier.csv";
   return s;
 }
