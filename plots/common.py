@@ -81,13 +81,16 @@ def pyplot():
 
 
 def save(fig, prefix):
-    """Writes PREFIX.png (150 dpi) and PREFIX.pdf; returns their paths."""
+    """Writes PREFIX.png (150 dpi) and PREFIX.pdf, closes the figure, and returns their paths."""
     folder = os.path.dirname(prefix)
     if folder and not os.path.isdir(folder):
         raise PlotError(f"{folder}: no such folder for the output")
     paths = [prefix + ".png", prefix + ".pdf"]
     fig.savefig(paths[0], dpi=150, bbox_inches="tight")
     fig.savefig(paths[1], bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
     return paths
 
 

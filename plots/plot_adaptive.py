@@ -115,9 +115,7 @@ def draw(rows, path, prefix, title):
     budget_text = ", ".join(f"{b:g}" for b in sorted(set().union(*budgets.values())))
     heading = title or f"exp_adaptive: adaptive against fixed depth at {budget_text} circuit evaluations"
     fig.suptitle(heading, fontsize=11)
-    paths = common.save(fig, prefix)
-    plt.close(fig)
-    return paths
+    return common.save(fig, prefix)
 
 
 if __name__ == "__main__":

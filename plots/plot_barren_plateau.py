@@ -108,9 +108,7 @@ def draw(rows, path, prefix, title):
     if circuits:
         heading += f" ({', '.join(circuits)} circuits per point)"
     fig.suptitle(heading, fontsize=11)
-    paths = common.save(fig, prefix)
-    plt.close(fig)
-    return paths
+    return common.save(fig, prefix)
 
 
 if __name__ == "__main__":

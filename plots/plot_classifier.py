@@ -122,9 +122,7 @@ def draw(rows, path, prefix, title):
     fig.suptitle(title or f"exp_classifier: variational classifier accuracy against depth ({len(seeds)} seed"
                  f"{'s' if len(seeds) > 1 else ''} per point; dashed grey: chance)", fontsize=11)
     fig.tight_layout()
-    paths = common.save(fig, prefix)
-    plt.close(fig)
-    return paths
+    return common.save(fig, prefix)
 
 
 if __name__ == "__main__":

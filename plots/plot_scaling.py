@@ -134,9 +134,7 @@ def draw(rows, path, prefix, title):
     if threads:
         heading += f" ({', '.join(threads)} thread{'s' if threads != ['1'] else ''})"
     fig.suptitle(heading, fontsize=11)
-    paths = common.save(fig, prefix)
-    plt.close(fig)
-    return paths
+    return common.save(fig, prefix)
 
 
 if __name__ == "__main__":

@@ -114,9 +114,7 @@ def draw(rows, path, prefix, title):
     heading = title or "exp_zne: ZNE error against noise (mirror circuits, ideal value 1)"
     heading += f", {qubits[-1]} qubits" + (f" (of {', '.join(map(str, qubits))})" if len(qubits) > 1 else "")
     fig.suptitle(heading, fontsize=11)
-    paths = common.save(fig, prefix)
-    plt.close(fig)
-    return paths
+    return common.save(fig, prefix)
 
 
 def fmt(x):
