@@ -5,7 +5,8 @@
 # Runs resume: an interrupted main job started again skips the grid points already measured (each
 # study's CSV and .progress in DIR/<study>/). --fresh discards earlier results instead (needed when
 # a study's options changed since the results were written: the study refuses to mix them).
-# About 5 minutes on 2 cores after the build.
+# About 2-4 minutes on 2 cores after the build (3 min 24 s measured on a 2-core Sapphire Rapids
+# KVM guest), longer on a busy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fresh=()
