@@ -163,6 +163,38 @@ def adaptive_table(rows, path):
                    "circuit evaluations", "best fixed depth: test acc.", "mean fixed test acc."], out))
 
 
+# What each study's --quick grid can and cannot show, said next to its table when the run was quick.
+QUICK_NOTES = {
+    "scaling": "The 4^n growth of time and memory per evaluation, once states outgrow the caches. It cannot "
+               "show the 11–13-qubit states (64 MiB–1 GiB) where memory bandwidth dominates, and its timings "
+               "come from short samples on a possibly busy machine.",
+    "barren_plateau": "The global cost's variance falling by about half per qubit, and noise lowering the variance "
+                      "as depth grows. With 100 circuits per point a variance carries a relative standard error of "
+                      "about 15 % or more (`variance_stderr` in the CSV), and depths up to 20 do not bring the "
+                      "local cost down to the 2-design value, which the full runs reach at depth 50–100.",
+    "zne": "That extrapolation reduces the error of the mirror circuits and how the methods rank at mild noise. "
+           "One seed and two depths cannot show the trend with depth, nor where fits fail at strong noise.",
+    "classifier": "That the tasks train. The shipped noise models are mild at 4 qubits (errors of 1e-4 to "
+                  "1e-3 per 1-qubit gate) and readout errors do not enter the classifier's readouts, so every noise "
+                  "model reaches the same accuracies here: this grid cannot show noise costing accuracy (the full runs scale the "
+                  "noise 10 and 30 times). With {test} test samples, one sample moves the accuracy by {step}, and "
+                  "15 epochs on 40 samples per class are short of the full runs' 30 epochs on 200.",
+    "adaptive": "How the controller spends a budget. At the quick budget (20 000 evaluations, depth at most 4, "
+                "20 samples per class) the adaptive run stays at depth 1 for most or all of it, so it ends below the "
+                "best fixed depth on these easy tasks (the full runs, at 40 000, show the same), and one test sample "
+                "moves an accuracy by about 0.06. It cannot show whether adaptive depth helps where deep random "
+                "circuits plateau (many qubits, local costs).",
+}
+
+
+def quick_note(study, rows, path):
+    note = QUICK_NOTES[study]
+    if study == "classifier":
+        test = min(int(num(r, "test_samples", path)) for r in rows)
+        note = note.format(test=test, step=fmt(1 / test, 2))
+    return f"**What a `--quick` grid can and cannot show:** {note} Full-size runs: `docs/RESULTS.md`."
+
+
 TABLES = {"scaling": scaling_table, "barren_plateau": barren_plateau_table, "zne": zne_table,
           "classifier": classifier_table, "adaptive": adaptive_table}
 
@@ -195,6 +227,8 @@ def main():
             if os.path.exists(os.path.join(results, study, study + ".png")):
                 parts += [f"![{study}]({study}/{study}.png)", ""]
             parts += [TABLES[study](rows, csv_path), ""]
+            if record.get("quick", False):
+                parts += [quick_note(study, rows, csv_path), ""]
     except common.PlotError as e:
         common.fail(str(e))
     except (KeyError, ValueError) as e:
