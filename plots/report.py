@@ -176,8 +176,8 @@ QUICK_NOTES = {
            "One seed and two depths cannot show the trend with depth, nor where fits fail at strong noise.",
     "classifier": "That the tasks train. The shipped noise models are mild at 4 qubits (errors of 1e-4 to "
                   "1e-3 per 1-qubit gate) and readout errors do not enter the classifier's readouts, so every noise "
-                  "model reaches the same accuracies here: this grid cannot show noise costing accuracy (the full runs scale the "
-                  "noise 10 and 30 times). With {test} test samples, one sample moves the accuracy by {step}, and "
+                  "model reaches the same accuracies here: this grid cannot show noise costing accuracy (the "
+                  "full runs scale the noise 10 and 30 times). With {test} test samples, one sample moves the accuracy by {step}, and "
                   "15 epochs on 40 samples per class are short of the full runs' 30 epochs on 200.",
     "adaptive": "How the controller spends a budget. At the quick budget (20 000 evaluations, depth at most 4, "
                 "20 samples per class) the adaptive run stays at depth 1 for most or all of it, so it ends below the "
