@@ -1,9 +1,14 @@
 #include "kraus/engine/density_matrix.hpp"
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -35,6 +40,25 @@ std::uint64_t available_memory_bytes() {
   return 0;  // unknown: do not refuse
 }
 
+// What this process may still map under its address-space limit (ulimit -v): the limit less the
+// virtual memory in use (/proc/self/statm); UINT64_MAX without a limit.
+std::uint64_t address_space_left() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t pages = 0;
+  statm >> pages;
+  const std::uint64_t used = pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  return used >= limit.rlim_cur ? 0 : limit.rlim_cur - used;
+}
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+}
+
 void check_num_qubits(int num_qubits) {
   if (num_qubits < 1 || num_qubits > noise::kMaxQubits) {
     throw std::invalid_argument("number of qubits " + std::to_string(num_qubits) + " is outside [1, " +
@@ -50,20 +74,31 @@ std::uint64_t density_matrix_bytes(int num_qubits) {
   return log2_bytes >= 64 ? UINT64_MAX : std::uint64_t{1} << log2_bytes;
 }
 
-void require_memory(int num_qubits, std::uint64_t bytes) {
+void require_memory(int num_qubits, std::uint64_t bytes, const std::string& what) {
   const std::uint64_t available = available_memory_bytes();
   if (available != 0 && bytes > available) {
-    throw std::runtime_error(std::to_string(num_qubits) + " qubits need " + gib(bytes) +
-                             " for the density matrix; this machine has " + gib(available) +
-                             " available");
+    throw std::runtime_error(std::to_string(num_qubits) + " qubits need " + gib(bytes) + " for " + what +
+                             "; this machine has " + gib(available) + " available");
+  }
+  const std::uint64_t address_space = address_space_left();
+  if (bytes > address_space) {
+    throw std::runtime_error(std::to_string(num_qubits) + " qubits need " + gib(bytes) + " for " + what +
+                             "; the address-space limit (ulimit -v) leaves this process " +
+                             gib(address_space));
   }
 }
 
-void set_num_threads(int num_threads) {
+int set_num_threads(int num_threads) {
   if (num_threads < 1) throw std::invalid_argument("number of threads must be at least 1");
+  const int cores = available_cores();
+  if (num_threads > cores) {
+    std::fprintf(stderr, "kraus: note: %d threads requested; using the %d cores available\n", num_threads, cores);
+    num_threads = cores;
+  }
 #ifdef _OPENMP
   omp_set_num_threads(num_threads);
 #endif
+  return num_threads;
 }
 
 int num_threads() {
@@ -78,7 +113,12 @@ DensityMatrix::DensityMatrix(int num_qubits) : num_qubits_(num_qubits) {
   check_num_qubits(num_qubits);
   require_memory(num_qubits, density_matrix_bytes(num_qubits));
   const arma::uword d = arma::uword{1} << num_qubits;
-  rho_.zeros(d, d);
+  try {
+    rho_.zeros(d, d);
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("out of memory: allocating the density matrix of " + std::to_string(num_qubits) +
+                             " qubits (" + gib(density_matrix_bytes(num_qubits)) + ") failed");
+  }
   rho_(0, 0) = 1.0;
 }
 

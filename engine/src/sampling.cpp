@@ -10,7 +10,6 @@ namespace kraus::engine {
 std::map<std::uint64_t, std::uint64_t> sample_counts(const std::vector<double>& probabilities,
                                                      std::uint64_t shots, std::mt19937_64& rng) {
   if (probabilities.empty()) throw std::invalid_argument("cannot sample from an empty distribution");
-  std::vector<double> cumulative(probabilities.size());
   double total = 0.0;
   for (std::size_t i = 0; i < probabilities.size(); ++i) {
     const double p = probabilities[i];
@@ -19,18 +18,24 @@ std::map<std::uint64_t, std::uint64_t> sample_counts(const std::vector<double>& 
                                   " is negative");
     }
     total += std::max(p, 0.0);
-    cumulative[i] = total;
   }
   if (!(std::abs(total - 1.0) <= 1e-9)) {
     throw std::invalid_argument("probabilities sum to " + std::to_string(total) + ", not 1");
   }
+  // Multinomial by conditional binomials: outcome i takes Binomial(shots left, p_i / mass left), where
+  // the mass left is summed from the end (no cancellation), so the last outcome of nonzero
+  // probability takes every shot left.
+  std::vector<double> mass_left(probabilities.size() + 1, 0.0);
+  for (std::size_t i = probabilities.size(); i-- > 0;) mass_left[i] = mass_left[i + 1] + std::max(probabilities[i], 0.0);
   std::map<std::uint64_t, std::uint64_t> counts;
-  for (std::uint64_t s = 0; s < shots; ++s) {
-    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
-    auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
-    if (it == cumulative.end()) --it;
-    // Skip zero-probability entries that share the cumulative value (upper_bound already does).
-    ++counts[static_cast<std::uint64_t>(it - cumulative.begin())];
+  std::uint64_t left = shots;
+  for (std::size_t i = 0; i < probabilities.size() && left > 0; ++i) {
+    const double p = std::max(probabilities[i], 0.0);
+    if (p == 0.0) continue;
+    const double q = std::min(1.0, p / mass_left[i]);
+    const std::uint64_t k = q >= 1.0 ? left : std::binomial_distribution<std::uint64_t>(left, q)(rng);
+    if (k > 0) counts[static_cast<std::uint64_t>(i)] = k;
+    left -= k;
   }
   return counts;
 }

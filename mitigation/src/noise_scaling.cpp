@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -127,6 +128,17 @@ void require_scale_factor(double s) {
   }
 }
 
+// Refuses a scaled circuit of at least `operations` operations beyond kMaxScaledOperations.
+void require_scaled_size(double scale_factor, double operations, const char* method, const Split& parts) {
+  if (operations > kMaxScaledOperations) {
+    char count[32];
+    std::snprintf(count, sizeof count, "%.0f", operations);
+    throw std::invalid_argument("noise scale factor " + fmt(scale_factor) + " would give a circuit of at least " +
+                                count + " operations (" + method + " on " + std::to_string(parts.num_gates) +
+                                " gates); the limit is " + fmt(kMaxScaledOperations));
+  }
+}
+
 Split split_with_gates(const Circuit& circuit) {
   Split parts = split(circuit);
   if (parts.num_gates == 0) throw UnfoldableCircuitError("cannot fold the circuit: it has no gates");
@@ -197,8 +209,11 @@ ScaledCircuit fold_global(const Circuit& circuit, double scale_factor) {
   const Split parts = split_with_gates(circuit);
   const int n = parts.num_gates;
   const double f = std::fmod(scale_factor - 1.0, 2.0);
-  const int g = static_cast<int>(std::llround((scale_factor - 1.0 - f) / 2.0));
+  const double folds = std::round((scale_factor - 1.0 - f) / 2.0);
   const int k = static_cast<int>(round_half_to_even(f * n / 2.0));
+  require_scaled_size(scale_factor, static_cast<double>(parts.body.size()) * (2 * folds + 1) + 2.0 * k,
+                      "fold-global", parts);
+  const int g = static_cast<int>(folds);
 
   std::vector<Operation> inverse_body;
   inverse_body.reserve(parts.body.size());
@@ -248,7 +263,12 @@ ScaledCircuit fold_gates_at_random(const Circuit& circuit, double scale_factor, 
   }
   if (!(w_in > 0)) throw UnfoldableCircuitError("cannot fold the circuit: every gate has weight 0");
 
-  const int uniform = static_cast<int>(std::floor((scale_factor - 1.0) / 2.0));
+  const double uniform_folds = std::floor((scale_factor - 1.0) / 2.0);
+  std::size_t foldable = 0;
+  for (double x : w) foldable += is_close(x, 0.0) ? 0 : 1;
+  require_scaled_size(scale_factor, static_cast<double>(parts.body.size()) + 2.0 * uniform_folds * static_cast<double>(foldable),
+                      "fold-random", parts);
+  const int uniform = static_cast<int>(uniform_folds);
   std::vector<int> folds(n, 0);
   for (std::size_t j = 0; j < n; ++j) folds[j] = is_close(w[j], 0.0) ? 0 : uniform;
   if (!is_close(2.0 * uniform + 1.0, scale_factor)) {
@@ -290,7 +310,10 @@ ScaledCircuit fold_gates_at_random(const Circuit& circuit, double scale_factor, 
 ScaledCircuit fold_all(const Circuit& circuit, double scale_factor) {
   require_scale_factor(scale_factor);
   const Split parts = split_with_gates(circuit);
-  const int k = static_cast<int>(round_half_to_even((scale_factor - 1.0) / 2.0));
+  const double folds = round_half_to_even((scale_factor - 1.0) / 2.0);
+  require_scaled_size(scale_factor, static_cast<double>(parts.body.size()) + 2.0 * folds * parts.num_gates, "fold-all",
+                      parts);
+  const int k = static_cast<int>(folds);
   std::vector<Operation> body;
   for (const Operation& op : parts.body) {
     body.push_back(op);
@@ -311,9 +334,16 @@ ScaledCircuit fold_layers(const Circuit& circuit, const std::vector<int>& folds_
     throw std::invalid_argument("fold_layers: " + std::to_string(folds_per_layer.size()) +
                                 " fold counts for a circuit of " + std::to_string(lay.num_layers) + " layers");
   }
-  for (int f : folds_per_layer) {
-    if (f < 0) throw std::invalid_argument("fold_layers: fold counts must be >= 0");
+  std::vector<double> gates_per_layer(static_cast<std::size_t>(lay.num_layers), 0.0);
+  for (std::size_t i = 0; i < parts.body.size(); ++i) {
+    if (is_gate(parts.body[i])) gates_per_layer[static_cast<std::size_t>(lay.layer_of[i])] += 1;
   }
+  double size = static_cast<double>(parts.body.size());
+  for (std::size_t l = 0; l < folds_per_layer.size(); ++l) {
+    if (folds_per_layer[l] < 0) throw std::invalid_argument("fold_layers: fold counts must be >= 0");
+    size += 2.0 * folds_per_layer[l] * gates_per_layer[l];
+  }
+  require_scaled_size(size / parts.num_gates, size, "layer folding", parts);
   const std::vector<std::size_t> order = layer_order(lay);
   std::vector<Operation> body;
   std::size_t added = 0;
@@ -344,8 +374,10 @@ ScaledCircuit fold_layer(const Circuit& circuit, int layer, double scale_factor)
     throw std::invalid_argument("layer " + std::to_string(layer) + " is out of range: the circuit has " +
                                 std::to_string(num_layers) + " layers (0 to " + std::to_string(num_layers - 1) + ")");
   }
+  const double layer_folds = std::floor((scale_factor - 1.0) / 2.0);
+  require_scaled_size(scale_factor, static_cast<double>(parts.body.size()) + 2.0 * layer_folds, "fold-layer", parts);
   std::vector<int> folds(static_cast<std::size_t>(num_layers), 0);
-  folds[static_cast<std::size_t>(layer)] = static_cast<int>(std::floor((scale_factor - 1.0) / 2.0));
+  folds[static_cast<std::size_t>(layer)] = static_cast<int>(layer_folds);
   ScaledCircuit out = fold_layers(circuit, folds);
   out.requested_scale_factor = scale_factor;
   return out;
@@ -356,7 +388,11 @@ ScaledCircuit insert_identity_layers(const Circuit& circuit, double scale_factor
   const Split parts = split_with_gates(circuit);
   const Layering lay = layering(circuit, parts.body);
   const int d = lay.num_layers;
-  const int u = static_cast<int>(std::floor(scale_factor - 1.0));
+  const double layers_per_layer = std::floor(scale_factor - 1.0);
+  require_scaled_size(scale_factor,
+                      static_cast<double>(parts.body.size()) + layers_per_layer * d * (circuit.num_qubits() + 1.0),
+                      "identity insertion", parts);
+  const int u = static_cast<int>(layers_per_layer);
   std::vector<int> extra(static_cast<std::size_t>(d), u);
   if (!is_close(u + 1.0, scale_factor)) {
     const int more = static_cast<int>(std::floor(d * (scale_factor - 1.0 - u)));

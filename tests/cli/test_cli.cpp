@@ -1,10 +1,12 @@
 // `kraus simulate` run as a program: its JSON contract (keys, bit order, readout, shots, density
 // matrix), noisy runs of random circuits under every channel family against the dense reference of
 // noisy_reference.hpp, and every error path (exit status 2, one message on stderr, nothing on stdout).
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -88,14 +90,18 @@ struct Result {
   std::string out, err;
 };
 
-Result kraus_cli(const std::vector<std::string>& args) {
+// Runs kraus with `args`; `prefix` goes before the command in the shell (e.g. "ulimit -v 3000000;"
+// or "OMP_NUM_THREADS=5000"), `stdout_to` replaces the redirection of stdout to a file (e.g.
+// ">/dev/full" or ">&-"; then Result::out stays empty).
+Result kraus_cli(const std::vector<std::string>& args, const std::string& prefix = "",
+                 const std::string& stdout_to = "") {
   static int counter = 0;
   const fs::path out = scratch() / ("stdout_" + std::to_string(counter) + ".txt");
   const fs::path err = scratch() / ("stderr_" + std::to_string(counter) + ".txt");
   ++counter;
-  std::string command = quote(KRAUS_CLI_BINARY);
+  std::string command = prefix + " " + quote(KRAUS_CLI_BINARY);
   for (const std::string& a : args) command += " " + quote(a);
-  command += " </dev/null >" + quote(out.string()) + " 2>" + quote(err.string());
+  command += " </dev/null " + (stdout_to.empty() ? ">" + quote(out.string()) : stdout_to) + " 2>" + quote(err.string());
   const int rc = std::system(command.c_str());
   Result r;
   r.status = rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -254,6 +260,14 @@ void check_counts_match(const std::map<std::string, long long>& counts, const st
     INFO("index " << i << ": p = " << p[i] << ", count " << by_index[i]);
     CHECK(std::abs(static_cast<double>(by_index[i]) - mean) <= 5 * sigma + 1e-9);
   }
+}
+
+// CPUs this process may run on.
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  return CPU_COUNT(&set);
 }
 
 // Tr(P rho) for a Pauli string such as "X0 Z2" on n qubits, from dense matrices.
@@ -429,7 +443,9 @@ TEST_CASE("option threads does not change the result", "[cli]") {
   const std::string qasm = write_scratch("threads.qasm", noisy::to_qasm(c));
   const std::string noise = write_scratch("threads.json", model_json(model));
   const json one = ok_json({"simulate", qasm, "--noise", noise, "--threads", "1", "--density-matrix"});
-  const json four = ok_json({"simulate", qasm, "--noise", noise, "--threads", "4", "--density-matrix"});
+  // As many threads as this process may use, up to 4 (more would be capped, with a note on stderr).
+  const json four = ok_json({"simulate", qasm, "--noise", noise, "--threads", std::to_string(std::min(4, available_cores())),
+                             "--density-matrix"});
   CHECK(ref::max_abs_diff(density_matrix_of(one), density_matrix_of(four)) <= 1e-12);
   CHECK(ref::max_abs_diff(density_matrix_of(one), noisy::reference_simulate(c, &model)) <= kTol);
 }
@@ -607,4 +623,137 @@ TEST_CASE("zne option errors", "[cli][zne]") {
   const std::string midcircuit = write_scratch(
       "zne_mid.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\ncreg c[1];\nh q[0];\nmeasure q[0] -> c[0];\nh q[0];\n");
   check_error({"simulate", midcircuit, "--observable", "Z0", "--zne-scales", "1,3"}, {"measure"});
+}
+
+// ---- hardening (issue 11): write errors, memory, resource bounds, option names -----------------------
+
+namespace {
+
+const std::string kHardening = kData + "hardening/";
+
+// A failed write: status 1 and one line on stderr naming the error.
+void check_write_error(const std::vector<std::string>& args, const std::string& stdout_to, const std::string& error) {
+  const Result r = kraus_cli(args, "", stdout_to);
+  std::string cmd = "kraus";
+  for (const std::string& a : args) cmd += " " + a;
+  INFO(cmd << " " << stdout_to << "\n" << show(r));
+  CHECK(r.status == 1);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find("cannot write the output") != std::string::npos);
+  CHECK(r.err.find(error) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("a failed write to stdout exits 1 with the system's error", "[cli][hardening]") {
+  const std::string bell = kHardening + "bell.qasm";
+  const std::vector<std::vector<std::string>> runs = {
+      {"simulate", bell},          {"simulate", bell, "--density-matrix"}, {"demo"}, {"simulate", "--help"},
+      {"demo", "--help"},          {"--help"}};
+  for (const auto& args : runs) {
+    check_write_error(args, ">/dev/full", std::strerror(ENOSPC));
+    check_write_error(args, ">&-", std::strerror(EBADF));
+  }
+}
+
+TEST_CASE("the density matrix is streamed exactly as one JSON document would print", "[cli][hardening]") {
+  // The old output was ordered_json::dump(2) of the whole object: re-serialising what was read gives
+  // the same bytes (doubles print shortest round-trip), with and without the blocks around it.
+  const std::string bell = kHardening + "bell.qasm";
+  const std::string noise = write_scratch(
+      "stream_noise.json", R"({"gate_noise": [{"gates": ["*"], "channel": {"type": "amplitude_damping", "gamma": 0.1}}]})");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"simulate", bell, "--density-matrix"},
+           {"simulate", bell, "--noise", noise, "--density-matrix", "--shots", "100", "--observable", "Z0 Z1"},
+           {"simulate", bell, "--noise", noise, "--density-matrix", "--observable", "Z0", "--zne-scales", "1,3"}}) {
+    const Result r = kraus_cli(args);
+    INFO(show(r));
+    REQUIRE(r.status == 0);
+    const nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(r.out);
+    CHECK(parsed.contains("density_matrix"));
+    CHECK(parsed.dump(2) + "\n" == r.out);
+  }
+  // The streamed matrix is the state: (|00> + |11>)/sqrt2 without noise.
+  const arma::cx_mat rho = density_matrix_of(ok_json({"simulate", bell, "--density-matrix"}));
+  arma::cx_mat expected(4, 4, arma::fill::zeros);
+  for (const arma::uword r : {0, 3})
+    for (const arma::uword c : {0, 3}) expected(r, c) = 0.5;
+  CHECK(ref::max_abs_diff(rho, expected) <= 1e-12);
+}
+
+TEST_CASE("a register too large for the memory is refused at its qreg line at once", "[cli][hardening]") {
+  // After the qreg come 5 million barriers in nested gates: the check must not wait for them.
+  const auto start = std::chrono::steady_clock::now();
+  check_error({"simulate", kHardening + "twenty_qubits_then_expansion.qasm"},
+              {"twenty_qubits_then_expansion.qasm:3:", "20 qubits need", "the density matrix and the output"});
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 1.0);
+}
+
+// AddressSanitizer reserves terabytes of address space: no ulimit -v under it.
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("an address-space limit is respected before allocating", "[cli][hardening]") {
+  // 14 qubits need 4 GiB; under ulimit -v 3000000 (2.9 GiB) the check refuses them whatever the
+  // machine has available, instead of a bare std::bad_alloc.
+  const Result r = kraus_cli({"simulate", kHardening + "fourteen_qubits.qasm"}, "ulimit -v 3000000;");
+  INFO(show(r));
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("fourteen_qubits.qasm:3:") != std::string::npos);
+  CHECK(r.err.find("14 qubits need 4.0 GiB") != std::string::npos);
+  CHECK(r.err.find("bad_alloc") == std::string::npos);
+  // demo allocates its 12 qubits (256 MiB) after the same check.
+  const Result d = kraus_cli({"demo", "--qubits", "12"}, "ulimit -v 200000;");
+  INFO(show(d));
+  CHECK(d.status == 2);
+  CHECK(d.err.find("12 qubits need") != std::string::npos);
+  CHECK(d.err.find("ulimit -v") != std::string::npos);
+}
+#endif
+
+TEST_CASE("2^40 shots are drawn at once and follow the probabilities", "[cli][hardening]") {
+  const long long shots = 1LL << 40;
+  const json out = ok_json({"simulate", kData + "bell_x.qasm", "--shots", std::to_string(shots), "--seed", "5"});
+  check_counts_match(counts_of(out), probabilities_of(out), out.at("num_qubits").get<int>(), shots);
+}
+
+TEST_CASE("threads beyond the cores are capped with a note", "[cli][hardening]") {
+  const std::string bell = kHardening + "bell.qasm";
+  const std::string note = "using the " + std::to_string(available_cores()) + " cores available";
+  const json plain = ok_json({"simulate", bell, "--density-matrix"});
+  for (const auto& [prefix, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"", {"simulate", bell, "--density-matrix", "--threads", "1024"}},
+           {"OMP_NUM_THREADS=5000", {"simulate", bell, "--density-matrix"}},
+           {"", {"demo", "--threads", "1024"}}}) {
+    const Result r = kraus_cli(args, prefix);
+    INFO(prefix << "\n" << show(r));
+    CHECK(r.status == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(note) != std::string::npos);
+    if (args[0] == "simulate") CHECK(json::parse(r.out) == plain);
+  }
+}
+
+TEST_CASE("scale factors whose folded circuit is too large are refused before folding", "[cli][hardening]") {
+  const std::string bell = kHardening + "bell.qasm";
+  check_error({"simulate", bell, "--observable", "Z0", "--zne-scales", "1,1e6"}, {"1000000", "fold-global", "limit"});
+  check_error({"simulate", bell, "--observable", "Z0", "--zne-scales", "1,1e9"}, {"1000000000", "2000000000 operations", "limit is 1000000"});
+  for (const std::string method : {"fold-random", "fold-all", "fold-layer:0", "identity"}) {
+    check_error({"simulate", bell, "--observable", "Z0", "--zne-method", method, "--zne-scales", "1,1e9"}, {"1000000000", "limit"});
+  }
+}
+
+TEST_CASE("an unknown option is named as such and control bytes are escaped", "[cli][hardening]") {
+  const std::string bell = kHardening + "bell.qasm";
+  check_error({"simulate", bell, "--foo"}, {"unknown option '--foo'"});
+  check_error({"simulate", "--foo", bell}, {"unknown option '--foo'"});
+  check_error({"demo", "--foo"}, {"unknown option '--foo'"});
+  check_error({"demo", "--foo", "1"}, {"unknown option '--foo'"});
+  check_error({"demo", "stray"}, {"unexpected argument 'stray'"});
+  check_error({"simulate", bell, "--shots"}, {"'--shots' needs a value"});
+  check_error({"demo", "--seed"}, {"'--seed' needs a value"});
+  // check_error also requires a single line: a raw newline or ESC must not reach the terminal.
+  check_error({"simulate", bell, "--fo\no\x1b"}, {"'--fo\\x0ao\\x1b'"});
+  check_error({"simulate", bell, "--shots", "1\x7f"}, {"'1\\x7f'"});
+  check_error({"simulate", bell, "--observable", "Z0\tZ1\x01"}, {"\\x01"});
+  check_error({"bad\x02"}, {"'bad\\x02'"});
 }

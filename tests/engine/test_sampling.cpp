@@ -1,4 +1,5 @@
 // Seeded shot sampling: statistics, reproducibility and input validation.
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -75,4 +76,52 @@ TEST_CASE("invalid distributions throw std::invalid_argument", "[engine][samplin
     std::mt19937_64 rng(1);
     CHECK_THROWS_AS(sample_counts(bad, 10, rng), std::invalid_argument);
   }
+}
+
+namespace {
+
+// Pearson's chi-square of the counts against shots * p over the outcomes of nonzero probability.
+double chi_square(const Counts& counts, const std::vector<double>& p, std::uint64_t shots) {
+  double chi2 = 0.0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const auto it = counts.find(i);
+    const double observed = it == counts.end() ? 0.0 : static_cast<double>(it->second);
+    const double expected = static_cast<double>(shots) * p[i];
+    chi2 += (observed - expected) * (observed - expected) / expected;
+  }
+  return chi2;
+}
+
+}  // namespace
+
+TEST_CASE("counts follow the multinomial distribution for any number of shots", "[engine][sampling]") {
+  // 16 outcomes spanning three orders of magnitude; chi-square with 15 degrees of freedom exceeds 55
+  // with probability 1e-6.
+  std::vector<double> p(16);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < p.size(); ++i) sum += p[i] = std::pow(0.6, static_cast<double>(i)) + 1e-3;
+  for (double& x : p) x /= sum;
+  for (const std::uint64_t shots : {std::uint64_t{1000}, std::uint64_t{1000000}, std::uint64_t{1} << 40}) {
+    for (const std::uint64_t seed : {1, 2, 3, 4, 5}) {
+      const Counts counts = sample(p, shots, seed);
+      CAPTURE(shots, seed);
+      CHECK(total(counts) == shots);
+      CHECK(chi_square(counts, p, shots) < 55.0);
+    }
+  }
+  // Over 200 seeds the mean chi-square is 15 (its degrees of freedom) within 5 sigma (sqrt(2*15/200)).
+  double mean = 0.0;
+  for (std::uint64_t seed = 100; seed < 300; ++seed) mean += chi_square(sample(p, 100000, seed), p, 100000) / 200;
+  CHECK(std::abs(mean - 15.0) <= 5 * std::sqrt(2.0 * 15 / 200));
+}
+
+TEST_CASE("2^40 shots take no longer than a few", "[engine][sampling]") {
+  // Shot by shot, 2^40 draws would take hours; the multinomial draw is one binomial per outcome.
+  const std::vector<double> p(1024, 1.0 / 1024);
+  const auto start = std::chrono::steady_clock::now();
+  const Counts counts = sample(p, std::uint64_t{1} << 40, 9);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(total(counts) == std::uint64_t{1} << 40);
+  CHECK(counts.size() == 1024);
+  CHECK(seconds < 5.0);
 }

@@ -17,6 +17,7 @@
 #include <complex>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <armadillo>
@@ -30,7 +31,8 @@ using Complex = std::complex<double>;
 class DensityMatrix {
  public:
   // |0...0><0...0| on num_qubits qubits (1 <= n <= 30). Fails with std::runtime_error before
-  // allocating when the machine lacks the memory (see require_memory).
+  // allocating when the machine lacks the memory (see require_memory), and with a
+  // std::runtime_error naming the size when the allocation fails anyway.
   explicit DensityMatrix(int num_qubits);
 
   // |psi><psi| from a state vector of length 2^n with norm 1 (to `tolerance`).
@@ -89,11 +91,15 @@ std::uint64_t density_matrix_bytes(int num_qubits);
 
 // Throws std::runtime_error when `bytes` exceed the memory available on this machine
 // (MemAvailable in /proc/meminfo), e.g. "15 qubits need 16.0 GiB for the density matrix; this
-// machine has 23.1 GiB available".
-void require_memory(int num_qubits, std::uint64_t bytes);
+// machine has 23.1 GiB available", or what the address-space limit (RLIMIT_AS, `ulimit -v`) leaves
+// this process. `what` names the need in the message.
+void require_memory(int num_qubits, std::uint64_t bytes, const std::string& what = "the density matrix");
 
+// Sets the number of OpenMP threads the kernels use, capped at the cores this process may run on
+// (sched_getaffinity), with a note on stderr when capped; returns the number set. More threads
+// than cores only add contention (1024 threads on 2 cores: 60 times slower).
+int set_num_threads(int num_threads);
 // Number of OpenMP threads the kernels use (1 when built without OpenMP).
-void set_num_threads(int num_threads);
 int num_threads();
 
 }  // namespace kraus::engine

@@ -8,10 +8,12 @@
 
 namespace kraus::engine {
 
-// Draws `shots` basis-state indices from `probabilities` (non-negative, summing to 1 within 1e-9;
-// tiny negative values from rounding count as 0). Uses 53-bit uniforms from the mt19937_64 stream, so
-// the same seed gives the same shots on every platform. Returns outcome -> count, outcomes
-// ascending.
+// Counts of `shots` basis-state indices drawn from `probabilities` (non-negative, summing to 1 within
+// 1e-9; tiny negative values from rounding count as 0): a multinomial draw, made as one binomial per
+// outcome conditioned on the outcomes before it (std::binomial_distribution on the mt19937_64
+// stream), so the time is O(number of outcomes) for any shot count (2^40 shots take as long as 10).
+// The same seed and build give the same counts. Returns outcome -> count, outcomes ascending,
+// outcomes drawn 0 times left out.
 std::map<std::uint64_t, std::uint64_t> sample_counts(const std::vector<double>& probabilities,
                                                      std::uint64_t shots, std::mt19937_64& rng);
 

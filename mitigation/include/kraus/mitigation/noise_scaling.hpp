@@ -32,6 +32,13 @@ struct UnfoldableCircuitError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// The most operations a scaled circuit may have, the same as the QASM reader's expansion limit (1
+// million; an operation takes a few hundred bytes): a scale factor whose circuit would be larger is
+// refused with std::invalid_argument before the circuit is built, e.g. "noise scale factor 1e+09
+// would give a circuit of at least 2000000000 operations (fold-global on 2 gates); the limit is
+// 1000000".
+constexpr double kMaxScaledOperations = 1'000'000;
+
 struct ScaledCircuit {
   engine::Circuit circuit;
   double requested_scale_factor = 1.0;
