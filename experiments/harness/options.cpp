@@ -90,6 +90,22 @@ std::string format_number(double value) {
   return std::string(buf, ptr);
 }
 
+std::string printable(const std::string& text) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 std::vector<int> parse_int_list(const std::string& option, const std::string& text, int min, int max) {
   std::vector<int> values;
   for (const std::string& item : split(text, ',')) {
@@ -252,7 +268,13 @@ Options parse_options(const StudySpec& spec, int argc, const char* const* argv) 
     auto take_value = [&]() -> std::string {
       if (has_inline_value) return value;
       if (i + 1 >= argc) fail(arg, "missing value");
-      return argv[++i];
+      const std::string next = argv[i + 1];
+      if (next.rfind("--", 0) == 0) {
+        fail(arg, "missing value (the next argument, '" + next + "', is an option; write " + arg + "=" + next +
+                      " if it is the value)");
+      }
+      ++i;
+      return next;
     };
     auto no_value = [&]() {
       if (has_inline_value) fail(arg, "takes no value");

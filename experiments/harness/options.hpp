@@ -17,7 +17,9 @@
 //   --fresh               discard earlier results of this study in DIR and start over
 //   --help                print the usage and exit 0
 // plus the study's own options (StudyOption). A sweep option of an axis the study does not use is an
-// error, as is any unknown option: UsageError, exit status 2.
+// error, as is any unknown option: UsageError, exit status 2. An option's value is the next
+// argument unless that starts with "--" (then the value is missing: `--out --fresh` is refused);
+// --NAME=VALUE takes any value.
 //
 // LIST syntax: comma-separated items, each a number or a range "a:b" (a, a+1, ..., b) or
 // "a:b:step" (a, a+step, ... up to b inclusive, within a relative 1e-9 of step for real numbers);
@@ -124,5 +126,10 @@ std::string usage(const StudySpec& spec);
 
 // Formats a double the shortest way that reads back exactly ("0.5", "1e-05", "2").
 std::string format_number(double value);
+
+// `text` with control bytes (below 0x20, and 0x7f) written as \xHH, for messages that echo an
+// argument or a path: a terminal shows what was typed instead of obeying it. Other bytes (UTF-8
+// names) are kept.
+std::string printable(const std::string& text);
 
 }  // namespace kraus::experiments

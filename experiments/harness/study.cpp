@@ -172,7 +172,11 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   try {
     o = parse_options(spec, argc, argv);
     if (o.help) {
-      std::cout << usage(spec);
+      std::cout << usage(spec) << std::flush;
+      if (!std::cout) {
+        std::cerr << prog << ": cannot write the usage to standard output\n";
+        return 1;
+      }
       return 0;
     }
     models = load_noise_models(o.noise);
@@ -207,7 +211,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     std::vector<std::string> keys = key_columns(spec);
     store = std::make_unique<ResultStore>(o.out_dir, spec.name, columns, keys, o.fresh);
   } catch (const std::exception& e) {
-    std::cerr << prog << ": " << e.what() << "\n";
+    std::cerr << prog << ": " << printable(e.what()) << "\n";
     return 2;
   }
 
@@ -271,7 +275,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   for (const GridPoint& p : grid) done_before += store->completed().count(p.key);
   if (done_before != store->completed().size()) {
     // Only possible when the option check was bypassed (a JSON edited by hand).
-    std::cerr << prog << ": " << store->progress_path() << " lists points outside this grid: use --fresh\n";
+    std::cerr << prog << ": " << printable(store->progress_path()) << " lists points outside this grid: use --fresh\n";
     return 2;
   }
 
@@ -325,18 +329,35 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     write_file_atomically(json_path, doc.dump(2) + "\n");
   };
 
+  // The JSON first: a run that cannot record itself leaves the result files as they were (and,
+  // for a new study, empty), so the same command can run again.
   try {
     write_record("running", "");
   } catch (const std::exception& e) {
-    std::cerr << prog << ": " << e.what() << "\n";
+    std::cerr << prog << ": " << printable(e.what()) << "\n";
     return 1;
+  }
+  // From here on a failure is recorded in the JSON (best effort: the disk may be full).
+  auto fail = [&](const std::string& msg) {
+    std::cerr << prog << ": " << printable(msg) << "\n";
+    try {
+      write_record("failed", msg);
+    } catch (const std::exception& e) {
+      std::cerr << prog << ": " << printable(e.what()) << "\n";
+    }
+    return 1;
+  };
+  try {
+    store->begin();
+  } catch (const std::exception& e) {
+    return fail(e.what());
   }
   std::cerr << prog << ": " << grid.size() << " grid points";
   if (done_before > 0) std::cerr << ", " << done_before << " done earlier (resuming)";
   if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
     std::cerr << "; dropped the unfinished point of an interrupted run";
   }
-  std::cerr << "; writing " << store->csv_path() << "\n";
+  std::cerr << "; writing " << printable(store->csv_path()) << "\n";
 
   std::string current_label;
   try {
@@ -373,25 +394,18 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
       std::cerr << current_label << " ... " << format_duration(point_time.seconds()) << std::endl;
     }
   } catch (const std::exception& e) {
-    const std::string msg = current_label + ": " + e.what();
-    std::cerr << prog << ": failed at " << msg << "\n"
-              << prog << ": the " << store->completed().size()
+    const int status = fail("failed at " + current_label + ": " + e.what());
+    std::cerr << prog << ": the " << store->completed().size()
               << " completed points are kept; the same command resumes after the problem is fixed\n";
-    try {
-      write_record("failed", msg);
-    } catch (const std::exception& e2) {
-      std::cerr << prog << ": " << e2.what() << "\n";
-    }
-    return 1;
+    return status;
   }
   try {
     write_record("complete", "");
   } catch (const std::exception& e) {
-    std::cerr << prog << ": " << e.what() << "\n";
-    return 1;
+    return fail(e.what());
   }
   std::cerr << prog << ": " << (measured == 0 ? "nothing to do: all points were done earlier; " : "") << rows_total
-            << " rows in " << store->csv_path() << " (" << format_duration(wall.seconds()) << ")\n";
+            << " rows in " << printable(store->csv_path()) << " (" << format_duration(wall.seconds()) << ")\n";
   return 0;
 }
 

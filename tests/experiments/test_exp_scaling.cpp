@@ -167,6 +167,21 @@ TEST_CASE("exp_scaling killed with SIGKILL and run again: no duplicate, no missi
   kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
+TEST_CASE("exp_scaling: a failed write gives exit status 1, and the same command then completes",
+          "[experiments][exp_scaling]") {
+  TempDir dir;
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_SCALING_BINARY;
+  c.study = "scaling";
+  c.args = {"--noise", "ideal", "--noise", "depolarizing", "--qubits", "2:4", "--depth", "1:10", "--repetitions", "1",
+            "--min-sample-seconds", "0.001", "--epoch-samples", "2", "--threads", "1"};
+  c.points = 2 * 3 * 10;
+  c.varying = {"seconds_per_evaluation", "seconds_min", "seconds_max", "evaluations_per_sample", "peak_rss_bytes",
+               "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "seconds_per_epoch",
+               "epoch_peak_rss_increase_bytes"};
+  kraus::test::study::check_write_failures(c, dir.path);
+}
+
 TEST_CASE("exp_scaling refuses bad options and input before writing anything (exit status 2)",
           "[experiments][exp_scaling]") {
   TempDir dir;
@@ -183,6 +198,9 @@ TEST_CASE("exp_scaling refuses bad options and input before writing anything (ex
       {{"--depth", "4:2"}, {"--depth", "empty"}},
       {{"--seeds", "-3"}, {"--seeds: '-3' is not a seed"}},
       {{"--bogus"}, {"unknown option '--bogus'"}},
+      {{"--threads", "--bogus"}, {"--threads: missing value (the next argument, '--bogus', is an option"}},
+      {{"--bo\x1b[2Jgus"}, {"unknown option '--bo\\x1b[2Jgus'"}},  // control bytes escaped
+      {{"--qubits", "2\r\x7f"}, {"--qubits: '2\\x0d\\x7f' is not an integer"}},
       {{"--threads", "-1"}, {"--threads"}},
       {{"--repetitions", "0"}, {"--repetitions: 0 is outside 1..1000"}},
       {{"--noise", "/nonexistent/model.json"}, {"/nonexistent/model.json: no such file"}},
@@ -201,6 +219,7 @@ TEST_CASE("exp_scaling refuses bad options and input before writing anything (ex
     CHECK(r.out.empty());
     CHECK(r.err.rfind("exp_scaling: ", 0) == 0);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one message
+    CHECK(std::none_of(r.err.begin(), r.err.end() - 1, [](char ch) { return ch >= 0 && ch < 0x20; }));
     for (const std::string& e : expected) CHECK_THAT(r.err, Contains(e));
     CHECK_FALSE(fs::exists(out));
   }

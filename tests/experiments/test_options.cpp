@@ -163,6 +163,12 @@ TEST_CASE("parse_options errors", "[experiments][options]") {
   CHECK_THAT(error({"--nonsense"}), Contains("unknown option '--nonsense'") && Contains("exp_toy --help"));
   CHECK_THAT(error({"stray"}), Contains("unexpected argument 'stray'"));
   CHECK_THAT(error({"--qubits"}), Contains("--qubits: missing value"));
+  // An option where a value belongs is a missing value (the option itself is not taken as the value).
+  CHECK_THAT(error({"--out", "--fresh"}), Contains("--out: missing value (the next argument, '--fresh', is an option; "
+                                                   "write --out=--fresh if it is the value)"));
+  CHECK_THAT(error({"--threads", "--foo"}), Contains("--threads: missing value"));
+  CHECK(parse(spec, {"--out=--odd"}).out_dir == "--odd");
+  CHECK(parse(spec, {"--tolerance", "-0.0"}).get_double("tolerance") == 0.0);  // one dash: a value
   CHECK_THAT(error({"--qubits", "2", "--qubits", "3"}), Contains("given twice"));
   CHECK_THAT(error({"--qubits", "0:3"}), Contains("--qubits: 0 is outside 1..20"));
   CHECK_THAT(error({"--threads", "0"}), Contains("--threads: '0' is not a thread count"));
@@ -187,6 +193,12 @@ TEST_CASE("usage text lists every option with its defaults", "[experiments][opti
                         "--repetitions N", "default 5; --quick: 2", "--verbose", "toy.csv", "status 2"}) {
     CHECK_THAT(u, Contains(s));
   }
+}
+
+TEST_CASE("printable escapes control bytes and keeps the rest", "[experiments][options]") {
+  CHECK(printable("plain text, ünïcode") == "plain text, ünïcode");
+  CHECK(printable(std::string("a\0b", 3)) == "a\\x00b");
+  CHECK(printable("\x1b[31mred\t\r\n\x7f") == "\\x1b[31mred\\x09\\x0d\\x0a\\x7f");
 }
 
 TEST_CASE("format_number writes the shortest exact form", "[experiments][options]") {
