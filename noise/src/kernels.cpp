@@ -107,9 +107,7 @@ void for_each_run(std::int64_t num_hi, int num_qubits, Fn fn) {
 // Vectors of four or eight doubles (two or four complex numbers). GCC lowers them to AVX-512 or
 // AVX2 in the x86-64-v4/v3 clones of the kernels and to SSE2 pairs in the default one.
 typedef double v4d __attribute__((vector_size(32)));
-typedef long long v4i __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));
-typedef long long v8i __attribute__((vector_size(64)));
 
 template <typename V>
 inline __attribute__((always_inline)) V load(const double* p) {
@@ -123,10 +121,10 @@ inline __attribute__((always_inline)) void store(double* p, V v) {
 }
 // i * z for each complex number z = (re, im) held in v.
 inline __attribute__((always_inline)) v4d times_i(v4d v) {
-  return __builtin_shuffle(v, v4i{1, 0, 3, 2}) * v4d{-1.0, 1.0, -1.0, 1.0};
+  return __builtin_shufflevector(v, v, 1, 0, 3, 2) * v4d{-1.0, 1.0, -1.0, 1.0};
 }
 inline __attribute__((always_inline)) v8d times_i(v8d v) {
-  return __builtin_shuffle(v, v8i{1, 0, 3, 2, 5, 4, 7, 6}) * v8d{-1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0};
+  return __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6) * v8d{-1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0};
 }
 
 struct Unitary1q {
@@ -192,8 +190,8 @@ void unitary_1q_runs_q0(double* x, int n, const Unitary1q u, std::int64_t hi_beg
     __builtin_prefetch(p + 64, 1);
     __builtin_prefetch(p + sc + 64, 1);
     const v4d v = load<v4d>(p), w = load<v4d>(p + sc);  // (B00, B10), (B01, B11)
-    const v4d v0 = __builtin_shuffle(v, v4i{0, 1, 0, 1}), v1 = __builtin_shuffle(v, v4i{2, 3, 2, 3});
-    const v4d w0 = __builtin_shuffle(w, v4i{0, 1, 0, 1}), w1 = __builtin_shuffle(w, v4i{2, 3, 2, 3});
+    const v4d v0 = __builtin_shufflevector(v, v, 0, 1, 0, 1), v1 = __builtin_shufflevector(v, v, 2, 3, 2, 3);
+    const v4d w0 = __builtin_shufflevector(w, w, 0, 1, 0, 1), w1 = __builtin_shufflevector(w, w, 2, 3, 2, 3);
     // T(:, b) = U(:, 0) B(0, b) + U(:, 1) B(1, b)
     const v4d t0 = c0r * v0 + c0i * times_i(v0) + c1r * v1 + c1i * times_i(v1);
     const v4d t1 = c0r * w0 + c0i * times_i(w0) + c1r * w1 + c1i * times_i(w1);
