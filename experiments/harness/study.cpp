@@ -192,7 +192,9 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
         }
       }
     }
-    if (o.threads > 0) engine::set_num_threads(o.threads);
+    // Capped at the cores available (with a note), the default (OMP_NUM_THREADS) too: the JSON
+    // records the threads actually used.
+    engine::set_num_threads(o.threads > 0 ? o.threads : engine::num_threads());
     if (hooks.validate) hooks.validate(o, models);
     options_json = options_record(spec, o, models);
     models_json = noise_models_record(models);

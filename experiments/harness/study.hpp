@@ -14,13 +14,16 @@
 //     problem: one message on stderr, return 2, nothing written.
 //  2. compares the options with DIR/<study>.json from an earlier run, if any: different options
 //     (or noise-model files that changed) are refused (return 2) unless --fresh.
-//  3. opens the result files (store.hpp: lock, drop the unfinished point of an interrupted run),
-//     writes DIR/<study>.json (status "running"), then measures every grid point not yet done, in
-//     grid order, appending each point's rows as soon as it completes, with a progress line on
-//     stderr: "[12/40] qubits=8 depth=4 noise=depolarizing seed=1 ... 1.2 s".
-//  4. rewrites DIR/<study>.json with status "complete" and returns 0. A failure while measuring
-//     (e.g. out of memory) is reported, recorded in the JSON (status "failed"), and returns 1; the
-//     completed points are kept and a re-run resumes.
+//  3. opens the result files (store.hpp: lock, read, check every done point's rows; damaged
+//     results are refused, return 2), writes DIR/<study>.json (status "running"; if that fails,
+//     return 1 with the result files untouched), then lets the store drop the unfinished point of
+//     an interrupted run and measures every grid point not yet done, in grid order, appending each
+//     point's rows as soon as it completes, with a progress line on stderr:
+//     "[12/40] qubits=8 depth=4 noise=depolarizing seed=1 ... 1.2 s".
+//  4. rewrites DIR/<study>.json with status "complete" and returns 0. A failure after the first
+//     JSON write (out of memory while measuring, a write error naming its file) is reported,
+//     recorded in the JSON as far as the disk allows (status "failed" and the error), and returns
+//     1; the completed points are kept and a re-run resumes.
 //
 // Grid: the Cartesian product of the used axes, in the order qubits (outermost), the study's
 // category, noise model, noise scale, depth, seed (innermost), so that a study can allocate its

@@ -182,6 +182,24 @@ TEST_CASE("exp_scaling: a failed write gives exit status 1, and the same command
   kraus::test::study::check_write_failures(c, dir.path);
 }
 
+TEST_CASE("exp_scaling: --threads above the cores runs on the cores, and the JSON records that",
+          "[experiments][exp_scaling]") {
+  TempDir dir;
+  const fs::path out = dir.path / "r";
+  const Result r = run({"--noise", "ideal", "--qubits", "2", "--depth", "1", "--repetitions", "1", "--threads", "4096",
+                        "--out", out.string()},
+                       dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.err, Contains("4096 threads requested; using the"));
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  const json j = json::parse(slurp(out / "scaling.json"));
+  CHECK(j["options"]["threads"].get<long>() >= 1);
+  CHECK(j["options"]["threads"].get<long>() <= cores);
+  CHECK(j["options"]["threads"].get<long>() <= j["machine"]["cores"].get<long>());
+  CHECK(read_csv(out / "scaling.csv").rows.at(0).at("threads") == j["options"]["threads"].dump());
+}
+
 TEST_CASE("exp_scaling refuses bad options and input before writing anything (exit status 2)",
           "[experiments][exp_scaling]") {
   TempDir dir;

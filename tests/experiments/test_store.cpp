@@ -132,7 +132,8 @@ TEST_CASE("ResultStore appends points and finds them again", "[experiments][stor
   }
   ResultStore again(dir.str(), "toy", kColumns, kKeys, false);
   CHECK(again.completed().size() == 3);
-  CHECK(again.completed().at("noise_model=ideal qubits=3") == PointRecord{2, fnv1a64("toy,ideal,3,0.25\ntoy,ideal,3,0.125\n")});
+  CHECK(again.completed().at("noise_model=ideal qubits=3") ==
+        PointRecord{2, fnv1a64("toy,ideal,3,0.25\ntoy,ideal,3,0.125\n")});
   CHECK(again.rows_kept() == 3);
   CHECK(again.rows_dropped() == 0);
   CHECK_FALSE(again.torn_line_dropped());
@@ -295,7 +296,8 @@ TEST_CASE("ResultStore refuses a done point whose rows were changed, and changes
   CHECK_THAT(open_error(), Equals("no error"));
   SECTION("one row deleted") {
     edit("toy,ideal,3,7\n", "");
-    CHECK_THAT(refused(open_error()), Contains("point '" + p3 + "' has 12 rows, " + progress.string() + " records 13 rows"));
+    CHECK_THAT(refused(open_error()),
+               Contains("point '" + p3 + "' has 12 rows, " + progress.string() + " records 13 rows"));
   }
   SECTION("a whole point deleted") {
     std::string rows;
