@@ -1,6 +1,6 @@
 // exp_barren_plateau: the variance of the gradient of McClean's random circuits against the number
 // of qubits and the depth, for a 2-local and a global cost, noiseless and under each noise model
-// (noise-induced barren plateaus), next to the 2-design value d/(3(d^2-1)) (VQC.md section 1).
+// (noise-induced barren plateaus), next to the 2-design value d/(3(d^2-1)) (McClean et al., Nat. Commun. 9, 4812, 2018).
 //
 // Circuit (kraus::optim::Ansatz, family kMcClean; McClean et al. 2018, TensorFlow Quantum's set-up):
 // RY(pi/4) on every qubit, then `depth` layers of [R_P(theta) on every qubit, P uniform in {X, Y, Z}
@@ -14,7 +14,8 @@
 //   cost = local:  O = Z0 Z1 (McClean's "two-local Pauli term");
 //   cost = global: O = Z0 Z1 ... Z(n-1), the Pauli string on every qubit (for n = 2 the same as local).
 // Both are Pauli strings with Tr O^2 = d = 2^n, so the 2-design reference d/(3(d^2-1)) is the same
-// for both (VQC.md 1.2: Var = Tr H^2 E[Tr B^2]/(d^2-1), E[Tr B^2] = 1/3 for the RY(pi/4) preamble).
+// for both (McClean et al. 2018: Var = Tr H^2 E[Tr B^2]/(d^2-1), E[Tr B^2] = 1/3 for the RY(pi/4)
+// preamble).
 //
 // Gradients: optim::CircuitFunction's adjoint method, one forward and one backward pass per circuit
 // for both costs at once (CircuitFunction::jacobian). The random axes change the gate sequence of
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
                  "(qubit 0, first layer)";
     d["gradient"] = "optim::CircuitFunction::jacobian, adjoint method (exact), both costs in one call";
     d["two_design"] = "d/(3(d^2-1)), d = 2^n: Var of the first parameter's derivative when the circuit after it is "
-                      "a unitary 2-design (VQC.md 1.2), for any Pauli-string cost";
+                      "a unitary 2-design (McClean et al. 2018), for any Pauli-string cost";
     d["statistics"] = "variance: unbiased sample variance over the circuits; variance_stderr: "
                       "sqrt((m4 - (N-3)/(N-1) s^4)/N); mean_stderr: sqrt(s^2/N)";
     return d;

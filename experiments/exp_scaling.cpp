@@ -15,7 +15,7 @@
 // peak is then the process's since start); peak_rss_increase_bytes = peak - RSS before the
 // allocation, next to the state's own state_bytes = 16 * 4^n.
 //
-// Training epoch (VQC.md section 5's "time/epoch"): with --epoch-samples S > 0 and n <=
+// Training epoch (the "time per epoch" that scalability surveys of hybrid models report): with --epoch-samples S > 0 and n <=
 // --epoch-max-qubits, the same layers as a classifier (optim::Ansatz, hardware-efficient, RY and the
 // CNOT chain, after an RY(pi x_q) angle encoding of n features), readouts <Z_q> on every qubit and a
 // binary logistic head (optim::ClassifierObjective), on S seeded samples with n features uniform in
