@@ -1,6 +1,8 @@
 // Qiskit Aer's NoiseModel.to_dict() JSON: export and import.
 #include <algorithm>
+#include <cstdio>
 #include <functional>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +11,14 @@
 
 namespace kraus::noise {
 namespace {
+
+using detail::printable;
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
 
 // All ordered k-tuples of distinct entries of `qubits`.
 void tuples(const std::vector<int>& qubits, int k, std::vector<int>& prefix, json& out) {
@@ -24,32 +34,7 @@ void tuples(const std::vector<int>& qubits, int k, std::vector<int>& prefix, jso
   }
 }
 
-struct AerReader {
-  std::string source;
-  [[noreturn]] void fail(const std::string& path, const std::string& msg) const {
-    throw NoiseModelError(source + ": " + path + ": " + msg);
-  }
-
-  Matrix matrix(const json& j, const std::string& path) const {
-    if (!j.is_array() || j.empty()) fail(path, "expected a matrix of [re, im] pairs");
-    const int d = static_cast<int>(j.size());
-    Matrix m(d, d);
-    for (int r = 0; r < d; ++r) {
-      if (!j[r].is_array() || static_cast<int>(j[r].size()) != d) fail(path, "matrix is not square");
-      for (int c = 0; c < d; ++c) {
-        const json& z = j[r][c];
-        if (z.is_number()) {
-          m(r, c) = z.get<double>();
-        } else if (z.is_array() && z.size() == 2 && z[0].is_number() && z[1].is_number()) {
-          m(r, c) = Complex(z[0].get<double>(), z[1].get<double>());
-        } else {
-          fail(path, "matrix entries must be numbers or [re, im] pairs");
-        }
-      }
-    }
-    return m;
-  }
-
+struct AerReader : detail::JsonReader {
   // Embeds an operator on `targets` (bit j of its index = targets[j]) into k qubits.
   static Matrix embed(const Matrix& op, const std::vector<int>& targets, int k) {
     const int d = 1 << k, m = static_cast<int>(targets.size());
@@ -70,43 +55,50 @@ struct AerReader {
     return out;
   }
 
-  // Kraus operators of one instruction, embedded into k qubits.
-  std::vector<Matrix> instruction(const json& ins, int k, const std::string& path) const {
-    if (!ins.is_object() || !ins.contains("name") || !ins["name"].is_string()) fail(path, "expected an instruction object");
-    const std::string name = ins["name"].get<std::string>();
-    std::vector<int> qs;
-    for (const json& q : ins.value("qubits", json::array())) qs.push_back(q.get<int>());
-    const json params = ins.value("params", json::array());
+  // Kraus operators of one instruction, embedded into k qubits (its qubits are < k, checked by the caller).
+  std::vector<Matrix> instruction(const json& ins, const std::vector<int>& qs, int k, const std::string& path) const {
+    const std::string name = string(required(ins, path, "name", "the instruction name"), member(path, "name"), "a name");
+    const std::string pp = member(path, "params");
+    const json no_params = json::array();
+    const json& params = ins.contains("params") ? array(ins["params"], pp, "a list of parameters") : no_params;
+    // An operator on all of the instruction's qubits: 2^m x 2^m.
+    const int d = 1 << qs.size();
     auto pauli = [&](char c) {
       switch (c) {
         case 'I': return pauli_matrix(0, 1);
         case 'X': return pauli_matrix(1, 1);
         case 'Y': return pauli_matrix(2, 1);
         case 'Z': return pauli_matrix(3, 1);
-        default: fail(path, std::string("bad Pauli character '") + c + "'");
+        default: fail(element(pp, 0), "'" + printable(std::string(1, c)) + "' is not a Pauli character (I, X, Y, Z)");
       }
+    };
+    auto one_qubit = [&] {
+      if (qs.size() != 1) fail(member(path, "qubits"), "'" + name + "' acts on exactly one qubit");
     };
     std::vector<Matrix> ops;
     if (name == "pauli") {
-      if (params.size() != 1 || !params[0].is_string()) fail(path, "pauli needs one label");
-      const std::string label = params[0].get<std::string>();
-      if (label.size() != qs.size()) fail(path, "pauli label length differs from its qubit count");
+      if (params.size() != 1) fail(pp, "pauli needs one label");
+      const std::string label = string(params[0], element(pp, 0), "a Pauli label");
+      if (label.size() != qs.size()) fail(element(pp, 0), "pauli label length differs from its qubit count");
       Matrix op = Matrix::identity(1 << k);
       // Little-endian label: the rightmost character acts on the first listed qubit.
       for (std::size_t j = 0; j < qs.size(); ++j) op = embed(pauli(label[label.size() - 1 - j]), {qs[j]}, k) * op;
       ops.push_back(op);
     } else if (name == "kraus") {
-      for (std::size_t i = 0; i < params.size(); ++i) ops.push_back(embed(matrix(params[i], path + ".params"), qs, k));
+      if (params.empty()) fail(pp, "kraus needs its matrices");
+      for (std::size_t i = 0; i < params.size(); ++i) ops.push_back(embed(complex_matrix(params[i], element(pp, i), {d}), qs, k));
     } else if (name == "unitary") {
-      if (params.empty()) fail(path, "unitary needs its matrix");
-      ops.push_back(embed(matrix(params[0], path + ".params"), qs, k));
+      if (params.size() != 1) fail(pp, "unitary needs its matrix");
+      ops.push_back(embed(complex_matrix(params[0], element(pp, 0), {d}), qs, k));
     } else if (name == "reset") {
+      one_qubit();
       ops.push_back(embed(Matrix::rows_of({{1, 0}, {0, 0}}), qs, k));
       ops.push_back(embed(Matrix::rows_of({{0, 1}, {0, 0}}), qs, k));
     } else if (name == "id" || name == "x" || name == "y" || name == "z") {
+      one_qubit();
       ops.push_back(embed(pauli(name == "id" ? 'I' : static_cast<char>(name[0] - 'a' + 'A')), qs, k));
     } else {
-      fail(path, "instruction '" + name + "' is not supported (pauli, kraus, unitary, reset, id, x, y, z are)");
+      fail(path, "instruction '" + printable(name) + "' is not supported (pauli, kraus, unitary, reset, id, x, y, z are)");
     }
     return ops;
   }
@@ -169,68 +161,93 @@ std::string NoiseModel::to_aer_json(int num_qubits) const {
 }
 
 NoiseModel NoiseModel::from_aer_json(std::string_view text, const std::string& source) {
-  const AerReader reader{source};
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    throw NoiseModelError(source + ": invalid JSON (" + std::string(e.what()) + ")");
-  }
+  const AerReader reader{{source}};
+  const json j = detail::parse_json(text, source);
   if (!j.is_object() || !j.contains("errors") || !j["errors"].is_array()) reader.fail("errors", "expected a list of errors");
+  const json& errors = j["errors"];
   NoiseModel model;
-  for (std::size_t i = 0; i < j["errors"].size(); ++i) {
-    const std::string path = "errors[" + std::to_string(i) + "]";
-    const json& e = j["errors"][i];
-    if (!e.is_object() || !e.contains("type")) reader.fail(path, "expected an error object with a type");
-    const std::string type = e["type"].get<std::string>();
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    const std::string path = AerReader::element("errors", i);
+    const json& e = reader.object(errors[i], path);
+    const std::string type = reader.string(reader.required(e, path, "type", "qerror or roerror"), AerReader::member(path, "type"),
+                                           "qerror or roerror");
+    if (type != "qerror" && type != "roerror") {
+      reader.fail(AerReader::member(path, "type"), "'" + printable(type) + "' is not supported (qerror and roerror are)");
+    }
     std::vector<std::vector<int>> gate_qubits;
-    for (const json& t : e.value("gate_qubits", json::array())) gate_qubits.push_back(t.get<std::vector<int>>());
+    if (e.contains("gate_qubits")) {
+      const std::string tp = AerReader::member(path, "gate_qubits");
+      const json& t = reader.array(e["gate_qubits"], tp, "a list of qubit tuples");
+      for (std::size_t k = 0; k < t.size(); ++k) gate_qubits.push_back(reader.qubit_list(t[k], AerReader::element(tp, k)));
+    }
+    const std::string pp = AerReader::member(path, "probabilities");
+    const json& probs = reader.array(reader.required(e, path, "probabilities", "a list of probabilities"), pp, "a list");
     if (type == "roerror") {
-      const json& p = e["probabilities"];
-      const std::size_t d = p.size();
-      std::vector<double> m;
-      for (const json& row : p) {
-        for (const json& v : row) m.push_back(v.get<double>());
+      // A d x d confusion matrix on log2(d) qubits, the same for every tuple.
+      std::size_t m = 0;
+      while (m < static_cast<std::size_t>(kMaxReadoutGroupQubits) && (std::size_t{1} << m) < probs.size()) ++m;
+      if (probs.size() < 2 || (std::size_t{1} << m) != probs.size()) {
+        reader.fail(pp, "expected 2^m rows for a readout error on m = 1 to " + std::to_string(kMaxReadoutGroupQubits) +
+                            " qubits");
       }
-      if (d == 2) {
-        ReadoutSpec r{gate_qubits.empty(), {}, m.at(1), m.at(2), {}};
-        if (gate_qubits.empty()) {
+      const std::vector<double> c = reader.probability_matrix(probs, pp, probs.size());
+      try {
+        std::vector<int> group(m);
+        std::iota(group.begin(), group.end(), 0);
+        ReadoutError{group, c}.validate();
+      } catch (const std::invalid_argument& ex) {
+        reader.fail(pp, ex.what());
+      }
+      for (const auto& t : gate_qubits) {
+        if (t.size() != m) reader.fail(AerReader::member(path, "gate_qubits"), "each tuple needs " + std::to_string(m) + " qubit(s)");
+      }
+      if (m == 1) {
+        ReadoutSpec r{gate_qubits.empty(), {}, c[1], c[2], {}};
+        if (gate_qubits.empty()) model.readout.push_back(r);
+        for (const auto& t : gate_qubits) {
+          r.qubits = t;
           model.readout.push_back(r);
-        } else {
-          for (const auto& t : gate_qubits) {
-            r.qubits = t;
-            model.readout.push_back(r);
-          }
         }
       } else {
         if (gate_qubits.empty()) reader.fail(path, "a correlated readout error needs gate_qubits");
-        for (const auto& t : gate_qubits) model.readout.push_back({false, t, 0, 0, m});
+        for (const auto& t : gate_qubits) model.readout.push_back({false, t, 0, 0, c});
       }
       continue;
     }
-    if (type != "qerror") reader.fail(path + ".type", "'" + type + "' is not supported (qerror and roerror are)");
-    const json& circuits = e["instructions"];
-    const json& probs = e["probabilities"];
-    if (!circuits.is_array() || !probs.is_array() || circuits.size() != probs.size() || circuits.empty()) {
-      reader.fail(path, "instructions and probabilities must be lists of one length");
-    }
+    const std::string ip = AerReader::member(path, "instructions");
+    const json& circuits = reader.array(reader.required(e, path, "instructions", "a list of instruction lists"), ip, "a list");
+    if (circuits.empty() || circuits.size() != probs.size()) reader.fail(path, "instructions and probabilities must be lists of one length");
+    // The instructions' qubits (each < 2), then the error's size k.
+    std::vector<std::vector<std::vector<int>>> qubits(circuits.size());
     int k = 1;
-    for (const json& c : circuits)
-      for (const json& ins : c)
-        for (const json& q : ins.value("qubits", json::array())) k = std::max(k, q.get<int>() + 1);
-    if (k > 2) reader.fail(path, "errors on more than 2 qubits are not supported");
+    for (std::size_t c = 0; c < circuits.size(); ++c) {
+      const json& circuit = reader.array(circuits[c], AerReader::element(ip, c), "a list of instructions");
+      for (std::size_t n = 0; n < circuit.size(); ++n) {
+        const std::string np = AerReader::element(AerReader::element(ip, c), n);
+        const json& ins = reader.object(circuit[n], np);
+        const std::vector<int> qs = reader.qubit_list(reader.required(ins, np, "qubits", "the instruction's qubits"),
+                                                      AerReader::member(np, "qubits"));
+        for (int q : qs) {
+          if (q > 1) reader.fail(AerReader::member(np, "qubits"), "errors on more than 2 qubits are not supported");
+          k = std::max(k, q + 1);
+        }
+        qubits[c].push_back(qs);
+      }
+    }
     const int dd = 1 << (2 * k);
     Matrix total(dd, dd);
     for (std::size_t c = 0; c < circuits.size(); ++c) {
+      const double pc = reader.number(probs[c], AerReader::element(pp, c));
+      if (!(pc >= 0 && pc <= 1)) reader.fail(AerReader::element(pp, c), fmt(pc) + " is outside [0, 1]");
       Matrix s = Matrix::identity(dd);
       for (std::size_t n = 0; n < circuits[c].size(); ++n) {
-        const std::vector<Matrix> ops =
-            reader.instruction(circuits[c][n], k, path + ".instructions[" + std::to_string(c) + "][" + std::to_string(n) + "]");
+        const std::vector<Matrix> ops = reader.instruction(circuits[c][n], qubits[c][n], k,
+                                                           AerReader::element(AerReader::element(ip, c), n));
         Matrix step(dd, dd);
         for (const Matrix& op : ops) step += kron(op.conj(), op);
         s = step * s;
       }
-      total += Complex(probs[c].get<double>(), 0) * s;
+      total += Complex(pc, 0) * s;
     }
     ChannelSpec spec;
     spec.type = "kraus";
@@ -239,7 +256,11 @@ NoiseModel NoiseModel::from_aer_json(std::string_view text, const std::string& s
     } catch (const std::invalid_argument& ex) {
       reader.fail(path, ex.what());
     }
-    const std::vector<std::string> ops = e["operations"].get<std::vector<std::string>>();
+    std::vector<std::string> ops;
+    const std::string op = AerReader::member(path, "operations");
+    const json& names = reader.array(reader.required(e, path, "operations", "the gate names"), op, "a list of gate names");
+    for (std::size_t n = 0; n < names.size(); ++n) ops.push_back(reader.gate_name(names[n], AerReader::element(op, n)));
+    if (ops.empty()) reader.fail(op, "expected a non-empty list of gate names");
     // Aer's gate_qubits are ordered tuples: the rule keeps them as such.
     model.gate_noise.push_back({ops, {}, spec, gate_qubits});
   }

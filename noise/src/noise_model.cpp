@@ -1,9 +1,12 @@
 #include "kraus/noise/noise_model.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <set>
 
 #include "json_matrix.hpp"
 
@@ -16,130 +19,326 @@ std::string fmt(double v) {
   return buf;
 }
 
-// Parser state: the source name for messages.
-struct Parser {
-  std::string source;
+}  // namespace
 
-  [[noreturn]] void fail(const std::string& path, const std::string& message) const {
-    throw NoiseModelError(source + ": " + (path.empty() ? "" : path + ": ") + message);
+// ---- bounded JSON parsing and checked reads (json_matrix.hpp) ------------------------------------
+
+namespace detail {
+namespace {
+
+// 1-based line and column of byte `offset`; "\n", "\r" and "\r\n" each end one line.
+std::string line_col(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) {
+      ++line;
+      col = 1;
+    } else if (text[i] != '\r') {
+      ++col;
+    }
   }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
 
-  void only_keys(const json& j, const std::string& path, std::initializer_list<const char*> keys) const {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return it.key() == k; })) {
-        std::string allowed;
-        for (const char* k : keys) allowed += std::string(allowed.empty() ? "" : ", ") + k;
-        fail(path.empty() ? it.key() : path + "." + it.key(), "unknown key (expected one of: " + allowed + ")");
+// Refuses, before nlohmann parses anything, documents nested deeper than kMaxJsonDepth and numbers
+// beyond double's range (strtod's overflow; underflow gives 0 or a denormal, accepted). Brackets and
+// digits inside strings do not count. Up to the first syntax error this sees the same structure as
+// the parser, so the parser never goes deeper than this allows.
+void prescan(std::string_view text, const std::string& source) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        throw NoiseModelError(source + ":" + line_col(text, i) + ": JSON nested deeper than " +
+                              std::to_string(kMaxJsonDepth) + " levels");
+      }
+    } else if (c == ']' || c == '}') {
+      depth = std::max(depth - 1, 0);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = i;
+      while (end < text.size() && std::string_view("0123456789+-.eE").find(text[end]) != std::string_view::npos) ++end;
+      const std::string token(text.substr(i, end - i));
+      if (std::isinf(std::strtod(token.c_str(), nullptr))) {
+        throw NoiseModelError(source + ":" + line_col(text, i) + ": number " + printable(token.substr(0, 40)) +
+                              " is out of range (beyond +-1.8e308)");
+      }
+      i = end - 1;
+    }
+  }
+}
+
+// nlohmann's message without its "[json.exception...] parse error at line L, column C: " prefix.
+std::string parse_error_text(const std::string& what) {
+  std::size_t start = what.find("column ");
+  start = what.find(": ", start == std::string::npos ? 0 : start);
+  return printable(start == std::string::npos ? what : what.substr(start + 2));
+}
+
+}  // namespace
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+json parse_json(std::string_view text, const std::string& source) {
+  if (text.size() > kMaxNoiseModelBytes) {
+    throw NoiseModelError(source + ": the noise model is larger than " + std::to_string(kMaxNoiseModelBytes >> 20) +
+                          " MiB");
+  }
+  prescan(text, source);
+  // The callback tracks the JSON path to name a duplicate key (nlohmann would keep the last one).
+  struct Frame {
+    bool object;
+    std::string key;
+    std::size_t count = 0;
+    std::set<std::string> keys;
+  };
+  std::vector<Frame> frames;
+  auto path = [&] {
+    std::string p;
+    for (const Frame& f : frames) p = f.object ? JsonReader::member(p, f.key) : JsonReader::element(p, f.count - 1);
+    return p;
+  };
+  const json::parser_callback_t track = [&](int, json::parse_event_t event, json& parsed) {
+    using E = json::parse_event_t;
+    if ((event == E::value || event == E::object_start || event == E::array_start) && !frames.empty() &&
+        !frames.back().object) {
+      ++frames.back().count;
+    }
+    if (event == E::object_start || event == E::array_start) frames.push_back({event == E::object_start, "", 0, {}});
+    if (event == E::object_end || event == E::array_end) frames.pop_back();
+    if (event == E::key) {
+      frames.back().key = parsed.get<std::string>();
+      if (!frames.back().keys.insert(frames.back().key).second) {
+        throw NoiseModelError(source + ": " + path() + ": duplicate key");
+      }
+    }
+    return true;
+  };
+  try {
+    return json::parse(text.begin(), text.end(), track);
+  } catch (const json::parse_error& e) {
+    throw NoiseModelError(source + ":" + line_col(text, e.byte == 0 ? 0 : e.byte - 1) + ": invalid JSON (" +
+                          parse_error_text(e.what()) + ")");
+  }
+}
+
+void JsonReader::fail(const std::string& path, const std::string& message) const {
+  throw NoiseModelError(source + ": " + (path.empty() ? "" : path + ": ") + message);
+}
+
+std::string JsonReader::member(const std::string& path, const std::string& key) {
+  return path.empty() ? printable(key) : path + "." + printable(key);
+}
+
+std::string JsonReader::element(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+void JsonReader::only_keys(const json& j, const std::string& path, std::initializer_list<const char*> keys) const {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return it.key() == k; })) {
+      std::string allowed;
+      for (const char* k : keys) allowed += std::string(allowed.empty() ? "" : ", ") + k;
+      fail(member(path, it.key()), "unknown key (expected one of: " + allowed + ")");
+    }
+  }
+}
+
+const json& JsonReader::object(const json& j, const std::string& path) const {
+  if (!j.is_object()) fail(path, "expected an object");
+  return j;
+}
+
+const json& JsonReader::required(const json& j, const std::string& path, const char* key, const std::string& what) const {
+  const auto it = j.find(key);
+  if (it == j.end()) fail(member(path, key), "missing: " + what);
+  return *it;
+}
+
+const json& JsonReader::array(const json& j, const std::string& path, const std::string& what) const {
+  if (!j.is_array()) fail(path, "expected " + what);
+  return j;
+}
+
+std::string JsonReader::string(const json& j, const std::string& path, const std::string& what) const {
+  if (!j.is_string()) fail(path, "expected " + what + " (a string)");
+  return j.get<std::string>();
+}
+
+std::string JsonReader::gate_name(const json& j, const std::string& path, bool wildcard) const {
+  const std::string name = string(j, path, "a gate name");
+  const bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                  std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  if (!ok && !(wildcard && name == "*")) {
+    fail(path, "'" + printable(name) + "' is not a gate name (letters, digits and _" + (wildcard ? ", or \"*\")" : ")"));
+  }
+  return name;
+}
+
+double JsonReader::number(const json& j, const std::string& path) const {
+  if (!j.is_number()) fail(path, "expected a number");
+  const double v = j.get<double>();
+  if (!std::isfinite(v)) fail(path, "expected a finite number");
+  return v;
+}
+
+long long JsonReader::integer(const json& j, const std::string& path, long long lo, long long hi) const {
+  const std::string range = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  if (!j.is_number_integer()) fail(path, "expected " + range);
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<unsigned long long>();
+    if (u > static_cast<unsigned long long>(hi)) fail(path, std::to_string(u) + " is not " + range);
+    return static_cast<long long>(u);
+  }
+  const auto v = j.get<long long>();
+  if (v < lo || v > hi) fail(path, std::to_string(v) + " is not " + range);
+  return v;
+}
+
+int JsonReader::index(const json& j, const std::string& path) const {
+  return static_cast<int>(integer(j, path, 0, kMaxQubitIndex));
+}
+
+std::vector<int> JsonReader::qubit_list(const json& j, const std::string& path) const {
+  if (!j.is_array() || j.empty()) fail(path, "expected a non-empty list of qubit indices");
+  std::vector<int> out;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const int q = index(j[i], element(path, i));
+    if (std::find(out.begin(), out.end(), q) != out.end()) fail(path, "qubit " + std::to_string(q) + " is listed twice");
+    out.push_back(q);
+  }
+  return out;
+}
+
+Matrix JsonReader::complex_matrix(const json& j, const std::string& path, std::initializer_list<int> dims) const {
+  std::string allowed;
+  for (int d : dims) allowed += (allowed.empty() ? "" : " or ") + std::to_string(d) + "x" + std::to_string(d);
+  if (!j.is_array() || std::find(dims.begin(), dims.end(), static_cast<long long>(j.size())) == dims.end()) {
+    fail(path, "expected a " + allowed + " matrix: a list of rows of [re, im] pairs" +
+                   (j.is_array() ? " (got " + std::to_string(j.size()) + " rows)" : ""));
+  }
+  const int d = static_cast<int>(j.size());
+  for (int r = 0; r < d; ++r) {
+    if (!j[r].is_array() || static_cast<int>(j[r].size()) != d) {
+      fail(element(path, r), "expected a row of " + std::to_string(d) + " [re, im] pairs (the matrix must be square)");
+    }
+  }
+  Matrix m(d, d);
+  for (int r = 0; r < d; ++r) {
+    for (int c = 0; c < d; ++c) {
+      const std::string cp = element(element(path, r), c);
+      const json& z = j[r][c];
+      if (z.is_number()) {
+        m(r, c) = number(z, cp);
+      } else if (z.is_array() && z.size() == 2) {
+        m(r, c) = Complex(number(z[0], element(cp, 0)), number(z[1], element(cp, 1)));
+      } else {
+        fail(cp, "expected a complex number [re, im]");
       }
     }
   }
+  return m;
+}
 
-  const json& object(const json& j, const std::string& path) const {
-    if (!j.is_object()) fail(path, "expected an object");
-    return j;
+std::vector<double> JsonReader::probability_matrix(const json& j, const std::string& path, std::size_t d) const {
+  if (!j.is_array() || j.size() != d) fail(path, "expected " + std::to_string(d) + " rows of probabilities");
+  for (std::size_t t = 0; t < d; ++t) {
+    if (!j[t].is_array() || j[t].size() != d) fail(element(path, t), "expected a row of " + std::to_string(d) + " probabilities");
   }
-
-  double number(const json& j, const std::string& path) const {
-    if (!j.is_number()) fail(path, "expected a number");
-    const double v = j.get<double>();
-    if (!std::isfinite(v)) fail(path, "expected a finite number");
-    return v;
-  }
-
-  int index(const json& j, const std::string& path) const {
-    if (!j.is_number_integer() || j.get<long long>() < 0 || j.get<long long>() > 62) {
-      fail(path, "expected a qubit index (an integer in [0, 62])");
+  std::vector<double> m;
+  m.reserve(d * d);
+  for (std::size_t t = 0; t < d; ++t) {
+    for (std::size_t c = 0; c < d; ++c) {
+      const std::string cp = element(element(path, t), c);
+      const double v = number(j[t][c], cp);
+      if (!(v >= 0 && v <= 1)) fail(cp, fmt(v) + " is outside [0, 1]");
+      m.push_back(v);
     }
-    return static_cast<int>(j.get<long long>());
   }
+  return m;
+}
 
-  std::vector<int> qubit_list(const json& j, const std::string& path) const {
-    if (!j.is_array() || j.empty()) fail(path, "expected a non-empty list of qubit indices");
-    std::vector<int> out;
-    for (std::size_t i = 0; i < j.size(); ++i) {
-      const int q = index(j[i], path + "[" + std::to_string(i) + "]");
-      if (std::find(out.begin(), out.end(), q) != out.end()) fail(path, "qubit " + std::to_string(q) + " is listed twice");
-      out.push_back(q);
-    }
-    return out;
-  }
+}  // namespace detail
 
-  Matrix complex_matrix(const json& j, const std::string& path) const {
-    if (!j.is_array() || j.empty()) fail(path, "expected a square matrix: a list of rows of [re, im] pairs");
-    const int d = static_cast<int>(j.size());
-    Matrix m(d, d);
-    for (int r = 0; r < d; ++r) {
-      const std::string rp = path + "[" + std::to_string(r) + "]";
-      if (!j[r].is_array() || static_cast<int>(j[r].size()) != d) {
-        fail(rp, "expected a row of " + std::to_string(d) + " [re, im] pairs (the matrix must be square)");
-      }
-      for (int c = 0; c < d; ++c) {
-        const std::string cp = rp + "[" + std::to_string(c) + "]";
-        const json& z = j[r][c];
-        if (z.is_number()) {
-          m(r, c) = number(z, cp);
-        } else if (z.is_array() && z.size() == 2) {
-          m(r, c) = Complex(number(z[0], cp + "[0]"), number(z[1], cp + "[1]"));
-        } else {
-          fail(cp, "expected a complex number [re, im]");
-        }
-      }
-    }
-    return m;
-  }
+namespace {
 
-  ChannelSpec channel(const json& j, const std::string& path) const {
+using detail::JsonReader;
+using detail::printable;
+
+// The noise-model reader: the checked reads plus the model's own structure.
+struct Parser : JsonReader {
+  ChannelSpec channel(const json& j, const std::string& path, int tensor_depth = 0) const {
     object(j, path);
-    if (!j.contains("type") || !j["type"].is_string()) fail(path + ".type", "missing channel type (a string)");
     ChannelSpec spec;
-    spec.type = j["type"].get<std::string>();
+    spec.type = string(required(j, path, "type", "the channel type"), member(path, "type"), "the channel type");
     const ChannelType* type = find_channel_type(spec.type);
     if (type == nullptr) {
       std::string known;
       for (const ChannelType& t : channel_types()) known += std::string(known.empty() ? "" : ", ") + std::string(t.name);
-      fail(path + ".type", "unknown channel type '" + spec.type + "' (known: " + known + ")");
+      fail(member(path, "type"), "unknown channel type '" + printable(spec.type) + "' (known: " + known + ")");
+    }
+    if (spec.type == "tensor" && tensor_depth >= kMaxTensorNesting) {
+      fail(path, "tensor channels nest at most " + std::to_string(kMaxTensorNesting) + " levels deep");
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& key = it.key();
-      const std::string kp = path + "." + key;
+      const std::string kp = member(path, key);
       if (key == "type") continue;
       if (key == "num_qubits" && spec.type == "depolarizing") {
-        if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 3) fail(kp, "expected 1, 2 or 3");
-        spec.num_qubits = it->get<int>();
+        spec.num_qubits = static_cast<int>(integer(*it, kp, 1, 3));
       } else if (key == "probabilities" && spec.type == "pauli") {
         if (!it->is_object() || it->empty()) fail(kp, "expected an object mapping Pauli strings to probabilities");
-        for (auto p = it->begin(); p != it->end(); ++p) spec.pauli_probabilities[p.key()] = number(*p, kp + "." + p.key());
+        for (auto p = it->begin(); p != it->end(); ++p) {
+          const std::string& label = p.key();
+          if (label.empty() || label.size() > 3 || label.find_first_not_of("IXYZ") != std::string::npos) {
+            fail(member(kp, label), "expected a Pauli string of 1 to 3 characters I, X, Y, Z");
+          }
+          spec.pauli_probabilities[label] = number(*p, member(kp, label));
+        }
       } else if (key == "operators" && spec.type == "kraus") {
         if (!it->is_array() || it->empty()) fail(kp, "expected a non-empty list of Kraus matrices");
         for (std::size_t i = 0; i < it->size(); ++i) {
-          spec.kraus_operators.push_back(complex_matrix((*it)[i], kp + "[" + std::to_string(i) + "]"));
-          const Matrix& k = spec.kraus_operators.back();
-          if (k.rows() != spec.kraus_operators.front().rows()) {
-            fail(kp + "[" + std::to_string(i) + "]", "is " + std::to_string(k.rows()) + "x" + std::to_string(k.rows()) +
-                                                         ", unlike operator 0 (" +
-                                                         std::to_string(spec.kraus_operators.front().rows()) + "x" +
-                                                         std::to_string(spec.kraus_operators.front().rows()) + ")");
+          const std::string op = element(kp, i);
+          spec.kraus_operators.push_back(complex_matrix((*it)[i], op, {2, 4}));
+          const int d = spec.kraus_operators.back().rows(), d0 = spec.kraus_operators.front().rows();
+          if (d != d0) {
+            fail(op, "is " + std::to_string(d) + "x" + std::to_string(d) + ", unlike operator 0 (" + std::to_string(d0) +
+                         "x" + std::to_string(d0) + ")");
           }
-          if (k.rows() != 2 && k.rows() != 4) fail(kp + "[" + std::to_string(i) + "]", "must be 2x2 or 4x4 (1 or 2 qubits)");
         }
       } else if (key == "channels" && spec.type == "tensor") {
         if (!it->is_array() || it->empty()) fail(kp, "expected a non-empty list of channels");
         for (std::size_t i = 0; i < it->size(); ++i) {
-          spec.factors.push_back(channel((*it)[i], kp + "[" + std::to_string(i) + "]"));
-          if (spec.factors.back().fixed_num_qubits() == 0) {
-            fail(kp + "[" + std::to_string(i) + "]", "a tensor factor must fix its number of qubits");
-          }
+          spec.factors.push_back(channel((*it)[i], element(kp, i), tensor_depth + 1));
+          if (spec.factors.back().fixed_num_qubits() == 0) fail(element(kp, i), "a tensor factor must fix its number of qubits");
         }
       } else if (key == "axis" && spec.type == "coherent_overrotation") {
-        if (!it->is_string() || (it->get<std::string>() != "x" && it->get<std::string>() != "y" &&
-                                 it->get<std::string>() != "z")) {
-          fail(kp, "expected \"x\", \"y\" or \"z\"");
-        }
-        spec.axis = it->get<std::string>();
+        spec.axis = string(*it, kp, "\"x\", \"y\" or \"z\"");
+        if (spec.axis != "x" && spec.axis != "y" && spec.axis != "z") fail(kp, "expected \"x\", \"y\" or \"z\"");
       } else {
         const auto param = std::find_if(type->params.begin(), type->params.end(),
                                         [&](const ChannelParameter& p) { return p.name == key; });
-        if (param == type->params.end()) fail(kp, "a " + spec.type + " channel has no parameter '" + key + "'");
+        if (param == type->params.end()) fail(kp, "a " + spec.type + " channel has no parameter '" + printable(key) + "'");
         const double v = number(*it, kp);
         if (!(v >= param->min && v <= param->max)) {
           fail(kp, fmt(v) + " is outside [" + fmt(param->min) + ", " + fmt(param->max) + "] for a " + spec.type +
@@ -149,7 +348,7 @@ struct Parser {
       }
     }
     auto need = [&](bool ok, const char* key, const char* what) {
-      if (!ok) fail(path + "." + key, std::string("missing: ") + what);
+      if (!ok) fail(member(path, key), std::string("missing: ") + what);
     };
     if (spec.type == "pauli") need(!spec.pauli_probabilities.empty(), "probabilities", "Pauli probabilities");
     if (spec.type == "kraus") need(!spec.kraus_operators.empty(), "operators", "Kraus operators");
@@ -170,35 +369,30 @@ struct Parser {
     object(j, path);
     only_keys(j, path, {"qubits", "p1_given_0", "p0_given_1", "matrix"});
     ReadoutSpec r;
-    if (!j.contains("qubits")) fail(path + ".qubits", "missing: \"all\" or a list of qubits");
-    if (j["qubits"].is_string()) {
-      if (j["qubits"].get<std::string>() != "all") fail(path + ".qubits", "expected \"all\" or a list of qubits");
+    const json& qubits = required(j, path, "qubits", "\"all\" or a list of qubits");
+    if (qubits.is_string()) {
+      if (qubits.get<std::string>() != "all") fail(member(path, "qubits"), "expected \"all\" or a list of qubits");
       r.all_qubits = true;
     } else {
-      r.qubits = qubit_list(j["qubits"], path + ".qubits");
+      r.qubits = qubit_list(qubits, member(path, "qubits"));
     }
     if (j.contains("matrix")) {
-      if (r.all_qubits) fail(path + ".qubits", "a correlated readout matrix needs an explicit qubit list");
+      if (r.all_qubits) fail(member(path, "qubits"), "a correlated readout matrix needs an explicit qubit list");
       if (j.contains("p1_given_0") || j.contains("p0_given_1")) fail(path, "give either a matrix or p1_given_0/p0_given_1");
-      const json& m = j["matrix"];
-      const std::size_t d = std::size_t{1} << r.qubits.size();
-      if (!m.is_array() || m.size() != d) fail(path + ".matrix", "expected " + std::to_string(d) + " rows for " +
-                                                                      std::to_string(r.qubits.size()) + " qubit(s)");
-      for (std::size_t t = 0; t < d; ++t) {
-        const std::string rp = path + ".matrix[" + std::to_string(t) + "]";
-        if (!m[t].is_array() || m[t].size() != d) fail(rp, "expected a row of " + std::to_string(d) + " probabilities");
-        for (std::size_t c = 0; c < d; ++c) r.matrix.push_back(number(m[t][c], rp + "[" + std::to_string(c) + "]"));
+      if (r.qubits.size() > static_cast<std::size_t>(kMaxReadoutGroupQubits)) {
+        fail(member(path, "qubits"), "a correlated readout matrix acts on at most " +
+                                         std::to_string(kMaxReadoutGroupQubits) + " qubits");
       }
+      r.matrix = probability_matrix(j["matrix"], member(path, "matrix"), std::size_t{1} << r.qubits.size());
       try {
         ReadoutError{r.qubits, r.matrix}.validate();
       } catch (const std::invalid_argument& e) {
-        fail(path + ".matrix", e.what());
+        fail(member(path, "matrix"), e.what());
       }
     } else {
       for (const char* key : {"p1_given_0", "p0_given_1"}) {
-        if (!j.contains(key)) fail(path + "." + key, "missing (or give a correlated \"matrix\")");
-        const double v = number(j[key], path + "." + key);
-        if (!(v >= 0 && v <= 1)) fail(path + "." + key, fmt(v) + " is outside [0, 1]");
+        const double v = number(required(j, path, key, "a probability (or give a correlated \"matrix\")"), member(path, key));
+        if (!(v >= 0 && v <= 1)) fail(member(path, key), fmt(v) + " is outside [0, 1]");
         (std::string(key) == "p1_given_0" ? r.p1_given_0 : r.p0_given_1) = v;
       }
     }
@@ -210,22 +404,26 @@ struct Parser {
     only_keys(j, path, {"qubits", "gates"});
     std::vector<QubitCalibration> qubits;
     std::vector<GateCalibration> gates;
-    if (!j.contains("qubits") || !j["qubits"].is_array()) fail(path + ".qubits", "expected a list of per-qubit figures");
-    for (std::size_t i = 0; i < j["qubits"].size(); ++i) {
-      const std::string qp = path + ".qubits[" + std::to_string(i) + "]";
-      const json& q = object(j["qubits"][i], qp);
+    const std::string qsp = member(path, "qubits");
+    const json& qs = array(required(j, path, "qubits", "a list of per-qubit figures"), qsp, "a list of per-qubit figures");
+    if (qs.size() > static_cast<std::size_t>(kMaxQubitIndex) + 1) {
+      fail(qsp, "at most " + std::to_string(kMaxQubitIndex + 1) + " qubits (indices 0 to " +
+                    std::to_string(kMaxQubitIndex) + ")");
+    }
+    for (std::size_t i = 0; i < qs.size(); ++i) {
+      const std::string qp = element(qsp, i);
+      const json& q = object(qs[i], qp);
       only_keys(q, qp, {"t1", "t2", "excited_population", "p1_given_0", "p0_given_1"});
       QubitCalibration c;
       for (const char* key : {"t1", "t2"}) {
-        if (!q.contains(key)) fail(qp + "." + key, "missing");
-        const double v = number(q[key], qp + "." + key);
-        if (!(v > 0)) fail(qp + "." + key, fmt(v) + " must be > 0");
+        const double v = number(required(q, qp, key, "a time > 0"), member(qp, key));
+        if (!(v > 0)) fail(member(qp, key), fmt(v) + " must be > 0");
         (std::string(key) == "t1" ? c.t1 : c.t2) = v;
       }
       auto optional_probability = [&](const char* key, double& out) {
         if (!q.contains(key)) return;
-        out = number(q[key], qp + "." + key);
-        if (!(out >= 0 && out <= 1)) fail(qp + "." + key, fmt(out) + " is outside [0, 1]");
+        out = number(q[key], member(qp, key));
+        if (!(out >= 0 && out <= 1)) fail(member(qp, key), fmt(out) + " is outside [0, 1]");
       };
       optional_probability("excited_population", c.excited_population);
       optional_probability("p1_given_0", c.p1_given_0);
@@ -233,24 +431,25 @@ struct Parser {
       qubits.push_back(c);
     }
     if (j.contains("gates")) {
-      if (!j["gates"].is_array()) fail(path + ".gates", "expected a list of gate figures");
-      for (std::size_t i = 0; i < j["gates"].size(); ++i) {
-        const std::string gp = path + ".gates[" + std::to_string(i) + "]";
-        const json& g = object(j["gates"][i], gp);
+      const std::string gsp = member(path, "gates");
+      const json& gs = array(j["gates"], gsp, "a list of gate figures");
+      for (std::size_t i = 0; i < gs.size(); ++i) {
+        const std::string gp = element(gsp, i);
+        const json& g = object(gs[i], gp);
         only_keys(g, gp, {"gate", "qubits", "error", "time"});
         GateCalibration c;
-        if (!g.contains("gate") || !g["gate"].is_string()) fail(gp + ".gate", "missing gate name");
-        c.gate = g["gate"].get<std::string>();
-        if (!g.contains("qubits")) fail(gp + ".qubits", "missing");
-        c.qubits = qubit_list(g["qubits"], gp + ".qubits");
+        c.gate = gate_name(required(g, gp, "gate", "the gate name"), member(gp, "gate"));
+        c.qubits = qubit_list(required(g, gp, "qubits", "the gate's qubits"), member(gp, "qubits"));
+        if (c.qubits.size() > 3) fail(member(gp, "qubits"), "calibrated gates act on 1 to 3 qubits");
         for (int q : c.qubits) {
-          if (q >= static_cast<int>(qubits.size())) fail(gp + ".qubits", "qubit " + std::to_string(q) + " has no calibration entry");
+          if (q >= static_cast<int>(qubits.size())) {
+            fail(member(gp, "qubits"), "qubit " + std::to_string(q) + " has no calibration entry");
+          }
         }
-        if (c.qubits.size() > 3) fail(gp + ".qubits", "calibrated gates act on 1 to 3 qubits");
-        c.error = g.contains("error") ? number(g["error"], gp + ".error") : 0.0;
-        c.time = g.contains("time") ? number(g["time"], gp + ".time") : 0.0;
-        if (!(c.error >= 0 && c.error <= 1)) fail(gp + ".error", fmt(c.error) + " is outside [0, 1]");
-        if (!(c.time >= 0)) fail(gp + ".time", fmt(c.time) + " must be >= 0");
+        c.error = g.contains("error") ? number(g["error"], member(gp, "error")) : 0.0;
+        c.time = g.contains("time") ? number(g["time"], member(gp, "time")) : 0.0;
+        if (!(c.error >= 0 && c.error <= 1)) fail(member(gp, "error"), fmt(c.error) + " is outside [0, 1]");
+        if (!(c.time >= 0)) fail(member(gp, "time"), fmt(c.time) + " must be >= 0");
         gates.push_back(c);
       }
     }
@@ -280,33 +479,21 @@ json channel_json(const ChannelSpec& spec) {
   return j;
 }
 
+// The file's bytes, at most kMaxNoiseModelBytes (reading stops there: /dev/zero is refused too).
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw NoiseModelError(path + ": cannot open the noise model file");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-json parse_text(std::string_view text, const std::string& source) {
-  try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    // Turn the byte offset into a line and column.
-    std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxNoiseModelBytes) {
+      throw NoiseModelError(path + ": the noise model is larger than " + std::to_string(kMaxNoiseModelBytes >> 20) +
+                            " MiB");
     }
-    std::string what = e.what();
-    const std::size_t colon = what.rfind(": ");
-    throw NoiseModelError(source + ":" + std::to_string(line) + ":" + std::to_string(col) + ": invalid JSON (" +
-                          (colon == std::string::npos ? what : what.substr(colon + 2)) + ")");
   }
+  if (in.bad()) throw NoiseModelError(path + ": cannot read the noise model file");
+  return text;
 }
 
 // Average gate fidelity of a channel against the identity: (d F_pro + 1) / (d + 1), F_pro = Tr S / d^2.
@@ -345,39 +532,36 @@ NoiseModel& NoiseModel::operator=(const NoiseModel& other) {
 }
 
 NoiseModel NoiseModel::from_json(std::string_view text, const std::string& source) {
-  const Parser p{source};
-  const json j = parse_text(text, source);
+  const Parser p{{source}};
+  const json j = detail::parse_json(text, source);
   if (!j.is_object()) p.fail("", "a noise model is a JSON object");
   p.only_keys(j, "", {"gate_noise", "idle_noise", "readout", "calibration"});
   NoiseModel model;
   if (j.contains("gate_noise")) {
-    const json& rules = j["gate_noise"];
-    if (!rules.is_array()) p.fail("gate_noise", "expected a list of rules");
+    const json& rules = p.array(j["gate_noise"], "gate_noise", "a list of rules");
     for (std::size_t i = 0; i < rules.size(); ++i) {
-      const std::string path = "gate_noise[" + std::to_string(i) + "]";
+      const std::string path = JsonReader::element("gate_noise", i);
       const json& r = p.object(rules[i], path);
       p.only_keys(r, path, {"gates", "qubits", "gate_qubits", "channel"});
       GateNoiseRule rule;
-      if (!r.contains("gates") || !r["gates"].is_array() || r["gates"].empty()) {
-        p.fail(path + ".gates", "expected a non-empty list of gate names (or [\"*\"])");
+      const std::string gp = JsonReader::member(path, "gates");
+      const auto gates = r.find("gates");
+      if (gates == r.end() || !gates->is_array() || gates->empty()) {
+        p.fail(gp, "expected a non-empty list of gate names (or [\"*\"])");
       }
-      for (std::size_t g = 0; g < r["gates"].size(); ++g) {
-        if (!r["gates"][g].is_string() || r["gates"][g].get<std::string>().empty()) {
-          p.fail(path + ".gates[" + std::to_string(g) + "]", "expected a gate name");
-        }
-        rule.gates.push_back(r["gates"][g].get<std::string>());
+      for (std::size_t g = 0; g < gates->size(); ++g) {
+        rule.gates.push_back(p.gate_name((*gates)[g], JsonReader::element(gp, g), true));
       }
-      if (r.contains("qubits")) rule.qubits = p.qubit_list(r["qubits"], path + ".qubits");
+      if (r.contains("qubits")) rule.qubits = p.qubit_list(r["qubits"], JsonReader::member(path, "qubits"));
       if (r.contains("gate_qubits")) {
-        if (r.contains("qubits")) p.fail(path + ".gate_qubits", "give either qubits or gate_qubits, not both");
+        const std::string tp = JsonReader::member(path, "gate_qubits");
+        if (r.contains("qubits")) p.fail(tp, "give either qubits or gate_qubits, not both");
         const json& t = r["gate_qubits"];
-        if (!t.is_array() || t.empty()) p.fail(path + ".gate_qubits", "expected a list of qubit tuples, e.g. [[0, 1]]");
-        for (std::size_t k = 0; k < t.size(); ++k) {
-          rule.gate_qubits.push_back(p.qubit_list(t[k], path + ".gate_qubits[" + std::to_string(k) + "]"));
-        }
+        if (!t.is_array() || t.empty()) p.fail(tp, "expected a list of qubit tuples, e.g. [[0, 1]]");
+        for (std::size_t k = 0; k < t.size(); ++k) rule.gate_qubits.push_back(p.qubit_list(t[k], JsonReader::element(tp, k)));
       }
-      if (!r.contains("channel")) p.fail(path + ".channel", "missing");
-      rule.channel = p.channel(r["channel"], path + ".channel");
+      const std::string cp = JsonReader::member(path, "channel");
+      rule.channel = p.channel(p.required(r, path, "channel", "the channel object"), cp);
       model.gate_noise.push_back(std::move(rule));
     }
   }
@@ -387,9 +571,9 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
     model.idle_noise = std::move(idle);
   }
   if (j.contains("readout")) {
-    if (!j["readout"].is_array()) p.fail("readout", "expected a list of readout errors");
-    for (std::size_t i = 0; i < j["readout"].size(); ++i) {
-      model.readout.push_back(p.readout(j["readout"][i], "readout[" + std::to_string(i) + "]"));
+    const json& readout = p.array(j["readout"], "readout", "a list of readout errors");
+    for (std::size_t i = 0; i < readout.size(); ++i) {
+      model.readout.push_back(p.readout(readout[i], JsonReader::element("readout", i)));
     }
   }
   if (j.contains("calibration")) p.calibration(j["calibration"], "calibration", model);

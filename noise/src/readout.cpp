@@ -17,7 +17,9 @@ ReadoutError ReadoutError::single(int qubit, double p1_given_0, double p0_given_
 
 void ReadoutError::validate() const {
   const std::size_t m = qubits.size();
-  if (m < 1 || m > 10) throw std::invalid_argument("a readout error acts on 1 to 10 qubits");
+  if (m < 1 || m > static_cast<std::size_t>(kMaxReadoutGroupQubits)) {
+    throw std::invalid_argument("a readout error acts on 1 to " + std::to_string(kMaxReadoutGroupQubits) + " qubits");
+  }
   const std::size_t d = std::size_t{1} << m;
   if (confusion.size() != d * d) {
     throw std::invalid_argument("readout confusion matrix on " + std::to_string(m) + " qubit(s) must be " +

@@ -2,6 +2,7 @@
 // clear error per malformed case), scaling, calibration-derived models and the Qiskit Aer format.
 // Channels are compared through their superoperators against references built here.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -10,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/channel_table.hpp"
@@ -772,4 +775,254 @@ TEST_CASE("Aer reset, id/x/z and unitary instructions and correlated roerrors ar
                    "errors[0]"));  // probabilities not summing to 1: not trace preserving
     CHECK_THROWS_AS(noise::NoiseModel::from_aer_json(R"({"gate_noise": []})"), noise::NoiseModelError);
   }
+}
+
+// ---- hostile input (issue 11, items 2, 3, 5 and 8) ------------------------------------------------
+
+namespace {
+
+std::string hardening_path(const std::string& name) { return data_path("hardening/" + name); }
+
+// The error of f, which must be a NoiseModelError and come within `seconds` (generous: the
+// sanitizer build runs these too; before the fixes the same inputs took 12 s or crashed).
+std::string quick_error_of(const std::function<void()>& f, double seconds = 5.0) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = error_of(f);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO(message);
+  CHECK(elapsed < seconds);
+  CHECK_FALSE(contains(message, "not a NoiseModelError"));
+  CHECK_FALSE(contains(message, "json.exception"));
+  return message;
+}
+
+std::string nested_tensor(int levels) {
+  std::string c = R"({"type": "bit_flip", "p": 0.01})";
+  for (int i = 0; i < levels; ++i) c = R"({"type": "tensor", "channels": [)" + c + "]}";
+  return R"({"gate_noise": [{"gates": ["h"], "channel": )" + c + "}]}";
+}
+
+bool has_control_byte(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+TEST_CASE("hardening: tensor channels nest at most 8 levels; deeper JSON is refused before parsing",
+          "[noise][model][json][hardening]") {
+  // 8 tensor levels are accepted and are the bit flip itself.
+  const noise::NoiseModel eight = noise::NoiseModel::from_json_file(hardening_path("tensor_nested_8.json"));
+  const auto placed = eight.channels_after("h", {0});
+  REQUIRE(placed.size() == 1);
+  check_placed(placed[0], ref::superoperator_from_kraus({std::sqrt(0.99) * eye(2), std::sqrt(0.01) * ref::pauli('X')}), {0});
+  // The 9th level is refused at its path, before its factors are read.
+  const std::string nine = quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("tensor_nested_9.json")); });
+  std::string path = "gate_noise[0].channel";
+  for (int i = 0; i < 8; ++i) path += ".channels[0]";
+  CHECK(nine == hardening_path("tensor_nested_9.json") + ": " + path + ": tensor channels nest at most 8 levels deep");
+  // The issue's 8 000 levels (a stack overflow before) and 1 000 levels (12 s): the JSON nesting
+  // limit refuses them at the byte where depth 65 opens.
+  for (int levels : {1000, 8000}) {
+    CAPTURE(levels);
+    const std::string message = quick_error_of([&] { noise::NoiseModel::from_json(nested_tensor(levels), "deep.json"); });
+    CHECK(message.rfind("deep.json:1:", 0) == 0);
+    CHECK(contains(message, "JSON nested deeper than 64 levels"));
+  }
+  const std::string text = nested_tensor(8000);
+  std::size_t depth = 0, at = 0;
+  for (; at < text.size(); ++at) {
+    if ((text[at] == '[' || text[at] == '{') && ++depth == 65) break;
+    if (text[at] == ']' || text[at] == '}') --depth;
+  }
+  CHECK(quick_error_of([&] { noise::NoiseModel::from_json(text, "deep.json"); }) ==
+        "deep.json:1:" + std::to_string(at + 1) + ": JSON nested deeper than 64 levels");
+}
+
+TEST_CASE("hardening: arrays or objects nested 100 000 deep anywhere are refused with file:line:col",
+          "[noise][model][json][hardening]") {
+  const std::string arrays = "{\n\"readout\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  std::string objects = "{\n\"x\":";
+  for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(100000, '}') + "}";
+  for (const std::string* text : {&arrays, static_cast<const std::string*>(&objects)}) {
+    // Column 12 (arrays) or 6 (objects) of line 2 opens the 65th level.
+    const std::string where = text == &arrays ? "doc.json:2:75: " : "doc.json:2:";
+    const std::string message = quick_error_of([&] { noise::NoiseModel::from_json(*text, "doc.json"); });
+    CHECK(message.rfind(where, 0) == 0);
+    CHECK(contains(message, "JSON nested deeper than 64 levels"));
+    const std::string aer = quick_error_of([&] { noise::NoiseModel::from_aer_json(*text, "aer.json"); });
+    CHECK(aer.rfind("aer.json:2:", 0) == 0);
+  }
+  // Brackets inside strings do not count.
+  CHECK(contains(error_of([] { noise::NoiseModel::from_json("{\"g" + std::string(1000, '[') + "\": 1}", "s.json"); }),
+                 "unknown key"));
+}
+
+TEST_CASE("hardening: matrix shapes are checked before anything is allocated", "[noise][model][json][hardening]") {
+  // The issue's Kraus operator of 20 000 and 40 000 one-element rows (6.3 GB, then bad_alloc, before).
+  for (int rows : {20000, 40000}) {
+    CAPTURE(rows);
+    std::string m = "[";
+    for (int r = 0; r < rows; ++r) m += std::string(r ? "," : "") + "[[1,0]]";
+    m += "]";
+    const std::string kraus = R"({"gate_noise": [{"gates": ["h"], "channel": {"type": "kraus", "operators": [)" + m + "]}}]}";
+    CHECK(quick_error_of([&] { noise::NoiseModel::from_json(kraus, "k.json"); }) ==
+          "k.json: gate_noise[0].channel.operators[0]: expected a 2x2 or 4x4 matrix: a list of rows of [re, im] pairs "
+          "(got " + std::to_string(rows) + " rows)");
+    const std::string aer = R"({"errors": [{"type": "qerror", "operations": ["x"], "probabilities": [1], )"
+                            R"("instructions": [[{"name": "kraus", "qubits": [0], "params": [)" + m + "]}]]}]}";
+    CHECK(contains(quick_error_of([&] { noise::NoiseModel::from_aer_json(aer, "a.json"); }),
+                   "a.json: errors[0].instructions[0][0].params[0]: expected a 2x2 matrix"));
+    std::string p = "[";
+    for (int r = 0; r < rows; ++r) p += std::string(r ? "," : "") + "[1]";
+    p += "]";
+    CHECK(quick_error_of([&] { noise::NoiseModel::from_json(R"({"readout": [{"qubits": [0], "matrix": )" + p + "}]}", "r.json"); }) ==
+          "r.json: readout[0].matrix: expected 2 rows of probabilities");
+    CHECK(contains(quick_error_of([&] {
+                     noise::NoiseModel::from_aer_json(R"({"errors": [{"type": "roerror", "operations": ["measure"], "probabilities": )" + p + "}]}",
+                                                      "a.json");
+                   }),
+                   "a.json: errors[0].probabilities: expected 2^m rows"));
+  }
+  // A correlated readout matrix on 11 qubits is refused from its qubit list, before its 2^22 entries.
+  CHECK(quick_error_of([] {
+          noise::NoiseModel::from_json(R"({"readout": [{"qubits": [0,1,2,3,4,5,6,7,8,9,10], "matrix": []}]})", "r.json");
+        }) == "r.json: readout[0].qubits: a correlated readout matrix acts on at most 10 qubits");
+  // A ragged row is found before the matrix is read.
+  CHECK(quick_error_of([] {
+          noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h"], "channel": {"type": "kraus", "operators": [[[1, 0], [0]]]}}]})",
+                                       "k.json");
+        }) == "k.json: gate_noise[0].channel.operators[0][1]: expected a row of 2 [re, im] pairs (the matrix must be square)");
+}
+
+TEST_CASE("hardening: JSON library errors become messages with the file and line or path", "[noise][model][json][hardening]") {
+  // The issue's {"p": 1e400}: line 2, column 57 is where the number starts.
+  const std::string overflow = quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("number_overflow.json")); });
+  CHECK(overflow == hardening_path("number_overflow.json") + ":2:57: number 1e400 is out of range (beyond +-1.8e308)");
+  CHECK(quick_error_of([] { noise::NoiseModel::from_aer_json(R"({"errors": [-1e999]})", "a.json"); }) ==
+        "a.json:1:13: number -1e999 is out of range (beyond +-1.8e308)");
+  // Wrong types where the readers expected others (type_error before).
+  CHECK(quick_error_of([] { noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h"], "channel": {"type": 7}}]})", "m.json"); }) ==
+        "m.json: gate_noise[0].channel.type: expected the channel type (a string)");
+  CHECK(quick_error_of([] { noise::NoiseModel::from_aer_json(R"({"errors": [{"type": 1}]})", "a.json"); }) ==
+        "a.json: errors[0].type: expected qerror or roerror (a string)");
+  CHECK(quick_error_of([] {
+          noise::NoiseModel::from_aer_json(R"({"errors": [{"type": "qerror", "operations": ["x"], "probabilities": [1], )"
+                                           R"("instructions": [[{"name": "x", "qubits": ["0"]}]]}]})",
+                                           "a.json");
+        }) == "a.json: errors[0].instructions[0][0].qubits[0]: expected an integer in [0, 62]");
+  // Missing members of const objects (undefined behaviour in the Aer reader before).
+  CHECK(quick_error_of([] { noise::NoiseModel::from_aer_json(R"({"errors": [{"type": "qerror"}]})", "a.json"); }) ==
+        "a.json: errors[0].probabilities: missing: a list of probabilities");
+  CHECK(quick_error_of([] { noise::NoiseModel::from_aer_json(R"({"errors": [{"type": "roerror", "probabilities": [[1, 0], [0]]}]})", "a.json"); }) ==
+        "a.json: errors[0].probabilities[1]: expected a row of 2 probabilities");
+  // Duplicate keys were silently the last one.
+  CHECK(quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("duplicate_key.json")); }) ==
+        hardening_path("duplicate_key.json") + ": gate_noise[0].channel.p: duplicate key");
+  // NaN and Infinity are not JSON.
+  for (const char* literal : {"NaN", "Infinity", "-Infinity"}) {
+    CAPTURE(literal);
+    CHECK(quick_error_of([&] {
+            noise::NoiseModel::from_json(std::string(R"({"gate_noise": [{"gates": ["h"], "channel": {"type": "bit_flip", "p": )") +
+                                             literal + "}}]}",
+                                         "m.json");
+          }).rfind("m.json:1:", 0) == 0);
+  }
+}
+
+TEST_CASE("hardening: integers are range-checked, underflow reads as 0, control bytes are escaped, CR ends lines",
+          "[noise][model][json][hardening]") {
+  // 4294967297 wrapped to 1 before.
+  CHECK(quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("num_qubits_wrap.json")); }) ==
+        hardening_path("num_qubits_wrap.json") + ": gate_noise[0].channel.num_qubits: 4294967297 is not an integer in [1, 3]");
+  const std::string h = R"({"gate_noise": [{"gates": ["h"], )";
+  for (const char* value : {"2.5", "2.0", "-1", "18446744073709551615", "1e3"}) {
+    CAPTURE(value);
+    CHECK(contains(quick_error_of([&] {
+                     noise::NoiseModel::from_json(h + R"("channel": {"type": "depolarizing", "p": 0.1, "num_qubits": )" + value + "}}]}",
+                                                  "m.json");
+                   }),
+                   "m.json: gate_noise[0].channel.num_qubits: "));
+    CHECK(contains(quick_error_of([&] {
+                     noise::NoiseModel::from_json(h + R"("qubits": [)" + value + R"(], "channel": {"type": "bit_flip", "p": 0.1}}]})",
+                                                  "m.json");
+                   }),
+                   "m.json: gate_noise[0].qubits[0]: "));
+  }
+  // 1e-400 is 0 in double and 4.9e-324 the smallest denormal: both read as strtod gives them.
+  const noise::NoiseModel tiny = noise::NoiseModel::from_json_file(hardening_path("number_underflow.json"));
+  REQUIRE(tiny.gate_noise.size() == 2);
+  CHECK(tiny.gate_noise[0].channel.params.at("p") == 0.0);
+  CHECK(tiny.gate_noise[1].channel.params.at("p") == std::strtod("4.9e-324", nullptr));
+  CHECK(tiny.gate_noise[1].channel.params.at("p") > 0.0);
+  // A key with NUL and ESC (a terminal colour sequence) is echoed escaped.
+  const std::string control = quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("control_key.json")); });
+  CHECK(control == hardening_path("control_key.json") +
+                       ": gate_noise[0].channel.q\\u0000\\u001b[31m: a bit_flip channel has no parameter 'q\\u0000\\u001b[31m'");
+  CHECK_FALSE(has_control_byte(control));
+  CHECK_FALSE(has_control_byte(quick_error_of([] {
+    noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h\u0007"], "channel": {"type": "bit_flip", "p": 0.1}}]})", "m.json");
+  })));
+  CHECK_FALSE(has_control_byte(quick_error_of([] { noise::NoiseModel::from_json(std::string("{\"a\u007f\x01") + "\": 1}", "m.json"); })));
+  // CR-only line ends: the second comma is on line 3, column 21 (as with "\n" and "\r\n").
+  CHECK(quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("cr_only_syntax.json")); })
+            .rfind(hardening_path("cr_only_syntax.json") + ":3:21: invalid JSON", 0) == 0);
+  const std::string lf = read_text(hardening_path("cr_only_syntax.json"));
+  for (const std::string& end : {std::string("\n"), std::string("\r\n")}) {
+    std::string text;
+    for (char c : lf) text += c == '\r' ? end : std::string(1, c);
+    CHECK(error_of([&] { noise::NoiseModel::from_json(text, "m.json"); }).rfind("m.json:3:21: invalid JSON", 0) == 0);
+  }
+}
+
+TEST_CASE("hardening: every value of valid models replaced by hostile ones gives a NoiseModelError or a model",
+          "[noise][model][json][hardening]") {
+  // Each node of the shipped test models in turn becomes each hostile value; the readers must
+  // answer with a model or a NoiseModelError naming the source, never another exception, a JSON
+  // library message or a raw control byte.
+  const std::vector<nlohmann::ordered_json> hostile = {
+      nullptr, "", std::string(1, '\0'), -1, 4294967297LL, 2.5, 1e300, -1e300, nlohmann::ordered_json::array(),
+      nlohmann::ordered_json::object(), nlohmann::ordered_json::array({nlohmann::ordered_json::array({1})}),
+      nlohmann::ordered_json::parse(R"({"type": "tensor", "channels": []})")};
+  struct Doc {
+    std::string file;
+    bool aer;
+  };
+  std::size_t runs = 0;
+  for (const Doc& doc : {Doc{"every_channel.json", false}, Doc{"calibration.json", false}, Doc{"issue_example.json", false},
+                         Doc{"aer_channels_md.json", true}}) {
+    const nlohmann::ordered_json original = nlohmann::ordered_json::parse(read_text(data_path(doc.file)));
+    std::vector<nlohmann::ordered_json::json_pointer> pointers;
+    const nlohmann::ordered_json flat = original.flatten();
+    for (auto it = flat.begin(); it != flat.end(); ++it) {
+      // Every leaf and every container above it.
+      for (auto p = nlohmann::ordered_json::json_pointer(it.key()); !p.empty(); p = p.parent_pointer()) {
+        if (std::find(pointers.begin(), pointers.end(), p) == pointers.end()) pointers.push_back(p);
+      }
+    }
+    for (const auto& pointer : pointers) {
+      for (const nlohmann::ordered_json& value : hostile) {
+        nlohmann::ordered_json mutated = original;
+        mutated[pointer] = value;
+        const std::string text = mutated.dump();
+        std::string message;
+        try {
+          if (doc.aer) {
+            noise::NoiseModel::from_aer_json(text, "hostile.json");
+          } else {
+            noise::NoiseModel::from_json(text, "hostile.json");
+          }
+        } catch (const noise::NoiseModelError& e) {
+          message = e.what();
+          if (message.rfind("hostile.json", 0) != 0 || contains(message, "json.exception") || has_control_byte(message)) {
+            FAIL_CHECK(doc.file << " " << pointer.to_string() << " = " << value.dump() << ": " << message);
+          }
+        } catch (const std::exception& e) {
+          FAIL_CHECK(doc.file << " " << pointer.to_string() << " = " << value.dump() << ": not a NoiseModelError: " << e.what());
+        }
+        ++runs;
+      }
+    }
+  }
+  CHECK(runs > 1000);
 }

@@ -12,6 +12,7 @@
 // simulator). Readout errors act on probabilities and sampled counts.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,8 +26,27 @@
 
 namespace kraus::noise {
 
+// Limits of the JSON readers (from_json, from_json_file, from_aer_json), each checked before the
+// reader allocates or recurses for it:
+//  * a model file or text of at most 64 MiB (kMaxNoiseModelBytes);
+//  * JSON arrays and objects nested at most 64 deep (kMaxJsonDepth), checked on the raw bytes
+//    before parsing, refused with "source:line:col";
+//  * numbers within double's range (1e400 is refused with its line and column; underflow such as
+//    1e-400 reads as strtod gives it, here 0); integer fields are integer literals in their range;
+//  * no duplicate keys in an object;
+//  * `tensor` channels nested at most 8 levels (kMaxTensorNesting);
+//  * qubit indices 0 to 62 (kMaxQubitIndex); Kraus matrices 2x2 or 4x4 (1 or 2 qubits);
+//    correlated readout matrices on at most 10 qubits (kMaxReadoutGroupQubits, readout.hpp);
+//  * gate names are letters, digits and _ (not starting with a digit), or "*".
+inline constexpr std::size_t kMaxNoiseModelBytes = std::size_t{64} << 20;
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr int kMaxTensorNesting = 8;
+inline constexpr int kMaxQubitIndex = 62;
+
 // Bad model files: the message names the source and the JSON path, e.g.
-// "model.json: gate_noise[2].channel.p: 1.5 is outside [0, 1] for a depolarizing channel".
+// "model.json: gate_noise[2].channel.p: 1.5 is outside [0, 1] for a depolarizing channel", or the
+// line and column for JSON syntax ("model.json:3:21: invalid JSON (...)"). Control bytes from the
+// file are written as \u00XX.
 struct NoiseModelError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };

@@ -12,6 +12,9 @@
 
 namespace kraus::noise {
 
+// The most qubits one correlated confusion matrix may act on (a 1024 x 1024 matrix).
+inline constexpr int kMaxReadoutGroupQubits = 10;
+
 struct ReadoutError {
   std::vector<int> qubits;
   std::vector<double> confusion;  // row-major 2^m x 2^m
