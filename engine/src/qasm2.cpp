@@ -16,6 +16,7 @@
 // diagonal correction (see emit_extra).
 #include "kraus/engine/qasm2.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -35,10 +36,16 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kMaxExprDepth = 200;
-// Guards against runaway expansion (each level of gate calls can multiply the count) and against
-// definitions nested deeper than the expansion's recursion can safely go.
-constexpr std::size_t kMaxOperations = 10'000'000;
+// Guards against runaway expansion (each level of gate calls can multiply the work, even when the
+// gates emit nothing) and against definitions nested deeper than the expansion's recursion can
+// safely go. The steps counted are listed in qasm2.hpp. A million operations take about 0.6 GB
+// (PendingOp here, then Operation in the Circuit) and a few seconds to build.
+constexpr std::size_t kMaxSteps = 1'000'000;
 constexpr int kMaxGateDepth = 1000;
+constexpr std::size_t kMaxGateParams = 100;
+constexpr std::size_t kMaxSourceBytes = std::size_t{256} << 20;
+// How much of a token a message quotes.
+constexpr std::size_t kMaxQuoted = 64;
 
 // ---- lexer -------------------------------------------------------------------------------------
 
@@ -72,15 +79,16 @@ class Lexer {
     for (;;) {
       if (p_ == end_) break;
       const char c = *p_;
-      if (c == '\n') {
+      if (c == '\n' || c == '\r') {  // "\n", "\r\n" and a lone "\r" each end one line
         ++p_;
+        if (c == '\r' && p_ < end_ && *p_ == '\n') ++p_;
         ++line_;
         line_start_ = p_;
-      } else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      } else if (c == ' ' || c == '\t' || c == '\f' || c == '\v') {
         ++p_;
       } else if (c == '/' && p_ + 1 < end_ && p_[1] == '/') {
         p_ += 2;
-        while (p_ < end_ && *p_ != '\n') ++p_;
+        while (p_ < end_ && *p_ != '\n' && *p_ != '\r') ++p_;
       } else {
         break;
       }
@@ -118,7 +126,7 @@ class Lexer {
       t.kind = real ? Tok::kReal : Tok::kInt;
     } else if (c == '"') {
       ++p_;
-      while (p_ < end_ && *p_ != '"' && *p_ != '\n') ++p_;
+      while (p_ < end_ && *p_ != '"' && *p_ != '\n' && *p_ != '\r') ++p_;
       if (p_ < end_ && *p_ == '"') {
         ++p_;
         t.kind = Tok::kString;
@@ -240,7 +248,25 @@ std::string plural(long long n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+// Input text as messages show it: bytes outside printable ASCII as \xNN (no control byte or
+// invalid UTF-8 reaches a terminal raw), at most kMaxQuoted bytes of it.
+std::string excerpt(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < kMaxQuoted; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(c));
+      out += buf;
+    }
+  }
+  if (s.size() > kMaxQuoted) out += "...";
+  return out;
+}
+
+std::string quoted(std::string_view s) { return "'" + excerpt(s) + "'"; }
 
 struct QelibEntry {
   std::string_view name;
@@ -283,8 +309,9 @@ bool is_qelib1_name(std::string_view name) {
 
 class Parser {
  public:
-  Parser(std::string_view source, const std::string& filename) : lex_(source), filename_(filename) {
-    ops_.reserve(source.size() / 32 + 16);
+  Parser(std::string_view source, const std::string& filename, const Qasm2Options& options)
+      : lex_(source), filename_(filename), options_(options) {
+    ops_.reserve(std::min(source.size() / 32 + 16, kMaxSteps));
     add_builtin({"U", DefKind::kTable, Gate::kU3, 3, 1}, false);
     add_builtin({"CX", DefKind::kTable, Gate::kCX, 0, 2}, false);
   }
@@ -299,9 +326,10 @@ class Parser {
   [[noreturn]] void fail(const Token& t, const std::string& what) const { fail(t.line, t.col, what); }
   static std::string describe(const Token& t) {
     if (t.kind == Tok::kEnd) return "end of file";
-    if (t.kind == Tok::kOther && static_cast<unsigned char>(t.text[0]) >= 0x80) {
+    const auto c = static_cast<unsigned char>(t.text[0]);
+    if (t.kind == Tok::kOther && (c >= 0x80 || c < 0x20 || c == 0x7F)) {
       char buf[48];
-      std::snprintf(buf, sizeof buf, "a non-ASCII byte (0x%02X)", static_cast<unsigned>(static_cast<unsigned char>(t.text[0])));
+      std::snprintf(buf, sizeof buf, "a %s byte (0x%02X)", c >= 0x80 ? "non-ASCII" : "control", static_cast<unsigned>(c));
       return buf;
     }
     return quoted(t.text);
@@ -360,6 +388,7 @@ class Parser {
   void add_builtin(const QelibEntry& e, bool from_qelib1);
 
   // -- emission --
+  void charge(std::size_t steps);
   void expand(int def_index, std::size_t p_off, std::size_t q_off);
   void emit_extra(DefKind kind, const int* q, const double* p);
   void push_gate(Gate g, std::initializer_list<int> qubits, std::initializer_list<double> params = {});
@@ -369,6 +398,7 @@ class Parser {
 
   Lexer lex_;
   const std::string& filename_;
+  const Qasm2Options& options_;
   Token tok_;
   int prev_line_ = 0, prev_end_col_ = 0;
 
@@ -389,15 +419,17 @@ class Parser {
   std::vector<Arg> args_;
   std::vector<Instr> code_;
   std::vector<double> eval_stack_;
-  // Expansion context for error messages: the top-level call being expanded.
+  // Expansion context for error messages: the top-level statement being expanded.
   int call_line_ = 0, call_col_ = 0;
+  // Steps of expansion so far (see qasm2.hpp), at most kMaxSteps.
+  std::size_t steps_ = 0;
 };
 
 int Parser::parse_int(const Token& t, const char* what) {
   long long v = 0;
   for (char c : t.text) {
     v = v * 10 + (c - '0');
-    if (v > 1000000000LL) fail(t, std::string(what) + " " + std::string(t.text) + " is too large");
+    if (v > 1000000000LL) fail(t, std::string(what) + " " + excerpt(t.text) + " is too large");
   }
   return static_cast<int>(v);
 }
@@ -429,7 +461,7 @@ Circuit Parser::parse() {
   advance();
   if (!is(Tok::kInt) && !is(Tok::kReal)) fail_expected("a version number after 'OPENQASM'");
   if (tok_.text != "2.0" && tok_.text != "2") {
-    fail(tok_, "unsupported OpenQASM version " + std::string(tok_.text) + " (only 2.0 is supported)");
+    fail(tok_, "unsupported OpenQASM version " + excerpt(tok_.text) + " (only 2.0 is supported)");
   }
   advance();
   expect(Tok::kSemi, "';' after 'OPENQASM 2.0'");
@@ -497,7 +529,7 @@ void Parser::include_statement() {
   const Token file = tok_;
   const std::string_view name = file.text.substr(1, file.text.size() - 2);
   if (name != "qelib1.inc") {
-    fail(file, "cannot include \"" + std::string(name) +
+    fail(file, "cannot include \"" + excerpt(name) +
                    "\": only \"qelib1.inc\" can be included (it is built in; no file is read)");
   }
   advance();
@@ -543,6 +575,13 @@ void Parser::register_declaration(bool quantum) {
       fail(name, "too many qubits: the program declares " + std::to_string(num_qubits_) + " so far, at most " +
                      std::to_string(noise::kMaxQubits) + " are supported");
     }
+    if (options_.check_qubits) {
+      try {
+        options_.check_qubits(static_cast<int>(num_qubits_));
+      } catch (const std::exception& e) {
+        fail(name, e.what());
+      }
+    }
   } else {
     r.offset = static_cast<int>(num_clbits_);
     num_clbits_ += size;
@@ -575,7 +614,7 @@ Arg Parser::parse_arg(bool quantum) {
     const Token idx = tok_;
     a.index = parse_int(idx, "index");
     if (a.index >= r.size) {
-      fail(idx, "index " + std::string(idx.text) + " is out of range for register " + quoted(r.name) + " of size " +
+      fail(idx, "index " + excerpt(idx.text) + " is out of range for register " + quoted(r.name) + " of size " +
                     std::to_string(r.size));
     }
     advance();
@@ -586,7 +625,7 @@ Arg Parser::parse_arg(bool quantum) {
 
 std::string Parser::element_name(const Arg& a, int k) const {
   const Register& r = regs_[static_cast<std::size_t>(a.reg)];
-  return std::string(r.name) + "[" + std::to_string(a.index >= 0 ? a.index : k) + "]";
+  return excerpt(r.name) + "[" + std::to_string(a.index >= 0 ? a.index : k) + "]";
 }
 
 // ---- expressions ----
@@ -661,7 +700,7 @@ void Parser::parse_primary(std::vector<Instr>& out, const std::vector<std::strin
     std::from_chars_result r{};
     if (*b == '.') {
       char buf[512];
-      if (tok_.text.size() + 1 >= sizeof buf) fail(tok_, "number " + std::string(tok_.text) + " is too long");
+      if (tok_.text.size() + 1 >= sizeof buf) fail(tok_, "number " + excerpt(tok_.text) + " is too long");
       buf[0] = '0';
       std::memcpy(buf + 1, b, tok_.text.size());
       r = std::from_chars(buf, buf + tok_.text.size() + 1, v);
@@ -670,7 +709,7 @@ void Parser::parse_primary(std::vector<Instr>& out, const std::vector<std::strin
       r = std::from_chars(b, e, v);
     }
     if (r.ec == std::errc::result_out_of_range || !std::isfinite(v)) {
-      fail(tok_, "number " + std::string(tok_.text) + " is out of range");
+      fail(tok_, "number " + excerpt(tok_.text) + " is out of range");
     }
     if (r.ec != std::errc{} || r.ptr != e) fail(tok_, "malformed number " + quoted(tok_.text));
     in.op = Op::kConst;
@@ -885,6 +924,8 @@ void Parser::gate_call() {
 }
 
 void Parser::measure_statement() {
+  call_line_ = tok_.line;
+  call_col_ = tok_.col;
   advance();
   const Arg q = parse_arg(true);
   expect(Tok::kArrow, "'->' after the measured qubits");
@@ -903,6 +944,7 @@ void Parser::measure_statement() {
   if (q.index >= 0) {
     op.qubits[0] = qr.offset + q.index;
     op.clbit = cr.offset + c.index;
+    charge(1);
     ops_.push_back(op);
     return;
   }
@@ -910,6 +952,7 @@ void Parser::measure_statement() {
     fail(c.line, c.col, "measure needs registers of the same size: " + quoted(qr.name) + " has " +
                             plural(qr.size, "qubit") + ", " + quoted(cr.name) + " has " + plural(cr.size, "bit"));
   }
+  charge(static_cast<std::size_t>(qr.size));
   for (int i = 0; i < qr.size; ++i) {
     op.qubits[0] = qr.offset + i;
     op.clbit = cr.offset + i;
@@ -918,6 +961,8 @@ void Parser::measure_statement() {
 }
 
 void Parser::reset_statement() {
+  call_line_ = tok_.line;
+  call_col_ = tok_.col;
   advance();
   const Arg q = parse_arg(true);
   expect(Tok::kSemi, "';' after the reset qubits");
@@ -927,6 +972,7 @@ void Parser::reset_statement() {
   op.num_qubits = 1;
   const int first = q.index >= 0 ? q.index : 0;
   const int last = q.index >= 0 ? q.index + 1 : r.size;
+  charge(static_cast<std::size_t>(last - first));
   for (int i = first; i < last; ++i) {
     op.qubits[0] = r.offset + i;
     ops_.push_back(op);
@@ -934,6 +980,8 @@ void Parser::reset_statement() {
 }
 
 void Parser::barrier_statement() {
+  call_line_ = tok_.line;
+  call_col_ = tok_.col;
   advance();
   const std::size_t begin = barrier_qubits_.size();
   for (;;) {
@@ -960,6 +1008,7 @@ void Parser::barrier_statement() {
   op.kind = OpKind::kBarrier;
   op.barrier_begin = static_cast<std::uint32_t>(begin);
   op.barrier_count = static_cast<std::uint32_t>(barrier_qubits_.size() - begin);
+  charge(op.barrier_count);
   ops_.push_back(op);
 }
 
@@ -995,6 +1044,9 @@ void Parser::gate_definition() {
           if (p == tok_.text) fail(tok_, "parameter " + quoted(tok_.text) + " is listed twice");
         }
         if (tok_.text == "pi") fail(tok_, "'pi' cannot be a parameter name");
+        if (params.size() == kMaxGateParams) {
+          fail(tok_, "gate " + quoted(name.text) + " has more than " + std::to_string(kMaxGateParams) + " parameters");
+        }
         params.push_back(tok_.text);
         advance();
         if (is(Tok::kComma)) {
@@ -1014,6 +1066,10 @@ void Parser::gate_definition() {
     }
     for (std::string_view p : params) {
       if (p == tok_.text) fail(tok_, quoted(tok_.text) + " is already a parameter name");
+    }
+    if (qubits.size() == static_cast<std::size_t>(noise::kMaxQubits)) {
+      fail(tok_, "gate " + quoted(name.text) + " has more than " + std::to_string(noise::kMaxQubits) +
+                     " qubit arguments (at most " + std::to_string(noise::kMaxQubits) + " qubits are supported)");
     }
     qubits.push_back(tok_.text);
     advance();
@@ -1128,11 +1184,18 @@ void Parser::gate_definition() {
 
 // ---- emission ----
 
-void Parser::push_gate(Gate g, const int* qubits, int nq, const double* params, int np) {
-  if (ops_.size() >= kMaxOperations) {
-    fail(call_line_, call_col_, "the program expands to more than " + std::to_string(kMaxOperations) +
-                                    " operations (at the call of this gate)");
+// Counts `steps` of expansion against kMaxSteps, before the work is done.
+void Parser::charge(std::size_t steps) {
+  steps_ += steps;
+  if (steps_ > kMaxSteps) {
+    fail(call_line_, call_col_, "the program expands to more than " + std::to_string(kMaxSteps) +
+                                    " steps (operations, gate calls, barrier qubits and parameter evaluations) "
+                                    "at this statement");
   }
+}
+
+void Parser::push_gate(Gate g, const int* qubits, int nq, const double* params, int np) {
+  charge(1);
   PendingOp op;
   op.kind = OpKind::kGate;
   op.gate = g;
@@ -1235,6 +1298,7 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     push_gate(d.gate, qstack_.data() + q_off, d.num_qubits, pstack_.data() + p_off, d.num_params);
     return;
   }
+  charge(1);  // the call itself: a gate that emits nothing still costs a step
   if (d.kind != DefKind::kUser) {
     int q[8];
     double p[4];
@@ -1244,11 +1308,8 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     return;
   }
   for (const BodyOp& op : d.body) {
-    if (ops_.size() >= kMaxOperations) {
-      fail(call_line_, call_col_, "the program expands to more than " + std::to_string(kMaxOperations) +
-                                      " operations (at the call of this gate)");
-    }
     if (op.def < 0) {
+      charge(op.num_qubits);
       PendingOp b;
       b.kind = OpKind::kBarrier;
       b.barrier_begin = static_cast<std::uint32_t>(barrier_qubits_.size());
@@ -1264,6 +1325,7 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     const std::size_t nq_off = qstack_.size();
     for (std::uint32_t e = 0; e < op.num_exprs; ++e) {
       const ExprRange& r = d.exprs[op.expr_begin + e];
+      charge(r.end - r.begin);
       const double v =
           evaluate(d.code.data() + r.begin, d.code.data() + r.end, pstack_.data() + p_off, &d, r.line, r.col);
       pstack_.push_back(v);
@@ -1280,23 +1342,27 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
 
 }  // namespace
 
-Circuit parse_qasm2(std::string_view source, const std::string& filename) {
-  Parser parser(source, filename);
+Circuit parse_qasm2(std::string_view source, const std::string& filename, const Qasm2Options& options) {
+  if (source.size() > kMaxSourceBytes) {
+    throw QasmError(filename + ": the program is larger than " + std::to_string(kMaxSourceBytes >> 20) + " MiB");
+  }
+  Parser parser(source, filename, options);
   return parser.parse();
 }
 
-Circuit read_qasm2_file(const std::string& path) {
+Circuit read_qasm2_file(const std::string& path, const Qasm2Options& options) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw QasmError(path + ": cannot open the file (" + std::strerror(errno) + ")");
   std::string text;
   char buf[1 << 16];
+  // Stops one buffer past the limit, so that an endless source (/dev/zero) ends there.
   for (;;) {
     const std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
     text.append(buf, n);
-    if (n < sizeof buf) break;
+    if (n < sizeof buf || text.size() > kMaxSourceBytes) break;
   }
   if (std::ferror(f.get())) throw QasmError(path + ": cannot read the file (" + std::strerror(errno) + ")");
-  return parse_qasm2(text, path);
+  return parse_qasm2(text, path, options);
 }
 
 }  // namespace kraus::engine

@@ -759,3 +759,163 @@ TEST_CASE("qasm2: gate definition errors", "[qasm]") {
   REQUIRE(error_of(kHeader + "gate g a { 1 a; }\n") ==
           "<string>:3:12: expected a gate call or '}' in the body of gate 'g', found '1'");
 }
+
+// ---- hostile input (issue 11): every reproducer ends in bounded time with a located message ----
+
+const std::string kHardening = kData + "hardening/";
+const std::string kStepsMessage =
+    "the program expands to more than 1000000 steps (operations, gate calls, barrier qubits and parameter "
+    "evaluations) at this statement";
+
+TEST_CASE("qasm2: gate calls that emit nothing count against the expansion limit", "[qasm]") {
+  // 2^65 - 1 calls of gates with empty bodies, of delay, and of barriers over 20 qubits: the error
+  // names the top-level call after a million steps instead of running for ever.
+  REQUIRE(file_error_of(kHardening + "nested_empty_gates.qasm") ==
+          kHardening + "nested_empty_gates.qasm:68:1: " + kStepsMessage);
+  REQUIRE(file_error_of(kHardening + "nested_delay.qasm") == kHardening + "nested_delay.qasm:68:1: " + kStepsMessage);
+  REQUIRE(file_error_of(kHardening + "nested_barrier_20q.qasm") ==
+          kHardening + "nested_barrier_20q.qasm:20:1: " + kStepsMessage);
+
+  // The count is exact: m makes 1 + 999 * (1 + 1000) = 1000000 calls of user gates (no operation),
+  // which is allowed; one more call of e after it is not.
+  std::string body;
+  for (int k = 0; k < 1000; ++k) body += "e a; ";
+  std::string src = kHeader + "gate e a { }\ngate k a { " + body + "}\ngate m a { ";
+  for (int k = 0; k < 999; ++k) src += "k a; ";
+  src += "}\nqreg q[1];\nm q[0];\n";
+  REQUIRE(parse_qasm2(src).operations().empty());
+  REQUIRE(error_of(src + "x q[0];\n") == "<string>:8:1: " + kStepsMessage);
+  // Operations, calls of user gates, barrier qubits, resets and measurements count one each: the
+  // statement one step past the limit is named.
+  std::string flat = kHeader + "gate e a { }\ngate k a { " + body + "}\nqreg q[2];\ncreg c[1];\n";
+  for (int k = 0; k < 998; ++k) flat += "k q[0];\n";  // 998 * 1001 = 998998 steps
+  for (int k = 0; k < 999; ++k) flat += "x q[0];\n";  // 999997
+  flat += "barrier q;\nreset q[1];\n";              // 999999, 1000000 on line 2005
+  REQUIRE(parse_qasm2(flat).operations().size() == 999u + 1u + 1u);
+  REQUIRE(error_of(flat + "measure q[0] -> c[0];\n") == "<string>:2006:1: " + kStepsMessage);
+  REQUIRE(error_of(flat + "x q[1];\n") == "<string>:2006:1: " + kStepsMessage);
+}
+
+TEST_CASE("qasm2: parameter expressions evaluated during expansion count against the limit", "[qasm]") {
+  // A 20001-instruction expression evaluated 2^10 times is 20 million steps, refused at the call.
+  std::string expr = "x";
+  for (int k = 0; k < 10000; ++k) expr += "+x";
+  std::string src = kHeader + "gate e0(x) a { rz(" + expr + ") a; }\n";
+  for (int k = 1; k <= 10; ++k) {
+    src += "gate e" + std::to_string(k) + "(x) a { e" + std::to_string(k - 1) + "(x) a; e" + std::to_string(k - 1) +
+           "(x) a; }\n";
+  }
+  REQUIRE(error_of(src + "qreg q[1];\ne10(0.5) q[0];\n") == "<string>:15:1: " + kStepsMessage);
+  // Two levels are fine and give the right angle: 4 rz of 10001 * 0.5.
+  const Circuit c = parse_qasm2(src + "qreg q[1];\ne2(0.5) q[0];\n");
+  REQUIRE(c.operations().size() == 4);
+  REQUIRE_THAT(c.operations()[0].params[0], Catch::Matchers::WithinAbs(5000.5, 1e-9));
+}
+
+TEST_CASE("qasm2: check_qubits runs at each qreg, before anything is expanded", "[qasm]") {
+  std::vector<int> seen;
+  kraus::engine::Qasm2Options options;
+  options.check_qubits = [&seen](int n) {
+    seen.push_back(n);
+    if (n > 12) throw std::runtime_error(std::to_string(n) + " qubits need 16384.0 GiB");
+  };
+  // The expansion after the qreg would take a million steps; the callback stops the program first.
+  std::string error;
+  try {
+    read_qasm2_file(kHardening + "nested_barrier_20q.qasm", options);
+  } catch (const QasmError& e) {
+    error = e.what();
+  }
+  REQUIRE(error == kHardening + "nested_barrier_20q.qasm:19:6: 20 qubits need 16384.0 GiB");
+  REQUIRE(seen == std::vector<int>{20});
+  // Called with the running total at every declaration; a callback that does not throw changes nothing.
+  seen.clear();
+  const std::string src = kHeader + "qreg a[3];\ncreg c[2];\nh a;\nqreg b[4];\ncx a[0], b[3];\n";
+  REQUIRE(describe(parse_qasm2(src, "<string>", options)) == describe(parse_qasm2(src)));
+  REQUIRE(seen == std::vector<int>{3, 7});
+  // Any std::exception: its what() follows the location of the qreg that raised the total.
+  options.check_qubits = [](int n) {
+    if (n > 3) throw std::length_error("no room for " + std::to_string(n));
+  };
+  REQUIRE_THROWS_WITH(parse_qasm2(src, "prog.qasm", options), "prog.qasm:6:6: no room for 7");
+}
+
+TEST_CASE("qasm2: \\r, \\r\\n and \\n each end one line", "[qasm]") {
+  REQUIRE(file_error_of(kHardening + "cr_line_ends.qasm") == kHardening + "cr_line_ends.qasm:5:1: unknown gate 'foo'");
+  // Mixed line ends, a comment ended by "\r", and columns counted from the start of each line.
+  REQUIRE(error_of("OPENQASM 2.0;\r\ninclude \"qelib1.inc\";\rqreg q[2]; // c\rh q[0];\n  foo q[1];\r\n") ==
+          "<string>:5:3: unknown gate 'foo'");
+  // "\r\r" is two line ends, "\n\r" too.
+  REQUIRE(error_of("OPENQASM 2.0;\r\rqreg q[1];\n\rfoo q[0];") == "<string>:5:1: unknown gate 'foo'");
+  // A string does not run on past a "\r".
+  REQUIRE(error_of("OPENQASM 2.0;\rinclude \"qelib1.inc\r\";\r") ==
+          "<string>:2:9: unterminated string (missing '\"' before the end of the line)");
+  // A missing ';' is reported at the end of its line with "\r" line ends as with "\n".
+  REQUIRE(error_of("OPENQASM 2.0;\rinclude \"qelib1.inc\";\rqreg q[2];\rh q[0]\rcx q[0], q[1];\r") ==
+          "<string>:4:7: expected ';' after the qubit list, found 'cx'");
+}
+
+TEST_CASE("qasm2: control bytes and invalid UTF-8 are escaped in messages, long text is cut", "[qasm]") {
+  REQUIRE(file_error_of(kHardening + "control_bytes.qasm") ==
+          kHardening + "control_bytes.qasm:4:9: expected a statement, found a control byte (0x00)");
+  REQUIRE(file_error_of(kHardening + "control_bytes_include.qasm") ==
+          kHardening + "control_bytes_include.qasm:2:9: cannot include \"\\x1B[31mevil\\x00\\xFF.inc\": only "
+                       "\"qelib1.inc\" can be included (it is built in; no file is read)");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nh q[0];\x7f\n") == "<string>:4:8: expected a statement, found a control byte (0x7F)");
+  REQUIRE(error_of(kHeader + "qreg q[1];\nh q[0];\x1b\n") == "<string>:4:8: expected a statement, found a control byte (0x1B)");
+  // A name of a million bytes is quoted by its first 64.
+  REQUIRE(error_of(kHeader + "qreg q[1];\n" + std::string(1000000, 'g') + " q[0];\n") ==
+          "<string>:4:1: unknown gate '" + std::string(64, 'g') + "...'");
+  REQUIRE(error_of(kHeader + "qreg " + std::string(100, 'r') + "[2];\nh " + std::string(100, 'r') + "[2];\n") ==
+          "<string>:4:" + std::to_string(4 + 100) + ": index 2 is out of range for register '" + std::string(64, 'r') +
+              "...' of size 2");
+  // No message quotes a raw byte outside printable ASCII, whatever byte stands where.
+  for (int b = 0; b < 256; ++b) {
+    if (b == '\n' || b == '\r') continue;
+    const char c = static_cast<char>(b);
+    for (const std::string& src :
+         {kHeader + "qreg q[1];\n" + std::string(1, c) + " q[0];\n", kHeader + "include \"" + std::string(1, c) + "\";\n",
+          kHeader + "qreg q[1];\nrx(" + std::string(1, c) + ") q[0];\n", kHeader + "qreg q" + std::string(1, c) + ";\n"}) {
+      const std::string msg = error_of(src);
+      for (char m : msg) {
+        INFO("byte " << b << ": " << msg);
+        REQUIRE(static_cast<unsigned char>(m) >= 0x20);
+        REQUIRE(static_cast<unsigned char>(m) < 0x7F);
+      }
+    }
+  }
+}
+
+TEST_CASE("qasm2: integer literals do not wrap", "[qasm]") {
+  REQUIRE(file_error_of(kHardening + "huge_register.qasm") ==
+          kHardening + "huge_register.qasm:2:8: register size 4294967297 is too large");
+  REQUIRE(file_error_of(kHardening + "huge_index.qasm") == kHardening + "huge_index.qasm:4:5: index 4294967296 is too large");
+  REQUIRE(error_of(kHeader + "creg c[18446744073709551617];\n") ==
+          "<string>:3:8: register size 18446744073709551617 is too large");
+  REQUIRE(error_of(kHeader + "qreg q[2];\nh q[" + std::string(100, '9') + "];\n") ==
+          "<string>:4:5: index " + std::string(64, '9') + "... is too large");
+  // Leading zeros are no overflow.
+  REQUIRE(describe(parse_qasm2(kHeader + "qreg q[00000000000000000000002];\nh q[000000000000000000001];\n")) == "h 1");
+}
+
+TEST_CASE("qasm2: gate definitions have at most 30 qubit arguments and 100 parameters", "[qasm]") {
+  std::string qubits = "a0";
+  for (int k = 1; k < 30; ++k) qubits += ", a" + std::to_string(k);
+  std::string params = "p0";
+  for (int k = 1; k < 100; ++k) params += ", p" + std::to_string(k);
+  REQUIRE(error_of(kHeader + "gate g(" + params + ") " + qubits + " { }\nqreg q[1];\n") == "no error");
+  const std::string more_qubits = kHeader + "gate g " + qubits + ", b { }\n";
+  REQUIRE(error_of(more_qubits) == "<string>:3:" + std::to_string(more_qubits.find(", b {") - kHeader.size() + 3) +
+                                       ": gate 'g' has more than 30 qubit arguments (at most 30 qubits are supported)");
+  const std::string more_params = kHeader + "gate g(" + params + ", s) a { }\n";
+  REQUIRE(error_of(more_params) == "<string>:3:" + std::to_string(more_params.find(", s)") - kHeader.size() + 3) +
+                                       ": gate 'g' has more than 100 parameters");
+}
+
+TEST_CASE("qasm2: programs are at most 256 MiB", "[qasm]") {
+  std::string big = kHeader + "qreg q[1];\n";
+  big.resize((std::size_t{256} << 20) + 1, ' ');
+  REQUIRE(error_of(big, "big.qasm") == "big.qasm: the program is larger than 256 MiB");
+  // An endless file stops there too.
+  REQUIRE(file_error_of("/dev/zero") == "/dev/zero: the program is larger than 256 MiB");
+}

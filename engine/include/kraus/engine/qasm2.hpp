@@ -24,13 +24,26 @@
 //    gate body, a qubit used twice in one operation, redefining a gate, unknown names, wrong numbers
 //    of parameters or qubits, out-of-range indices, broadcasts over registers of unequal sizes.
 //    Gate names are case-sensitive. `cnot` (an alias of gate_from_name) is not a qelib1.inc name
-//    and is not accepted. Limits: 30 qubits in all (noise::kMaxQubits), user-gate calls nested at
-//    most 1000 deep, at most 10 million operations after expansion.
+//    and is not accepted.
+//  * Line ends are "\n", "\r\n" or a lone "\r", each one line.
+//
+// Limits, so that any input ends in bounded time and memory:
+//  * 30 qubits in all (noise::kMaxQubits); a gate definition has at most 30 qubit arguments and
+//    100 parameters.
+//  * Programs of at most 256 MiB.
+//  * User-gate calls nested at most 1000 deep; parameter expressions nested at most 200 deep.
+//  * At most 1 million steps of expansion in the whole program, where each operation in the
+//    result, each call of a user gate or qelib1.inc extra at any depth (even one that emits nothing,
+//    such as an empty body or delay), each qubit of a barrier and each operator or operand of a
+//    parameter expression evaluated inside a gate body counts one step. So the result has at most
+//    1 million operations. The error names the top-level statement being expanded.
 //
 // Errors are QasmError with the message "FILE:LINE:COL: what is wrong", 1-based, columns counted in
-// bytes, e.g. "bell.qasm:3:9: expected ';' after the qubit list".
+// bytes, e.g. "bell.qasm:3:9: expected ';' after the qubit list". Input text quoted in a message
+// shows bytes outside printable ASCII as \xNN and is cut after 64 bytes.
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,10 +56,19 @@ struct QasmError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct Qasm2Options {
+  // Called whenever a qreg declaration raises the total qubit count, with the new total, before
+  // anything of that size is built (e.g. a memory check for the method that will run). An
+  // exception it throws (any std::exception) becomes a QasmError at the qreg's FILE:LINE:COL, its
+  // what() appended to the location.
+  std::function<void(int num_qubits)> check_qubits;
+};
+
 // Parses a whole program. `filename` only appears in error messages.
-Circuit parse_qasm2(std::string_view source, const std::string& filename = "<string>");
+Circuit parse_qasm2(std::string_view source, const std::string& filename = "<string>",
+                    const Qasm2Options& options = {});
 
 // Reads and parses a file; an unreadable file is a QasmError naming it.
-Circuit read_qasm2_file(const std::string& path);
+Circuit read_qasm2_file(const std::string& path, const Qasm2Options& options = {});
 
 }  // namespace kraus::engine
