@@ -370,8 +370,8 @@ Options parse_options(const StudySpec& spec, int argc, const char* const* argv) 
 
   if (!threads_text.empty()) {
     long long t = 0;
-    if (!to_long_long(threads_text, &t) || t < 1 || t > 4096) {
-      fail("--threads", "'" + threads_text + "' is not a thread count 1..4096");
+    if (!to_long_long(threads_text, &t) || t < 1 || t > 1024) {
+      fail("--threads", "'" + threads_text + "' is not a thread count 1..1024");
     }
     o.threads = static_cast<int>(t);
   }
