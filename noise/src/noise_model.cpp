@@ -69,7 +69,7 @@ void prescan(std::string_view text, const std::string& source) {
       while (end < text.size() && std::string_view("0123456789+-.eE").find(text[end]) != std::string_view::npos) ++end;
       const std::string token(text.substr(i, end - i));
       if (std::isinf(std::strtod(token.c_str(), nullptr))) {
-        throw NoiseModelError(source + ":" + line_col(text, i) + ": number " + printable(token.substr(0, 40)) +
+        throw NoiseModelError(source + ":" + line_col(text, i) + ": number " + printable(token) +
                               " is out of range (beyond +-1.8e308)");
       }
       i = end - 1;
@@ -87,8 +87,14 @@ std::string parse_error_text(const std::string& what) {
 }  // namespace
 
 std::string printable(std::string_view s) {
+  constexpr std::size_t kMaxEcho = 64;
+  std::string_view shown = s.substr(0, kMaxEcho);
+  // Cut before a UTF-8 sequence that does not fit.
+  if (shown.size() < s.size()) {
+    while (!shown.empty() && (static_cast<unsigned char>(s[shown.size()]) & 0xc0) == 0x80) shown.remove_suffix(1);
+  }
   std::string out;
-  for (const char c : s) {
+  for (const char c : shown) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
       char buf[8];
@@ -98,7 +104,7 @@ std::string printable(std::string_view s) {
       out += c;
     }
   }
-  return out;
+  return shown.size() < s.size() ? out + "..." : out;
 }
 
 json parse_json(std::string_view text, const std::string& source) {

@@ -901,6 +901,18 @@ TEST_CASE("hardening: JSON library errors become messages with the file and line
   CHECK(overflow == hardening_path("number_overflow.json") + ":2:57: number 1e400 is out of range (beyond +-1.8e308)");
   CHECK(quick_error_of([] { noise::NoiseModel::from_aer_json(R"({"errors": [-1e999]})", "a.json"); }) ==
         "a.json:1:13: number -1e999 is out of range (beyond +-1.8e308)");
+  // A million digits: out of range, or (after "0.") underflow to 0, in bounded time.
+  CHECK(contains(quick_error_of([] {
+                   noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h"], "channel": {"type": "bit_flip", "p": )" +
+                                                    std::string(1000000, '1') + "}}]}",
+                                                "m.json");
+                 }),
+                 "m.json:1:71: number 1111"));
+  const auto start = std::chrono::steady_clock::now();
+  const noise::NoiseModel zero = noise::NoiseModel::from_json(
+      R"({"gate_noise": [{"gates": ["h"], "channel": {"type": "bit_flip", "p": 0.)" + std::string(1000000, '0') + "1}}]}");
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 5.0);
+  CHECK(zero.gate_noise.at(0).channel.params.at("p") == 0.0);
   // Wrong types where the readers expected others (type_error before).
   CHECK(quick_error_of([] { noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h"], "channel": {"type": 7}}]})", "m.json"); }) ==
         "m.json: gate_noise[0].channel.type: expected the channel type (a string)");
@@ -964,6 +976,9 @@ TEST_CASE("hardening: integers are range-checked, underflow reads as 0, control 
     noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h\u0007"], "channel": {"type": "bit_flip", "p": 0.1}}]})", "m.json");
   })));
   CHECK_FALSE(has_control_byte(quick_error_of([] { noise::NoiseModel::from_json(std::string("{\"a\u007f\x01") + "\": 1}", "m.json"); })));
+  // A 1 MB key is echoed cut to 64 bytes.
+  CHECK(quick_error_of([] { noise::NoiseModel::from_json("{\"" + std::string(1 << 20, 'k') + "\": 1}", "m.json"); }) ==
+        "m.json: " + std::string(64, 'k') + "...: unknown key (expected one of: gate_noise, idle_noise, readout, calibration)");
   // CR-only line ends: the second comma is on line 3, column 21 (as with "\n" and "\r\n").
   CHECK(quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("cr_only_syntax.json")); })
             .rfind(hardening_path("cr_only_syntax.json") + ":3:21: invalid JSON", 0) == 0);
