@@ -43,7 +43,7 @@ constexpr int kMaxExprDepth = 200;
 constexpr std::size_t kMaxSteps = 1'000'000;
 constexpr int kMaxGateDepth = 1000;
 constexpr std::size_t kMaxGateParams = 100;
-constexpr std::size_t kMaxSourceBytes = std::size_t{256} << 20;
+constexpr std::size_t kMaxSourceBytes = std::size_t{64} << 20;  // a million operations take about 20 MB
 // How much of a token a message quotes.
 constexpr std::size_t kMaxQuoted = 64;
 

@@ -912,10 +912,10 @@ TEST_CASE("qasm2: gate definitions have at most 30 qubit arguments and 100 param
                                        ": gate 'g' has more than 100 parameters");
 }
 
-TEST_CASE("qasm2: programs are at most 256 MiB", "[qasm]") {
+TEST_CASE("qasm2: programs are at most 64 MiB", "[qasm]") {
   std::string big = kHeader + "qreg q[1];\n";
-  big.resize((std::size_t{256} << 20) + 1, ' ');
-  REQUIRE(error_of(big, "big.qasm") == "big.qasm: the program is larger than 256 MiB");
+  big.resize((std::size_t{64} << 20) + 1, ' ');
+  REQUIRE(error_of(big, "big.qasm") == "big.qasm: the program is larger than 64 MiB");
   // An endless file stops there too.
-  REQUIRE(file_error_of("/dev/zero") == "/dev/zero: the program is larger than 256 MiB");
+  REQUIRE(file_error_of("/dev/zero") == "/dev/zero: the program is larger than 64 MiB");
 }

@@ -30,7 +30,7 @@
 // Limits, so that any input ends in bounded time and memory:
 //  * 30 qubits in all (noise::kMaxQubits); a gate definition has at most 30 qubit arguments and
 //    100 parameters.
-//  * Programs of at most 256 MiB.
+//  * Programs of at most 64 MiB.
 //  * User-gate calls nested at most 1000 deep; parameter expressions nested at most 200 deep.
 //  * At most 1 million steps of expansion in the whole program, where each operation in the
 //    result, each call of a user gate or qelib1.inc extra at any depth (even one that emits nothing,
