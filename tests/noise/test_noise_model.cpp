@@ -797,9 +797,11 @@ std::string quick_error_of(const std::function<void()>& f, double seconds = 5.0)
 }
 
 std::string nested_tensor(int levels) {
-  std::string c = R"({"type": "bit_flip", "p": 0.01})";
-  for (int i = 0; i < levels; ++i) c = R"({"type": "tensor", "channels": [)" + c + "]}";
-  return R"({"gate_noise": [{"gates": ["h"], "channel": )" + c + "}]}";
+  std::string c = R"({"gate_noise": [{"gates": ["h"], "channel": )";
+  for (int i = 0; i < levels; ++i) c += R"({"type": "tensor", "channels": [)";
+  c += R"({"type": "bit_flip", "p": 0.01})";
+  for (int i = 0; i < levels; ++i) c += "]}";
+  return c + "}]}";
 }
 
 bool has_control_byte(const std::string& s) {
@@ -824,7 +826,8 @@ TEST_CASE("hardening: tensor channels nest at most 8 levels; deeper JSON is refu
   // limit refuses them at the byte where depth 65 opens.
   for (int levels : {1000, 8000}) {
     CAPTURE(levels);
-    const std::string message = quick_error_of([&] { noise::NoiseModel::from_json(nested_tensor(levels), "deep.json"); });
+    const std::string text = nested_tensor(levels);
+    const std::string message = quick_error_of([&] { noise::NoiseModel::from_json(text, "deep.json"); });
     CHECK(message.rfind("deep.json:1:", 0) == 0);
     CHECK(contains(message, "JSON nested deeper than 64 levels"));
   }
