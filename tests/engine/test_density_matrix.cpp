@@ -2,9 +2,15 @@
 // arbitrary unitaries and channels, the built-in channels against their Kraus lists, invariants of
 // long noisy circuits, an independent state-vector simulation, read-outs, validation, memory
 // limits and thread independence.
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <stdexcept>
@@ -593,3 +599,56 @@ TEST_CASE("results do not depend on the number of threads", "[engine][threads]")
   REQUIRE_CLOSE(one.fidelity, two.fidelity, kTol);
   require_density_matrix(two.matrix, 1e-10);
 }
+
+// Issue 11: --threads 1024 on 2 cores ran 60 times slower; the count is capped at the CPUs this
+// process may run on.
+TEST_CASE("set_num_threads caps the count at the available cores", "[engine][threads][hardening]") {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  const int cores = CPU_COUNT(&set);
+  ThreadCountGuard guard;
+  CHECK(kraus::engine::set_num_threads(1024) == cores);
+  CHECK(kraus::engine::num_threads() == cores);
+  CHECK(kraus::engine::set_num_threads(1) == 1);
+  CHECK(kraus::engine::num_threads() == 1);
+}
+
+// AddressSanitizer reserves terabytes of address space: no address-space limit under it.
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("require_memory respects the address-space limit", "[engine][memory][hardening]") {
+  // In a child process: a limit of what is mapped now plus 512 MiB refuses 1 GiB (13 qubits)
+  // whatever the machine has available, and DensityMatrix(13) fails with the check's message
+  // instead of std::bad_alloc. Exit status 0 when both hold.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t pages = 0;
+    statm >> pages;
+    const rlim_t limit = pages * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{512} << 20);
+    const rlimit r{limit, limit};
+    if (setrlimit(RLIMIT_AS, &r) != 0) _exit(3);
+    int failures = 0;
+    try {
+      kraus::engine::require_memory(13, kraus::engine::density_matrix_bytes(13));
+      ++failures;
+    } catch (const std::runtime_error& e) {
+      failures += std::string(e.what()).find("ulimit -v") == std::string::npos;
+    }
+    try {
+      DensityMatrix rho(13);
+      ++failures;
+    } catch (const std::bad_alloc&) {
+      ++failures;
+    } catch (const std::runtime_error& e) {
+      failures += std::string(e.what()).find("13 qubits need 1.0 GiB") == std::string::npos;
+    }
+    _exit(failures == 0 ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+#endif

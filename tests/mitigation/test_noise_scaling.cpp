@@ -1,6 +1,10 @@
 // Unitary folding and identity insertion: Mitiq's formulas, the noiseless state kept, refusals.
 #include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
 #include <random>
+#include <vector>
 
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/simulator.hpp"
@@ -260,4 +264,46 @@ TEST_CASE("barriers are kept and not counted", "[mitigation][folding]") {
   REQUIRE(barriers == 3);
   REQUIRE(num_gates(sc.circuit) == 6);
   REQUIRE(sc.realized_scale_factor == 3.0);
+}
+
+// Issue 11: s = 1e9 on a Bell circuit used to build 4e9 operations (bad_alloc); a scaled circuit is
+// bounded by kMaxScaledOperations, checked before anything is built.
+TEST_CASE("scale factors whose circuit would exceed the operation limit are refused before building",
+          "[mitigation][folding][hardening]") {
+  Circuit bell(2);
+  bell.add_gate(Gate::kH, {0});
+  bell.add_gate(Gate::kCX, {0, 1});
+  const std::vector<std::function<ScaledCircuit(double)>> methods = {
+      [&](double s) { return fold_global(bell, s); },
+      [&](double s) { return fold_gates_at_random(bell, s, 1); },
+      [&](double s) { return fold_all(bell, s); },
+      [&](double s) { return fold_layer(bell, 0, s); },
+      [&](double s) { return insert_identity_layers(bell, s, 1); }};
+  for (std::size_t m = 0; m < methods.size(); ++m) {
+    CAPTURE(m);
+    for (const double s : {1e9, 1e12, 1e300}) {
+      CAPTURE(s);
+      try {
+        (void)methods[m](s);
+        FAIL("accepted");
+      } catch (const std::invalid_argument& e) {
+        const std::string message = e.what();
+        CAPTURE(message);
+        CHECK(message.find("noise scale factor") != std::string::npos);
+        CHECK(message.find("the limit is 1000000") != std::string::npos);
+      }
+    }
+  }
+  // Exact sizes at the edge: fold_global of one gate gives 2 floor((s-1)/2) + 1 operations.
+  const Circuit one = chain_of_x(1);
+  std::string refusal;
+  try {
+    (void)fold_global(one, 1000003);
+  } catch (const std::invalid_argument& e) {
+    refusal = e.what();
+  }
+  CHECK(refusal.find("at least 1000003 operations (fold-global on 1 gates)") != std::string::npos);
+  CHECK(fold_global(one, 1001).circuit.operations().size() == 1001);
+  // fold_layers takes counts, not a factor: the same bound.
+  CHECK_THROWS_AS(fold_layers(bell, {std::numeric_limits<int>::max(), 0}), std::invalid_argument);
 }
