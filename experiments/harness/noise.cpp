@@ -45,16 +45,27 @@ NamedNoiseModel load_one(const std::string& argument, const fs::path& path) {
     throw UsageError("--noise " + argument + ": the model name '" + m.name +
                      "' (the file name without .json) may use only letters, digits and _ - . +");
   }
+  // The file is read once, at most kMaxNoiseModelBytes of it, and both the model and the recorded
+  // document come from that text (a file changed between two reads cannot slip through).
+  std::ifstream in(m.path, std::ios::binary);
+  if (!in) throw UsageError("--noise " + argument + ": cannot read " + m.path);
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > noise::kMaxNoiseModelBytes) {
+      throw UsageError("--noise " + argument + ": " + m.path + " is larger than " +
+                       std::to_string(noise::kMaxNoiseModelBytes >> 20) + " MiB");
+    }
+  }
+  if (in.bad()) throw UsageError("--noise " + argument + ": cannot read " + m.path);
   try {
-    m.model = noise::NoiseModel::from_json_file(m.path);
+    m.model = noise::NoiseModel::from_json(text, m.path);
   } catch (const std::exception& e) {
     throw UsageError("--noise " + argument + ": " + e.what());
   }
-  // from_json_file accepted it, so it is valid JSON.
-  std::ifstream in(m.path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  m.document = nlohmann::ordered_json::parse(text.str());
+  // from_json accepted the text, so it is JSON within the nesting bound.
+  m.document = nlohmann::ordered_json::parse(text);
   return m;
 }
 
