@@ -102,7 +102,7 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
 
 TEST_CASE("exp_barren_plateau: McClean's noiseless ensemble reaches d/(3(d^2-1)) at n = 4, depth 50",
           "[experiments][exp_barren_plateau]") {
-  // VQC.md 1.3: deep McClean circuits approximate a 2-design, Var[dC/dtheta_1] = d/(3(d^2-1)) =
+  // McClean et al. 2018: deep McClean circuits approximate a 2-design, Var[dC/dtheta_1] = d/(3(d^2-1)) =
   // 0.02092 for n = 4 (Z0 Z1; the same for Z0 Z1 Z2 Z3). 400 circuits: a relative standard error of
   // about 7 %; the tolerance is 20 %.
   TempDir dir;

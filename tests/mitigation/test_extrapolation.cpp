@@ -36,7 +36,7 @@ double paper_value(double s) {
 
 }  // namespace
 
-TEST_CASE("Richardson coefficients (ZNE.md 4.1)", "[mitigation][extrapolation]") {
+TEST_CASE("Richardson coefficients (Temme, Bravyi, Gambetta 2017)", "[mitigation][extrapolation]") {
   struct Row {
     std::vector<double> nodes, gamma;
   };
@@ -101,7 +101,7 @@ TEST_CASE("Richardson and polynomial fits are exact on polynomials of lower degr
   }
 }
 
-TEST_CASE("Mitiq inference tests, noise-free values (ZNE.md 4.5)", "[mitigation][extrapolation]") {
+TEST_CASE("Mitiq inference tests, noise-free values", "[mitigation][extrapolation]") {
   const std::vector<double> lin = apply(kX, f_lin), quad = apply(kX, f_quad);
   REQUIRE_CLOSE(extrapolate(spec("richardson"), kX, lin).value, 0.5, 1e-13);
   REQUIRE_CLOSE(extrapolate(spec("richardson"), kX, quad).value, 0.5, 1e-12);
@@ -179,7 +179,7 @@ TEST_CASE("covariance and standard errors follow numpy's convention", "[mitigati
   REQUIRE_CLOSE(v, cb16.value, 1e-14);
 }
 
-TEST_CASE("Mitiq paper data: Richardson, poly, exp (ZNE.md 4.4)", "[mitigation][extrapolation]") {
+TEST_CASE("Mitiq paper data (LaRose et al. 2022): Richardson, poly, exp", "[mitigation][extrapolation]") {
   const std::vector<double> s123 = {1, 2, 3}, s135 = {1, 3, 5}, s13579 = {1, 3, 5, 7, 9};
   auto values = [](const std::vector<double>& s) {
     std::vector<double> y;
@@ -200,7 +200,7 @@ TEST_CASE("Mitiq paper data: Richardson, poly, exp (ZNE.md 4.4)", "[mitigation][
   REQUIRE(e.BriefReport().find("exp: E0 = ") == 0);
 }
 
-TEST_CASE("AdaExp chooses 1 + 1.27846/|c| (ZNE.md 4.5)", "[mitigation][extrapolation]") {
+TEST_CASE("AdaExp chooses 1 + 1.27846/|c| (Giurgica-Tiron et al. 2020)", "[mitigation][extrapolation]") {
   auto f = [](double x) { return A + B * std::exp(-C * x); };
   const double next = 1.0 + 1.27846 / 0.4;
   const ExtrapolationResult free = adaptive_exponential(spec("adaexp:8"), f);

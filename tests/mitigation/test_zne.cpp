@@ -1,4 +1,4 @@
-// mitigate(): the published and analytic cases of ZNE.md section 4 through the whole pipeline
+// mitigate(): published cases (Mitiq, LaRose et al. 2022) and analytic ones through the whole pipeline
 // (scaling, exact simulation, extrapolation), gradients through ZNE, shots and bootstrap, options.
 #include <cmath>
 
@@ -57,7 +57,7 @@ void append(Circuit& c, const Operation& op) {
 
 }  // namespace
 
-TEST_CASE("Mitiq paper: 50 X gates under depolarising noise (ZNE.md 4.4)", "[mitigation][zne]") {
+TEST_CASE("Mitiq paper (LaRose et al. 2022): 50 X gates under depolarising noise", "[mitigation][zne]") {
   const Circuit c = chain_of_x(50);
   const NoiseModel model = after_every_gate("depolarizing", "p", 0.01);
   const PauliSum rho00 = projector_zero();
@@ -98,7 +98,7 @@ TEST_CASE("Mitiq paper: 50 X gates under depolarising noise (ZNE.md 4.4)", "[mit
   }
 }
 
-TEST_CASE("global depolarising: exp with asymptote is exact, Richardson is biased (ZNE.md 4.3)", "[mitigation][zne]") {
+TEST_CASE("global depolarising: exp with asymptote is exact, Richardson is biased", "[mitigation][zne]") {
   const Circuit c = chain_of_x(10);
   // rho -> (1 - p) rho + p I/2 with p = 0.01 is kraus' depolarising with lambda = 0.01.
   const NoiseModel model = after_every_gate("depolarizing", "lambda", 0.01);
@@ -125,7 +125,7 @@ TEST_CASE("global depolarising: exp with asymptote is exact, Richardson is biase
   REQUIRE(ada.extrapolator == "adaexp:3:0");
 }
 
-TEST_CASE("channel-strength scaling: Richardson exact on polynomial noise (ZNE.md 4.2)", "[mitigation][zne]") {
+TEST_CASE("channel-strength scaling: Richardson exact on polynomial noise", "[mitigation][zne]") {
   Circuit xx = chain_of_x(2);
   const NoiseModel depol = after_every_gate("depolarizing", "p", 0.05);
   const ZneResult r = mitigate(xx, &depol, projector_zero(), options({1, 2, 3}, "scale-noise", "richardson"));

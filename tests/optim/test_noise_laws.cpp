@@ -1,4 +1,4 @@
-// Exact noise laws and barren-plateau statistics (VQC.md §1):
+// Exact noise laws and barren-plateau statistics (McClean et al. 2018):
 //  * 1-qubit depolarising after every RX layer: <Z0> = q^L cos(Σθ), q = 1 - 4p/3, and its
 //    derivatives, by all three gradient methods; <Z0 Z1> = q^(2L) cos²(Σθ).
 //  * global depolarising after every layer scales every value and gradient by (1 - p)^L.
@@ -187,7 +187,7 @@ TEST_CASE("optim: Cerezo's warm-up variances, global (1/8)(3/8)^(n-1) and local 
 
 TEST_CASE("optim: McClean's random circuits reach the 2-design variance d/(3(d^2-1))", "[optim]") {
   // Observable Z0 Z1, derivative with respect to the first rotation (qubit 0, layer 0), L = 25 n
-  // layers, 2000 circuits (random axes and angles): within ±20 % of d/(3(d²-1)) (VQC.md §1.3).
+  // layers, 2000 circuits (random axes and angles): within ±20 % of d/(3(d²-1)) (McClean et al. 2018).
   const int circuits = 2000;
   for (int n : {2, 3}) {
     const int L = 25 * n;
