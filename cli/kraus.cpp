@@ -27,11 +27,13 @@
 #include "kraus/mitigation/noise_scaling.hpp"
 #include "kraus/mitigation/zne.hpp"
 #include "kraus/noise/noise_model.hpp"
+#include "kraus/noise/text.hpp"
 
 namespace {
 
 using kraus::engine::DensityMatrix;
 using json = nlohmann::ordered_json;
+using kraus::noise::printable;
 
 constexpr const char* kUsage =
     "usage: kraus <command> [options]\n"
@@ -94,22 +96,6 @@ struct WriteError : std::runtime_error {
 
 // What the program is doing, for the message of an allocation that fails anyway.
 const char* g_stage = "starting";
-
-// `text` with control bytes and DEL written as \xNN, so a message stays one printable line.
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // Everything on stdout goes through here: a failed write stops the run at once.
 void write_out(const std::string& text) {

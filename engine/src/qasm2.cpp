@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "kraus/noise/kernels.hpp"
+#include "kraus/noise/text.hpp"
 
 namespace kraus::engine {
 namespace {
@@ -44,8 +45,6 @@ constexpr std::size_t kMaxSteps = 1'000'000;
 constexpr int kMaxGateDepth = 1000;
 constexpr std::size_t kMaxGateParams = 100;
 constexpr std::size_t kMaxSourceBytes = std::size_t{64} << 20;  // a million operations take about 20 MB
-// How much of a token a message quotes.
-constexpr std::size_t kMaxQuoted = 64;
 
 // ---- lexer -------------------------------------------------------------------------------------
 
@@ -248,24 +247,8 @@ std::string plural(long long n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-// Input text as messages show it: bytes outside printable ASCII as \xNN (no control byte or
-// invalid UTF-8 reaches a terminal raw), at most kMaxQuoted bytes of it.
-std::string excerpt(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size() && i < kMaxQuoted; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(c));
-      out += buf;
-    }
-  }
-  if (s.size() > kMaxQuoted) out += "...";
-  return out;
-}
-
+// Input text in a message: escaped (noise::printable) and cut to noise::kMaxQuotedBytes.
+std::string excerpt(std::string_view s) { return noise::printable(s, noise::kMaxQuotedBytes); }
 std::string quoted(std::string_view s) { return "'" + excerpt(s) + "'"; }
 
 struct QelibEntry {

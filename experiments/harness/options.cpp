@@ -90,22 +90,6 @@ std::string format_number(double value) {
   return std::string(buf, ptr);
 }
 
-std::string printable(const std::string& text) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 std::vector<int> parse_int_list(const std::string& option, const std::string& text, int min, int max) {
   std::vector<int> values;
   for (const std::string& item : split(text, ',')) {

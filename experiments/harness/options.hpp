@@ -127,9 +127,4 @@ std::string usage(const StudySpec& spec);
 // Formats a double the shortest way that reads back exactly ("0.5", "1e-05", "2").
 std::string format_number(double value);
 
-// `text` with control bytes (below 0x20, and 0x7f) written as \xHH, for messages that echo an
-// argument or a path: a terminal shows what was typed instead of obeying it. Other bytes (UTF-8
-// names) are kept.
-std::string printable(const std::string& text);
-
 }  // namespace kraus::experiments

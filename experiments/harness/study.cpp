@@ -10,6 +10,7 @@
 #include "harness/provenance.hpp"
 #include "harness/resources.hpp"
 #include "harness/store.hpp"
+#include "kraus/noise/text.hpp"
 #include "kraus/engine/density_matrix.hpp"
 
 namespace kraus::experiments {
@@ -213,7 +214,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     std::vector<std::string> keys = key_columns(spec);
     store = std::make_unique<ResultStore>(o.out_dir, spec.name, columns, keys, o.fresh);
   } catch (const std::exception& e) {
-    std::cerr << prog << ": " << printable(e.what()) << "\n";
+    std::cerr << prog << ": " << noise::printable(e.what()) << "\n";
     return 2;
   }
 
@@ -277,7 +278,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   for (const GridPoint& p : grid) done_before += store->completed().count(p.key);
   if (done_before != store->completed().size()) {
     // Only possible when the option check was bypassed (a JSON edited by hand).
-    std::cerr << prog << ": " << printable(store->progress_path()) << " lists points outside this grid: use --fresh\n";
+    std::cerr << prog << ": " << noise::printable(store->progress_path()) << " lists points outside this grid: use --fresh\n";
     return 2;
   }
 
@@ -336,16 +337,16 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   try {
     write_record("running", "");
   } catch (const std::exception& e) {
-    std::cerr << prog << ": " << printable(e.what()) << "\n";
+    std::cerr << prog << ": " << noise::printable(e.what()) << "\n";
     return 1;
   }
   // From here on a failure is recorded in the JSON (best effort: the disk may be full).
   auto fail = [&](const std::string& msg) {
-    std::cerr << prog << ": " << printable(msg) << "\n";
+    std::cerr << prog << ": " << noise::printable(msg) << "\n";
     try {
       write_record("failed", msg);
     } catch (const std::exception& e) {
-      std::cerr << prog << ": " << printable(e.what()) << "\n";
+      std::cerr << prog << ": " << noise::printable(e.what()) << "\n";
     }
     return 1;
   };
@@ -359,7 +360,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
     std::cerr << "; dropped the unfinished point of an interrupted run";
   }
-  std::cerr << "; writing " << printable(store->csv_path()) << "\n";
+  std::cerr << "; writing " << noise::printable(store->csv_path()) << "\n";
 
   std::string current_label;
   try {
@@ -407,7 +408,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     return fail(e.what());
   }
   std::cerr << prog << ": " << (measured == 0 ? "nothing to do: all points were done earlier; " : "") << rows_total
-            << " rows in " << printable(store->csv_path()) << " (" << format_duration(wall.seconds()) << ")\n";
+            << " rows in " << noise::printable(store->csv_path()) << " (" << format_duration(wall.seconds()) << ")\n";
   return 0;
 }
 

@@ -8,11 +8,11 @@
 
 #include "kraus/noise/noise_model.hpp"
 #include "json_matrix.hpp"
+#include "kraus/noise/text.hpp"
 
 namespace kraus::noise {
 namespace {
 
-using detail::printable;
 
 std::string fmt(double v) {
   char buf[32];
@@ -69,7 +69,7 @@ struct AerReader : detail::JsonReader {
         case 'X': return pauli_matrix(1, 1);
         case 'Y': return pauli_matrix(2, 1);
         case 'Z': return pauli_matrix(3, 1);
-        default: fail(element(pp, 0), "'" + printable(std::string(1, c)) + "' is not a Pauli character (I, X, Y, Z)");
+        default: fail(element(pp, 0), "'" + printable(std::string(1, c), kMaxQuotedBytes) + "' is not a Pauli character (I, X, Y, Z)");
       }
     };
     auto one_qubit = [&] {
@@ -98,7 +98,7 @@ struct AerReader : detail::JsonReader {
       one_qubit();
       ops.push_back(embed(pauli(name == "id" ? 'I' : static_cast<char>(name[0] - 'a' + 'A')), qs, k));
     } else {
-      fail(path, "instruction '" + printable(name) + "' is not supported (pauli, kraus, unitary, reset, id, x, y, z are)");
+      fail(path, "instruction '" + printable(name, kMaxQuotedBytes) + "' is not supported (pauli, kraus, unitary, reset, id, x, y, z are)");
     }
     return ops;
   }
@@ -172,7 +172,7 @@ NoiseModel NoiseModel::from_aer_json(std::string_view text, const std::string& s
     const std::string type = reader.string(reader.required(e, path, "type", "qerror or roerror"), AerReader::member(path, "type"),
                                            "qerror or roerror");
     if (type != "qerror" && type != "roerror") {
-      reader.fail(AerReader::member(path, "type"), "'" + printable(type) + "' is not supported (qerror and roerror are)");
+      reader.fail(AerReader::member(path, "type"), "'" + printable(type, kMaxQuotedBytes) + "' is not supported (qerror and roerror are)");
     }
     std::vector<std::vector<int>> gate_qubits;
     if (e.contains("gate_qubits")) {

@@ -31,10 +31,6 @@ inline json matrix_json(const Matrix& m) {
 
 namespace detail {
 
-// `s` with control bytes (and DEL) written as \u00XX and cut to 64 bytes ("..." after), for echoing
-// user text in messages.
-std::string printable(std::string_view s);
-
 // Parses `text` within the limits of noise_model.hpp (size, nesting depth, numbers within double's
 // range, no duplicate keys); syntax errors as "source:line:col: invalid JSON (...)".
 json parse_json(std::string_view text, const std::string& source);

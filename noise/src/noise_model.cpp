@@ -9,6 +9,7 @@
 #include <set>
 
 #include "json_matrix.hpp"
+#include "kraus/noise/text.hpp"
 
 namespace kraus::noise {
 namespace {
@@ -69,7 +70,7 @@ void prescan(std::string_view text, const std::string& source) {
       while (end < text.size() && std::string_view("0123456789+-.eE").find(text[end]) != std::string_view::npos) ++end;
       const std::string token(text.substr(i, end - i));
       if (std::isinf(std::strtod(token.c_str(), nullptr))) {
-        throw NoiseModelError(source + ":" + line_col(text, i) + ": number " + printable(token) +
+        throw NoiseModelError(source + ":" + line_col(text, i) + ": number " + printable(token, kMaxQuotedBytes) +
                               " is out of range (beyond +-1.8e308)");
       }
       i = end - 1;
@@ -86,26 +87,6 @@ std::string parse_error_text(const std::string& what) {
 
 }  // namespace
 
-std::string printable(std::string_view s) {
-  constexpr std::size_t kMaxEcho = 64;
-  std::string_view shown = s.substr(0, kMaxEcho);
-  // Cut before a UTF-8 sequence that does not fit.
-  if (shown.size() < s.size()) {
-    while (!shown.empty() && (static_cast<unsigned char>(s[shown.size()]) & 0xc0) == 0x80) shown.remove_suffix(1);
-  }
-  std::string out;
-  for (const char c : shown) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return shown.size() < s.size() ? out + "..." : out;
-}
 
 json parse_json(std::string_view text, const std::string& source) {
   if (text.size() > kMaxNoiseModelBytes) {
@@ -155,7 +136,7 @@ void JsonReader::fail(const std::string& path, const std::string& message) const
 }
 
 std::string JsonReader::member(const std::string& path, const std::string& key) {
-  return path.empty() ? printable(key) : path + "." + printable(key);
+  return path.empty() ? printable(key, kMaxQuotedBytes) : path + "." + printable(key, kMaxQuotedBytes);
 }
 
 std::string JsonReader::element(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
@@ -196,7 +177,7 @@ std::string JsonReader::gate_name(const json& j, const std::string& path, bool w
   const bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
                   std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
   if (!ok && !(wildcard && name == "*")) {
-    fail(path, "'" + printable(name) + "' is not a gate name (letters, digits and _" + (wildcard ? ", or \"*\")" : ")"));
+    fail(path, "'" + printable(name, kMaxQuotedBytes) + "' is not a gate name (letters, digits and _" + (wildcard ? ", or \"*\")" : ")"));
   }
   return name;
 }
@@ -289,7 +270,6 @@ std::vector<double> JsonReader::probability_matrix(const json& j, const std::str
 namespace {
 
 using detail::JsonReader;
-using detail::printable;
 
 // The noise-model reader: the checked reads plus the model's own structure.
 struct Parser : JsonReader {
@@ -301,7 +281,7 @@ struct Parser : JsonReader {
     if (type == nullptr) {
       std::string known;
       for (const ChannelType& t : channel_types()) known += std::string(known.empty() ? "" : ", ") + std::string(t.name);
-      fail(member(path, "type"), "unknown channel type '" + printable(spec.type) + "' (known: " + known + ")");
+      fail(member(path, "type"), "unknown channel type '" + printable(spec.type, kMaxQuotedBytes) + "' (known: " + known + ")");
     }
     if (spec.type == "tensor" && tensor_depth >= kMaxTensorNesting) {
       fail(path, "tensor channels nest at most " + std::to_string(kMaxTensorNesting) + " levels deep");
@@ -344,7 +324,7 @@ struct Parser : JsonReader {
       } else {
         const auto param = std::find_if(type->params.begin(), type->params.end(),
                                         [&](const ChannelParameter& p) { return p.name == key; });
-        if (param == type->params.end()) fail(kp, "a " + spec.type + " channel has no parameter '" + printable(key) + "'");
+        if (param == type->params.end()) fail(kp, "a " + spec.type + " channel has no parameter '" + printable(key, kMaxQuotedBytes) + "'");
         const double v = number(*it, kp);
         if (!(v >= param->min && v <= param->max)) {
           fail(kp, fmt(v) + " is outside [" + fmt(param->min) + ", " + fmt(param->max) + "] for a " + spec.type +

@@ -859,7 +859,7 @@ TEST_CASE("qasm2: control bytes and invalid UTF-8 are escaped in messages, long 
   REQUIRE(file_error_of(kHardening + "control_bytes.qasm") ==
           kHardening + "control_bytes.qasm:4:9: expected a statement, found a control byte (0x00)");
   REQUIRE(file_error_of(kHardening + "control_bytes_include.qasm") ==
-          kHardening + "control_bytes_include.qasm:2:9: cannot include \"\\x1B[31mevil\\x00\\xFF.inc\": only "
+          kHardening + "control_bytes_include.qasm:2:9: cannot include \"\\x1b[31mevil\\x00\\xff.inc\": only "
                        "\"qelib1.inc\" can be included (it is built in; no file is read)");
   REQUIRE(error_of(kHeader + "qreg q[1];\nh q[0];\x7f\n") == "<string>:4:8: expected a statement, found a control byte (0x7F)");
   REQUIRE(error_of(kHeader + "qreg q[1];\nh q[0];\x1b\n") == "<string>:4:8: expected a statement, found a control byte (0x1B)");

@@ -195,12 +195,6 @@ TEST_CASE("usage text lists every option with its defaults", "[experiments][opti
   }
 }
 
-TEST_CASE("printable escapes control bytes and keeps the rest", "[experiments][options]") {
-  CHECK(printable("plain text, ünïcode") == "plain text, ünïcode");
-  CHECK(printable(std::string("a\0b", 3)) == "a\\x00b");
-  CHECK(printable("\x1b[31mred\t\r\n\x7f") == "\\x1b[31mred\\x09\\x0d\\x0a\\x7f");
-}
-
 TEST_CASE("format_number writes the shortest exact form", "[experiments][options]") {
   CHECK(format_number(1.0) == "1");
   CHECK(format_number(0.5) == "0.5");

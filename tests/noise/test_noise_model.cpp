@@ -973,7 +973,7 @@ TEST_CASE("hardening: integers are range-checked, underflow reads as 0, control 
   // A key with NUL and ESC (a terminal colour sequence) is echoed escaped.
   const std::string control = quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("control_key.json")); });
   CHECK(control == hardening_path("control_key.json") +
-                       ": gate_noise[0].channel.q\\u0000\\u001b[31m: a bit_flip channel has no parameter 'q\\u0000\\u001b[31m'");
+                       ": gate_noise[0].channel.q\\x00\\x1b[31m: a bit_flip channel has no parameter 'q\\x00\\x1b[31m'");
   CHECK_FALSE(has_control_byte(control));
   CHECK_FALSE(has_control_byte(quick_error_of([] {
     noise::NoiseModel::from_json(R"({"gate_noise": [{"gates": ["h\u0007"], "channel": {"type": "bit_flip", "p": 0.1}}]})", "m.json");

@@ -40,7 +40,7 @@
 //
 // Errors are QasmError with the message "FILE:LINE:COL: what is wrong", 1-based, columns counted in
 // bytes, e.g. "bell.qasm:3:9: expected ';' after the qubit list". Input text quoted in a message
-// shows bytes outside printable ASCII as \xNN and is cut after 64 bytes.
+// goes through noise::printable (control bytes and broken UTF-8 as \xNN), cut after 64 bytes.
 #pragma once
 
 #include <functional>

@@ -45,8 +45,8 @@ inline constexpr int kMaxQubitIndex = 62;
 
 // Bad model files: the message names the source and the JSON path, e.g.
 // "model.json: gate_noise[2].channel.p: 1.5 is outside [0, 1] for a depolarizing channel", or the
-// line and column for JSON syntax ("model.json:3:21: invalid JSON (...)"). Control bytes from the
-// file are written as \u00XX.
+// line and column for JSON syntax ("model.json:3:21: invalid JSON (...)"). Text from the file
+// is quoted through printable (text.hpp): control bytes and broken UTF-8 as \xNN.
 struct NoiseModelError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
