@@ -686,7 +686,8 @@ TEST_CASE("a register too large for the memory is refused at its qreg line at on
   const auto start = std::chrono::steady_clock::now();
   check_error({"simulate", kHardening + "twenty_qubits_then_expansion.qasm"},
               {"twenty_qubits_then_expansion.qasm:3:", "20 qubits need", "the density matrix and the output"});
-  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 1.0);
+  // Hang detection only: before the check moved to the qreg line this took 35 s.
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 10.0);
 }
 
 // AddressSanitizer reserves terabytes of address space: no ulimit -v under it.
