@@ -125,7 +125,7 @@ Operation inverse(const Operation& op) {
   const std::vector<double>& a = op.params;
   switch (op.gate) {
     case Gate::kI: case Gate::kX: case Gate::kY: case Gate::kZ: case Gate::kH:
-    case Gate::kCX: case Gate::kCY: case Gate::kCZ: case Gate::kCH: case Gate::kSwap:
+    case Gate::kCX: case Gate::kCY: case Gate::kCZ: case Gate::kCH: case Gate::kSwap: case Gate::kECR:
     case Gate::kCCX: case Gate::kCSwap:
       return inv;
     case Gate::kS: inv.gate = Gate::kSdg; return inv;

@@ -81,6 +81,7 @@ const std::vector<GateInfo>& gate_table() {
       {Gate::kRYY, "ryy", 2, 1, "exp(-i theta Y(x)Y/2)"},
       {Gate::kRZZ, "rzz", 2, 1, "exp(-i theta Z(x)Z/2)"},
       {Gate::kRZX, "rzx", 2, 1, "exp(-i theta Z(x)X/2), Z on the first qubit, X on the second"},
+      {Gate::kECR, "ecr", 2, 0, "(IX - XY)/sqrt2 as in Qiskit (X on the first qubit): [[0,1,0,i],[1,0,-i,0],[0,i,0,1],[-i,0,1,0]]/sqrt2"},
       {Gate::kCCX, "ccx", 3, 0, "Toffoli (control, control, target)"},
       {Gate::kCSwap, "cswap", 3, 0, "Fredkin (control, target, target)"},
   };
@@ -89,11 +90,16 @@ const std::vector<GateInfo>& gate_table() {
 
 const GateInfo& gate_info(Gate gate) { return gate_table()[static_cast<std::size_t>(gate)]; }
 
+const std::vector<GateAlias>& gate_aliases() {
+  static const std::vector<GateAlias> aliases = {
+      {"u1", Gate::kP}, {"u", Gate::kU3}, {"cu1", Gate::kCP}, {"cnot", Gate::kCX}};
+  return aliases;
+}
+
 std::optional<Gate> gate_from_name(std::string_view name) {
-  if (name == "u1") return Gate::kP;
-  if (name == "u") return Gate::kU3;
-  if (name == "cu1") return Gate::kCP;
-  if (name == "cnot") return Gate::kCX;
+  for (const GateAlias& a : gate_aliases()) {
+    if (a.alias == name) return a.gate;
+  }
   for (const GateInfo& info : gate_table()) {
     if (info.name == name) return info.gate;
   }
@@ -154,6 +160,14 @@ arma::cx_mat gate_matrix(Gate gate, const std::vector<double>& params) {
     case Gate::kRZZ: return two_qubit_rotation(pauli('Z'), pauli('Z'), a[0]);
     // Z on the first listed qubit (bit 0, the low factor of the Kronecker product), X on the second.
     case Gate::kRZX: return two_qubit_rotation(pauli('X'), pauli('Z'), a[0]);
+    case Gate::kECR: {
+      arma::cx_mat m(4, 4, arma::fill::zeros);
+      m(0, 1) = r2; m(0, 3) = kI * r2;
+      m(1, 0) = r2; m(1, 2) = -kI * r2;
+      m(2, 1) = kI * r2; m(2, 3) = r2;
+      m(3, 0) = -kI * r2; m(3, 2) = r2;
+      return m;
+    }
     case Gate::kCCX: {
       arma::cx_mat m(8, 8, arma::fill::eye);
       // controls are bits 0 and 1; target bit 2: swap |011> (3) and |111> (7).

@@ -1348,4 +1348,18 @@ Circuit read_qasm2_file(const std::string& path, const Qasm2Options& options) {
   return parse_qasm2(text, path, options);
 }
 
+const std::vector<ExpandedGate>& qasm2_expanded_gates() {
+  static const std::vector<ExpandedGate> gates = {
+      {"u0", "id"},
+      {"csx", "h, cp, h"},
+      {"c3x", "cp, h, cx (a multi-controlled X)"},
+      {"c3sqrtx", "h, cp, cx (a multi-controlled phase)"},
+      {"c4x", "cp, h, cx (a multi-controlled X)"},
+      {"rccx", "ccx, cz, cp"},
+      {"rc3x", "cp, h, cx, ccx"},
+      {"delay", "nothing"},
+  };
+  return gates;
+}
+
 }  // namespace kraus::engine

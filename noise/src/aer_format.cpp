@@ -256,13 +256,16 @@ NoiseModel NoiseModel::from_aer_json(std::string_view text, const std::string& s
     } catch (const std::invalid_argument& ex) {
       reader.fail(path, ex.what());
     }
-    std::vector<std::string> ops;
+    std::vector<std::string> ops, op_paths;
     const std::string op = AerReader::member(path, "operations");
     const json& names = reader.array(reader.required(e, path, "operations", "the gate names"), op, "a list of gate names");
-    for (std::size_t n = 0; n < names.size(); ++n) ops.push_back(reader.gate_name(names[n], AerReader::element(op, n)));
+    for (std::size_t n = 0; n < names.size(); ++n) {
+      ops.push_back(reader.gate_name(names[n], AerReader::element(op, n)));
+      op_paths.push_back(AerReader::element(op, n));
+    }
     if (ops.empty()) reader.fail(op, "expected a non-empty list of gate names");
     // Aer's gate_qubits are ordered tuples: the rule keeps them as such.
-    model.gate_noise.push_back({ops, {}, spec, gate_qubits});
+    model.gate_noise.push_back({ops, {}, spec, gate_qubits, op_paths});
   }
   return model;
 }

@@ -537,6 +537,7 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
       }
       for (std::size_t g = 0; g < gates->size(); ++g) {
         rule.gates.push_back(p.gate_name((*gates)[g], JsonReader::element(gp, g), true));
+        rule.gate_paths.push_back(JsonReader::element(gp, g));
       }
       if (r.contains("qubits")) rule.qubits = p.qubit_list(r["qubits"], JsonReader::member(path, "qubits"));
       if (r.contains("gate_qubits")) {

@@ -56,7 +56,7 @@ class Circuit {
 };
 
 // The exact inverse of a gate, unitary or barrier (global phases included, so op followed by
-// inverse(op) is the identity matrix): self-inverse gates (id x y z h cx cy cz ch swap ccx cswap)
+// inverse(op) is the identity matrix): self-inverse gates (id x y z h cx cy cz ch swap ecr ccx cswap)
 // are returned unchanged; s <-> sdg, t <-> tdg, sx <-> sxdg; rx ry rz p crx cry crz cp rxx ryy rzz
 // rzx negate their angle; u2(phi, lambda) -> u3(-pi/2, -lambda, -phi); u3(theta, phi, lambda) ->
 // u3(-theta, -lambda, -phi), cu3 likewise; cu(theta, phi, lambda, gamma) -> cu(-theta, -lambda,

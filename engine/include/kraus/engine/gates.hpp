@@ -18,7 +18,7 @@ enum class Gate {
   kI, kX, kY, kZ, kH, kS, kSdg, kT, kTdg, kSX, kSXdg,
   kRX, kRY, kRZ, kP, kU2, kU3,
   kCX, kCY, kCZ, kCH, kSwap, kISwap, kCRX, kCRY, kCRZ, kCP, kCU3, kCU,
-  kRXX, kRYY, kRZZ, kRZX,
+  kRXX, kRYY, kRZZ, kRZX, kECR,
   kCCX, kCSwap,
 };
 
@@ -34,7 +34,15 @@ struct GateInfo {
 const std::vector<GateInfo>& gate_table();
 const GateInfo& gate_info(Gate gate);
 
-// Looks a gate up by its OpenQASM 2 name; aliases: u1 -> p, u -> u3, cu1 -> cp, cnot -> cx.
+// Another name the reader and noise rules accept for a gate of the table.
+struct GateAlias {
+  std::string_view alias;
+  Gate gate;
+};
+// Every alias: u1 -> p, u -> u3, cu1 -> cp, cnot -> cx.
+const std::vector<GateAlias>& gate_aliases();
+
+// Looks a gate up by its OpenQASM 2 name or an alias (gate_aliases).
 std::optional<Gate> gate_from_name(std::string_view name);
 
 // The gate's matrix (2^k x 2^k, conventions above). Throws std::invalid_argument when the number

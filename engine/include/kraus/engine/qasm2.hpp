@@ -71,4 +71,13 @@ Circuit parse_qasm2(std::string_view source, const std::string& filename = "<str
 // Reads and parses a file; an unreadable file is a QasmError naming it.
 Circuit read_qasm2_file(const std::string& path, const Qasm2Options& options = {});
 
+// The gates qelib1.inc defines that the reader expands into gates of the table (u0 csx c3x c3sqrtx
+// c4x rccx rc3x delay), each with what it becomes, e.g. {"csx", "h, cp, h"}: no operation of a read
+// circuit carries these names.
+struct ExpandedGate {
+  std::string_view name;
+  std::string_view expansion;
+};
+const std::vector<ExpandedGate>& qasm2_expanded_gates();
+
 }  // namespace kraus::engine

@@ -56,6 +56,10 @@ struct GateNoiseRule {
   std::vector<int> qubits;         // empty: any qubits
   ChannelSpec channel;
   std::vector<std::vector<int>> gate_qubits;  // empty: no ordered-tuple condition
+  // Where each name of `gates` was written, a JSON path ("gate_noise[2].gates[0]",
+  // "errors[1].operations[0]", "calibration.gates[3].gate"), for messages; empty for rules built
+  // in code.
+  std::vector<std::string> gate_paths;
 
   bool matches(std::string_view gate, const std::vector<int>& gate_qubits) const;
 };
