@@ -214,8 +214,12 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
   NoiseCoverage coverage;
   std::unordered_map<std::string, std::size_t> index;
   std::vector<std::vector<int>> example;  // per name: the qubits of its first gate without noise
+  std::vector<bool> rule_used(model.gate_noise.size(), false);
   for (const Operation& op : circuit.operations()) {
     if (!is_gate(op)) continue;
+    for (std::size_t r = 0; r < model.gate_noise.size(); ++r) {
+      rule_used[r] = rule_used[r] || model.gate_noise[r].matches(op.name(), op.qubits);
+    }
     const std::string name = op.name();
     const auto [it, added] = index.emplace(name, coverage.gates.size());
     if (added) {
@@ -261,6 +265,19 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
       coverage.warnings.push_back(head + "the model has no rule for " + quoted + " (rules name: " + names +
                                   "); translate to the model's basis with --basis, or add a rule");
     }
+  }
+  // A device model has rules for every gate of the device, most of which a circuit does not use.
+  if (model.device_qubits() > 0) return coverage;
+  for (std::size_t r = 0; r < model.gate_noise.size(); ++r) {
+    if (rule_used[r]) continue;
+    const noise::GateNoiseRule& rule = model.gate_noise[r];
+    std::string what;
+    for (const std::string& name : rule.gates) what += (what.empty() ? "" : ", ") + name;
+    if (!rule.qubits.empty()) what += " on qubits " + qubit_list(rule.qubits);
+    for (std::size_t t = 0; t < rule.gate_qubits.size(); ++t) {
+      what += (t == 0 ? " on " : " or ") + qubit_list(rule.gate_qubits[t]);
+    }
+    coverage.warnings.push_back(rule_path(rule, r) + " (" + what + ") matches no gate of this circuit");
   }
   return coverage;
 }

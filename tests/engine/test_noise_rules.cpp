@@ -321,6 +321,26 @@ TEST_CASE("noise coverage: rules on the name but not on those qubits", "[noise-r
   CHECK(cov3.warnings.at(0) == "no noise on any of the 2 'h' gates: no rule for their qubits, e.g. h 0");
 }
 
+TEST_CASE("noise coverage: a rule that matches nothing, unless the model is for a device", "[noise-rules]") {
+  const Circuit c = coverage_circuit();
+  const std::string rules = R"("gate_noise": [
+      {"gates": ["cu3", "rzz"], "qubits": [0, 1], "channel": {"type": "bit_flip", "p": 0.01}},
+      {"gates": ["h", "unitary", "rz"], "channel": {"type": "bit_flip", "p": 0.01}},
+      {"gates": ["cx"], "gate_qubits": [[2, 3], [3, 2]], "channel": {"type": "bit_flip", "p": 0.01}},
+      {"gates": ["h"], "qubits": [3], "channel": {"type": "bit_flip", "p": 0.01}}])";
+  const NoiseCoverage cov = kraus::engine::noise_coverage(c, loaded("{" + rules + "}"));
+  CHECK(cov.warnings == std::vector<std::string>{
+                            "no noise on any of the 3 'cx' gates: no rule for their qubits, e.g. cx 0,1",
+                            "gate_noise[0] (cu3, rzz on qubits 0,1) matches no gate of this circuit",
+                            "gate_noise[2] (cx on 2,3 or 3,2) matches no gate of this circuit",
+                            "gate_noise[3] (h on qubits 3) matches no gate of this circuit",
+                        });
+  const NoiseModel device = loaded(R"({"device": {"num_qubits": 4}, )" + rules + "}");
+  REQUIRE(device.device_qubits() == 4);
+  CHECK(kraus::engine::noise_coverage(c, device).warnings ==
+        std::vector<std::string>{"no noise on any of the 3 'cx' gates: no rule for their qubits, e.g. cx 0,1"});
+}
+
 TEST_CASE("noise coverage: no warnings without gate noise; idle noise is not gate noise", "[noise-rules]") {
   const Circuit c = coverage_circuit();
   for (const std::string& json : {std::string("{}"), std::string(R"({"idle_noise": {"type": "phase_damping", "lambda": 0.01},

@@ -61,7 +61,10 @@ struct NoiseCoverage {
   //    when a rule names it but not on those qubits: "no noise on any of the 2 'h' gates: no rule
   //    for their qubits, e.g. h 3";
   //  * a gate name only some of whose instances get noise: "3 of 12 'cx' gates get no noise: no rule
-  //    for their qubits, e.g. cx 0,2" (the first such instance).
+  //    for their qubits, e.g. cx 0,2" (the first such instance);
+  //  * a rule that matches no gate of the circuit, for models without a device (device_qubits() ==
+  //    0; a device model has rules for gates a circuit need not use): "gate_noise[2] (cu3, rzz on
+  //    qubits 0,1) matches no gate of this circuit" ("(cx on 0,1 or 1,2)" for gate_qubits).
   std::vector<std::string> warnings;
 };
 
