@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <deque>
 #include <functional>
 #include <queue>
 #include <random>
@@ -24,6 +25,8 @@ constexpr double kAngleTol = 1e-12;
 // SABRE's parameters (Li, Ding, Xie, ASPLOS 2019, section 4): extended-set size and weight, decay
 // increment and the number of SWAPs after which the decay is reset.
 constexpr std::size_t kExtendedSetSize = 20;
+// The extended-set search visits at most this many operations (long runs of 1-qubit gates).
+constexpr std::size_t kExtendedSearchLimit = 1000;
 constexpr double kExtendedSetWeight = 0.5;
 constexpr double kDecayIncrement = 0.001;
 constexpr int kDecayResetInterval = 5;
@@ -45,6 +48,8 @@ struct Item {
   Operation op;
   int origin = -1;
 };
+// A deque: appending never copies the operations already there.
+using Items = std::deque<Item>;
 
 std::string join(const std::vector<std::string>& names) {
   std::string s;
@@ -127,7 +132,7 @@ bool near(double angle, double target) { return std::abs(wrap(angle - target)) <
 // Appends operations to a list, each tagged with the current origin.
 class Emitter {
  public:
-  explicit Emitter(std::vector<Item>* out) : out_(out) {}
+  explicit Emitter(Items* out) : out_(out) {}
 
   int origin = -1;
 
@@ -147,7 +152,7 @@ class Emitter {
   }
 
  private:
-  std::vector<Item>* out_;
+  Items* out_;
 };
 
 // Controlled-u (control a, target b) with two cx (Nielsen and Chuang, corollary 4.2):
@@ -362,9 +367,8 @@ void emit_euler(int q, const arma::cx_mat& u, const Basis& basis, Emitter& e) {
 
 // Merges every maximal run of 1-qubit gates and unitaries on a qubit into its Euler form; kept id
 // gates, multi-qubit gates, measure, reset and barriers end the runs on their qubits.
-std::vector<Item> merge_runs(const std::vector<Item>& items, int num_qubits, const Basis& basis) {
-  std::vector<Item> out;
-  out.reserve(items.size());
+Items merge_runs(const Items& items, int num_qubits, const Basis& basis) {
+  Items out;
   Emitter e(&out);
   std::vector<arma::cx_mat> pending(num_qubits);
   std::vector<int> pending_origin(num_qubits, -1);
@@ -469,7 +473,7 @@ struct Dag {
   std::vector<char> needs_adjacency;
 };
 
-Dag build_dag(const std::vector<Item>& items, int num_qubits, int num_clbits) {
+Dag build_dag(const Items& items, int num_qubits, int num_clbits) {
   const int count = static_cast<int>(items.size());
   Dag dag;
   dag.successors.resize(count);
@@ -504,8 +508,8 @@ class Router {
   Router(const std::vector<std::vector<int>>& neighbours, const std::vector<std::vector<int>>& distance)
       : neighbours_(neighbours), distance_(distance) {}
 
-  long pass(const std::vector<Item>& items, const Dag& dag, std::vector<int>& l2p, std::mt19937_64& rng,
-            std::vector<Item>* out) const {
+  long pass(const Items& items, const Dag& dag, std::vector<int>& l2p, std::mt19937_64& rng,
+            Items* out) const {
     const int n = static_cast<int>(l2p.size());
     std::vector<int> p2l(n);
     for (int v = 0; v < n; ++v) p2l[l2p[v]] = v;
@@ -593,7 +597,8 @@ class Router {
         seen[f] = stamp;
         queue.push_back(f);
       }
-      for (std::size_t head = 0; head < queue.size() && extended.size() < kExtendedSetSize; ++head) {
+      for (std::size_t head = 0;
+           head < queue.size() && extended.size() < kExtendedSetSize && queue.size() < kExtendedSearchLimit; ++head) {
         for (int s : dag.successors[queue[head]]) {
           if (seen[s] == stamp) continue;
           seen[s] = stamp;
@@ -653,10 +658,10 @@ class Router {
 // Places the program qubits on a connected set of device qubits and routes the circuit with SABRE.
 // Final measurements (no later operation on their qubit but barriers, no later routed measurement
 // into their bit) are routed last, on the final layout, so that no SWAP moves a measured qubit.
-std::vector<Item> route(const std::vector<Item>& all_items, int num_qubits, int num_clbits, const CouplingMap& map,
+Items route(const Items& all_items, int num_qubits, int num_clbits, const CouplingMap& map,
                         std::uint64_t seed, Layout* layout) {
   const int n = num_qubits;
-  std::vector<Item> items, final_measures;
+  Items items, final_measures;
   {
     std::vector<char> is_final(all_items.size(), 0), qubit_busy(n, 0), clbit_busy(num_clbits, 0);
     for (std::size_t i = all_items.size(); i-- > 0;) {
@@ -700,13 +705,13 @@ std::vector<Item> route(const std::vector<Item>& all_items, int num_qubits, int 
 
   const Router router(neighbours, distance);
   const Dag forward = build_dag(items, n, num_clbits);
-  const std::vector<Item> reversed_items(items.rbegin(), items.rend());
+  const Items reversed_items(items.rbegin(), items.rend());
   const Dag backward = build_dag(reversed_items, n, num_clbits);
 
   std::mt19937_64 master(seed);
   std::vector<int> trivial(n);
   for (int v = 0; v < n; ++v) trivial[v] = v;
-  std::vector<Item> best_out;
+  Items best_out;
   long best_swaps = -1;
   // Trial 0: the trivial layout, one forward pass (a circuit that fits needs no SWAP). Trial 1: the
   // trivial layout, trials 2..: seeded random layouts, each improved by a forward and a backward pass
@@ -724,8 +729,7 @@ std::vector<Item> route(const std::vector<Item>& all_items, int num_qubits, int 
       router.pass(reversed_items, backward, l2p, rng, nullptr);
     }
     const std::vector<int> initial = l2p;
-    std::vector<Item> out;
-    out.reserve(items.size());
+    Items out;
     const long swaps = router.pass(items, forward, l2p, rng, &out);
     if (best_swaps < 0 || swaps < best_swaps) {
       best_swaps = swaps;
@@ -800,8 +804,7 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
   std::optional<Basis> basis;
   if (!options.basis.empty()) basis = resolve_basis(options.basis, &why);
 
-  std::vector<Item> items;
-  items.reserve(ops.size());
+  Items items;
   Emitter emitter(&items);
   for (std::size_t i = 0; i < ops.size(); ++i) {
     emitter.origin = static_cast<int>(i);
@@ -846,8 +849,7 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
   }
 
   if (basis) {
-    std::vector<Item> lowered;
-    lowered.reserve(items.size());
+    Items lowered;
     Emitter lower(&lowered);
     for (const Item& item : items) {
       if (basis->two_qubit) {
