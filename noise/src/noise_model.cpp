@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "json_matrix.hpp"
@@ -194,7 +195,7 @@ long long JsonReader::integer(const json& j, const std::string& path, long long 
   if (!j.is_number_integer()) fail(path, "expected " + range);
   if (j.is_number_unsigned()) {
     const auto u = j.get<unsigned long long>();
-    if (u > static_cast<unsigned long long>(hi)) fail(path, std::to_string(u) + " is not " + range);
+    if (u > static_cast<unsigned long long>(hi) || static_cast<long long>(u) < lo) fail(path, std::to_string(u) + " is not " + range);
     return static_cast<long long>(u);
   }
   const auto v = j.get<long long>();
@@ -385,6 +386,37 @@ struct Parser : JsonReader {
     return r;
   }
 
+  DeviceInfo device(const json& j, const std::string& path) const {
+    object(j, path);
+    only_keys(j, path, {"name", "num_qubits", "basis_gates", "coupling_map"});
+    DeviceInfo d;
+    if (j.contains("name")) d.name = string(j["name"], member(path, "name"), "the device name");
+    d.num_qubits = static_cast<int>(integer(required(j, path, "num_qubits", "the device's number of qubits"),
+                                            member(path, "num_qubits"), 1, kMaxQubitIndex + 1));
+    if (j.contains("basis_gates")) {
+      const std::string bp = member(path, "basis_gates");
+      const json& b = array(j["basis_gates"], bp, "a list of gate names");
+      for (std::size_t i = 0; i < b.size(); ++i) d.basis_gates.push_back(gate_name(b[i], element(bp, i)));
+    }
+    if (j.contains("coupling_map")) {
+      const std::string cp = member(path, "coupling_map");
+      const json& c = array(j["coupling_map"], cp, "a list of qubit pairs");
+      for (std::size_t i = 0; i < c.size(); ++i) {
+        const std::string ep = element(cp, i);
+        if (!c[i].is_array() || c[i].size() != 2) fail(ep, "expected a pair of qubits [a, b]");
+        const int a = index(c[i][0], element(ep, 0)), b = index(c[i][1], element(ep, 1));
+        for (int e : {0, 1}) {
+          const int q = e == 0 ? a : b;
+          if (q >= d.num_qubits) fail(element(ep, e), "qubit " + std::to_string(q) + " is not on the device (" +
+                                                          member(path, "num_qubits") + " is " + std::to_string(d.num_qubits) + ")");
+        }
+        if (a == b) fail(ep, "an edge joins two different qubits");
+        d.coupling_map.emplace_back(a, b);
+      }
+    }
+    return d;
+  }
+
   void calibration(const json& j, const std::string& path, NoiseModel& model) const {
     object(j, path);
     only_keys(j, path, {"qubits", "gates"});
@@ -395,6 +427,9 @@ struct Parser : JsonReader {
     if (qs.size() > static_cast<std::size_t>(kMaxQubitIndex) + 1) {
       fail(qsp, "at most " + std::to_string(kMaxQubitIndex + 1) + " qubits (indices 0 to " +
                     std::to_string(kMaxQubitIndex) + ")");
+    }
+    if (model.device && qs.size() > static_cast<std::size_t>(model.device->num_qubits)) {
+      fail(qsp, std::to_string(qs.size()) + " qubits, but device.num_qubits is " + std::to_string(model.device->num_qubits));
     }
     for (std::size_t i = 0; i < qs.size(); ++i) {
       const std::string qp = element(qsp, i);
@@ -425,6 +460,7 @@ struct Parser : JsonReader {
         only_keys(g, gp, {"gate", "qubits", "error", "time"});
         GateCalibration c;
         c.gate = gate_name(required(g, gp, "gate", "the gate name"), member(gp, "gate"));
+        c.path = member(gp, "gate");
         c.qubits = qubit_list(required(g, gp, "qubits", "the gate's qubits"), member(gp, "qubits"));
         if (c.qubits.size() > 3) fail(member(gp, "qubits"), "calibrated gates act on 1 to 3 qubits");
         for (int q : c.qubits) {
@@ -442,6 +478,7 @@ struct Parser : JsonReader {
     NoiseModel cal = NoiseModel::from_calibration(qubits, gates);
     model.gate_noise.insert(model.gate_noise.end(), cal.gate_noise.begin(), cal.gate_noise.end());
     model.readout.insert(model.readout.end(), cal.readout.begin(), cal.readout.end());
+    if (!model.device && !qubits.empty()) model.device = DeviceInfo{"", static_cast<int>(qubits.size()), {}, {}};
   }
 };
 
@@ -502,13 +539,14 @@ bool GateNoiseRule::matches(std::string_view gate, const std::vector<int>& gate_
 }
 
 NoiseModel::NoiseModel(const NoiseModel& other)
-    : gate_noise(other.gate_noise), idle_noise(other.idle_noise), readout(other.readout) {}
+    : gate_noise(other.gate_noise), idle_noise(other.idle_noise), readout(other.readout), device(other.device) {}
 
 NoiseModel& NoiseModel::operator=(const NoiseModel& other) {
   if (this != &other) {
     gate_noise = other.gate_noise;
     idle_noise = other.idle_noise;
     readout = other.readout;
+    device = other.device;
     std::lock_guard<std::mutex> lock(cache_mutex_);
     cache_.clear();
     factor_cache_.clear();
@@ -521,8 +559,21 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
   const Parser p{{source}};
   const json j = detail::parse_json(text, source);
   if (!j.is_object()) p.fail("", "a noise model is a JSON object");
-  p.only_keys(j, "", {"gate_noise", "idle_noise", "readout", "calibration"});
+  const bool kraus_keys = j.contains("device") || j.contains("gate_noise") || j.contains("idle_noise") ||
+                          j.contains("readout") || j.contains("calibration");
+  if (j.contains("errors") && !kraus_keys) return from_aer_json(text, source);
+  p.only_keys(j, "", {"device", "gate_noise", "idle_noise", "readout", "calibration"});
   NoiseModel model;
+  if (j.contains("device")) model.device = p.device(j["device"], "device");
+  // With a device block, every qubit the file names is on the device.
+  auto on_device = [&](const std::vector<int>& qubits, const std::string& path) {
+    for (std::size_t i = 0; i < qubits.size(); ++i) {
+      if (model.device && qubits[i] >= model.device->num_qubits) {
+        p.fail(JsonReader::element(path, i), "qubit " + std::to_string(qubits[i]) + " is not on the device (device.num_qubits is " +
+                                                 std::to_string(model.device->num_qubits) + ")");
+      }
+    }
+  };
   if (j.contains("gate_noise")) {
     const json& rules = p.array(j["gate_noise"], "gate_noise", "a list of rules");
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -539,13 +590,19 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
         rule.gates.push_back(p.gate_name((*gates)[g], JsonReader::element(gp, g), true));
         rule.gate_paths.push_back(JsonReader::element(gp, g));
       }
-      if (r.contains("qubits")) rule.qubits = p.qubit_list(r["qubits"], JsonReader::member(path, "qubits"));
+      if (r.contains("qubits")) {
+        rule.qubits = p.qubit_list(r["qubits"], JsonReader::member(path, "qubits"));
+        on_device(rule.qubits, JsonReader::member(path, "qubits"));
+      }
       if (r.contains("gate_qubits")) {
         const std::string tp = JsonReader::member(path, "gate_qubits");
         if (r.contains("qubits")) p.fail(tp, "give either qubits or gate_qubits, not both");
         const json& t = r["gate_qubits"];
         if (!t.is_array() || t.empty()) p.fail(tp, "expected a list of qubit tuples, e.g. [[0, 1]]");
-        for (std::size_t k = 0; k < t.size(); ++k) rule.gate_qubits.push_back(p.qubit_list(t[k], JsonReader::element(tp, k)));
+        for (std::size_t k = 0; k < t.size(); ++k) {
+          rule.gate_qubits.push_back(p.qubit_list(t[k], JsonReader::element(tp, k)));
+          on_device(rule.gate_qubits.back(), JsonReader::element(tp, k));
+        }
       }
       const std::string cp = JsonReader::member(path, "channel");
       rule.channel = p.channel(p.required(r, path, "channel", "the channel object"), cp);
@@ -561,6 +618,7 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
     const json& readout = p.array(j["readout"], "readout", "a list of readout errors");
     for (std::size_t i = 0; i < readout.size(); ++i) {
       model.readout.push_back(p.readout(readout[i], JsonReader::element("readout", i)));
+      on_device(model.readout.back().qubits, JsonReader::member(JsonReader::element("readout", i), "qubits"));
     }
   }
   if (j.contains("calibration")) p.calibration(j["calibration"], "calibration", model);
@@ -587,6 +645,17 @@ NoiseModel NoiseModel::from_json_file(const std::string& path) { return from_jso
 
 std::string NoiseModel::to_json() const {
   json j = json::object();
+  if (device) {
+    json d = json::object();
+    if (!device->name.empty()) d["name"] = device->name;
+    d["num_qubits"] = device->num_qubits;
+    if (!device->basis_gates.empty()) d["basis_gates"] = device->basis_gates;
+    if (!device->coupling_map.empty()) {
+      d["coupling_map"] = json::array();
+      for (const auto& [a, b] : device->coupling_map) d["coupling_map"].push_back({a, b});
+    }
+    j["device"] = d;
+  }
   if (!gate_noise.empty()) {
     j["gate_noise"] = json::array();
     for (const GateNoiseRule& r : gate_noise) {
@@ -630,7 +699,8 @@ NoiseModel NoiseModel::from_calibration(const std::vector<QubitCalibration>& qub
   NoiseModel model;
   for (const GateCalibration& g : gates) {
     const int k = static_cast<int>(g.qubits.size());
-    // Thermal relaxation on each of the gate's qubits, as one tensor channel on its ordered tuple.
+    const std::vector<std::string> paths = g.path.empty() ? std::vector<std::string>{} : std::vector<std::string>{g.path};
+    // Thermal relaxation of each of the gate's qubits, as one tensor channel on its ordered tuple.
     ChannelSpec relax{"tensor", {}, {}, {}, "", 0, {}};
     for (int q : g.qubits) {
       const QubitCalibration& c = qubits.at(static_cast<std::size_t>(q));
@@ -638,18 +708,20 @@ NoiseModel NoiseModel::from_calibration(const std::vector<QubitCalibration>& qub
                                {{"t1", c.t1}, {"t2", std::min(c.t2, 2.0 * c.t1)}, {"time", g.time},
                                 {"excited_population", c.excited_population}}, {}, {}, "", 0, {}});
     }
-    const Matrix relax_superop = relax.build(k).superoperator();
-    if (g.time > 0) model.gate_noise.push_back({{g.gate}, {}, k == 1 ? relax.factors[0] : relax, {g.qubits}});
-    // Depolarising lambda as in Aer: lambda = d (F_relax - F) / (d F_relax - 1), F = 1 - error.
+    // Qiskit Aer's _device_depolarizing_error: the composed channel's average infidelity is the
+    // error, clipped to its maximum d / (d + 1); the process fidelity of depolarising then relaxing
+    // is linear in lambda, so lambda = d (e - r) / (d F_relax - 1) with r = 1 - F_relax.
     const int d = 1 << k;
-    const double f_relax = average_fidelity(relax_superop, d), f = 1.0 - g.error;
-    double lambda = (d * f_relax - 1.0) != 0.0 ? d * (f_relax - f) / (d * f_relax - 1.0) : 0.0;
-    const double lambda_max = static_cast<double>(d * d) / (d * d - 1.0);
-    lambda = std::clamp(lambda, 0.0, lambda_max);
-    if (lambda > 0.0) {
-      ChannelSpec dep{"depolarizing", {{"p", depolarizing_p_from_lambda(k, lambda)}}, {}, {}, "", k, {}};
-      model.gate_noise.push_back({{g.gate}, {}, dep, {g.qubits}});
+    const double f_relax = g.time > 0 ? average_fidelity(relax.build(k).superoperator(), d) : 1.0;
+    if (g.error > 1.0 - f_relax) {
+      const double e = std::min(g.error, d / (d + 1.0));
+      const double lambda_max = static_cast<double>(d * d) / (d * d - 1.0);
+      const double denominator = d * f_relax - 1.0;
+      const double lambda = denominator > 0 ? std::min(d * (e - (1.0 - f_relax)) / denominator, lambda_max) : lambda_max;
+      ChannelSpec dep{"depolarizing", {{"p", std::min(depolarizing_p_from_lambda(k, lambda), 1.0)}}, {}, {}, "", k, {}};
+      model.gate_noise.push_back({{g.gate}, {}, dep, {g.qubits}, paths});
     }
+    if (g.time > 0) model.gate_noise.push_back({{g.gate}, {}, k == 1 ? relax.factors[0] : relax, {g.qubits}, paths});
   }
   for (std::size_t q = 0; q < qubits.size(); ++q) {
     if (qubits[q].p1_given_0 > 0 || qubits[q].p0_given_1 > 0) {
@@ -678,6 +750,90 @@ NoiseModel NoiseModel::scaled(double s) const {
     }
   }
   out.readout = readout;
+  out.device = device;
+  return out;
+}
+
+int NoiseModel::device_qubits() const { return device ? device->num_qubits : 0; }
+
+NoiseModel NoiseModel::fitted(const std::vector<int>& physical, std::vector<std::string>* dropped) const {
+  const std::string what = "fitting the noise model to a register";
+  if (physical.empty()) throw NoiseModelError(what + ": the register has no qubits");
+  const int limit = device_qubits() > 0 ? device_qubits() : kMaxQubitIndex + 1;
+  std::map<int, int> where;  // device qubit -> register qubit
+  for (std::size_t s = 0; s < physical.size(); ++s) {
+    const int q = physical[s];
+    if (q < 0 || q >= limit) {
+      throw NoiseModelError(what + ": register qubit " + std::to_string(s) + " is device qubit " + std::to_string(q) +
+                            (device_qubits() > 0 ? ", but the device has qubits 0 to " + std::to_string(limit - 1)
+                                                 : ", outside 0 to " + std::to_string(kMaxQubitIndex)));
+    }
+    if (!where.emplace(q, static_cast<int>(s)).second) {
+      throw NoiseModelError(what + ": device qubit " + std::to_string(q) + " is listed twice");
+    }
+  }
+  // The register qubit of device qubit q, or -1.
+  auto moved = [&](int q) {
+    const auto it = where.find(q);
+    return it == where.end() ? -1 : it->second;
+  };
+  // The register qubits of `qubits` when all are in the register, else empty.
+  auto all_moved = [&](const std::vector<int>& qubits) {
+    std::vector<int> out;
+    for (int q : qubits) {
+      if (moved(q) < 0) return std::vector<int>{};
+      out.push_back(moved(q));
+    }
+    return out;
+  };
+  auto some_moved = [&](const std::vector<int>& qubits) {
+    std::vector<int> out;
+    for (int q : qubits) {
+      if (moved(q) >= 0) out.push_back(moved(q));
+    }
+    return out;
+  };
+  NoiseModel out;
+  out.idle_noise = idle_noise;
+  for (const GateNoiseRule& r : gate_noise) {
+    GateNoiseRule f = r;
+    f.qubits = some_moved(r.qubits);
+    if (!r.qubits.empty() && f.qubits.empty()) continue;
+    f.gate_qubits.clear();
+    for (const std::vector<int>& t : r.gate_qubits) {
+      std::vector<int> m = all_moved(t);
+      if (!m.empty()) f.gate_qubits.push_back(std::move(m));
+    }
+    if (!r.gate_qubits.empty() && f.gate_qubits.empty()) continue;
+    out.gate_noise.push_back(std::move(f));
+  }
+  for (std::size_t i = 0; i < readout.size(); ++i) {
+    ReadoutSpec f = readout[i];
+    if (f.all_qubits) {
+      out.readout.push_back(std::move(f));
+    } else if (f.matrix.empty()) {
+      f.qubits = some_moved(readout[i].qubits);
+      if (!f.qubits.empty()) out.readout.push_back(std::move(f));
+    } else {
+      f.qubits = all_moved(readout[i].qubits);
+      if (!f.qubits.empty()) {
+        out.readout.push_back(std::move(f));
+      } else if (dropped != nullptr) {
+        std::string qubits;
+        for (int q : readout[i].qubits) qubits += (qubits.empty() ? "" : ", ") + std::to_string(q);
+        dropped->push_back("readout[" + std::to_string(i) + "]: the correlated readout error on device qubits " + qubits +
+                           " is dropped (not all of them are in the register)");
+      }
+    }
+  }
+  if (device) {
+    out.device = device;
+    out.device->num_qubits = static_cast<int>(physical.size());
+    out.device->coupling_map.clear();
+    for (const auto& [a, b] : device->coupling_map) {
+      if (moved(a) >= 0 && moved(b) >= 0) out.device->coupling_map.emplace_back(moved(a), moved(b));
+    }
+  }
   return out;
 }
 

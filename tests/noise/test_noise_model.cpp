@@ -520,21 +520,33 @@ arma::cx_mat total_superop(const std::vector<noise::PlacedChannel>& placed, cons
 
 }  // namespace
 
-TEST_CASE("calibration: thermal relaxation then depolarising, with the gate's average fidelity 1 - error",
+TEST_CASE("calibration: depolarising then thermal relaxation (as Qiskit Aer), with average fidelity 1 - error",
           "[noise][model][calibration]") {
   const std::vector<noise::QubitCalibration> qubits = {{50.0, 70.0, 0.0, 0.0, 0.0}, {80.0, 200.0, 0.02, 0.01, 0.03}};
-  const std::vector<noise::GateCalibration> gates = {
-      {"sx", {0}, 5e-4, 0.035}, {"sx", {1}, 1e-6, 0.035}, {"cx", {0, 1}, 1e-2, 0.3}, {"x", {1}, 3e-3, 0.0}};
+  const std::vector<noise::GateCalibration> gates = {{"sx", {0}, 5e-4, 0.035, "g0"},
+                                                     {"sx", {1}, 1e-6, 0.035, ""},
+                                                     {"cx", {0, 1}, 1e-2, 0.3, ""},
+                                                     {"x", {1}, 3e-3, 0.0, ""}};
   const noise::NoiseModel m = noise::NoiseModel::from_calibration(qubits, gates);
 
   SECTION("1-qubit gate") {
     const auto placed = m.channels_after("sx", {0});
     REQUIRE(placed.size() == 2);
-    check_placed(placed[0], superop(noise::thermal_relaxation(50, 70, 0.035)), {0});
-    CHECK(placed[1].channel->kraus().size() == 4);  // depolarising
-    CHECK(std::abs(average_fidelity(total_superop(placed, {0}), 2) - (1 - 5e-4)) <= 1e-10);
+    CHECK(placed[0].channel->kraus().size() == 4);  // depolarising
+    check_placed(placed[1], superop(noise::thermal_relaxation(50, 70, 0.035)), {0});
+    CHECK(std::abs(average_fidelity(total_superop(placed, {0}), 2) - (1 - 5e-4)) <= 1e-12);
     // Relaxation alone loses less than the error.
-    CHECK(average_fidelity(superop(*placed[0].channel), 2) > 1 - 5e-4);
+    CHECK(average_fidelity(superop(*placed[1].channel), 2) > 1 - 5e-4);
+    // Aer's parameter: lambda = d (e - r) / (d F_relax - 1), r = 1 - F_relax; depolarising p = 3 lambda / 4.
+    const double f_relax = average_fidelity(superop(noise::thermal_relaxation(50, 70, 0.035)), 2);
+    const double lambda = 2 * (5e-4 - (1 - f_relax)) / (2 * f_relax - 1);
+    check_placed(placed[0], depolarizing_1q(0.75 * lambda), {0});
+    // The order matters: relaxation after depolarising is not depolarising after relaxation.
+    CHECK(ref::max_abs_diff(superop(*placed[1].channel) * superop(*placed[0].channel),
+                            superop(*placed[0].channel) * superop(*placed[1].channel)) > 1e-7);
+    for (const noise::GateNoiseRule& r : m.gate_noise) {
+      if (r.gate_qubits == std::vector<std::vector<int>>{{0}} && r.gates[0] == "sx") CHECK(r.gate_paths == std::vector<std::string>{"g0"});
+    }
   }
   SECTION("an error smaller than relaxation alone adds no depolarising rule") {
     const auto placed = m.channels_after("sx", {1});
@@ -552,35 +564,43 @@ TEST_CASE("calibration: thermal relaxation then depolarising, with the gate's av
     }
     CHECK(depolarizing_rules_on_q1 == 0);
   }
-  SECTION("2-qubit gate: relaxation on each qubit, then 2-qubit depolarising") {
+  SECTION("2-qubit gate: 2-qubit depolarising, then relaxation on each qubit") {
     const auto placed = m.channels_after("cx", {0, 1});
-    // The rule is one tensor channel, relaxation of qubit 0 (first, least significant) beside that
-    // of qubit 1; it is placed as its two factors, each on its qubit.
     REQUIRE(placed.size() == 3);
-    check_placed(placed[0], superop(noise::thermal_relaxation(50, 70, 0.3)), {0});
-    check_placed(placed[1], superop(noise::thermal_relaxation(80, 160, 0.3, 0.02)), {1});
-    CHECK(ref::max_abs_diff(total_superop({placed[0], placed[1]}, {0, 1}),
+    CHECK(placed[0].qubits == std::vector<int>{0, 1});
+    CHECK(placed[0].channel->num_qubits() == 2);
+    CHECK(placed[0].channel->kraus().size() == 16);  // depolarising
+    // The relaxation rule is one tensor channel, relaxation of qubit 0 (first, least significant)
+    // beside that of qubit 1; it is placed as its two factors, each on its qubit.
+    check_placed(placed[1], superop(noise::thermal_relaxation(50, 70, 0.3)), {0});
+    check_placed(placed[2], superop(noise::thermal_relaxation(80, 160, 0.3, 0.02)), {1});
+    CHECK(ref::max_abs_diff(total_superop({placed[1], placed[2]}, {0, 1}),
                             superop(noise::thermal_relaxation(50, 70, 0.3).tensor(
                                 noise::thermal_relaxation(80, 160, 0.3, 0.02)))) <= 1e-14);
-    CHECK(placed[2].qubits == std::vector<int>{0, 1});
-    CHECK(placed[2].channel->num_qubits() == 2);
-    CHECK(placed[2].channel->kraus().size() == 16);  // depolarising
-    CHECK(std::abs(average_fidelity(total_superop(placed, {0, 1}), 4) - (1 - 1e-2)) <= 1e-10);
+    CHECK(std::abs(average_fidelity(total_superop(placed, {0, 1}), 4) - (1 - 1e-2)) <= 1e-12);
     // On the reversed tuple the factors follow the gate's qubit order.
-    const noise::NoiseModel reversed = noise::NoiseModel::from_calibration(qubits, {{"cx", {1, 0}, 1e-2, 0.3}});
+    const noise::NoiseModel reversed = noise::NoiseModel::from_calibration(qubits, {{"cx", {1, 0}, 1e-2, 0.3, ""}});
     const auto placed10 = reversed.channels_after("cx", {1, 0});
     REQUIRE(placed10.size() == 3);
-    check_placed(placed10[0], superop(noise::thermal_relaxation(80, 160, 0.3, 0.02)), {1});
-    check_placed(placed10[1], superop(noise::thermal_relaxation(50, 70, 0.3)), {0});
+    check_placed(placed10[1], superop(noise::thermal_relaxation(80, 160, 0.3, 0.02)), {1});
+    check_placed(placed10[2], superop(noise::thermal_relaxation(50, 70, 0.3)), {0});
     // The calibration is for cx(0, 1): cx(1, 0) is another gate and gets none of it.
     CHECK(m.channels_after("cx", {1, 0}).empty());
   }
   SECTION("a gate of zero duration gets only depolarising noise") {
     const auto placed = m.channels_after("x", {1});
     REQUIRE(placed.size() == 1);
-    CHECK(std::abs(average_fidelity(total_superop(placed, {1}), 2) - (1 - 3e-3)) <= 1e-10);
+    CHECK(std::abs(average_fidelity(total_superop(placed, {1}), 2) - (1 - 3e-3)) <= 1e-12);
   }
-  SECTION("readout from the qubit figures; the JSON calibration section gives the same model") {
+  SECTION("an error above the maximum d / (d + 1) is clipped; the parameter stops at 4^k / (4^k - 1)") {
+    // No relaxation (time 0): e = min(1, 2/3), lambda = 2 e / (2 - 1) = 4/3, the maximum: p = 1.
+    const noise::NoiseModel broken = noise::NoiseModel::from_calibration(qubits, {{"x", {1}, 1.0, 0.0, ""}});
+    const auto placed = broken.channels_after("x", {1});
+    REQUIRE(placed.size() == 1);
+    check_placed(placed[0], depolarizing_1q(1.0), {1});
+    CHECK(std::abs(average_fidelity(total_superop(placed, {1}), 2) - 1.0 / 3) <= 1e-12);
+  }
+  SECTION("readout from the qubit figures; the JSON calibration section gives the same model and a device") {
     const noise::ReadoutModel ro = m.readout_model(2);
     REQUIRE(ro.errors().size() == 1);
     CHECK(ro.errors()[0].qubits == std::vector<int>{1});
@@ -588,6 +608,11 @@ TEST_CASE("calibration: thermal relaxation then depolarising, with the gate's av
     const std::vector<noise::GateCalibration> first_three(gates.begin(), gates.begin() + 3);
     const noise::NoiseModel from_json = noise::NoiseModel::from_json_file(data_path("calibration.json"));
     check_same_model(noise::NoiseModel::from_calibration(qubits, first_three), from_json);
+    CHECK_FALSE(m.device.has_value());
+    REQUIRE(from_json.device.has_value());
+    CHECK(from_json.device_qubits() == 2);
+    CHECK(from_json.device->name.empty());
+    CHECK(from_json.gate_noise[0].gate_paths == std::vector<std::string>{"calibration.gates[0].gate"});
   }
 }
 
@@ -981,7 +1006,7 @@ TEST_CASE("hardening: integers are range-checked, underflow reads as 0, control 
   CHECK_FALSE(has_control_byte(quick_error_of([] { noise::NoiseModel::from_json(std::string("{\"a\u007f\x01") + "\": 1}", "m.json"); })));
   // A 1 MB key is echoed cut to 64 bytes.
   CHECK(quick_error_of([] { noise::NoiseModel::from_json("{\"" + std::string(1 << 20, 'k') + "\": 1}", "m.json"); }) ==
-        "m.json: " + std::string(64, 'k') + "...: unknown key (expected one of: gate_noise, idle_noise, readout, calibration)");
+        "m.json: " + std::string(64, 'k') + "...: unknown key (expected one of: device, gate_noise, idle_noise, readout, calibration)");
   // CR-only line ends: the second comma is on line 3, column 21 (as with "\n" and "\r\n").
   CHECK(quick_error_of([] { noise::NoiseModel::from_json_file(hardening_path("cr_only_syntax.json")); })
             .rfind(hardening_path("cr_only_syntax.json") + ":3:21: invalid JSON", 0) == 0);
@@ -1043,4 +1068,162 @@ TEST_CASE("hardening: every value of valid models replaced by hostile ones gives
     }
   }
   CHECK(runs > 1000);
+}
+
+// ---- the device block and fitting to a register ----------------------------------------------------
+
+TEST_CASE("the device block: read, written back, checked against the model's qubits", "[noise][model][device]") {
+  const std::string text = R"({"device": {"name": "ibmq_test", "num_qubits": 3, "basis_gates": ["sx", "cx"],
+                                          "coupling_map": [[0, 1], [1, 2]]},
+    "gate_noise": [{"gates": ["cx"], "gate_qubits": [[1, 2]], "channel": {"type": "depolarizing", "p": 0.01}}],
+    "readout": [{"qubits": [2], "p1_given_0": 0.01, "p0_given_1": 0.02}]})";
+  const noise::NoiseModel m = noise::NoiseModel::from_json(text, "dev.json");
+  REQUIRE(m.device.has_value());
+  CHECK(m.device->name == "ibmq_test");
+  CHECK(m.device_qubits() == 3);
+  CHECK(m.device->basis_gates == std::vector<std::string>{"sx", "cx"});
+  CHECK(m.device->coupling_map == std::vector<std::pair<int, int>>{{0, 1}, {1, 2}});
+  const noise::NoiseModel back = noise::NoiseModel::from_json(m.to_json());
+  CHECK(back.to_json() == m.to_json());
+  CHECK(back.device->coupling_map == m.device->coupling_map);
+  CHECK(noise::NoiseModel::from_json(R"({"device": {"num_qubits": 2}})").device_qubits() == 2);
+  CHECK(noise::NoiseModel::from_json("{}").device_qubits() == 0);
+  // A copy and a scaled model keep the device.
+  const noise::NoiseModel copy = m;
+  CHECK(copy.device_qubits() == 3);
+  CHECK(m.scaled(2).device_qubits() == 3);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"device": {"name": "x"}})", "dev.json: device.num_qubits: missing"},
+      {R"({"device": {"num_qubits": 0}})", "dev.json: device.num_qubits: 0 is not an integer in [1, 63]"},
+      {R"({"device": {"num_qubits": 2, "coupling_map": [[0, 2]]}})",
+       "dev.json: device.coupling_map[0][1]: qubit 2 is not on the device (device.num_qubits is 2)"},
+      {R"({"device": {"num_qubits": 2, "coupling_map": [[1, 1]]}})", "dev.json: device.coupling_map[0]: an edge joins"},
+      {R"({"device": {"num_qubits": 2, "coupling_map": [[0, 1, 1]]}})", "dev.json: device.coupling_map[0]: expected a pair"},
+      {R"({"device": {"num_qubits": 2, "basis_gates": ["c x"]}})", "dev.json: device.basis_gates[0]: 'c x' is not a gate name"},
+      {R"({"device": {"num_qubits": 2, "qubits": 2}})", "dev.json: device.qubits: unknown key"},
+      {R"({"device": {"num_qubits": 2}, "gate_noise": [{"gates": ["x"], "qubits": [0, 2], "channel": {"type": "bit_flip", "p": 0.1}}]})",
+       "dev.json: gate_noise[0].qubits[1]: qubit 2 is not on the device (device.num_qubits is 2)"},
+      {R"({"device": {"num_qubits": 2}, "gate_noise": [{"gates": ["cx"], "gate_qubits": [[0, 1], [1, 3]], "channel": {"type": "bit_flip", "p": 0.1}}]})",
+       "dev.json: gate_noise[0].gate_qubits[1][1]: qubit 3 is not on the device"},
+      {R"({"device": {"num_qubits": 2}, "readout": [{"qubits": [4], "p1_given_0": 0.1, "p0_given_1": 0.1}]})",
+       "dev.json: readout[0].qubits[0]: qubit 4 is not on the device"},
+      {R"({"device": {"num_qubits": 1}, "calibration": {"qubits": [{"t1": 50, "t2": 40}, {"t1": 50, "t2": 40}]}})",
+       "dev.json: calibration.qubits: 2 qubits, but device.num_qubits is 1"},
+  };
+  for (const auto& [doc, message] : bad) {
+    CAPTURE(doc);
+    const std::string e = error_of([&] { noise::NoiseModel::from_json(doc, "dev.json"); });
+    CAPTURE(e);
+    CHECK(e.rfind(message, 0) == 0);
+  }
+}
+
+TEST_CASE("fitted(): rules, readout and device renumbered to the register, the rest dropped", "[noise][model][device]") {
+  const noise::NoiseModel m = noise::NoiseModel::from_json(R"({
+    "device": {"name": "d", "num_qubits": 6, "basis_gates": ["x", "cx"], "coupling_map": [[4, 1], [1, 4], [2, 3], [5, 4]]},
+    "gate_noise": [
+      {"gates": ["x"], "qubits": [1, 2, 4], "channel": {"type": "bit_flip", "p": 0.1}},
+      {"gates": ["x"], "qubits": [0, 3], "channel": {"type": "bit_flip", "p": 0.2}},
+      {"gates": ["cx"], "gate_qubits": [[4, 1], [1, 2], [5, 4]], "channel": {"type": "depolarizing", "p": 0.01}},
+      {"gates": ["cx"], "gate_qubits": [[0, 1]], "channel": {"type": "depolarizing", "p": 0.02}},
+      {"gates": ["*"], "channel": {"type": "phase_flip", "p": 0.03}}],
+    "idle_noise": {"type": "phase_damping", "lambda": 0.001},
+    "readout": [{"qubits": [0, 1, 4], "p1_given_0": 0.01, "p0_given_1": 0.02},
+                {"qubits": [2], "p1_given_0": 0.03, "p0_given_1": 0.04},
+                {"qubits": [5, 3], "matrix": [[0.9, 0.1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}]})");
+  // Register qubits 0, 1, 2 are device qubits 4, 1, 2.
+  std::vector<std::string> dropped;
+  const noise::NoiseModel f = m.fitted({4, 1, 2}, &dropped);
+  REQUIRE(f.gate_noise.size() == 3);
+  CHECK(f.gate_noise[0].qubits == std::vector<int>{1, 2, 0});  // device 1, 2, 4
+  CHECK(f.gate_noise[0].channel.params.at("p") == 0.1);
+  CHECK(f.gate_noise[1].gate_qubits == std::vector<std::vector<int>>{{0, 1}, {1, 2}});  // (4,1), (1,2); (5,4) dropped
+  CHECK(f.gate_noise[2].gates == std::vector<std::string>{"*"});
+  CHECK(f.idle_noise.has_value());
+  REQUIRE(f.readout.size() == 2);
+  CHECK(f.readout[0].qubits == std::vector<int>{1, 0});  // device 1, 4
+  CHECK(f.readout[0].p1_given_0 == 0.01);
+  CHECK(f.readout[1].qubits == std::vector<int>{2});
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped[0] == "readout[2]: the correlated readout error on device qubits 5, 3 is dropped (not all of them are "
+                      "in the register)");
+  CHECK(m.fitted({3, 4}, &dropped).readout.size() == 1);  // qubit 5 of the group is missing
+  CHECK(dropped.size() == 2);
+  REQUIRE(f.device.has_value());
+  CHECK(f.device->num_qubits == 3);
+  CHECK(f.device->name == "d");
+  CHECK(f.device->basis_gates == m.device->basis_gates);
+  CHECK(f.device->coupling_map == std::vector<std::pair<int, int>>{{0, 1}, {1, 0}});
+  // The same channels land on the register's qubits as on the device's.
+  CHECK(f.channels_after("cx", {0, 1}).size() == m.channels_after("cx", {4, 1}).size());
+  CHECK(f.channels_after("x", {2}).size() == 2);   // bit flip 0.1 and the phase flip
+  CHECK(m.channels_after("x", {3}).size() == 2);   // bit flip 0.2 on device qubit 3 is gone with the qubit
+  CHECK(f.readout_model(3).errors().size() == 3);
+  // A correlated group wholly in the register is kept, renumbered.
+  const noise::NoiseModel g = m.fitted({3, 5});
+  REQUIRE(g.readout.size() == 1);
+  CHECK(g.readout[0].qubits == std::vector<int>{1, 0});
+  CHECK(g.readout[0].matrix == m.readout[2].matrix);
+  // Bad registers.
+  CHECK(contains(error_of([&] { m.fitted({0, 6}); }), "register qubit 1 is device qubit 6, but the device has qubits 0 to 5"));
+  CHECK(contains(error_of([&] { m.fitted({1, 1}); }), "device qubit 1 is listed twice"));
+  CHECK(contains(error_of([&] { m.fitted({}); }), "the register has no qubits"));
+  CHECK(contains(error_of([&] { m.fitted({-1}); }), "register qubit 0 is device qubit -1"));
+  // Without a device block, any qubit up to 62 may be chosen and no device block appears.
+  const noise::NoiseModel plain = noise::NoiseModel::from_json(kIssueExample);
+  const noise::NoiseModel pf = plain.fitted({2, 0});
+  CHECK_FALSE(pf.device.has_value());
+  CHECK(pf.gate_noise[0].qubits == std::vector<int>{1, 0});  // h, rx on device qubits 0 and 2, in that order
+  CHECK(pf.readout[0].all_qubits);
+  CHECK(contains(error_of([&] { plain.fitted({63}); }), "outside 0 to 62"));
+}
+
+TEST_CASE("from_json reads a Qiskit Aer NoiseModel.to_dict() document", "[noise][model][aer]") {
+  const std::string text = read_text(data_path("aer_channels_md.json"));
+  const noise::NoiseModel direct = noise::NoiseModel::from_aer_json(text, "aer.json");
+  for (const noise::NoiseModel& m : {noise::NoiseModel::from_json(text, "aer.json"),
+                                     noise::NoiseModel::from_json_file(data_path("aer_channels_md.json"))}) {
+    check_same_model(direct, m);
+    CHECK(m.gate_noise[0].gate_qubits == std::vector<std::vector<int>>{{0, 1}});
+    CHECK(m.gate_noise[0].gate_paths == std::vector<std::string>{"errors[0].operations[0]"});
+  }
+  // An empty Aer dict is an empty model; errors keep Aer's paths.
+  CHECK(noise::NoiseModel::from_json(R"({"errors": []})").gate_noise.empty());
+  CHECK(contains(error_of([] { noise::NoiseModel::from_json(R"({"errors": [{"type": "xerror"}]})", "a.json"); }),
+                 "a.json: errors[0].type: 'xerror' is not supported"));
+  // Mixed with kraus keys, "errors" is an unknown key.
+  CHECK(contains(error_of([] { noise::NoiseModel::from_json(R"({"errors": [], "readout": []})", "a.json"); }),
+                 "a.json: errors: unknown key"));
+}
+
+TEST_CASE("device_like.json fitted to 3 qubits keeps the rules on qubits 0..2 only", "[noise][model][device]") {
+  const noise::NoiseModel dev =
+      noise::NoiseModel::from_json_file(std::string(KRAUS_TEST_SOURCE_DIR) + "/../experiments/noise_models/device_like.json");
+  REQUIRE(dev.device_qubits() == 16);
+  const noise::NoiseModel f = dev.fitted({0, 1, 2});
+  CHECK(f.device_qubits() == 3);
+  REQUIRE(!f.gate_noise.empty());
+  std::size_t expected = 0;
+  for (const noise::GateNoiseRule& r : dev.gate_noise) {
+    bool inside = true;
+    for (const auto& t : r.gate_qubits)
+      for (int q : t) inside = inside && q < 3;
+    expected += inside ? 1 : 0;
+  }
+  CHECK(f.gate_noise.size() == expected);
+  for (const noise::GateNoiseRule& r : f.gate_noise) {
+    REQUIRE(r.gate_qubits.size() == 1);
+    for (int q : r.gate_qubits[0]) CHECK(q < 3);
+  }
+  for (const auto& [gate, qubits] : std::vector<std::pair<std::string, std::vector<int>>>{
+           {"sx", {0}}, {"h", {2}}, {"cx", {0, 1}}, {"cx", {2, 1}}}) {
+    CAPTURE(gate, qubits);
+    const auto a = f.channels_after(gate, qubits), b = dev.channels_after(gate, qubits);
+    REQUIRE(a.size() == b.size());
+    REQUIRE(!a.empty());
+    CHECK(ref::max_abs_diff(total_superop(a, qubits), total_superop(b, qubits)) == 0.0);
+  }
+  CHECK(f.readout_model(3).errors().size() == 3);
+  CHECK_THROWS(dev.readout_model(3));
 }

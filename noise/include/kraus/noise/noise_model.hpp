@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kraus/noise/channel_table.hpp"
@@ -84,6 +85,15 @@ struct GateCalibration {
   std::vector<int> qubits;
   double error = 0.0;  // 1 - average gate fidelity
   double time = 0.0;
+  std::string path;    // where the gate name was written (GateNoiseRule::gate_paths); may be empty
+};
+
+// What a model knows about the device it was written for (JSON key "device").
+struct DeviceInfo {
+  std::string name;                               // e.g. "ibmq_manila"; may be empty
+  int num_qubits = 0;                             // > 0
+  std::vector<std::string> basis_gates;           // as the device names them (may be empty)
+  std::vector<std::pair<int, int>> coupling_map;  // directed edges as listed (empty: all-to-all)
 };
 
 // One channel to apply and where.
@@ -97,23 +107,34 @@ class NoiseModel {
   std::vector<GateNoiseRule> gate_noise;
   std::optional<ChannelSpec> idle_noise;
   std::vector<ReadoutSpec> readout;
+  // JSON key "device": {"name", "num_qubits", "basis_gates", "coupling_map"} (only num_qubits
+  // required). When present, every qubit the model names (rules, readout, coupling map) is below
+  // num_qubits. A `calibration` section without a "device" block gives a DeviceInfo with only
+  // num_qubits (its number of qubits).
+  std::optional<DeviceInfo> device;
 
   NoiseModel() = default;
   NoiseModel(const NoiseModel& other);
   NoiseModel& operator=(const NoiseModel& other);
 
   // Parses the JSON text; `source` names it in errors. Validates every channel (building it) and
-  // throws NoiseModelError with the JSON path of the first problem.
+  // throws NoiseModelError with the JSON path of the first problem. A Qiskit Aer
+  // NoiseModel.to_dict() document (a top-level "errors" key and none of kraus' keys) is read as
+  // from_aer_json reads it.
   static NoiseModel from_json(std::string_view text, const std::string& source = "<noise model>");
   static NoiseModel from_json_file(const std::string& path);
   // The model's JSON; from_json(to_json()) gives the same model.
   std::string to_json() const;
 
-  // A model from calibration figures, the method Qiskit Aer uses for device models: after each
-  // calibrated gate (a rule on exactly its ordered qubit tuple), thermal relaxation (t1, t2, the
-  // gate's time) on each of its qubits (a `tensor` of per-qubit channels), then a depolarising
-  // channel on the gate's qubits sized so that the gate's average fidelity is 1 - error (none when
-  // relaxation alone already exceeds the error); readout errors per qubit.
+  // A model from calibration figures, the method of Qiskit Aer's NoiseModel.from_backend: after
+  // each calibrated gate (rules on exactly its ordered qubit tuple), a depolarising channel on the
+  // gate's qubits jointly, then thermal relaxation (t1, t2 clipped to 2 t1, the gate's time) of
+  // each of its qubits (a `tensor` of per-qubit channels; none when time is 0). With d = 2^k,
+  // F_relax the relaxation's average gate fidelity and e = min(error, d / (d + 1)), Qiskit's
+  // depolarising parameter is lambda = d (e - (1 - F_relax)) / (d F_relax - 1), at most
+  // 4^k / (4^k - 1), so that the composed channel's average gate infidelity is e; no depolarising
+  // rule when error <= 1 - F_relax (relaxation alone reaches it). Readout errors per qubit with a
+  // non-zero probability. No device block (from_json's calibration section adds it).
   static NoiseModel from_calibration(const std::vector<QubitCalibration>& qubits,
                                      const std::vector<GateCalibration>& gates);
 
@@ -128,6 +149,20 @@ class NoiseModel {
 
   // Every error strength multiplied by s (ChannelSpec::scaled); readout is not scaled.
   NoiseModel scaled(double s) const;
+
+  // The number of device qubits the model was written for: device->num_qubits, or 0 without a
+  // device block (rule qubits must then lie inside the circuit, which validate_noise checks).
+  int device_qubits() const;
+  // The model for a register whose qubit s is device qubit physical[s] (distinct, each below
+  // device_qubits() when that is > 0, else at most kMaxQubitIndex; at least one): every qubit is
+  // renumbered to its register index. A `qubits` rule keeps its listed qubits that are in
+  // `physical` (the rule is dropped when none is); a `gate_qubits` rule keeps the tuples all of
+  // whose qubits are in `physical` (dropped when none is); rules on any qubits and the idle noise
+  // are kept; per-qubit readout errors keep their qubits in `physical`; a correlated readout group
+  // is kept only when all its qubits are in `physical`; the coupling map keeps the edges inside
+  // `physical`, and device->num_qubits becomes physical.size(). `dropped`, when given, receives
+  // one line per dropped correlated group. Throws NoiseModelError for a bad `physical`.
+  NoiseModel fitted(const std::vector<int>& physical, std::vector<std::string>* dropped = nullptr) const;
 
   // The channels to apply after gate `gate` on `gate_qubits`, in order. A tensor channel comes as
   // its factors, each on its slice of the gate's qubits (the same map: the factors commute). Throws
