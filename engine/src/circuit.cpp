@@ -24,6 +24,24 @@ Circuit::Circuit(int num_qubits, int num_clbits) : num_qubits_(num_qubits), num_
                                 std::to_string(num_qubits));
   }
   if (num_clbits < 0) throw std::invalid_argument("negative number of classical bits");
+  if (num_clbits > 0) registers_.push_back({"c", num_clbits});
+}
+
+void Circuit::set_classical_registers(std::vector<ClassicalRegister> registers) {
+  long long total = 0;
+  for (const ClassicalRegister& r : registers) {
+    if (r.name.empty()) throw std::invalid_argument("a classical register needs a name");
+    if (r.size < 1) {
+      throw std::invalid_argument("classical register '" + r.name + "' needs at least one bit, got " +
+                                  std::to_string(r.size));
+    }
+    total += r.size;
+  }
+  if (total != num_clbits_) {
+    throw std::invalid_argument("classical registers of " + std::to_string(total) + " bits in all for a circuit of " +
+                                std::to_string(num_clbits_) + " classical bits");
+  }
+  registers_ = std::move(registers);
 }
 
 void Circuit::add_gate(Gate gate, std::vector<int> qubits, std::vector<double> params) {
@@ -162,6 +180,7 @@ Operation inverse(const Operation& op) {
 
 Circuit inverse(const Circuit& circuit) {
   Circuit out(circuit.num_qubits(), circuit.num_clbits());
+  out.set_classical_registers(circuit.classical_registers());
   const auto& ops = circuit.operations();
   for (std::size_t i = ops.size(); i-- > 0;) append_operation_checked(out, inverse(ops[i]));
   return out;

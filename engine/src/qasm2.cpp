@@ -454,6 +454,11 @@ Circuit Parser::parse() {
   Circuit circuit(static_cast<int>(num_qubits_), static_cast<int>(num_clbits_));
   circuit.reserve(ops_.size());
   try {
+    std::vector<ClassicalRegister> cregs;
+    for (const Register& r : regs_) {
+      if (!r.quantum) cregs.push_back({std::string(r.name), r.size});
+    }
+    circuit.set_classical_registers(std::move(cregs));
     for (const PendingOp& op : ops_) {
       switch (op.kind) {
         case OpKind::kGate:

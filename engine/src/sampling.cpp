@@ -40,4 +40,27 @@ std::map<std::uint64_t, std::uint64_t> sample_counts(const std::vector<double>& 
   return counts;
 }
 
+std::map<std::string, std::uint64_t> clbit_counts(const std::map<std::uint64_t, std::uint64_t>& qubit_counts,
+                                                  const MeasurementMap& map) {
+  std::map<std::string, std::uint64_t> out;
+  if (map.empty()) return out;
+  for (const auto& [outcome, count] : qubit_counts) out[map.key(outcome)] += count;
+  return out;
+}
+
+std::vector<std::uint64_t> sample_memory(const std::vector<double>& probabilities, std::uint64_t shots,
+                                         std::mt19937_64& rng) {
+  if (shots > kMaxMemoryShots) {
+    throw std::invalid_argument("memory lists at most " + std::to_string(kMaxMemoryShots) + " shots, got " +
+                                std::to_string(shots));
+  }
+  std::vector<std::uint64_t> memory;
+  memory.reserve(static_cast<std::size_t>(shots));
+  for (const auto& [outcome, count] : sample_counts(probabilities, shots, rng)) {
+    memory.insert(memory.end(), count, outcome);
+  }
+  std::shuffle(memory.begin(), memory.end(), rng);
+  return memory;
+}
+
 }  // namespace kraus::engine

@@ -6,9 +6,12 @@
 #include <map>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/measurement.hpp"
+#include "kraus/engine/qasm2.hpp"
 #include "kraus/engine/sampling.hpp"
 #include "reference/test_support.hpp"
 
@@ -16,6 +19,7 @@ namespace {
 
 namespace ref = kraus::test;
 using kraus::engine::sample_counts;
+using kraus::engine::sample_memory;
 using Counts = std::map<std::uint64_t, std::uint64_t>;
 
 Counts sample(const std::vector<double>& p, std::uint64_t shots, std::uint64_t seed) {
@@ -124,4 +128,63 @@ TEST_CASE("2^40 shots take no longer than a few", "[engine][sampling]") {
   CHECK(total(counts) == std::uint64_t{1} << 40);
   CHECK(counts.size() == 1024);
   CHECK(seconds < 5.0);
+}
+
+namespace {
+
+std::vector<std::uint64_t> memory(const std::vector<double>& p, std::uint64_t shots, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return sample_memory(p, shots, rng);
+}
+
+Counts tally(const std::vector<std::uint64_t>& shots) {
+  Counts counts;
+  for (std::uint64_t outcome : shots) ++counts[outcome];
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("memory is reproducible and its tally is the counts of the same generator",
+          "[engine][sampling][aer-memory]") {
+  const std::vector<double> p = {0.1, 0.0, 0.25, 0.65};
+  const std::vector<std::uint64_t> a = memory(p, 5000, 11);
+  REQUIRE(a.size() == 5000);
+  CHECK(memory(p, 5000, 11) == a);
+  CHECK(memory(p, 5000, 12) != a);
+  CHECK(tally(a) == sample(p, 5000, 11));
+  for (std::uint64_t outcome : a) CHECK(outcome != 1);  // probability 0
+  CHECK(memory(p, 0, 1).empty());
+  // Keyed by classical bits (measure q[1] -> c[0] on two qubits), the memory tallies to clbit_counts.
+  const auto circuit = kraus::engine::parse_qasm2(
+      "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncreg c[1];\nmeasure q[1] -> c[0];\n");
+  const kraus::engine::MeasurementMap map = kraus::engine::measurement_map(circuit);
+  std::map<std::string, std::uint64_t> keyed;
+  for (std::uint64_t outcome : a) ++keyed[map.key(outcome)];
+  CHECK(keyed == kraus::engine::clbit_counts(tally(a), map));
+  CHECK(keyed.at("1") == tally(a).at(2) + tally(a).at(3));
+}
+
+TEST_CASE("memory lists independent draws in random order", "[engine][sampling][aer-memory]") {
+  // For independent fair draws the number of adjacent equal pairs is Binomial(N - 1, 1/2); counts
+  // listed in sorted order would give N - 2.
+  const std::uint64_t n = 100000;
+  const std::vector<std::uint64_t> m = memory({0.5, 0.5}, n, 21);
+  double equal = 0.0;
+  for (std::size_t i = 1; i < m.size(); ++i) equal += m[i] == m[i - 1] ? 1.0 : 0.0;
+  const double expected = 0.5 * static_cast<double>(n - 1);
+  CHECK(std::abs(equal - expected) <= 5 * std::sqrt(0.25 * static_cast<double>(n - 1)));
+  // Each half of the list holds about half of the ones.
+  double ones_first_half = 0.0;
+  for (std::size_t i = 0; i < n / 2; ++i) ones_first_half += static_cast<double>(m[i]);
+  CHECK(std::abs(ones_first_half - 0.25 * static_cast<double>(n)) <= 5 * std::sqrt(0.125 * static_cast<double>(n)));
+}
+
+TEST_CASE("memory is bounded and validates its distribution", "[engine][sampling][aer-memory][validation]") {
+  std::mt19937_64 rng(1);
+  CHECK_THROWS_WITH(sample_memory({0.5, 0.5}, kraus::engine::kMaxMemoryShots + 1, rng),
+                    "memory lists at most 1000000 shots, got 1000001");
+  CHECK(sample_memory({0.5, 0.5}, kraus::engine::kMaxMemoryShots, rng).size() == 1000000);
+  CHECK_THROWS_AS(sample_memory({0.5, 0.4}, 10, rng), std::invalid_argument);
+  CHECK_THROWS_AS(sample_memory({}, 10, rng), std::invalid_argument);
 }

@@ -30,13 +30,26 @@ struct Operation {
   std::string name() const;
 };
 
+// A classical register: `size` consecutive classical bits named name[0] .. name[size - 1].
+struct ClassicalRegister {
+  std::string name;
+  int size = 0;
+};
+
 class Circuit {
  public:
+  // A circuit with num_clbits > 0 has one classical register "c" of that size.
   explicit Circuit(int num_qubits, int num_clbits = 0);
 
   int num_qubits() const { return num_qubits_; }
   int num_clbits() const { return num_clbits_; }
   const std::vector<Operation>& operations() const { return ops_; }
+  // Classical registers in declaration order; classical bits are numbered consecutively across
+  // them (the first register's bit 0 is classical bit 0). OpenQASM circuits carry their cregs.
+  const std::vector<ClassicalRegister>& classical_registers() const { return registers_; }
+  // Replaces the registers; each needs a non-empty name and size >= 1, and the sizes must sum to
+  // num_clbits() (std::invalid_argument otherwise).
+  void set_classical_registers(std::vector<ClassicalRegister> registers);
   // Room for `count` operations (Operation is large and copied when the list grows).
   void reserve(std::size_t count) { ops_.reserve(count); }
 
@@ -52,6 +65,7 @@ class Circuit {
 
   int num_qubits_;
   int num_clbits_;
+  std::vector<ClassicalRegister> registers_;
   std::vector<Operation> ops_;
 };
 
@@ -65,7 +79,8 @@ class Circuit {
 // reset have no inverse: std::invalid_argument.
 Operation inverse(const Operation& op);
 
-// The inverse circuit: the inverses of the operations in reverse order (same registers). Throws
+// The inverse circuit: the inverses of the operations in reverse order (same registers, classical
+// registers included). Throws
 // std::invalid_argument for a circuit with a measurement or reset.
 Circuit inverse(const Circuit& circuit);
 
