@@ -32,6 +32,8 @@ constexpr double kDecayIncrement = 0.001;
 constexpr int kDecayResetInterval = 5;
 // Seeded random initial layouts tried besides the trivial one.
 constexpr int kRandomLayoutTrials = 4;
+// The largest device a coupling map may describe (its per-qubit tables are allocated up front).
+constexpr int kMaxDeviceQubits = 1000000;
 // One routing pass inserts at most this many SWAPs before it gives up.
 constexpr long kMaxSwapsPerPass = 1000000;
 
@@ -762,8 +764,9 @@ bool CouplingMap::coupled(int a, int b) const {
 }
 
 void CouplingMap::validate() const {
-  if (num_qubits < 1) {
-    throw std::invalid_argument("a coupling map needs at least 1 device qubit, got " + std::to_string(num_qubits));
+  if (num_qubits < 1 || num_qubits > kMaxDeviceQubits) {
+    throw std::invalid_argument("a coupling map needs 1 to " + std::to_string(kMaxDeviceQubits) +
+                                " device qubits, got " + std::to_string(num_qubits));
   }
   for (std::size_t k = 0; k < edges.size(); ++k) {
     const auto [a, b] = edges[k];

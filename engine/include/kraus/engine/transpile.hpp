@@ -31,7 +31,7 @@ struct CouplingMap {
   // Whether a and b share an edge, in either direction.
   bool coupled(int a, int b) const;
   // Throws std::invalid_argument naming the first bad edge, written "a-b" with its index in `edges`:
-  // a device of fewer than 1 qubit, a qubit out of range, a self-loop.
+  // a device of fewer than 1 or more than 1000000 qubits, a qubit out of range, a self-loop.
   void validate() const;
 };
 
