@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -111,27 +112,10 @@ std::vector<NamedNoiseModel> load_noise_models(const std::vector<std::string>& a
 }
 
 noise::NoiseModel fit_to_register(const noise::NoiseModel& model, int num_qubits) {
-  noise::NoiseModel fitted = model;
-  std::vector<noise::ReadoutSpec> readout;
-  for (const noise::ReadoutSpec& r : model.readout) {
-    if (r.all_qubits) {
-      readout.push_back(r);
-      continue;
-    }
-    const bool outside = std::any_of(r.qubits.begin(), r.qubits.end(), [&](int q) { return q >= num_qubits; });
-    if (!outside) {
-      readout.push_back(r);
-    } else if (r.matrix.empty()) {
-      noise::ReadoutSpec kept = r;
-      kept.qubits.clear();
-      for (int q : r.qubits) {
-        if (q < num_qubits) kept.qubits.push_back(q);
-      }
-      if (!kept.qubits.empty()) readout.push_back(kept);
-    }
-  }
-  fitted.readout = std::move(readout);
-  return fitted;
+  const int m = model.device_qubits() > 0 ? std::min(num_qubits, model.device_qubits()) : num_qubits;
+  std::vector<int> physical(static_cast<std::size_t>(m));
+  std::iota(physical.begin(), physical.end(), 0);
+  return model.fitted(physical);
 }
 
 }  // namespace kraus::experiments

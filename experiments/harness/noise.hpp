@@ -29,10 +29,10 @@ std::string shipped_noise_model_dir();
 // models with the same name, a name that is not [A-Za-z0-9_.+-]+.
 std::vector<NamedNoiseModel> load_noise_models(const std::vector<std::string>& arguments);
 
-// The model restricted to an n-qubit register, for models calibrated on a larger device (the
-// circuit then uses the device's qubits 0..n-1): readout errors on qubits >= n are dropped (a
-// correlated readout group is dropped when any of its qubits is >= n). Gate rules restricted to
-// absent qubits never match and are kept as they are.
+// The model for an n-qubit register on the device's qubits 0..n-1: model.fitted({0, ..., m - 1})
+// (NoiseModel::fitted: rules and readout errors on other qubits dropped, a correlated readout
+// group with any qubit >= m dropped), m = n, or the device's qubit count when the device is smaller
+// (its model then leaves the register's further qubits noiseless, as exp_scaling warns).
 noise::NoiseModel fit_to_register(const noise::NoiseModel& model, int num_qubits);
 
 }  // namespace kraus::experiments

@@ -2,6 +2,7 @@
 // mean what docs/experiments.md says; --noise arguments resolve to files, folders or shipped names.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -80,12 +81,12 @@ TEST_CASE("the shipped models have the documented content", "[experiments][noise
   const NoiseModel dev = NoiseModel::from_json_file(shipped("device_like"));
   for (int q = 0; q < 16; ++q) {
     CAPTURE(q);
-    CHECK(dev.channels_after("ry", {q}).size() == 2);  // thermal relaxation, then depolarising
+    CHECK(dev.channels_after("ry", {q}).size() == 2);  // depolarising, then thermal relaxation
     CHECK(dev.channels_after("sx", {q}).size() >= 1);
   }
   for (int q = 0; q + 1 < 16; ++q) {
     CAPTURE(q);
-    // Coupled neighbours, calibrated in both directions: relaxation on both qubits, then depolarising.
+    // Coupled neighbours, calibrated in both directions: depolarising, then relaxation on both qubits.
     for (const char* gate : {"cx", "cz"}) {
       CHECK(dev.channels_after(gate, {q, q + 1}).size() >= 2);
       CHECK(dev.channels_after(gate, {q + 1, q}).size() >= 2);
@@ -112,12 +113,31 @@ TEST_CASE("device_like gives plausible gate infidelities on a small circuit", "[
   CHECK(rho.purity() < 1.0);
 }
 
-TEST_CASE("fit_to_register drops readout errors of absent qubits", "[experiments][noise]") {
+TEST_CASE("fit_to_register keeps the rules and readout errors of the register's qubits", "[experiments][noise]") {
   const kraus::noise::NoiseModel dev = kraus::noise::NoiseModel::from_json_file(shipped("device_like"));
   CHECK_THROWS(dev.readout_model(4));  // readout on qubits 4..15 does not fit a 4-qubit register
   const kraus::noise::NoiseModel fitted = fit_to_register(dev, 4);
   CHECK(fitted.readout_model(4).errors().size() == 4);
-  CHECK(fitted.gate_noise.size() == dev.gate_noise.size());
+  CHECK(fitted.device_qubits() == 4);
+  // device_like on 3 qubits: exactly the rules whose gate tuples lie on qubits 0..2, with the same channels.
+  const kraus::noise::NoiseModel three = fit_to_register(dev, 3);
+  std::size_t inside = 0;
+  for (const kraus::noise::GateNoiseRule& r : dev.gate_noise) {
+    REQUIRE(r.gate_qubits.size() == 1);
+    inside += std::all_of(r.gate_qubits[0].begin(), r.gate_qubits[0].end(), [](int q) { return q < 3; }) ? 1 : 0;
+  }
+  CHECK(inside > 0);
+  CHECK(three.gate_noise.size() == inside);
+  for (const kraus::noise::GateNoiseRule& r : three.gate_noise) {
+    for (int q : r.gate_qubits[0]) CHECK(q < 3);
+  }
+  CHECK(three.channels_after("cx", {1, 2}).size() == dev.channels_after("cx", {1, 2}).size());
+  CHECK(three.channels_after("cx", {2, 3}).empty());
+  // A register larger than the device keeps the whole device model (the further qubits are noiseless).
+  const kraus::noise::NoiseModel larger = fit_to_register(dev, 20);
+  CHECK(larger.gate_noise.size() == dev.gate_noise.size());
+  CHECK(larger.device_qubits() == 16);
+  CHECK(larger.readout_model(20).errors().size() == 16);
 
   kraus::noise::NoiseModel m = kraus::noise::NoiseModel::from_json(
       R"({"readout": [{"qubits": [0, 5], "p1_given_0": 0.1, "p0_given_1": 0.2},
@@ -155,6 +175,14 @@ TEST_CASE("noise model arguments (--noise): files, folders, shipped names, error
     CHECK(models[1].name == "depolarizing");
     CHECK(models[1].path == shipped("depolarizing"));
     CHECK(models[2].name == "ideal");
+  }
+  SECTION("a Qiskit Aer NoiseModel.to_dict() file") {
+    const std::vector<NamedNoiseModel> models = load_noise_models({std::string(KRAUS_TEST_DATA_DIR) + "/noise/aer_channels_md.json"});
+    REQUIRE(models.size() == 1);
+    CHECK(models[0].name == "aer_channels_md");
+    CHECK(models[0].model.channels_after("cx", {0, 1}).size() == 1);
+    CHECK(models[0].model.channels_after("cx", {1, 0}).empty());
+    CHECK(models[0].document.contains("errors"));
   }
   SECTION("a folder: every *.json, sorted by name") {
     const std::vector<NamedNoiseModel> models = load_noise_models({shipped_noise_model_dir()});
