@@ -388,6 +388,41 @@ TEST_CASE("transpile: routed noiseless circuits give the unrouted probabilities"
   REQUIRE(total_swaps > 0);  // the test exercised routing
 }
 
+TEST_CASE("transpile: routing on random connected devices keeps the probabilities", "[transpile]") {
+  ref::Rng rng(2019);
+  for (int trial = 0; trial < 12; ++trial) {
+    // A random tree on 5-8 device qubits plus a few extra edges, listed in random directions.
+    const int device = std::uniform_int_distribution<int>(5, 8)(rng);
+    std::vector<std::pair<int, int>> edges;
+    for (int q = 1; q < device; ++q) edges.emplace_back(std::uniform_int_distribution<int>(0, q - 1)(rng), q);
+    for (int k = 0; k < trial % 3; ++k) {
+      const std::vector<int> pair = random_qubits(2, device, rng);
+      edges.emplace_back(pair[0], pair[1]);
+    }
+    for (auto& edge : edges) {
+      if (rng() % 2) std::swap(edge.first, edge.second);
+    }
+    const CouplingMap map = coupling(device, edges);
+    Circuit c(5, 5);
+    for (int k = 0; k < 25; ++k) {
+      add_random_gate(c, k % 4 == 0 ? Gate::kRY : k % 4 == 1 ? Gate::kISwap : Gate::kCX, rng);
+      if (k == 12) c.add_measure(2, 0);  // mid-circuit: a channel, routed with the other operations
+    }
+    for (int v = 0; v < 5; ++v) c.add_measure(v, v);
+    TranspileOptions options;
+    options.coupling = map;
+    options.route = true;
+    options.seed = static_cast<std::uint64_t>(trial);
+    if (trial % 2) options.basis = {"u1", "u2", "u3", "cz"};
+    INFO("trial " << trial << ", " << device << " device qubits");
+    const TranspileResult r = transpile(c, options);
+    check_coupled(r, map);
+    const std::vector<double> expected = probabilities(c);
+    const std::vector<double> actual = unpermuted_probabilities(r);
+    for (std::size_t x = 0; x < expected.size(); ++x) REQUIRE_CLOSE(actual[x], expected[x], kTol);
+  }
+}
+
 TEST_CASE("transpile: a GHZ chain on a line map needs no SWAP", "[transpile]") {
   for (int device : {5, 8}) {
     Circuit c(5);
