@@ -191,7 +191,9 @@ TEST_CASE("IBM devices: every calibrated sx and cx instance has total average in
       }
     }
     CHECK(with_depolarizing + relaxation_only == static_cast<int>(m.device->num_qubits + m.device->coupling_map.size()));
-    CHECK(with_depolarizing >= static_cast<int>(m.device->coupling_map.size()));
+    // Both cases occur on every device (short sx and the best cx pairs are relaxation only).
+    CHECK(with_depolarizing > 0);
+    CHECK(relaxation_only > 0);
     // rz has zero error and length: no noise; reset gets no rule.
     CHECK(m.channels_after("rz", {0}).empty());
     CHECK(m.channels_after("reset", {0}).empty());
