@@ -184,6 +184,35 @@ TEST_CASE("simulator: idle noise acts on a waiting qubit once per layer", "[simu
   CHECK_THAT(rho.reduced({0}).matrix()(1, 1).real(), Catch::Matchers::WithinAbs(0.0, 1e-12));
 }
 
+TEST_CASE("simulator: idle noise stops at a qubit's first measurement that no gate follows", "[simulator]") {
+  // x 0; measure 0 (layer 1) while qubit 1 runs h in layers 0-3; barrier; measure 0 again (layer 4).
+  // Qubit 0 is read out at its first measurement: it does not idle in layers 2 and 3 (under
+  // amplitude damping it would decay to P(1) = (1 - gamma)^2 if it did).
+  const double gamma = 0.3;
+  Circuit c(2, 1);
+  c.add_gate(Gate::kX, {0});
+  c.add_measure(0, 0);
+  for (int i = 0; i < 4; ++i) c.add_gate(Gate::kH, {1});
+  c.add_barrier({0, 1});
+  c.add_measure(0, 0);
+  int layers = 0;
+  CHECK(kraus::engine::asap_layers(c, &layers)[7] == 4);
+  CHECK(layers == 5);
+  NoiseModel model;
+  model.idle_noise = spec("amplitude_damping", {{"gamma", gamma}});
+  DensityMatrix rho(2);
+  kraus::engine::simulate(c, &model, rho);
+  CHECK_THAT(rho.reduced({0}).matrix()(1, 1).real(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+  // Without the first measurement, qubit 0 waits in layers 1-3 before its only measurement.
+  Circuit late(2, 1);
+  late.add_gate(Gate::kX, {0});
+  for (int i = 0; i < 4; ++i) late.add_gate(Gate::kH, {1});
+  late.add_barrier({0, 1});
+  late.add_measure(0, 0);
+  kraus::engine::simulate(late, &model, rho);
+  CHECK_THAT(rho.reduced({0}).matrix()(1, 1).real(), Catch::Matchers::WithinAbs(std::pow(1 - gamma, 3), 1e-12));
+}
+
 TEST_CASE("simulator: mid-circuit measurement dephases and a final one leaves the state alone", "[simulator]") {
   SECTION("final measure: |+> stays pure") {
     Circuit c(1, 1);
