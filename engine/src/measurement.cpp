@@ -36,6 +36,10 @@ std::string MeasurementMap::key(std::uint64_t qubit_outcome) const {
   std::string out;
   std::size_t end = clbit_qubit.size();
   for (std::size_t r = registers.size(); r-- > 0;) {
+    if (registers[r].size < 0 || static_cast<std::size_t>(registers[r].size) > end) {
+      throw std::invalid_argument("measurement map: the registers hold more bits than the " +
+                                  std::to_string(clbit_qubit.size()) + " classical bits mapped");
+    }
     if (!out.empty()) out += ' ';
     const std::size_t begin = end - static_cast<std::size_t>(registers[r].size);
     for (std::size_t b = end; b-- > begin;) {

@@ -79,6 +79,9 @@ TEST_CASE("Aer keys: registers in reverse declaration order, highest bit leftmos
   CHECK(map.key(0b100) == "1 00");
   CHECK(map.key(0b111) == "1 10");
   CHECK(map.key(0b010) == "0 00");  // q1 is not measured
+  const MeasurementMap inconsistent{{0}, {{"a", 2}}};
+  CHECK_THROWS_WITH(inconsistent.key(0),
+                    "measurement map: the registers hold more bits than the 1 classical bits mapped");
 
   // Simulated: x on q0 and q2 gives "1 10" on every shot.
   const Circuit x = parse_qasm2(kHeader + "qreg q[3];\ncreg a[2];\ncreg b[1];\nx q[0];\nx q[2];\n"

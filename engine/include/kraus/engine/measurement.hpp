@@ -33,7 +33,8 @@ struct MeasurementMap {
   std::vector<int> measured_qubits() const;
   // The Aer-style key of an outcome of the qubits (bit q = qubit q): registers in reverse
   // declaration order separated by one space, each with its highest bit leftmost; cregs a[2], b[1]
-  // give "b0 a1a0".
+  // give "b0 a1a0". Throws std::invalid_argument when the registers hold more bits than
+  // clbit_qubit maps.
   std::string key(std::uint64_t qubit_outcome) const;
 };
 
