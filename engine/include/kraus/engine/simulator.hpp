@@ -2,11 +2,13 @@
 //
 // Semantics:
 //  * After every gate (kGate and kUnitary; user gates are already expanded into built-in gates by
-//    the reader), the channels of every matching noise rule, in file order (noise_model.hpp).
+//    the reader), the channels of every matching noise rule, in file order (noise_model.hpp). Rule
+//    names are matched as written, so a loaded model's names go through resolve_gate_names first.
 //  * Idle noise: the circuit is layered as soon as possible (an operation goes into the layer after
 //    the last one that used any of its qubits; a barrier aligns its qubits); in every layer up to
 //    the last, the idle channel acts on each qubit that no operation of that layer uses — except
-//    after the qubit's final measurement (it has been read out).
+//    after the qubit's first measurement that no other operation (but measure or barrier) follows:
+//    it has been read out there.
 //  * A measurement followed by no other operation on its qubit does not change the state (read-outs
 //    come from the final state); a mid-circuit measurement is the non-selective measurement
 //    channel. Reset is the reset channel. No noise rule applies to measure, reset or barrier.
