@@ -25,11 +25,11 @@ constexpr double kAngleTol = 1e-12;
 // SABRE's parameters (Li, Ding, Xie, ASPLOS 2019, section 4): extended-set size and weight, decay
 // increment and the number of SWAPs after which the decay is reset.
 constexpr std::size_t kExtendedSetSize = 20;
-// The extended-set search visits at most this many operations (long runs of 1-qubit gates).
-constexpr std::size_t kExtendedSearchLimit = 1000;
 constexpr double kExtendedSetWeight = 0.5;
 constexpr double kDecayIncrement = 0.001;
 constexpr int kDecayResetInterval = 5;
+// The extended-set search visits at most this many operations (long runs of 1-qubit gates).
+constexpr std::size_t kExtendedSearchLimit = 1000;
 // Seeded random initial layouts tried besides the trivial one.
 constexpr int kRandomLayoutTrials = 4;
 // The largest device a coupling map may describe (its per-qubit tables are allocated up front).
@@ -131,7 +131,7 @@ double wrap(double angle) {
 
 bool near(double angle, double target) { return std::abs(wrap(angle - target)) < kAngleTol; }
 
-// Appends operations to a list, each tagged with the current origin.
+// Appends operations to a list, each tagged with the current origin (the input operation).
 class Emitter {
  public:
   explicit Emitter(Items* out) : out_(out) {}
@@ -293,9 +293,7 @@ void decompose(const Operation& op, int index, const Basis& basis, Emitter& e) {
 }
 
 // cx and swap into the basis's 2-qubit gate (other operations unchanged).
-void lower_two_qubit(const Item& item, Gate two_qubit, Emitter& e) {
-  e.origin = item.origin;
-  const Operation& op = item.op;
+void lower_two_qubit(const Operation& op, Gate two_qubit, Emitter& e) {
   if (op.kind != OpKind::kGate || (op.gate != Gate::kCX && op.gate != Gate::kSwap)) {
     e.copy(op);
     return;
@@ -373,10 +371,8 @@ Items merge_runs(const Items& items, int num_qubits, const Basis& basis) {
   Items out;
   Emitter e(&out);
   std::vector<arma::cx_mat> pending(num_qubits);
-  std::vector<int> pending_origin(num_qubits, -1);
   const auto flush = [&](int q) {
     if (pending[q].is_empty()) return;
-    e.origin = pending_origin[q];
     emit_euler(q, pending[q], basis, e);
     pending[q].reset();
   };
@@ -387,12 +383,7 @@ Items merge_runs(const Items& items, int num_qubits, const Basis& basis) {
     if (one_qubit_gate) {
       const int q = op.qubits[0];
       const arma::cx_mat m = op.kind == OpKind::kUnitary ? op.matrix : gate_matrix(op.gate, op.params);
-      if (pending[q].is_empty()) {
-        pending[q] = m;
-        pending_origin[q] = item.origin;
-      } else {
-        pending[q] = m * pending[q];
-      }
+      pending[q] = pending[q].is_empty() ? m : arma::cx_mat(m * pending[q]);
       continue;
     }
     for (int q : op.qubits) flush(q);
@@ -852,16 +843,13 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
   }
 
   if (basis) {
-    Items lowered;
-    Emitter lower(&lowered);
-    for (const Item& item : items) {
-      if (basis->two_qubit) {
-        lower_two_qubit(item, *basis->two_qubit, lower);
-      } else {
-        lowered.push_back(item);
-      }
+    if (basis->two_qubit) {  // without one, translation has refused every multi-qubit gate
+      Items lowered;
+      Emitter lower(&lowered);
+      for (const Item& item : items) lower_two_qubit(item.op, *basis->two_qubit, lower);
+      items = std::move(lowered);
     }
-    items = merge_runs(lowered, n, *basis);
+    items = merge_runs(items, n, *basis);
   }
 
   TranspileResult result{Circuit(n, circuit.num_clbits()), std::move(layout), count_gates(ops), {}};
