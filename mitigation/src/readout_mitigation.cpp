@@ -9,6 +9,7 @@
 
 #include <armadillo>
 
+#include "kraus/engine/density_matrix.hpp"
 #include "kraus/noise/kernels.hpp"
 
 namespace kraus::mitigation {
@@ -195,6 +196,10 @@ ReadoutMitigationResult mitigate_readout(const std::vector<double>& measured, co
   check_distribution(measured, num_qubits);
   const std::vector<Group> groups = groups_of(readout, num_qubits);
   const bool per_qubit = std::all_of(groups.begin(), groups.end(), [](const Group& g) { return g.qubits.size() == 1; });
+  // Working vectors of 2^n doubles: the result, and for the least squares the iterates, residual,
+  // gradient and the projection's sorted copy.
+  const std::uint64_t vectors = per_qubit ? 1 : 7;
+  engine::require_memory(num_qubits, vectors * sizeof(double) * measured.size(), "readout mitigation");
   if (!per_qubit) return constrained_least_squares(measured, groups);
   ReadoutMitigationResult result;
   result.method = ReadoutMitigationMethod::kTensoredInverse;

@@ -44,7 +44,8 @@ struct ReadoutMitigationResult {
 // Undoes `readout` (a model on qubits < num_qubits) on `measured` probabilities: 2^num_qubits
 // non-negative entries summing to 1 within 1e-9 (counts divided by the shots qualify). Throws
 // std::invalid_argument for a bad vector, a readout qubit out of range, or a singular per-qubit
-// confusion matrix.
+// confusion matrix; std::runtime_error (engine::require_memory) when the working vectors (1, or 7
+// for the least squares, of 2^n doubles) exceed the available memory.
 ReadoutMitigationResult mitigate_readout(const std::vector<double>& measured, const noise::ReadoutModel& readout,
                                          int num_qubits);
 
