@@ -3,6 +3,7 @@
 // unrouted probabilities after undoing the final layout, coupling of every routed gate, and the
 // refusals.
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <set>
@@ -246,7 +247,11 @@ TEST_CASE("transpile: random circuits of every gate equal their translation up t
         for (const auto& [name, count] : r.gate_counts_after) after += count;
         REQUIRE(after == static_cast<long>(r.circuit.operations().size()));
         REQUIRE(r.layout.swaps == 0);
-        REQUIRE(r.layout.final == std::vector<int>(r.layout.initial));
+        std::vector<int> identity;
+        for (int q = 0; q < num_qubits; ++q) identity.push_back(q);
+        REQUIRE(r.layout.physical == identity);
+        REQUIRE(r.layout.initial == identity);
+        REQUIRE(r.layout.final == identity);
       }
     }
   }
