@@ -214,10 +214,13 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
   NoiseCoverage coverage;
   std::unordered_map<std::string, std::size_t> index;
   std::vector<std::vector<int>> example;  // per name: the qubits of its first gate without noise
+  // A device model has rules for every gate of the device, most of which a circuit does not use:
+  // unused rules are reported for other models only.
+  const bool report_unused_rules = model.device_qubits() == 0;
   std::vector<bool> rule_used(model.gate_noise.size(), false);
   for (const Operation& op : circuit.operations()) {
     if (!is_gate(op)) continue;
-    for (std::size_t r = 0; r < model.gate_noise.size(); ++r) {
+    for (std::size_t r = 0; report_unused_rules && r < model.gate_noise.size(); ++r) {
       rule_used[r] = rule_used[r] || model.gate_noise[r].matches(op.name(), op.qubits);
     }
     const std::string name = op.name();
@@ -266,9 +269,7 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
                                   "); translate to the model's basis with --basis, or add a rule");
     }
   }
-  // A device model has rules for every gate of the device, most of which a circuit does not use.
-  if (model.device_qubits() > 0) return coverage;
-  for (std::size_t r = 0; r < model.gate_noise.size(); ++r) {
+  for (std::size_t r = 0; report_unused_rules && r < model.gate_noise.size(); ++r) {
     if (rule_used[r]) continue;
     const noise::GateNoiseRule& rule = model.gate_noise[r];
     std::string what;
