@@ -853,6 +853,7 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
   }
 
   TranspileResult result{Circuit(n, circuit.num_clbits()), std::move(layout), count_gates(ops), {}};
+  result.circuit.set_classical_registers(circuit.classical_registers());
   result.circuit.reserve(items.size());
   for (const Item& item : items) {
     const Operation& op = item.op;

@@ -332,7 +332,10 @@ TEST_CASE("transpile: measure, reset and barriers stay and end the runs", "[tran
   c.add_measure(0, 1);
   c.add_reset(1);
   c.add_gate(Gate::kX, {1});
+  c.set_classical_registers({{"a", 1}, {"b", 1}});
   const TranspileResult r = translate(c, {"rz", "sx", "x", "cx", "measure", "reset", "delay"});
+  REQUIRE(r.circuit.classical_registers().size() == 2);
+  REQUIRE(r.circuit.classical_registers()[1].name == "b");
   REQUIRE(names(r.circuit) ==
           std::vector<std::string>{"rz", "sx", "rz", "barrier", "rz", "sx", "rz", "measure", "reset", "x"});
   REQUIRE(r.circuit.operations()[7].clbit == 1);

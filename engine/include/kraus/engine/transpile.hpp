@@ -61,7 +61,8 @@ struct Layout {
 };
 
 struct TranspileResult {
-  Circuit circuit;  // on n slots, same classical bits; measurements act on the slot holding their qubit then
+  Circuit circuit;  // on n slots, same classical bits and registers; measurements act on the slot holding
+                    // their qubit then
   Layout layout;
   std::map<std::string, long> gate_counts_before, gate_counts_after;  // by Operation::name()
 };
