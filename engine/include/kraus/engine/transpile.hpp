@@ -43,7 +43,8 @@ struct TranspileOptions {
   // names and "measure", "reset", "delay", "barrier" are allowed and ignored; unknown names are an error.
   std::vector<std::string> basis;
   std::optional<CouplingMap> coupling;  // none: all-to-all
-  bool route = false;                   // with a coupling map: insert SWAPs; without route an uncoupled gate is an error
+  bool route = false;                   // with a coupling map: insert SWAPs; without route an uncoupled gate is an
+                                        // error (no effect without a coupling map)
   std::uint64_t seed = 1;               // SABRE's random initial layouts (several trials derived from it)
 
   // False, with the reason in *why (when not null), for an unknown basis name, a basis without a
