@@ -2,6 +2,7 @@
 #include "kraus/noise/ibm_backend.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -52,7 +53,9 @@ struct PropsReader : JsonReader {
     if (it == nanoseconds_per_unit().end()) {
       fail(member(path, "unit"), "unknown time unit '" + printable(u, kMaxQuotedBytes) + "' (s, ms, us, \u00b5s or ns)");
     }
-    return value(entry, path) * it->second;
+    const double ns = value(entry, path) * it->second;
+    if (!std::isfinite(ns)) fail(member(path, "value"), "too large (beyond 1.8e308 ns)");
+    return ns;
   }
   // A unitless number (unit "").
   double unitless(const json& entry, const std::string& path) const {

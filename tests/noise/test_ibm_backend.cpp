@@ -376,6 +376,10 @@ TEST_CASE("IBM devices: units are read from each entry; missing and impossible v
     p["gates"][10]["parameters"][1]["unit"] = "";
     CHECK(contains(error_of(p), "props.json: gates[10].parameters[1].unit: unknown time unit ''"));
     p = props;
+    p["qubits"][0][0]["value"] = 1e300;
+    p["qubits"][0][0]["unit"] = "s";
+    CHECK(error_of(p) == "props.json: qubits[0][0].value: too large (beyond 1.8e308 ns)");
+    p = props;
     p["qubits"][3].erase(0);
     CHECK(error_of(p) == "props.json: qubits[3]: missing: T1 (an entry named \"T1\")");
     p = props;
@@ -461,4 +465,57 @@ TEST_CASE("IBM devices: fitted to a smaller register", "[noise][ibm]") {
   CHECK(f.readout[2].p0_given_1 == m.readout[4].p0_given_1);
   // Device qubit 5 does not exist on manila.
   CHECK_THROWS_AS(m.fitted({0, 5}), noise::NoiseModelError);
+}
+
+TEST_CASE("IBM devices: every value replaced by hostile ones gives a model or a NoiseModelError", "[noise][ibm][hardening]") {
+  // Each node of manila's props (but the dates, never read) and of the configuration keys that are
+  // read becomes each hostile value in turn; the answer is a model or a NoiseModelError naming the
+  // file, never another exception.
+  const std::vector<json> hostile = {nullptr, "", -1, 0, 1e300, json::array(), json::object(), "fortnights"};
+  const json props = props_of("manila");
+  const json conf = json::parse(conf_text("manila"));
+  auto pointers_of = [](const json& doc, const std::vector<std::string>& prefixes) {
+    std::vector<json::json_pointer> pointers;
+    const json flat = doc.flatten();
+    for (auto it = flat.begin(); it != flat.end(); ++it) {
+      const std::string key = it.key();
+      if (key.size() >= 5 && key.compare(key.size() - 5, 5, "/date") == 0) continue;
+      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return key.rfind(p, 0) == 0; })) {
+        continue;
+      }
+      for (auto p = json::json_pointer(key); !p.empty(); p = p.parent_pointer()) {
+        if (std::find(pointers.begin(), pointers.end(), p) == pointers.end()) pointers.push_back(p);
+      }
+    }
+    return pointers;
+  };
+  std::size_t runs = 0, models = 0;
+  for (int which = 0; which < 2; ++which) {
+    const json& original = which == 0 ? props : conf;
+    const auto pointers = pointers_of(original, which == 0 ? std::vector<std::string>{}
+                                                           : std::vector<std::string>{"/backend_name", "/n_qubits",
+                                                                                      "/basis_gates", "/coupling_map"});
+    for (const auto& pointer : pointers) {
+      for (const json& value : hostile) {
+        json doc = original;
+        doc[pointer] = value;
+        const std::string p = which == 0 ? doc.dump() : props.dump(), c = which == 0 ? conf.dump() : doc.dump();
+        try {
+          noise::from_ibm_backend(p, c, "props.json", "conf.json");
+          ++models;
+        } catch (const noise::NoiseModelError& e) {
+          const std::string what = e.what();
+          CAPTURE(pointer.to_string(), value.dump(), what);
+          CHECK((what.rfind("props.json: ", 0) == 0 || what.rfind("conf.json: ", 0) == 0));
+          CHECK_FALSE(contains(what, "[json.exception"));
+        } catch (const std::exception& e) {
+          CAPTURE(pointer.to_string(), value.dump());
+          FAIL(std::string("not a NoiseModelError: ") + e.what());
+        }
+        ++runs;
+      }
+    }
+  }
+  CHECK(runs > 3000);
+  CHECK(models > 0);  // e.g. a frequency or an unread key replaced
 }
