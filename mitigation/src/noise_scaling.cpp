@@ -110,6 +110,7 @@ Split split(const Circuit& circuit) {
 
 Circuit assemble(const Circuit& original, const Split& parts, const std::vector<Operation>& body) {
   Circuit out(original.num_qubits(), original.num_clbits());
+  out.set_classical_registers(original.classical_registers());
   for (const Operation& op : parts.leading_resets) append(out, op);
   for (const Operation& op : body) append(out, op);
   for (const Operation& op : parts.terminal_measurements) append(out, op);
@@ -118,6 +119,7 @@ Circuit assemble(const Circuit& original, const Split& parts, const std::vector<
 
 Circuit body_circuit(const Circuit& original, const std::vector<Operation>& body) {
   Circuit out(original.num_qubits(), original.num_clbits());
+  out.set_classical_registers(original.classical_registers());
   for (const Operation& op : body) append(out, op);
   return out;
 }

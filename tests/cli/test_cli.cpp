@@ -114,15 +114,20 @@ std::string show(const Result& r) {
   return "exit status " + std::to_string(r.status) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
 }
 
-// A successful run: status 0, nothing on stderr, one JSON object on stdout.
+// A successful run: status 0, one JSON object on stdout, and on stderr exactly its "warnings", one
+// "kraus: warning: " line each.
 json ok_json(const std::vector<std::string>& args) {
   const Result r = kraus_cli(args);
   INFO(show(r));
   REQUIRE(r.status == 0);
-  CHECK(r.err.empty());
   json j;
   REQUIRE_NOTHROW(j = json::parse(r.out));
   REQUIRE(j.is_object());
+  std::string expected_err;
+  if (j.contains("warnings")) {
+    for (const auto& w : j.at("warnings")) expected_err += "kraus: warning: " + w.get<std::string>() + "\n";
+  }
+  CHECK(r.err == expected_err);
   return j;
 }
 
@@ -331,7 +336,7 @@ TEST_CASE("noiseless run with its keys and expectations keyed as given", "[cli]"
   const json out = ok_json(args);
   std::set<std::string> keys;
   for (auto it = out.begin(); it != out.end(); ++it) keys.insert(it.key());
-  CHECK(keys == std::set<std::string>{"num_qubits", "trace", "purity", "probabilities", "expectations"});
+  CHECK(keys == std::set<std::string>{"num_qubits", "trace", "purity", "probabilities", "expectations", "warnings"});
   CHECK(out.at("num_qubits") == 3);
   CHECK_THAT(out.at("trace").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
   CHECK_THAT(out.at("purity").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
@@ -356,8 +361,8 @@ TEST_CASE("noiseless run with its keys and expectations keyed as given", "[cli]"
 TEST_CASE("probabilities and counts put qubit 0 in bit 0 and print qubit n-1 leftmost", "[cli]") {
   for (int target : {0, 2}) {
     const std::string qasm = write_scratch("x" + std::to_string(target) + ".qasm",
-                                           "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nx q[" +
-                                               std::to_string(target) + "];\n");
+                                           "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\ncreg c[3];\nx q[" +
+                                               std::to_string(target) + "];\nmeasure q -> c;\n");
     const json out = ok_json({"simulate", qasm, "--shots", "7"});
     const std::vector<double> p = probabilities_of(out);
     REQUIRE(p.size() == 8);
@@ -394,7 +399,8 @@ TEST_CASE("option density-matrix prints rows of columns with real and imaginary 
 TEST_CASE("shots sum to N and are reproducible per seed and follow the probabilities", "[cli]") {
   const std::string qasm = write_scratch(
       "skewed.qasm",
-      "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nry(1.1) q[0];\nh q[1];\ncx q[1],q[2];\nry(0.4) q[2];\n");
+      "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\ncreg c[3];\nry(1.1) q[0];\nh q[1];\ncx q[1],q[2];\n"
+      "ry(0.4) q[2];\nmeasure q -> c;\n");
   const long long shots = 100000;
   const Result a = kraus_cli({"simulate", qasm, "--shots", std::to_string(shots), "--seed", "11"});
   const Result b = kraus_cli({"simulate", qasm, "--shots", std::to_string(shots), "--seed", "11"});
@@ -417,7 +423,8 @@ TEST_CASE("shots sum to N and are reproducible per seed and follow the probabili
 
 TEST_CASE("readout errors reach probabilities and counts but not expectations", "[cli]") {
   // |000> read with P(1|0) = 0.2 on every qubit: P(r) = 0.8^(3-|r|) 0.2^|r|.
-  const std::string qasm = write_scratch("zero3.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\nid q[0];\n");
+  const std::string qasm = write_scratch("zero3.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3];\ncreg c[3];\nid q[0];\n"
+                                                  "measure q -> c;\n");
   const long long shots = 50000;
   const json out = ok_json({"simulate", qasm, "--noise", kData + "readout_all.json", "--observable", "Z0", "--shots",
                             std::to_string(shots), "--seed", "3"});
@@ -752,4 +759,218 @@ TEST_CASE("an unknown option is named as such and control bytes are escaped", "[
   check_error({"simulate", bell, "--shots", "1\x7f"}, {"'1\\x7f'"});
   check_error({"simulate", bell, "--observable", "Z0\tZ1\x01"}, {"\\x01"});
   check_error({"bad\x02"}, {"'bad\\x02'"});
+}
+
+// ---- issue 12: classical bits, strict rules, devices, translation, routing, observables -------------
+
+namespace {
+
+const std::string kSource = std::string(KRAUS_CLI_DATA_DIR) + "/../../../";
+
+std::string qasm_file(const std::string& name, const std::string& body) {
+  return write_scratch(name, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n" + body);
+}
+
+}  // namespace
+
+TEST_CASE("counts are keyed by classical bits as Aer keys them", "[cli][clbits]") {
+  // measure q[1] -> c[0] on two qubits: one-bit keys.
+  const std::string one = qasm_file("clbit_one.qasm", "qreg q[2];\ncreg c[1];\nry(1.2) q[1];\nmeasure q[1] -> c[0];\n");
+  const json a = ok_json({"simulate", one, "--shots", "1000", "--seed", "4"});
+  long long total = 0;
+  for (const auto& [key, count] : counts_of(a)) {
+    CHECK((key == "0" || key == "1"));
+    total += count;
+  }
+  CHECK(total == 1000);
+  // Two registers: the later one leftmost, separated by a space, bit 0 of each rightmost.
+  const std::string two = qasm_file("clbit_two.qasm",
+                                    "qreg q[3];\ncreg a[2];\ncreg b[1];\nx q[0];\nx q[2];\n"
+                                    "measure q[0] -> a[1];\nmeasure q[2] -> b[0];\nmeasure q[1] -> a[0];\n");
+  CHECK(counts_of(ok_json({"simulate", two, "--shots", "5"})) == std::map<std::string, long long>{{"1 10", 5}});
+  // Memory lists every shot in order; it tallies to the counts.
+  const json m = ok_json({"simulate", one, "--shots", "200", "--seed", "9", "--memory"});
+  REQUIRE(m.at("memory").size() == 200);
+  std::map<std::string, long long> tally;
+  for (const auto& k : m.at("memory")) ++tally[k.get<std::string>()];
+  CHECK(tally == counts_of(m));
+  check_error({"simulate", one, "--memory"}, {"--memory needs --shots"});
+  check_error({"simulate", one, "--memory", "--shots", "1000001"}, {"--memory"});
+}
+
+TEST_CASE("a circuit without measurement has no counts and says so", "[cli][clbits]") {
+  const std::string qasm = qasm_file("nomeasure.qasm", "qreg q[2];\nh q[0];\n");
+  const json out = ok_json({"simulate", qasm, "--shots", "10"});
+  CHECK(!out.contains("counts"));
+  REQUIRE(out.at("warnings").size() == 1);
+  CHECK(out.at("warnings")[0].get<std::string>().find("measures no qubit") != std::string::npos);
+  // A bit whose last write is a mid-circuit measurement cannot be read from the final state.
+  const std::string mid = qasm_file("midmeasure.qasm", "qreg q[1];\ncreg c[1];\nh q[0];\nmeasure q[0] -> c[0];\nh q[0];\n");
+  check_error({"simulate", mid, "--shots", "10"}, {mid, "c[0]"});
+  CHECK(kraus_cli({"simulate", mid}).status == 0);  // without shots nothing reads the bit
+}
+
+TEST_CASE("noise rules resolve aliases and refuse names and qubits that cannot match", "[cli][noise-rules]") {
+  const std::string qpe = kData + "qpe_n9.qasm";
+  const auto rule = [](const std::string& gate, const std::string& qubits = "") {
+    return "{\"gate_noise\": [{\"gates\": [\"" + gate + "\"]" + qubits +
+           ", \"channel\": {\"type\": \"depolarizing\", \"p\": 0.05}}]}";
+  };
+  const json cu1 = ok_json({"simulate", qpe, "--noise", write_scratch("cu1.json", rule("cu1"))});
+  const json cp = ok_json({"simulate", qpe, "--noise", write_scratch("cp.json", rule("cp"))});
+  CHECK(cu1.at("purity").get<double>() < 0.5);
+  CHECK(cu1.at("purity").get<double>() == cp.at("purity").get<double>());
+  CHECK(cu1.at("noise_coverage").at("cp").at("with_noise") == cu1.at("noise_coverage").at("cp").at("instances"));
+  const std::string cnot = write_scratch("cnot.json", rule("CNOT"));
+  check_error({"simulate", qpe, "--noise", cnot}, {cnot, "gate_noise[0].gates[0]", "did you mean 'cx'"});
+  const std::string four = qasm_file("four.qasm", "qreg q[4];\nh q[0];\ncx q[0],q[3];\n");
+  const std::string seven = write_scratch("q7.json", rule("h", ", \"qubits\": [7]"));
+  check_error({"simulate", four, "--noise", seven}, {seven, "gate_noise[0].qubits", "qubit 7"});
+}
+
+TEST_CASE("a calibration model fitted to a small circuit, with and without translation to its basis", "[cli][basis]") {
+  const std::string device_like = kSource + "experiments/noise_models/device_like.json";
+  const std::string ghz3 = qasm_file("ghz3.qasm", "qreg q[3];\ncreg c[3];\nh q[0];\ncx q[0],q[1];\ncx q[1],q[2];\nmeasure q -> c;\n");
+  const json fitted = ok_json({"simulate", ghz3, "--noise", device_like, "--shots", "100"});
+  CHECK(fitted.at("purity").get<double>() < 1.0);
+
+  // sat_n7 uses ccx, h and x; an IBM-style calibration on id rz sx x cx misses h and ccx.
+  const std::string sat = kData + "sat_n7.qasm";
+  const std::string ibm = kSource + "tests/data/noise/ibm/";
+  const Result conv = kraus_cli({"noise", "convert", ibm + "props_lagos.json", "--from", "ibm", "--conf",
+                                 ibm + "conf_lagos.json"});
+  INFO(show(conv));
+  REQUIRE(conv.status == 0);
+  const std::string lagos = write_scratch("lagos.json", conv.out);
+  // Without the coupling map (so that ccx may run untranslated), the calibration misses h and ccx.
+  json uncoupled = json::parse(conv.out);
+  uncoupled.at("device").erase("coupling_map");
+  const json raw = ok_json({"simulate", sat, "--noise", write_scratch("lagos_uncoupled.json", uncoupled.dump())});
+  bool warned_h = false;
+  for (const auto& w : raw.at("warnings")) warned_h = warned_h || w.get<std::string>().find("'h'") != std::string::npos;
+  CHECK(warned_h);
+  CHECK(raw.at("noise_coverage").at("h").at("with_noise") == 0);
+
+  const json translated = ok_json({"simulate", sat, "--noise", lagos, "--basis", "device", "--route"});
+  CHECK(translated.at("gate_counts").at("before").contains("ccx"));
+  for (const auto& [name, n] : translated.at("gate_counts").at("after").items()) {
+    INFO(name);
+    CHECK((name == "rz" || name == "sx" || name == "x" || name == "cx" || name == "measure" || name == "id"));
+  }
+  for (const auto& [name, c] : translated.at("noise_coverage").items()) {
+    INFO(name);
+    if (name != "rz") CHECK(c.at("with_noise") == c.at("instances"));  // rz is virtual: no error, no length
+  }
+  // Noiseless, the translated and routed circuit gives the program's probabilities.
+  const json plain = ok_json({"simulate", sat});
+  const std::vector<double> p0 = probabilities_of(plain);
+  const std::string device_only = write_scratch(
+      "lagos_device.json", "{\"device\": {\"num_qubits\": 7, \"coupling_map\": [[0,1],[1,2],[1,3],[3,5],[4,5],[5,6]]}}");
+  const json routed = ok_json({"simulate", sat, "--noise", device_only, "--basis", "rz,sx,x,cx", "--route"});
+  const std::vector<double> p1 = probabilities_of(routed);
+  REQUIRE(p1.size() == p0.size());
+  for (std::size_t i = 0; i < p0.size(); ++i) CHECK_THAT(p1[i], Catch::Matchers::WithinAbs(p0[i], 1e-10));
+  CHECK(routed.at("layout").at("swaps").get<int>() > 0);
+}
+
+TEST_CASE("routing: uncoupled gates are refused without --route; a GHZ chain on a line needs no SWAP", "[cli][route]") {
+  const std::string line = write_scratch(
+      "line5.json", "{\"device\": {\"num_qubits\": 5, \"coupling_map\": [[0,1],[1,2],[2,3],[3,4]]}}");
+  // A triangle of cx (0, 1, 4) cannot be laid out on a line without a SWAP.
+  const std::string far = qasm_file(
+      "far.qasm", "qreg q[5];\nh q[0];\ncx q[0],q[4];\nry(0.3) q[4];\ncx q[4],q[1];\nrx(0.2) q[1];\ncx q[1],q[0];\n"
+                  "cx q[4],q[2];\nh q[3];\ncx q[3],q[0];\n");
+  check_error({"simulate", far, "--noise", line}, {"not coupled", "--route"});
+  const json plain = ok_json({"simulate", far, "--observable", "Z4", "--observable", "X0 Z2"});
+  for (const std::string seed : {"1", "2"}) {
+    const json routed = ok_json({"simulate", far, "--noise", line, "--route", "--route-seed", seed,
+                                 "--observable", "Z4", "--observable", "X0 Z2", "--density-matrix"});
+    const std::vector<double> p0 = probabilities_of(plain), p1 = probabilities_of(routed);
+    for (std::size_t i = 0; i < p0.size(); ++i) CHECK_THAT(p1[i], Catch::Matchers::WithinAbs(p0[i], 1e-10));
+    for (const std::string obs : {"Z4", "X0 Z2"}) {
+      CHECK_THAT(routed.at("expectations").at(obs).get<double>(),
+                 Catch::Matchers::WithinAbs(plain.at("expectations").at(obs).get<double>(), 1e-10));
+    }
+    CHECK(routed.at("layout").at("swaps").get<int>() >= 1);
+    // The density matrix is printed in program order: its diagonal is the probabilities.
+    const arma::cx_mat rho = density_matrix_of(routed);
+    for (std::size_t i = 0; i < p0.size(); ++i) CHECK_THAT(rho(i, i).real(), Catch::Matchers::WithinAbs(p0[i], 1e-10));
+  }
+  const json ghz = ok_json({"simulate", kSource + "tests/data/qasm/ghz5.qasm", "--noise", line, "--route"});
+  CHECK(ghz.at("layout").at("swaps") == 0);
+  check_error({"simulate", far, "--route"}, {"--route needs a coupling map"});
+}
+
+TEST_CASE("GHZ-5 on IBM manila, translated and routed, matches an independent computation", "[cli][ibm]") {
+  const std::string ibm = kSource + "tests/data/noise/ibm/";
+  const Result conv = kraus_cli({"noise", "convert", ibm + "props_manila.json", "--from", "ibm", "--conf",
+                                 ibm + "conf_manila.json"});
+  INFO(show(conv));
+  REQUIRE(conv.status == 0);
+  const std::string manila = write_scratch("manila.json", conv.out);
+  const json out = ok_json({"simulate", kSource + "tests/data/qasm/ghz5.qasm", "--noise", manila, "--basis", "device",
+                            "--route"});
+  CHECK(out.at("layout").at("swaps") == 0);
+  const fs::path ref_out = scratch() / "ghz5_manila_reference.json";
+  const std::string command = "/usr/bin/python3 " + quote(kSource + "tests/cli/ghz5_manila_reference.py") + " " +
+                              quote(ibm + "props_manila.json") + " > " + quote(ref_out.string());
+  REQUIRE(std::system(command.c_str()) == 0);
+  const std::vector<double> expected = json::parse(read_all(ref_out)).at("probabilities").get<std::vector<double>>();
+  const std::vector<double> p = probabilities_of(out);
+  REQUIRE(p.size() == expected.size());
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK_THAT(p[i], Catch::Matchers::WithinAbs(expected[i], 1e-10));
+
+  // The same model through Aer's format gives the same probabilities.
+  const Result aer = kraus_cli({"noise", "convert", manila, "--to", "aer"});
+  REQUIRE(aer.status == 0);
+  const json via_aer = ok_json({"simulate", kSource + "tests/data/qasm/ghz5.qasm", "--noise",
+                                write_scratch("manila_aer.json", aer.out), "--basis", "id,rz,sx,x,cx"});
+  const std::vector<double> pa = probabilities_of(via_aer);
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK_THAT(pa[i], Catch::Matchers::WithinAbs(p[i], 1e-10));
+}
+
+TEST_CASE("weighted Pauli sums, Hamiltonian files and shot estimates", "[cli][observables]") {
+  const std::string qasm = qasm_file("obs2.qasm", "qreg q[2];\nry(0.7) q[0];\ncx q[0],q[1];\nrx(0.4) q[1];\n");
+  const json parts = ok_json({"simulate", qasm, "--observable", "Z0 Z1", "--observable", "X0"});
+  const double zz = parts.at("expectations").at("Z0 Z1").get<double>(), x0 = parts.at("expectations").at("X0").get<double>();
+  const std::string sum = "0.5*Z0 Z1 - 0.2*X0";
+  const std::string ham = write_scratch(
+      "h.json", "{\"terms\": [{\"coefficient\": 0.5, \"pauli\": \"Z0 Z1\"}, {\"coefficient\": -0.2, \"pauli\": \"X0\"}]}");
+  const long long shots = 40000;
+  const json out = ok_json({"simulate", qasm, "--observable", sum, "--hamiltonian", ham, "--shots",
+                            std::to_string(shots), "--seed", "21"});
+  const double exact = 0.5 * zz - 0.2 * x0;
+  CHECK_THAT(out.at("expectations").at(sum).get<double>(), Catch::Matchers::WithinAbs(exact, 1e-12));
+  CHECK_THAT(out.at("expectations").at(ham).get<double>(), Catch::Matchers::WithinAbs(exact, 1e-12));
+  const json& e = out.at("shot_estimates").at(sum);
+  const double sigma = std::sqrt((0.25 * (1 - zz * zz) + 0.04 * (1 - x0 * x0)) / static_cast<double>(shots));
+  CHECK(e.at("shots") == shots);
+  CHECK(std::abs(e.at("value").get<double>() - exact) < 5 * sigma);
+  CHECK_THAT(e.at("stderr").get<double>(), Catch::Matchers::WithinRel(sigma, 0.1));
+  check_error({"simulate", qasm, "--observable", "0.5*Z0 +"}, {"--observable"});
+}
+
+TEST_CASE("readout errors in expectations, and readout mitigation undoing them", "[cli][readout]") {
+  // |000> read with P(1|0) = 0.2 on every qubit: <Z0> measured = 0.6; mitigation gives back 1.
+  const std::string qasm = qasm_file("zero3m.qasm", "qreg q[3];\ncreg c[3];\nid q[0];\nmeasure q -> c;\n");
+  const json out = ok_json({"simulate", qasm, "--noise", kData + "readout_all.json", "--observable", "Z0",
+                            "--observable", "Z0 Z1", "--readout-in-expectations", "--mitigate-readout", "--shots",
+                            "20000"});
+  CHECK_THAT(out.at("expectations").at("Z0").get<double>(), Catch::Matchers::WithinAbs(0.6, 1e-12));
+  CHECK_THAT(out.at("expectations").at("Z0 Z1").get<double>(), Catch::Matchers::WithinAbs(0.36, 1e-12));
+  const json& m = out.at("readout_mitigated");
+  CHECK(m.at("method") == "tensored-inverse");
+  const std::vector<double> p = m.at("probabilities").get<std::vector<double>>();
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK_THAT(p[i], Catch::Matchers::WithinAbs(i == 0 ? 1.0 : 0.0, 1e-12));
+  CHECK_THAT(m.at("expectations").at("Z0").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
+  // From counts: within sampling error of |000>.
+  CHECK(m.at("counts").at("000").get<double>() > 0.95);
+  check_error({"simulate", qasm, "--mitigate-readout"}, {"--mitigate-readout needs a noise model with readout errors"});
+}
+
+TEST_CASE("kraus --version names the version and the git revision", "[cli]") {
+  const Result r = kraus_cli({"--version"});
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(std::regex_search(r.out, std::regex("^kraus [0-9]+\\.[0-9]+\\.[0-9]+ \\(git ([0-9a-f]{40}|unknown)")));
 }

@@ -131,6 +131,12 @@ const std::map<Gate, std::function<arma::cx_mat(const Params&)>>& references() {
       {Gate::kRZZ, [](P a) { return rotation2('Z', 'Z', a[0]); }},
       // Z on the first listed qubit (low bit), X on the second.
       {Gate::kRZX, [](P a) { return rotation2('X', 'Z', a[0]); }},
+      // Qiskit's ECRGate: (IX - XY)/sqrt2 in Qiskit's labels, X on the first listed qubit (low bit).
+      {Gate::kECR,
+       [](P) {
+         return arma::cx_mat((arma::kron(ref::pauli('I'), ref::pauli('X')) - arma::kron(ref::pauli('X'), ref::pauli('Y'))) /
+                             std::sqrt(2.0));
+       }},
       {Gate::kCCX,
        [](P) {
          return from_basis_action(

@@ -1,0 +1,59 @@
+#include "common.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "kraus/noise/text.hpp"
+
+namespace kraus::cli {
+
+using kraus::noise::printable;
+
+const char* g_stage = "starting";
+
+void write_out(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    throw WriteError(std::string("cannot write the output: ") + std::strerror(errno));
+  }
+}
+
+void finish_output() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    throw WriteError(std::string("cannot write the output: ") + std::strerror(errno));
+  }
+}
+
+void warn(const std::string& text) { std::cerr << "kraus: warning: " << printable(text) << "\n"; }
+
+double parse_number(const std::string& flag, const char* text) {
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !std::isfinite(v)) {
+    throw UsageError(flag + ": '" + printable(text) + "' is not a number");
+  }
+  return v;
+}
+
+long long parse_integer(const std::string& flag, const char* text, long long lo, long long hi) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    throw UsageError(flag + ": '" + printable(text) + "' is not an integer in [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "]");
+  }
+  return v;
+}
+
+const char* option_value(int argc, char** argv, int& i, const char* command) {
+  if (i + 1 >= argc) {
+    throw UsageError("option '" + std::string(argv[i]) + "' needs a value (see kraus " + command + " --help)");
+  }
+  return argv[++i];
+}
+
+}  // namespace kraus::cli

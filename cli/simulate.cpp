@@ -1,0 +1,572 @@
+// `kraus simulate`: an OpenQASM 2 circuit, optionally translated to a basis and routed onto a
+// device, under a noise model, on one density matrix; one JSON object on stdout.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/measurement.hpp"
+#include "kraus/engine/observables.hpp"
+#include "kraus/engine/qasm2.hpp"
+#include "kraus/engine/sampling.hpp"
+#include "kraus/engine/simulator.hpp"
+#include "kraus/engine/transpile.hpp"
+#include "kraus/mitigation/noise_scaling.hpp"
+#include "kraus/mitigation/readout_mitigation.hpp"
+#include "kraus/mitigation/zne.hpp"
+#include "kraus/noise/noise_model.hpp"
+#include "kraus/noise/text.hpp"
+
+namespace kraus::cli {
+
+const char* const kSimulateUsage =
+    "usage: kraus simulate CIRCUIT.qasm [--noise MODEL.json] [--observable EXPR]... [--hamiltonian FILE]...\n"
+    "                      [--shots N] [--seed S] [--memory] [--readout-in-expectations] [--mitigate-readout]\n"
+    "                      [--basis LIST|device] [--route] [--route-seed S]\n"
+    "                      [--density-matrix] [--threads T]\n"
+    "                      [--zne-scales 1,2,3] [--zne-method M] [--zne-extrapolator E] [--zne-seed S]\n"
+    "\n"
+    "Runs the circuit exactly on a density matrix and prints one JSON object:\n"
+    "  num_qubits, trace, purity, probabilities (2^n numbers; bit k of the index is program qubit k;\n"
+    "  readout error included when the model has one), expectations (exact, keyed by the observable\n"
+    "  as given; readout error only with --readout-in-expectations), counts and memory (with --shots;\n"
+    "  keyed by classical bits as Qiskit Aer does: registers in declaration order, the last one\n"
+    "  leftmost, separated by a space, bit 0 rightmost; readout error included; a circuit without a\n"
+    "  measurement has no counts), shot_estimates (with --shots and observables: value, stderr, shots),\n"
+    "  readout_mitigated (with --mitigate-readout), noise_coverage (per gate name: instances,\n"
+    "  with_noise), gate_counts (before/after --basis or routing), layout (with a coupling map),\n"
+    "  warnings (also on stderr), density_matrix (with --density-matrix: real and imag, [row][column]).\n"
+    "\n"
+    "options:\n"
+    "  --noise MODEL.json     noise model: kraus' format or a Qiskit Aer NoiseModel.to_dict() file\n"
+    "                         (docs/noise-model.md); a model written for a larger device is fitted to\n"
+    "                         the circuit's qubits (docs/devices.md); default: noiseless\n"
+    "  --observable EXPR      a weighted Pauli sum, e.g. \"X0 Z2\" or \"0.5*Z0 Z1 - 0.2*X0\" (factors\n"
+    "                         <P><qubit>, P in I X Y Z; \"I\" is the identity); repeatable\n"
+    "  --hamiltonian FILE     a Pauli sum from a JSON file {\"terms\": [{\"coefficient\": c, \"pauli\": \"Z0 Z1\"}]}\n"
+    "                         (docs/observables.md); keyed by the file name; repeatable\n"
+    "  --shots N              sample N measurement shots (0 <= N <= 2^40)\n"
+    "  --seed S               seed of the shot sampler (default 1); same seed, same counts\n"
+    "  --memory               also list every shot's outcome in order (N <= 1000000)\n"
+    "  --readout-in-expectations\n"
+    "                         expectations (and shot estimates) from the noisy measured distribution\n"
+    "  --mitigate-readout     undo the model's readout errors: tensored inverse of per-qubit confusion\n"
+    "                         matrices, or constrained least squares for correlated ones\n"
+    "  --basis LIST|device    translate every gate into these gates (e.g. id,rz,sx,x,cx or u1,u2,u3,cx or\n"
+    "                         rz,sx,x,ecr), or the noise model's device basis (docs/transpile.md)\n"
+    "  --route                insert SWAPs (SABRE) where the device's coupling map lacks a pair;\n"
+    "                         without it such a gate is an error\n"
+    "  --route-seed S         seed of SABRE's random layouts (default 1)\n"
+    "  --density-matrix       include the final density matrix (program qubit order)\n"
+    "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+    "\n"
+    "zero-noise extrapolation (any --zne-* option turns it on; needs --observable; docs/zne.md):\n"
+    "  --zne-scales LIST      scale factors >= 1, comma-separated (default 1,2,3)\n"
+    "  --zne-method M         fold-global (default), fold-random, fold-all, fold-layer:L, identity,\n"
+    "                         scale-noise (scales the noise model's strengths; needs --noise)\n"
+    "  --zne-extrapolator E   linear, richardson (default), poly:K, exp, exp:ASYMPTOTE, polyexp:K,\n"
+    "                         adaexp:STEPS\n"
+    "  --zne-seed S           seed of random folding (default 1)\n"
+    "  The JSON gains \"mitigated\": {observable: {value, stderr, scale_factors,\n"
+    "  realized_scale_factors, noisy_values, fit_parameters, extrapolator}}.\n";
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using kraus::noise::printable;
+
+struct Options {
+  std::optional<std::string> circuit_path, noise_path, basis;
+  std::vector<std::string> observables, hamiltonians;
+  std::optional<long long> shots;
+  long long seed = 1, route_seed = 1;
+  bool memory = false, readout_in_expectations = false, mitigate_readout = false, route = false;
+  bool with_density_matrix = false, zne_on = false;
+  std::optional<int> threads;
+  kraus::mitigation::ZneOptions zne;
+};
+
+Options parse_options(int argc, char** argv, bool* help) {
+  Options o;
+  *help = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return o;
+    }
+    if (arg == "--density-matrix") {
+      o.with_density_matrix = true;
+    } else if (arg == "--memory") {
+      o.memory = true;
+    } else if (arg == "--readout-in-expectations") {
+      o.readout_in_expectations = true;
+    } else if (arg == "--mitigate-readout") {
+      o.mitigate_readout = true;
+    } else if (arg == "--route") {
+      o.route = true;
+    } else if (arg == "--noise") {
+      o.noise_path = option_value(argc, argv, i, "simulate");
+    } else if (arg == "--basis") {
+      o.basis = option_value(argc, argv, i, "simulate");
+    } else if (arg == "--observable") {
+      o.observables.push_back(option_value(argc, argv, i, "simulate"));
+    } else if (arg == "--hamiltonian") {
+      o.hamiltonians.push_back(option_value(argc, argv, i, "simulate"));
+    } else if (arg == "--shots") {
+      o.shots = parse_integer(arg, option_value(argc, argv, i, "simulate"), 0, 1LL << 40);
+    } else if (arg == "--seed") {
+      o.seed = parse_integer(arg, option_value(argc, argv, i, "simulate"), 0, 1LL << 62);
+    } else if (arg == "--route-seed") {
+      o.route_seed = parse_integer(arg, option_value(argc, argv, i, "simulate"), 0, 1LL << 62);
+    } else if (arg == "--threads") {
+      o.threads = static_cast<int>(parse_integer(arg, option_value(argc, argv, i, "simulate"), 1, 1024));
+    } else if (arg == "--zne-scales" || arg == "--zne-method" || arg == "--zne-extrapolator" || arg == "--zne-seed") {
+      const char* value = option_value(argc, argv, i, "simulate");
+      o.zne_on = true;
+      try {
+        if (arg == "--zne-scales") o.zne.scale_factors = kraus::mitigation::parse_scale_factors(value);
+        else if (arg == "--zne-method") o.zne.method = kraus::mitigation::parse_scaling_method(value, &o.zne.layer);
+        else if (arg == "--zne-extrapolator") o.zne.extrapolator = kraus::mitigation::ExtrapolatorSpec::parse(value);
+        else o.zne.seed = static_cast<std::uint64_t>(parse_integer(arg, value, 0, 1LL << 62));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(arg + ": " + printable(e.what()));
+      }
+    } else if (arg.rfind("--", 0) == 0) {
+      throw UsageError("unknown option '" + printable(arg) + "' (see kraus simulate --help)");
+    } else if (!o.circuit_path) {
+      o.circuit_path = arg;
+    } else {
+      throw UsageError("unexpected argument '" + printable(arg) + "': one circuit file only");
+    }
+  }
+  if (!o.circuit_path) throw UsageError("missing the circuit file (see kraus simulate --help)");
+  if (o.memory && !o.shots) throw UsageError("--memory needs --shots");
+  if (o.memory && *o.shots > static_cast<long long>(kraus::engine::kMaxMemoryShots)) {
+    throw UsageError("--memory lists at most " + std::to_string(kraus::engine::kMaxMemoryShots) + " shots");
+  }
+  if (o.zne_on && o.readout_in_expectations) {
+    throw UsageError("--readout-in-expectations cannot be combined with zero-noise extrapolation yet");
+  }
+  return o;
+}
+
+// Memory of a run on n qubits: the density matrix, plus under 512 bytes per basis state for the
+// probabilities, the counts, readout mitigation and one printed row of the density matrix (it is
+// streamed).
+std::uint64_t run_bytes(int n) {
+  const std::uint64_t state = kraus::engine::density_matrix_bytes(n);
+  const std::uint64_t output = std::uint64_t{512} << n;
+  return state > UINT64_MAX - output ? UINT64_MAX : state + output;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (const char c : text + ",") {
+    if (c != ',') {
+      item += c;
+      continue;
+    }
+    if (item.empty()) throw UsageError("--basis '" + printable(text) + "': empty gate name");
+    out.push_back(item);
+    item.clear();
+  }
+  return out;
+}
+
+// The index of a basis state of the simulated register (slots) holding program basis state x,
+// when program qubit v sits in slot final[v].
+std::uint64_t slot_index(std::uint64_t x, const std::vector<int>& final) {
+  std::uint64_t y = 0;
+  for (std::size_t v = 0; v < final.size(); ++v) {
+    if ((x >> v) & 1) y |= std::uint64_t{1} << final[v];
+  }
+  return y;
+}
+
+// Maps program indices to slot indices; empty when the layout is the identity.
+std::vector<std::uint64_t> slot_permutation(const std::vector<int>& final) {
+  bool identity = true;
+  for (std::size_t v = 0; v < final.size(); ++v) identity = identity && final[v] == static_cast<int>(v);
+  if (identity) return {};
+  std::vector<std::uint64_t> perm(std::uint64_t{1} << final.size());
+  for (std::uint64_t x = 0; x < perm.size(); ++x) perm[x] = slot_index(x, final);
+  return perm;
+}
+
+std::vector<double> in_program_order(const std::vector<double>& slots, const std::vector<std::uint64_t>& perm) {
+  if (perm.empty()) return slots;
+  std::vector<double> out(slots.size());
+  for (std::size_t x = 0; x < out.size(); ++x) out[x] = slots[perm[x]];
+  return out;
+}
+
+kraus::engine::PauliString on_slots(const kraus::engine::PauliString& p, const std::vector<int>& final) {
+  return {slot_index(p.x_mask, final), slot_index(p.z_mask, final)};
+}
+
+kraus::engine::PauliSum on_slots(const kraus::engine::PauliSum& sum, const std::vector<int>& final) {
+  kraus::engine::PauliSum out;
+  for (const auto& [c, p] : sum.terms) out.terms.emplace_back(c, on_slots(p, final));
+  return out;
+}
+
+// `text` with `indent` spaces after every newline.
+std::string indented(const std::string& text, const std::string& indent) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (const char c : text) {
+    out += c;
+    if (c == '\n') out += indent;
+  }
+  return out;
+}
+
+// Writes head + {"density_matrix": {"real": rows, "imag": rows}} + tail exactly as
+// json::dump(2) of the whole object would, one row at a time (the whole JSON document of a 12-qubit
+// density matrix takes about ten times the state's memory). Element (r, c) is m(perm[r], perm[c])
+// (program order; perm empty: the identity).
+void write_with_density_matrix(const json& head, const arma::cx_mat& m, const std::vector<std::uint64_t>& perm,
+                               const json& tail) {
+  std::string text = head.dump(2);
+  text.resize(text.size() - 2);  // the closing "\n}"
+  write_out(text + ",\n  \"density_matrix\": {\n");
+  const auto at = [&](arma::uword i) { return perm.empty() ? i : static_cast<arma::uword>(perm[i]); };
+  json row = json::array();
+  for (const bool imaginary : {false, true}) {
+    write_out(imaginary ? "    \"imag\": [\n" : "    \"real\": [\n");
+    for (arma::uword r = 0; r < m.n_rows; ++r) {
+      row.clear();
+      for (arma::uword c = 0; c < m.n_cols; ++c) {
+        const auto v = m(at(r), at(c));
+        row.push_back(imaginary ? v.imag() : v.real());
+      }
+      write_out("      " + indented(row.dump(2), "      ") + (r + 1 < m.n_rows ? ",\n" : "\n"));
+    }
+    write_out(imaginary ? "    ]\n  }" : "    ],\n");
+  }
+  // dump(2) of {"mitigated": ...} is "{\n  \"mitigated\": ...\n}": everything after its "{".
+  write_out(tail.empty() ? std::string("\n}\n") : "," + tail.dump(2).substr(1) + "\n");
+}
+
+json counts_map_json(const std::map<std::string, std::uint64_t>& counts) {
+  json out = json::object();
+  for (const auto& [key, count] : counts) out[key] = count;
+  return out;
+}
+
+// A noise-model error with the model's file (and the circuit) in front.
+[[noreturn]] void rethrow_model_error(const std::exception& e, const Options& o) {
+  throw kraus::noise::NoiseModelError(*o.noise_path + ": " + e.what() + " (circuit " + *o.circuit_path + ")");
+}
+
+struct Observable {
+  std::string label;
+  kraus::engine::PauliSum sum;
+};
+
+std::vector<Observable> read_observables(const Options& o, int n) {
+  std::vector<Observable> out;
+  for (const std::string& text : o.observables) {
+    try {
+      out.push_back({text, kraus::engine::PauliSum::parse(text)});
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--observable \"" + printable(text) + "\": " + printable(e.what()));
+    }
+  }
+  for (const std::string& path : o.hamiltonians) out.push_back({path, kraus::engine::read_hamiltonian_file(path)});
+  for (const Observable& obs : out) {
+    if (obs.sum.min_qubits() > n) {
+      throw UsageError("observable \"" + printable(obs.label) + "\" acts on qubit " +
+                       std::to_string(obs.sum.min_qubits() - 1) + " but the circuit has " + std::to_string(n) +
+                       " qubit(s)");
+    }
+  }
+  return out;
+}
+
+bool z_only(const kraus::engine::PauliSum& sum) {
+  return std::all_of(sum.terms.begin(), sum.terms.end(), [](const auto& t) { return t.second.x_mask == 0; });
+}
+
+}  // namespace
+
+int run_simulate(int argc, char** argv) {
+  bool help = false;
+  const Options o = parse_options(argc, argv, &help);
+  if (help) {
+    write_out(kSimulateUsage);
+    finish_output();
+    return 0;
+  }
+  if (o.threads) kraus::engine::set_num_threads(*o.threads);
+  std::vector<std::string> warnings;
+
+  // Everything that can be checked is checked before the simulation starts.
+  g_stage = "reading the circuit";
+  // The memory check runs when a qreg declares the qubits, before anything of that size is built.
+  kraus::engine::Qasm2Options qasm_options;
+  qasm_options.check_qubits = [](int qubits) {
+    kraus::engine::require_memory(qubits, run_bytes(qubits), "the density matrix and the output");
+  };
+  const kraus::engine::Circuit program = kraus::engine::read_qasm2_file(*o.circuit_path, qasm_options);
+  const int n = program.num_qubits();
+  std::optional<kraus::noise::NoiseModel> model;
+  if (o.noise_path) {
+    g_stage = "reading the noise model";
+    model.emplace(kraus::noise::NoiseModel::from_json_file(*o.noise_path));
+    try {
+      kraus::engine::resolve_gate_names(*model);
+    } catch (const kraus::noise::NoiseModelError& e) {
+      rethrow_model_error(e, o);
+    }
+  }
+
+  // Basis translation and routing onto the device's coupling map.
+  g_stage = "translating the circuit";
+  const kraus::noise::DeviceInfo* device = model && model->device ? &*model->device : nullptr;
+  kraus::engine::TranspileOptions transpile_options;
+  if (o.basis) {
+    if (*o.basis == "device") {
+      if (!device || device->basis_gates.empty()) {
+        throw UsageError("--basis device: the noise model names no device basis gates (a \"device\" block with "
+                         "\"basis_gates\"; see docs/devices.md)");
+      }
+      transpile_options.basis = device->basis_gates;
+    } else {
+      transpile_options.basis = split_list(*o.basis);
+    }
+  }
+  if (device && !device->coupling_map.empty()) {
+    transpile_options.coupling = kraus::engine::CouplingMap{device->num_qubits, device->coupling_map};
+  }
+  if (o.route && !transpile_options.coupling) {
+    throw UsageError("--route needs a coupling map: a noise model whose \"device\" block has a \"coupling_map\"");
+  }
+  if (model && model->device_qubits() > 0 && model->device_qubits() < n) {
+    throw UsageError(*o.noise_path + ": the model is for a device of " + std::to_string(model->device_qubits()) +
+                     " qubits but the circuit " + *o.circuit_path + " has " + std::to_string(n));
+  }
+  transpile_options.route = o.route;
+  transpile_options.seed = static_cast<std::uint64_t>(o.route_seed);
+  const bool transpiled = !transpile_options.basis.empty() || transpile_options.coupling.has_value();
+  std::optional<kraus::engine::TranspileResult> translation;
+  if (transpiled) {
+    std::string why;
+    if (!transpile_options.IsValid(&why)) throw UsageError(why);
+    try {
+      translation = kraus::engine::transpile(program, transpile_options);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(*o.circuit_path + ": " + e.what());
+    }
+  }
+  const kraus::engine::Circuit& circuit = translation ? translation->circuit : program;
+  std::vector<int> final_layout(static_cast<std::size_t>(n)), physical(static_cast<std::size_t>(n));
+  for (int v = 0; v < n; ++v) final_layout[static_cast<std::size_t>(v)] = physical[static_cast<std::size_t>(v)] = v;
+  if (translation) {
+    final_layout = translation->layout.final;
+    physical = translation->layout.physical;
+  }
+
+  // The model on the simulated register, checked against the circuit that runs.
+  std::optional<kraus::engine::NoiseCoverage> coverage;
+  if (model) {
+    try {
+      if (model->device_qubits() > 0) {
+        std::vector<std::string> dropped;
+        model = model->fitted(physical, &dropped);
+        for (const std::string& d : dropped) warnings.push_back("fitting the model to the circuit's qubits: " + d);
+      }
+      kraus::engine::validate_noise(circuit, *model);
+      coverage = kraus::engine::noise_coverage(circuit, *model);
+    } catch (const kraus::noise::NoiseModelError& e) {
+      rethrow_model_error(e, o);
+    }
+    warnings.insert(warnings.end(), coverage->warnings.begin(), coverage->warnings.end());
+  }
+  const kraus::noise::NoiseModel* noise = model ? &*model : nullptr;
+
+  std::vector<Observable> observables = read_observables(o, n);
+  std::vector<kraus::engine::PauliSum> slot_sums;
+  for (const Observable& obs : observables) slot_sums.push_back(on_slots(obs.sum, final_layout));
+
+  if (o.zne_on) {
+    std::string why;
+    if (!o.zne.IsValid(&why)) throw UsageError(why);
+    if (observables.empty()) throw UsageError("zero-noise extrapolation needs at least one --observable");
+    if (o.zne.method == kraus::mitigation::ScalingMethod::kScaleNoise) {
+      if (!model) throw UsageError("--zne-method scale-noise needs a noise model (--noise)");
+    } else {
+      kraus::mitigation::check_foldable(circuit);
+    }
+  }
+  kraus::noise::ReadoutModel readout;
+  if (model) readout = model->readout_model(n);
+  if (o.mitigate_readout && readout.empty()) {
+    throw UsageError("--mitigate-readout needs a noise model with readout errors");
+  }
+  std::optional<kraus::engine::MeasurementMap> measured;
+  if (o.shots) {
+    try {
+      measured = kraus::engine::measurement_map(circuit);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(*o.circuit_path + ": " + e.what());
+    }
+    if (measured->empty()) {
+      warnings.push_back("--shots: the circuit measures no qubit, so there are no counts (add measure instructions)");
+    }
+  }
+
+  kraus::engine::require_memory(n, run_bytes(n), "the density matrix and the output");
+  g_stage = "allocating the density matrix";
+  kraus::engine::DensityMatrix rho(n);
+  json tail = json::object();
+  if (o.zne_on) {
+    // Runs first, with rho as its workspace, so that nothing is printed before every part succeeded.
+    g_stage = "running zero-noise extrapolation";
+    const auto results = kraus::mitigation::mitigate(circuit, noise, slot_sums, o.zne, &rho);
+    tail["mitigated"] = json::object();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      json m;
+      m["value"] = r.value;
+      m["stderr"] = r.standard_error ? json(*r.standard_error) : json(nullptr);
+      m["scale_factors"] = r.scale_factors;
+      m["realized_scale_factors"] = r.realized_scale_factors;
+      m["noisy_values"] = r.noisy_values;
+      m["fit_parameters"] = r.fit_parameters;
+      m["extrapolator"] = r.extrapolator;
+      tail["mitigated"][observables[i].label] = m;
+      for (const std::string& w : r.warnings) warnings.push_back(observables[i].label + ": " + w);
+    }
+  }
+  g_stage = "simulating the circuit";
+  kraus::engine::simulate(circuit, noise, rho);
+  const std::vector<double> probabilities = kraus::engine::probabilities_with_readout(rho, noise);
+  const std::vector<std::uint64_t> perm = slot_permutation(final_layout);
+
+  g_stage = "preparing the output";
+  json out;
+  out["num_qubits"] = n;
+  out["trace"] = rho.trace();
+  out["purity"] = rho.purity();
+  out["probabilities"] = in_program_order(probabilities, perm);
+  out["expectations"] = json::object();
+  for (std::size_t i = 0; i < observables.size(); ++i) {
+    out["expectations"][observables[i].label] = o.readout_in_expectations
+                                                    ? kraus::engine::expectation_with_readout(rho, slot_sums[i], readout)
+                                                    : kraus::engine::expectation(rho, slot_sums[i]);
+  }
+  std::map<std::uint64_t, std::uint64_t> qubit_counts;
+  if (o.shots) {
+    out["shots"] = *o.shots;
+    out["seed"] = o.seed;
+    std::mt19937_64 rng(static_cast<std::uint64_t>(o.seed));
+    if (!measured->empty()) {
+      if (o.memory) {
+        const auto outcomes = kraus::engine::sample_memory(probabilities, static_cast<std::uint64_t>(*o.shots), rng);
+        json memory = json::array();
+        for (const std::uint64_t x : outcomes) {
+          ++qubit_counts[x];
+          memory.push_back(measured->key(x));
+        }
+        out["counts"] = counts_map_json(kraus::engine::clbit_counts(qubit_counts, *measured));
+        out["memory"] = std::move(memory);
+      } else {
+        qubit_counts = kraus::engine::sample_counts(probabilities, static_cast<std::uint64_t>(*o.shots), rng);
+        out["counts"] = counts_map_json(kraus::engine::clbit_counts(qubit_counts, *measured));
+      }
+    }
+    if (!observables.empty()) {
+      out["shot_estimates"] = json::object();
+      for (std::size_t i = 0; i < observables.size(); ++i) {
+        std::vector<double> term_values;
+        for (const auto& term : slot_sums[i].terms) {
+          term_values.push_back(o.readout_in_expectations
+                                    ? kraus::engine::expectation_with_readout(rho, term.second, readout)
+                                    : kraus::engine::expectation(rho, term.second));
+        }
+        // One stream per observable, from (seed, index): independent of the other options.
+        std::seed_seq seq{static_cast<std::uint32_t>(o.seed), static_cast<std::uint32_t>(o.seed >> 32),
+                          static_cast<std::uint32_t>(i + 1)};
+        std::mt19937_64 obs_rng(seq);
+        const auto e = kraus::engine::estimate_with_shots(term_values, slot_sums[i],
+                                                          static_cast<std::uint64_t>(*o.shots), obs_rng);
+        out["shot_estimates"][observables[i].label] = {
+            {"value", e.value}, {"stderr", e.standard_error}, {"shots", e.shots}};
+      }
+    }
+  }
+  if (o.mitigate_readout) {
+    g_stage = "mitigating readout errors";
+    const auto fixed = kraus::mitigation::mitigate_readout(probabilities, readout, n);
+    json block;
+    block["method"] = fixed.method == kraus::mitigation::ReadoutMitigationMethod::kTensoredInverse
+                          ? "tensored-inverse"
+                          : "constrained-least-squares";
+    if (fixed.method == kraus::mitigation::ReadoutMitigationMethod::kConstrainedLeastSquares) {
+      block["residual"] = fixed.residual;
+      block["iterations"] = fixed.iterations;
+    }
+    block["probabilities"] = in_program_order(fixed.probabilities, perm);
+    block["expectations"] = json::object();
+    for (std::size_t i = 0; i < observables.size(); ++i) {
+      if (!z_only(slot_sums[i])) {
+        warnings.push_back("--mitigate-readout: \"" + observables[i].label +
+                           "\" has X or Y factors; only Z strings are mitigated");
+        continue;
+      }
+      double value = 0.0;
+      for (const auto& [c, p] : slot_sums[i].terms) value += c * kraus::mitigation::z_expectation(fixed.probabilities, p);
+      block["expectations"][observables[i].label] = value;
+    }
+    if (!qubit_counts.empty()) {
+      std::vector<double> frequencies(probabilities.size(), 0.0);
+      for (const auto& [x, c] : qubit_counts) frequencies[x] = static_cast<double>(c) / static_cast<double>(*o.shots);
+      const auto from_counts = kraus::mitigation::mitigate_readout(frequencies, readout, n);
+      std::map<std::string, double> by_key;
+      for (std::uint64_t x = 0; x < from_counts.probabilities.size(); ++x) {
+        if (from_counts.probabilities[x] != 0.0) by_key[measured->key(x)] += from_counts.probabilities[x];
+      }
+      block["counts"] = json::object();
+      for (const auto& [key, p] : by_key) block["counts"][key] = p;
+    }
+    out["readout_mitigated"] = std::move(block);
+  }
+  if (coverage) {
+    out["noise_coverage"] = json::object();
+    for (const auto& g : coverage->gates) {
+      out["noise_coverage"][g.name] = {{"instances", g.instances}, {"with_noise", g.with_noise}};
+    }
+  }
+  if (translation) {
+    out["gate_counts"] = {{"before", translation->gate_counts_before}, {"after", translation->gate_counts_after}};
+    if (transpile_options.coupling) {
+      const auto& l = translation->layout;
+      out["layout"] = {{"physical", l.physical}, {"initial", l.initial}, {"final", l.final},
+                       {"swaps", l.swaps},       {"route_seed", o.route_seed}};
+    }
+  }
+  out["warnings"] = warnings;
+  for (const std::string& w : warnings) warn(w);
+
+  g_stage = "writing the output";
+  if (!o.with_density_matrix) {
+    out.update(tail);
+    write_out(out.dump(2) + "\n");
+  } else {
+    write_with_density_matrix(out, rho.matrix(), perm, tail);
+  }
+  finish_output();
+  return 0;
+}
+
+}  // namespace kraus::cli
