@@ -9,7 +9,9 @@
 // is the channel's first qubit, the least significant bit); a 1-qubit channel after a k-qubit gate
 // acts on each of its qubits; any other combination is an error. Idle noise is a 1-qubit channel on
 // every qubit left idle in a layer of the circuit's as-soon-as-possible layering (applied by the
-// simulator). Readout errors act on probabilities and sampled counts.
+// simulator). Readout errors act on probabilities and sampled counts. A model may name the device it
+// was written for (DeviceInfo) and be fitted to a register of some of the device's qubits
+// (NoiseModel::fitted; docs/devices.md, which also covers IBM device files: ibm_backend.hpp).
 #pragma once
 
 #include <cstddef>
@@ -27,8 +29,8 @@
 
 namespace kraus::noise {
 
-// Limits of the JSON readers (from_json, from_json_file, from_aer_json), each checked before the
-// reader allocates or recurses for it:
+// Limits of the JSON readers (from_json, from_json_file, from_aer_json, and from_ibm_backend for
+// each of its two files), each checked before the reader allocates or recurses for it:
 //  * a model file or text of at most 64 MiB (kMaxNoiseModelBytes);
 //  * JSON arrays and objects nested at most 64 deep (kMaxJsonDepth), checked on the raw bytes
 //    before parsing, refused with "source:line:col";
