@@ -9,6 +9,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "kraus/engine/circuit.hpp"
@@ -428,6 +430,55 @@ TEST_CASE("transpile: routing on random connected devices keeps the probabilitie
     const std::vector<double> expected = probabilities(c);
     const std::vector<double> actual = unpermuted_probabilities(r);
     for (std::size_t x = 0; x < expected.size(); ++x) REQUIRE_CLOSE(actual[x], expected[x], kTol);
+  }
+}
+
+TEST_CASE("transpile: large routed circuits are the input up to SWAPs, qubit by qubit", "[transpile]") {
+  // Undo the SWAPs from the initial layout and compare each program qubit's sequence of operations
+  // with the input's (which fixes the dependency graph), on a 5x5 grid.
+  std::vector<std::pair<int, int>> edges;
+  for (int r = 0; r < 5; ++r) {
+    for (int c = 0; c < 5; ++c) {
+      if (c + 1 < 5) edges.emplace_back(5 * r + c, 5 * r + c + 1);
+      if (r + 1 < 5) edges.emplace_back(5 * r + c, 5 * (r + 1) + c);
+    }
+  }
+  const CouplingMap grid = coupling(25, edges);
+  ref::Rng rng(11);
+  const int n = 20;
+  Circuit c(n, n);
+  for (int k = 0; k < 2000; ++k) add_random_gate(c, k % 5 == 0 ? Gate::kRX : k % 5 == 1 ? Gate::kRZZ : Gate::kCX, rng);
+  for (int v = 0; v < n; ++v) c.add_measure(v, v);
+  using Key = std::tuple<std::string, std::vector<int>, std::vector<double>, int>;
+  const auto sequences = [n](const std::vector<Operation>& ops, std::vector<int> p2l) {
+    std::vector<std::vector<Key>> per_qubit(n);
+    for (const Operation& op : ops) {
+      if (op.kind == OpKind::kGate && op.gate == Gate::kSwap) {
+        std::swap(p2l[op.qubits[0]], p2l[op.qubits[1]]);
+        continue;
+      }
+      std::vector<int> program;
+      for (int s : op.qubits) program.push_back(p2l[s]);
+      for (int v : program) per_qubit[v].emplace_back(op.name(), program, op.params, op.clbit);
+    }
+    return std::make_pair(per_qubit, p2l);
+  };
+  std::vector<int> identity(n);
+  for (int v = 0; v < n; ++v) identity[v] = v;
+  const auto expected = sequences(c.operations(), identity).first;
+  for (const std::uint64_t seed : {1ULL, 2ULL}) {
+    TranspileOptions options;
+    options.coupling = grid;
+    options.route = true;
+    options.seed = seed;
+    const TranspileResult r = transpile(c, options);
+    check_coupled(r, grid);
+    REQUIRE(r.layout.swaps > 0);
+    std::vector<int> p2l(n);
+    for (int v = 0; v < n; ++v) p2l[r.layout.initial[v]] = v;
+    const auto [actual, final_p2l] = sequences(r.circuit.operations(), p2l);
+    REQUIRE(actual == expected);
+    for (int v = 0; v < n; ++v) REQUIRE(final_p2l[r.layout.final[v]] == v);
   }
 }
 
