@@ -497,6 +497,22 @@ TEST_CASE("transpile: a GHZ chain on a line map needs no SWAP", "[transpile]") {
   }
 }
 
+TEST_CASE("transpile: device qubits are chosen by connectivity before routing (docs/transpile.md, limits)",
+          "[transpile]") {
+  // On lagos the first 4-qubit set with the most edges is the star 0, 1, 2, 3, where a chain needs
+  // one SWAP (the path 0-1-3-5 would need none).
+  Circuit c(4);
+  c.add_gate(Gate::kH, {0});
+  for (int q = 0; q + 1 < 4; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  TranspileOptions options;
+  options.coupling = lagos();
+  options.route = true;
+  const TranspileResult r = transpile(c, options);
+  REQUIRE(r.layout.physical == std::vector<int>{0, 1, 2, 3});
+  REQUIRE(r.layout.swaps == 1);
+  check_coupled(r, *options.coupling);
+}
+
 TEST_CASE("transpile: a fully connected circuit on a line needs SWAPs, and the physical qubits are connected",
           "[transpile]") {
   Circuit c(4);
