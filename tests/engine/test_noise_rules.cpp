@@ -201,6 +201,28 @@ TEST_CASE("noise rules: the paths of Aer models and of rules built in code", "[n
   }
 }
 
+TEST_CASE("noise rules: calibration gate names and qubits are checked at the calibration's paths", "[noise-rules]") {
+  const std::string qubits = R"("qubits": [{"t1": 50, "t2": 70}, {"t1": 60, "t2": 80}, {"t1": 70, "t2": 90}])";
+  NoiseModel aliased = loaded(R"({"calibration": {)" + qubits + R"(, "gates": [
+      {"gate": "u1", "qubits": [0], "error": 0.001, "time": 0.05},
+      {"gate": "cnot", "qubits": [1, 2], "error": 0.01, "time": 0.3}]}})");
+  for (const kraus::noise::GateNoiseRule& rule : aliased.gate_noise) {
+    CHECK((rule.gates == std::vector<std::string>{"p"} || rule.gates == std::vector<std::string>{"cx"}));
+  }
+  CHECK(resolve_error(R"({"calibration": {)" + qubits + R"(, "gates": [
+      {"gate": "x", "qubits": [0], "error": 0.001, "time": 0.05},
+      {"gate": "CNOT", "qubits": [1, 2], "error": 0.01, "time": 0.3}]}})") ==
+        "calibration.gates[1].gate: 'CNOT' is not a gate (did you mean 'cx'?)");
+  // On a 2-qubit circuit the cx on (1, 2) names an absent qubit (kraus simulate fits a device
+  // model to the register first, NoiseModel::fitted).
+  Circuit c(2);
+  c.add_gate(Gate::kP, {0}, {0.2});
+  CHECK(validate_error(c, aliased) == "calibration.gates[1].qubits: qubit 2 does not exist (the circuit has 2 qubits)");
+  Circuit three(3);
+  three.add_gate(Gate::kCX, {1, 2});
+  CHECK(validate_error(three, aliased).empty());
+}
+
 TEST_CASE("noise rules: gates the reader expands are refused with their expansion", "[noise-rules]") {
   CHECK(resolve_error(depolarizing_on(R"("cx", "csx")", 0.1)) ==
         "gate_noise[0].gates[1]: 'csx' never reaches the simulator: the reader expands it into h, cp, h; put the "
