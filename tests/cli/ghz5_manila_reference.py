@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Independent reference for GHZ-5 on ibmq_manila under Qiskit Aer's NoiseModel.from_backend noise.
 
 Usage: python3 ghz5_manila_reference.py PROPS.json
