@@ -61,7 +61,8 @@ struct NoiseCoverage {
   //    the 7 'h' gates: the model has no rule for 'h' (rules name: cx, sx, x, id, rz); translate to
   //    the model's basis with --basis, or add a rule" ("no noise on the 'h' gate: ..." for one);
   //    when a rule names it but not on those qubits: "no noise on any of the 2 'h' gates: no rule
-  //    for their qubits, e.g. h 3";
+  //    for their qubits, e.g. h 3"; none for a basis gate of the model's device that no rule names
+  //    (the device calibrated it error-free, as IBM's virtual rz);
   //  * a gate name only some of whose instances get noise: "3 of 12 'cx' gates get no noise: no rule
   //    for their qubits, e.g. cx 0,2" (the first such instance);
   //  * a rule that matches no gate of the circuit, for models without a device (device_qubits() ==
