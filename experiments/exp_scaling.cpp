@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
     d["circuit"] =
         "depth layers of RY(theta) on every qubit, then cx(q, q+1) for q = 0..n-2; theta uniform in [0, 2 pi) from "
         "std::mt19937_64(seed); the noise model's channels after every gate (kraus::engine::simulate); a model "
-        "calibrated on more qubits is used on its qubits 0..n-1 (readout of absent qubits dropped)";
+        "calibrated on more qubits is used on its qubits 0..n-1 (rules and readout errors of absent qubits dropped)";
     d["timing"] =
         "one warm-up evaluation, then `repetitions` samples, each the mean over evaluations_per_sample back-to-back "
         "evaluations (enough to last min-sample-seconds); seconds_per_evaluation is the median sample";

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "harness/options.hpp"
+#include "kraus/engine/simulator.hpp"
 
 #ifndef KRAUS_EXPERIMENTS_NOISE_DIR
 #define KRAUS_EXPERIMENTS_NOISE_DIR "experiments/noise_models"
@@ -64,6 +65,11 @@ NamedNoiseModel load_one(const std::string& argument, const fs::path& path) {
     m.model = noise::NoiseModel::from_json(text, m.path);
   } catch (const std::exception& e) {
     throw UsageError("--noise " + argument + ": " + e.what());
+  }
+  try {
+    engine::resolve_gate_names(m.model);  // u1 -> p, ...; unknown names refused
+  } catch (const noise::NoiseModelError& e) {
+    throw UsageError("--noise " + argument + ": " + m.path + ": " + e.what());
   }
   // from_json accepted the text, so it is JSON within the nesting bound.
   m.document = nlohmann::ordered_json::parse(text);

@@ -24,9 +24,10 @@ std::string shipped_noise_model_dir();
 
 // Resolves each argument: an existing file; an existing folder (every *.json in it, sorted by name);
 // otherwise, for a bare name without '/', the shipped model NAME.json (or NAME). Loads every model
-// with NoiseModel::from_json_file. Throws UsageError naming the argument: a missing file (listing
-// the shipped models), an empty folder, a model that does not load (the parser's message), two
-// models with the same name, a name that is not [A-Za-z0-9_.+-]+.
+// as NoiseModel::from_json does and resolves its gate names (engine::resolve_gate_names: aliases to
+// gate-table names). Throws UsageError naming the argument: a missing file (listing the shipped
+// models), an empty folder, a model that does not load (the parser's message) or names an unknown
+// gate, two models with the same name, a name that is not [A-Za-z0-9_.+-]+.
 std::vector<NamedNoiseModel> load_noise_models(const std::vector<std::string>& arguments);
 
 // The model for an n-qubit register on the device's qubits 0..n-1: model.fitted({0, ..., m - 1})

@@ -182,13 +182,6 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
       return 0;
     }
     models = load_noise_models(o.noise);
-    for (NamedNoiseModel& m : models) {
-      try {
-        engine::resolve_gate_names(m.model);  // u1 -> p, ...; unknown names refused
-      } catch (const noise::NoiseModelError& e) {
-        throw UsageError("--noise: " + m.path + ": " + e.what());
-      }
-    }
     scales = spec.noise_scale.used() ? o.noise_scale : std::vector<double>{1.0};
     scaled.resize(models.size());
     for (std::size_t m = 0; m < models.size(); ++m) {

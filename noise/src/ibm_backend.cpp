@@ -70,21 +70,6 @@ struct PropsReader : JsonReader {
   }
 };
 
-std::string read_bounded(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw NoiseModelError(path + ": cannot open the device file");
-  std::string text;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxNoiseModelBytes) {
-      throw NoiseModelError(path + ": the device file is larger than " + std::to_string(kMaxNoiseModelBytes >> 20) + " MiB");
-    }
-  }
-  if (in.bad()) throw NoiseModelError(path + ": cannot read the device file");
-  return text;
-}
-
 // The configuration's device block.
 DeviceInfo read_configuration(std::string_view text, const std::string& source) {
   const JsonReader r{source};
@@ -215,7 +200,8 @@ NoiseModel from_ibm_backend(std::string_view props_json, std::string_view conf_j
 
 NoiseModel from_ibm_backend_files(const std::string& props_path, const std::string& conf_path,
                                   std::vector<std::string>* warnings) {
-  return from_ibm_backend(read_bounded(props_path), read_bounded(conf_path), props_path, conf_path, warnings);
+  return from_ibm_backend(detail::read_bounded_file(props_path, "device file"),
+                          detail::read_bounded_file(conf_path, "device file"), props_path, conf_path, warnings);
 }
 
 }  // namespace kraus::noise

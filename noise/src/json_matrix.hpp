@@ -31,6 +31,10 @@ inline json matrix_json(const Matrix& m) {
 
 namespace detail {
 
+// The bytes of the file at `path`, at most kMaxNoiseModelBytes (reading stops there: /dev/zero is
+// refused too); errors name the path and `what` ("noise model file", "device file").
+std::string read_bounded_file(const std::string& path, const std::string& what);
+
 // Parses `text` within the limits of noise_model.hpp (size, nesting depth, numbers within double's
 // range, no duplicate keys); syntax errors as "source:line:col: invalid JSON (...)".
 json parse_json(std::string_view text, const std::string& source);

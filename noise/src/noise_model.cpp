@@ -502,22 +502,29 @@ json channel_json(const ChannelSpec& spec) {
   return j;
 }
 
-// The file's bytes, at most kMaxNoiseModelBytes (reading stops there: /dev/zero is refused too).
-std::string read_file(const std::string& path) {
+}  // namespace
+
+namespace detail {
+
+std::string read_bounded_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw NoiseModelError(path + ": cannot open the noise model file");
+  if (!in) throw NoiseModelError(path + ": cannot open the " + what);
   std::string text;
   char buf[1 << 16];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     text.append(buf, static_cast<std::size_t>(in.gcount()));
     if (text.size() > kMaxNoiseModelBytes) {
-      throw NoiseModelError(path + ": the noise model is larger than " + std::to_string(kMaxNoiseModelBytes >> 20) +
+      throw NoiseModelError(path + ": the " + what + " is larger than " + std::to_string(kMaxNoiseModelBytes >> 20) +
                             " MiB");
     }
   }
-  if (in.bad()) throw NoiseModelError(path + ": cannot read the noise model file");
+  if (in.bad()) throw NoiseModelError(path + ": cannot read the " + what);
   return text;
 }
+
+}  // namespace detail
+
+namespace {
 
 // Average gate fidelity of a channel against the identity: (d F_pro + 1) / (d + 1), F_pro = Tr S / d^2.
 double average_fidelity(const Matrix& superop, int dim) {
@@ -641,7 +648,7 @@ NoiseModel NoiseModel::from_json(std::string_view text, const std::string& sourc
   return model;
 }
 
-NoiseModel NoiseModel::from_json_file(const std::string& path) { return from_json(read_file(path), path); }
+NoiseModel NoiseModel::from_json_file(const std::string& path) { return from_json(detail::read_bounded_file(path, "noise model file"), path); }
 
 std::string NoiseModel::to_json() const {
   json j = json::object();

@@ -206,5 +206,17 @@ TEST_CASE("noise model arguments (--noise): files, folders, shipped names, error
     const fs::path spaced = dir.path / "my model.json";
     std::ofstream(spaced) << "{}";
     CHECK_THAT(error({spaced.string()}), Contains("'my model'") && Contains("letters, digits"));
+    // Gate names resolve through the gate table: an alias works, a misspelt name is refused.
+    const fs::path cnot = dir.path / "cnot.json";
+    std::ofstream(cnot) << R"({"gate_noise": [{"gates": ["CNOT"], "channel": {"type": "bit_flip", "p": 0.1}}]})";
+    CHECK_THAT(error({cnot.string()}),
+               Contains("--noise " + cnot.string() + ": " + cnot.string() + ": gate_noise[0].gates[0]") &&
+                   Contains("did you mean 'cx'"));
+  }
+  SECTION("aliases become gate-table names") {
+    const fs::path u1 = dir.path / "u1.json";
+    std::ofstream(u1) << R"({"gate_noise": [{"gates": ["u1", "cnot"], "channel": {"type": "bit_flip", "p": 0.1}}]})";
+    const std::vector<NamedNoiseModel> models = load_noise_models({u1.string()});
+    CHECK(models.at(0).model.gate_noise.at(0).gates == std::vector<std::string>{"p", "cx"});
   }
 }
