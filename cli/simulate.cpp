@@ -361,7 +361,7 @@ int run_simulate(int argc, char** argv) {
   std::optional<kraus::engine::TranspileResult> translation;
   if (transpiled) {
     std::string why;
-    if (!transpile_options.IsValid(&why)) throw UsageError(why);
+    if (!transpile_options.IsValid(&why)) throw UsageError((o.basis ? "--basis: " : "") + why);
     try {
       translation = kraus::engine::transpile(program, transpile_options);
     } catch (const std::invalid_argument& e) {

@@ -974,3 +974,70 @@ TEST_CASE("kraus --version names the version and the git revision", "[cli]") {
   CHECK(r.err.empty());
   CHECK(std::regex_search(r.out, std::regex("^kraus [0-9]+\\.[0-9]+\\.[0-9]+ \\(git ([0-9a-f]{40}|unknown)")));
 }
+
+TEST_CASE("every supported basis keeps the probabilities and uses only its gates", "[cli][basis]") {
+  const std::string qasm = kData + "sat_n7.qasm";
+  const json plain = ok_json({"simulate", qasm});
+  const std::vector<double> p0 = probabilities_of(plain);
+  const std::vector<std::pair<std::string, std::set<std::string>>> bases = {
+      {"id,rz,sx,x,cx", {"id", "rz", "sx", "x", "cx"}},
+      {"u1,u2,u3,cx", {"p", "u2", "u3", "cx"}},  // u1 is the table's p
+      {"rz,sx,x,ecr", {"rz", "sx", "x", "ecr"}},
+      {"rz,sx,cz", {"rz", "sx", "cz"}}};
+  for (const auto& [basis, names] : bases) {
+    INFO("--basis " << basis);
+    const json out = ok_json({"simulate", qasm, "--basis", basis});
+    const std::vector<double> p = probabilities_of(out);
+    REQUIRE(p.size() == p0.size());
+    for (std::size_t i = 0; i < p.size(); ++i) CHECK_THAT(p[i], Catch::Matchers::WithinAbs(p0[i], 1e-10));
+    CHECK(out.at("gate_counts").at("before").at("ccx") == 9);
+    for (const auto& [name, count] : out.at("gate_counts").at("after").items()) {
+      INFO(name);
+      CHECK((names.count(name) == 1 || name == "measure"));
+    }
+    CHECK(!out.contains("layout"));  // no coupling map
+  }
+  check_error({"simulate", qasm, "--basis", "rz,cx"}, {"--basis"});
+  check_error({"simulate", qasm, "--basis", "rz,,cx"}, {"empty gate name"});
+  check_error({"simulate", qasm, "--basis", "device"}, {"--basis device"});
+}
+
+TEST_CASE("correlated readout errors are mitigated by constrained least squares", "[cli][readout]") {
+  // x on qubit 0 of two; a correlated confusion matrix on (0, 1): mitigation recovers |01> exactly.
+  const std::string qasm = qasm_file("x0m.qasm", "qreg q[2];\ncreg c[2];\nx q[0];\nmeasure q -> c;\n");
+  const std::string model = write_scratch("corr.json", R"({"readout": [{"qubits": [0, 1], "matrix": [
+      [0.90, 0.05, 0.03, 0.02], [0.04, 0.88, 0.02, 0.06], [0.05, 0.01, 0.92, 0.02], [0.01, 0.04, 0.05, 0.90]]}]})");
+  const json out = ok_json({"simulate", qasm, "--noise", model, "--observable", "Z0", "--mitigate-readout",
+                            "--readout-in-expectations"});
+  // Measured: row 1 of the matrix (true outcome 01 = index 1).
+  const std::vector<double> measured = probabilities_of(out);
+  const std::vector<double> row1 = {0.04, 0.88, 0.02, 0.06};
+  for (std::size_t i = 0; i < 4; ++i) CHECK_THAT(measured[i], Catch::Matchers::WithinAbs(row1[i], 1e-12));
+  CHECK_THAT(out.at("expectations").at("Z0").get<double>(), Catch::Matchers::WithinAbs(0.04 - 0.88 + 0.02 - 0.06, 1e-12));
+  const json& m = out.at("readout_mitigated");
+  CHECK(m.at("method") == "constrained-least-squares");
+  const std::vector<double> p = m.at("probabilities").get<std::vector<double>>();
+  for (std::size_t i = 0; i < 4; ++i) CHECK_THAT(p[i], Catch::Matchers::WithinAbs(i == 1 ? 1.0 : 0.0, 1e-9));
+  CHECK_THAT(m.at("expectations").at("Z0").get<double>(), Catch::Matchers::WithinAbs(-1.0, 1e-9));
+}
+
+TEST_CASE("kraus noise convert: errors and Aer round trip", "[cli][devices]") {
+  const std::string ibm = kSource + "tests/data/noise/ibm/";
+  check_error({"noise", "convert", ibm + "props_manila.json", "--from", "ibm"}, {"--conf"});
+  check_error({"noise", "convert", ibm + "props_manila.json", "--from", "qiskit"}, {"--from"});
+  check_error({"noise", "convert"}, {"missing the input file"});
+  check_error({"noise", "frobnicate"}, {"unknown subcommand"});
+  // A model without a device size needs --num-qubits for Aer's format.
+  const std::string plain = write_scratch(
+      "plain.json", R"({"gate_noise": [{"gates": ["h"], "qubits": [0, 1], "channel": {"type": "bit_flip", "p": 0.1}}]})");
+  check_error({"noise", "convert", plain, "--to", "aer"}, {"--num-qubits"});
+  const Result aer = kraus_cli({"noise", "convert", plain, "--to", "aer", "--num-qubits", "2"});
+  REQUIRE(aer.status == 0);
+  CHECK(json::parse(aer.out).contains("errors"));
+  // kraus -> aer -> kraus: the same probabilities on a circuit.
+  const std::string qasm = qasm_file("hh.qasm", "qreg q[2];\nh q[0];\nh q[1];\nh q[0];\n");
+  const json a = ok_json({"simulate", qasm, "--noise", plain});
+  const json b = ok_json({"simulate", qasm, "--noise", write_scratch("plain_aer.json", aer.out)});
+  const std::vector<double> pa = probabilities_of(a), pb = probabilities_of(b);
+  for (std::size_t i = 0; i < pa.size(); ++i) CHECK_THAT(pb[i], Catch::Matchers::WithinAbs(pa[i], 1e-12));
+}
