@@ -234,34 +234,12 @@ constexpr int kMaxHamiltonianDepth = 64;
   throw std::invalid_argument(path + (where.empty() ? "" : ": " + where) + ": " + what);
 }
 
-// 1-based "line:col" of byte `offset`; "\n", "\r" and "\r\n" each end one line.
-std::string line_col(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) {
-      ++line;
-      col = 1;
-    } else if (text[i] != '\r') {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
 std::string read_bounded(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) hamiltonian_error(path, "", "cannot open the Hamiltonian file");
-  std::string text;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxHamiltonianBytes) {
-      hamiltonian_error(path, "", "the Hamiltonian file is larger than " + std::to_string(kMaxHamiltonianBytes >> 20) +
-                                      " MiB");
-    }
+  try {
+    return noise::read_text_file(path, kMaxHamiltonianBytes, "Hamiltonian file");
+  } catch (const noise::TextFileError& e) {
+    throw std::invalid_argument(e.what());
   }
-  if (in.bad()) hamiltonian_error(path, "", "cannot read the Hamiltonian file");
-  return text;
 }
 
 // Parses with the nesting bound and no duplicate keys: the callback sees every container and key,
@@ -310,7 +288,7 @@ json parse_bounded(const std::string& text, const std::string& path) {
     std::size_t start = what.find("column ");
     start = what.find(": ", start == std::string::npos ? 0 : start);
     const std::string reason = start == std::string::npos ? what : what.substr(start + 2);
-    throw std::invalid_argument(path + ":" + line_col(text, e.byte == 0 ? 0 : e.byte - 1) + ": invalid JSON (" +
+    throw std::invalid_argument(path + ":" + noise::line_col(text, e.byte == 0 ? 0 : e.byte - 1) + ": invalid JSON (" +
                                 noise::printable(reason, 200) + ")");
   } catch (const json::exception& e) {
     // A number beyond double's range ("[json.exception.out_of_range.406] number overflow parsing '1e400'").

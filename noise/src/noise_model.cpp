@@ -28,20 +28,6 @@ std::string fmt(double v) {
 namespace detail {
 namespace {
 
-// 1-based line and column of byte `offset`; "\n", "\r" and "\r\n" each end one line.
-std::string line_col(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) {
-      ++line;
-      col = 1;
-    } else if (text[i] != '\r') {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
 // Refuses, before nlohmann parses anything, documents nested deeper than kMaxJsonDepth and numbers
 // beyond double's range (strtod's overflow; underflow gives 0 or a denormal, accepted). Brackets and
 // digits inside strings do not count. Up to the first syntax error this sees the same structure as
@@ -507,19 +493,11 @@ json channel_json(const ChannelSpec& spec) {
 namespace detail {
 
 std::string read_bounded_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw NoiseModelError(path + ": cannot open the " + what);
-  std::string text;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxNoiseModelBytes) {
-      throw NoiseModelError(path + ": the " + what + " is larger than " + std::to_string(kMaxNoiseModelBytes >> 20) +
-                            " MiB");
-    }
+  try {
+    return read_text_file(path, kMaxNoiseModelBytes, what);
+  } catch (const TextFileError& e) {
+    throw NoiseModelError(e.what());
   }
-  if (in.bad()) throw NoiseModelError(path + ": cannot read the " + what);
-  return text;
 }
 
 }  // namespace detail

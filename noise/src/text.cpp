@@ -1,5 +1,7 @@
 #include "kraus/noise/text.hpp"
 
+#include <fstream>
+
 namespace kraus::noise {
 
 namespace {
@@ -54,6 +56,34 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
   }
   if (i < text.size()) out += "...";
   return out;
+}
+
+std::string line_col(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) {
+      ++line;
+      col = 1;
+    } else if (text[i] != '\r') {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+std::string read_text_file(const std::string& path, std::size_t max_bytes, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TextFileError(path + ": cannot open the " + what);
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      throw TextFileError(path + ": the " + what + " is larger than " + std::to_string(max_bytes >> 20) + " MiB");
+    }
+  }
+  if (in.bad()) throw TextFileError(path + ": cannot read the " + what);
+  return text;
 }
 
 }  // namespace kraus::noise
