@@ -5,11 +5,13 @@
 #include <complex>
 #include <deque>
 #include <functional>
+#include <map>
 #include <queue>
 #include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace kraus::engine {
@@ -32,6 +34,10 @@ constexpr int kDecayResetInterval = 5;
 constexpr std::size_t kExtendedSearchLimit = 1000;
 // Seeded random initial layouts tried besides the trivial one.
 constexpr int kRandomLayoutTrials = 4;
+// Candidate sets of device qubits routed at most (the first is the densest set), and placements
+// grown along the circuit's interactions among them (docs/transpile.md).
+constexpr std::size_t kMaxCandidates = 32;
+constexpr std::size_t kMaxPlacements = 16;
 // The largest device a coupling map may describe (its per-qubit tables are allocated up front).
 constexpr int kMaxDeviceQubits = 1000000;
 // One routing pass inserts at most this many SWAPs before it gives up.
@@ -409,23 +415,42 @@ std::vector<std::vector<int>> adjacency(const CouplingMap& map) {
   return adj;
 }
 
-// A connected set of n device qubits, ascending: for every start qubit, grow a set by the neighbour
-// with the most edges into it (ties: lowest index); keep the set with the most internal edges (ties:
-// lowest start).
-std::vector<int> choose_device_qubits(const std::vector<std::vector<int>>& adj, int n) {
-  const int device = static_cast<int>(adj.size());
-  std::vector<int> best;
-  long best_edges = -1;
-  std::vector<int> links(device, 0);  // edges into the set, for qubits outside it
-  std::vector<char> in_set(device, 0);
-  for (int start = 0; start < device; ++start) {
+// Gates on each pair of program qubits: partners[v] lists (u, number of 2-qubit gates on v and u).
+using Interactions = std::vector<std::vector<std::pair<int, long>>>;
+
+Interactions interactions(const Items& items, int n) {
+  std::map<std::pair<int, int>, long> pairs;
+  for (const Item& item : items) {
+    const Operation& op = item.op;
+    if (op.qubits.size() != 2 || (op.kind != OpKind::kGate && op.kind != OpKind::kUnitary)) continue;
+    ++pairs[{std::min(op.qubits[0], op.qubits[1]), std::max(op.qubits[0], op.qubits[1])}];
+  }
+  Interactions partners(n);
+  for (const auto& [pair, count] : pairs) {
+    partners[pair.first].emplace_back(pair.second, count);
+    partners[pair.second].emplace_back(pair.first, count);
+  }
+  for (auto& list : partners) std::sort(list.begin(), list.end());
+  return partners;
+}
+
+// Grows a connected set of n device qubits from a start qubit, each step adding the neighbour with
+// the most edges into the set (ties: lowest index). The tables are kept between calls.
+class DenseGrower {
+ public:
+  explicit DenseGrower(const std::vector<std::vector<int>>& adj)
+      : adj_(adj), links_(adj.size(), 0), in_set_(adj.size(), 0) {}
+
+  // The set (in order of addition) and its number of internal edges in *edges; empty when the start
+  // qubit's component has fewer than n qubits.
+  std::vector<int> grow(int start, int n, long* edges) {
     std::vector<int> set = {start}, frontier;
-    long edges = 0;
-    in_set[start] = 1;
+    *edges = 0;
+    in_set_[start] = 1;
     const auto add_neighbours = [&](int v) {
-      for (int w : adj[v]) {
-        if (in_set[w]) continue;
-        if (links[w]++ == 0) frontier.push_back(w);
+      for (int w : adj_[v]) {
+        if (in_set_[w]) continue;
+        if (links_[w]++ == 0) frontier.push_back(w);
       }
     };
     add_neighbours(start);
@@ -433,29 +458,192 @@ std::vector<int> choose_device_qubits(const std::vector<std::vector<int>>& adj, 
       std::size_t pick = 0;
       for (std::size_t k = 1; k < frontier.size(); ++k) {
         const int w = frontier[k], c = frontier[pick];
-        if (links[w] > links[c] || (links[w] == links[c] && w < c)) pick = k;
+        if (links_[w] > links_[c] || (links_[w] == links_[c] && w < c)) pick = k;
       }
       const int v = frontier[pick];
       frontier.erase(frontier.begin() + static_cast<std::ptrdiff_t>(pick));
-      edges += links[v];
-      links[v] = 0;
-      in_set[v] = 1;
+      *edges += links_[v];
+      links_[v] = 0;
+      in_set_[v] = 1;
       set.push_back(v);
       add_neighbours(v);
     }
-    for (int v : set) in_set[v] = 0;
-    for (int w : frontier) links[w] = 0;
-    if (static_cast<int>(set.size()) == n && edges > best_edges) {
-      best_edges = edges;
-      best = std::move(set);
-    }
+    for (int v : set) in_set_[v] = 0;
+    for (int w : frontier) links_[w] = 0;
+    if (static_cast<int>(set.size()) < n) set.clear();
+    return set;
   }
-  if (best.empty()) {
+
+ private:
+  const std::vector<std::vector<int>>& adj_;
+  std::vector<int> links_;     // edges into the set, for qubits outside it
+  std::vector<char> in_set_;
+};
+
+// Places the program qubits one by one on device qubits grown from a start qubit, following the
+// circuit's interactions (a greedy subgraph embedding: when the interaction graph embeds this way,
+// no gate needs a SWAP). The next program qubit is the unplaced one with the most gates to placed
+// ones (ties: the most gates in all, then the lowest index); the first goes on the start qubit. Each
+// later one goes on a free device qubit next to the qubits used so far, the best by, in turn: the
+// most gates to placed partners on its neighbours; the shortest distance, through the used qubits,
+// to its placed partner with the most gates (lowest index on a tie); enough free neighbours for its
+// unplaced partners, with the fewest to spare (or, without enough, the fewest missing); the lowest
+// index. The tables are kept between calls.
+class Placer {
+ public:
+  Placer(const std::vector<std::vector<int>>& adj, const Interactions& partners)
+      : adj_(adj), partners_(partners), used_by_(adj.size(), -1), distance_(adj.size(), -1) {}
+
+  // placement[v]: the device qubit of program qubit v; *embedded: the 2-qubit gates whose qubits
+  // are coupled there. Empty when the start qubit's component has fewer than n qubits.
+  std::vector<int> place(int start, long* embedded) {
+    const int n = static_cast<int>(partners_.size());
+    std::vector<int> placement(n, -1), used, unplaced_partners(n);
+    std::vector<long> to_placed(n, 0), total(n, 0), weight_to_v(n, 0);
+    for (int v = 0; v < n; ++v) {
+      unplaced_partners[v] = static_cast<int>(partners_[v].size());
+      for (const auto& [u, w] : partners_[v]) total[v] += w;
+    }
+    for (int step = 0; step < n; ++step) {
+      int v = -1;
+      for (int u = 0; u < n; ++u) {
+        if (placement[u] >= 0) continue;
+        if (v < 0 || to_placed[u] > to_placed[v] || (to_placed[u] == to_placed[v] && total[u] > total[v])) v = u;
+      }
+      int device = start;
+      if (step > 0) {
+        device = next_device(v, start, placement, unplaced_partners[v], weight_to_v);
+        if (device < 0) break;
+      }
+      placement[v] = device;
+      used_by_[device] = v;
+      used.push_back(device);
+      for (const auto& [u, w] : partners_[v]) {
+        to_placed[u] += w;
+        --unplaced_partners[u];
+      }
+    }
+    for (int d : used) used_by_[d] = -1;
+    if (static_cast<int>(used.size()) < n) return {};
+    *embedded = 0;
+    for (int v = 0; v < n; ++v) {
+      const std::vector<int>& near = adj_[placement[v]];
+      for (const auto& [u, w] : partners_[v]) {
+        if (u > v && std::binary_search(near.begin(), near.end(), placement[u])) *embedded += w;
+      }
+    }
+    return placement;
+  }
+
+ private:
+  // The device qubit for program qubit v (see the class comment), or -1 when no free qubit borders
+  // the used ones.
+  int next_device(int v, int start, const std::vector<int>& placement, int needed, std::vector<long>& weight_to_v) {
+    int heaviest = -1;
+    for (const auto& [u, w] : partners_[v]) {
+      if (placement[u] < 0) continue;
+      weight_to_v[u] = w;
+      if (heaviest < 0 || w > weight_to_v[heaviest]) heaviest = u;
+    }
+    // Breadth first from the heaviest partner (or the start) through the used qubits: the free
+    // qubits reached are the candidates, with their distance.
+    const int root = heaviest >= 0 ? placement[heaviest] : start;
+    std::vector<int> queue = {root}, free;
+    distance_[root] = 0;
+    for (std::size_t head = 0; head < queue.size(); ++head) {
+      for (int d : adj_[queue[head]]) {
+        if (distance_[d] >= 0) continue;
+        distance_[d] = distance_[queue[head]] + 1;
+        (used_by_[d] >= 0 ? queue : free).push_back(d);
+      }
+    }
+    using Key = std::tuple<long, int, bool, int, int>;
+    int best = -1;
+    Key best_key{};
+    for (int c : free) {
+      long adjacent_weight = 0;
+      int free_neighbours = 0;
+      for (int d : adj_[c]) {
+        if (used_by_[d] >= 0) {
+          adjacent_weight += weight_to_v[used_by_[d]];
+        } else {
+          ++free_neighbours;
+        }
+      }
+      const int spare = free_neighbours - needed;
+      const Key key{-adjacent_weight, heaviest >= 0 ? distance_[c] : 0, spare < 0, std::abs(spare), c};
+      if (best < 0 || key < best_key) {
+        best = c;
+        best_key = key;
+      }
+    }
+    for (int d : queue) distance_[d] = -1;
+    for (int d : free) distance_[d] = -1;
+    for (const auto& [u, w] : partners_[v]) weight_to_v[u] = 0;
+    return best;
+  }
+
+  const std::vector<std::vector<int>>& adj_;
+  const Interactions& partners_;
+  std::vector<int> used_by_;    // program qubit on each device qubit, -1 when free
+  std::vector<int> distance_;   // breadth-first distances, -1 when not reached
+};
+
+// A connected set of device qubits to route on.
+struct Candidate {
+  std::vector<int> physical;   // ascending
+  std::vector<int> placement;  // empty, or the device qubit of each program qubit: a first layout to try
+};
+
+// The candidate sets of n device qubits, in the order they are routed (docs/transpile.md): the set
+// with the most internal edges that the dense growth finds (ties: lowest start qubit); then up to
+// kMaxPlacements placements by the most gates on coupled qubits (ties: lowest start qubit), a
+// placement whose set is already listed joining that set when it has none; then the other dense
+// sets by the most internal edges (ties: lowest start qubit); duplicates skipped, kMaxCandidates in all.
+std::vector<Candidate> choose_candidates(const std::vector<std::vector<int>>& adj, const Interactions& partners,
+                                         int n) {
+  const int device = static_cast<int>(adj.size());
+  DenseGrower grower(adj);
+  Placer placer(adj, partners);
+  std::vector<std::pair<long, int>> dense, placements;  // (-score, start) for the starts that give n qubits
+  for (int start = 0; start < device; ++start) {
+    long score = 0;
+    if (!grower.grow(start, n, &score).empty()) dense.emplace_back(-score, start);
+    if (!placer.place(start, &score).empty()) placements.emplace_back(-score, start);
+  }
+  if (dense.empty()) {
     throw std::invalid_argument("the coupling map has no connected set of " + std::to_string(n) +
                                 " device qubits for the circuit's " + std::to_string(n) + " qubits");
   }
-  std::sort(best.begin(), best.end());
-  return best;
+  std::sort(dense.begin(), dense.end());
+  std::sort(placements.begin(), placements.end());
+  std::vector<Candidate> candidates;
+  const auto find = [&candidates](const std::vector<int>& physical) {
+    for (Candidate& c : candidates) {
+      if (c.physical == physical) return &c;
+    }
+    return static_cast<Candidate*>(nullptr);
+  };
+  const auto add_dense = [&](int start) {
+    long edges = 0;
+    std::vector<int> set = grower.grow(start, n, &edges);
+    std::sort(set.begin(), set.end());
+    if (!find(set)) candidates.push_back({std::move(set), {}});
+  };
+  add_dense(dense[0].second);
+  for (std::size_t k = 0; k < placements.size() && k < kMaxPlacements; ++k) {
+    long embedded = 0;
+    std::vector<int> placement = placer.place(placements[k].second, &embedded);
+    std::vector<int> set = placement;
+    std::sort(set.begin(), set.end());
+    if (Candidate* c = find(set)) {
+      if (c->placement.empty()) c->placement = std::move(placement);
+    } else {
+      candidates.push_back({std::move(set), std::move(placement)});
+    }
+  }
+  for (std::size_t k = 1; k < dense.size() && candidates.size() < kMaxCandidates; ++k) add_dense(dense[k].second);
+  return candidates;
 }
 
 // The dependency graph of the operations: each depends on the previous one on any of its qubits or
@@ -668,68 +856,80 @@ Items route(const Items& all_items, int num_qubits, int num_clbits, const Coupli
     }
     for (std::size_t i = 0; i < all_items.size(); ++i) (is_final[i] ? final_measures : items).push_back(all_items[i]);
   }
-  layout->physical = choose_device_qubits(adjacency(map), n);
-  std::vector<int> slot_of(map.num_qubits, -1);
-  for (int s = 0; s < n; ++s) slot_of[layout->physical[s]] = s;
-  std::vector<std::vector<int>> neighbours(n);
-  for (const auto& [a, b] : map.edges) {
-    if (slot_of[a] >= 0 && slot_of[b] >= 0) {
-      neighbours[slot_of[a]].push_back(slot_of[b]);
-      neighbours[slot_of[b]].push_back(slot_of[a]);
-    }
-  }
-  for (auto& list : neighbours) {
-    std::sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end()), list.end());
-  }
-  std::vector<std::vector<int>> distance(n, std::vector<int>(n, -1));
-  for (int s = 0; s < n; ++s) {
-    std::vector<int> queue = {s};
-    distance[s][s] = 0;
-    for (std::size_t head = 0; head < queue.size(); ++head) {
-      for (int t : neighbours[queue[head]]) {
-        if (distance[s][t] < 0) {
-          distance[s][t] = distance[s][queue[head]] + 1;
-          queue.push_back(t);
-        }
-      }
-    }
-  }
-
-  const Router router(neighbours, distance);
   const Dag forward = build_dag(items, n, num_clbits);
   const Items reversed_items(items.rbegin(), items.rend());
   const Dag backward = build_dag(reversed_items, n, num_clbits);
-
-  std::mt19937_64 master(seed);
-  std::vector<int> trivial(n);
+  const std::vector<std::vector<int>> adj = adjacency(map);
+  std::vector<int> trivial(n), slot_of(map.num_qubits, -1);
   for (int v = 0; v < n; ++v) trivial[v] = v;
   Items best_out;
   long best_swaps = -1;
-  // Trial 0: the trivial layout, one forward pass (a circuit that fits needs no SWAP). Trial 1: the
-  // trivial layout, trials 2..: seeded random layouts, each improved by a forward and a backward pass
-  // before the final forward pass.
-  for (int trial = 0; trial < 2 + kRandomLayoutTrials; ++trial) {
-    std::mt19937_64 rng(master());
-    std::vector<int> l2p = trivial;
-    if (trial >= 2) {
-      for (int k = n - 1; k > 0; --k) {  // Fisher-Yates with our own modulo (portable across libraries)
-        std::swap(l2p[k], l2p[rng() % static_cast<std::uint64_t>(k + 1)]);
+  // Every candidate set runs the same seeded trials; the fewest SWAPs win, the earlier candidate and
+  // trial on a tie. Nothing beats 0 SWAPs: the search stops there.
+  for (const Candidate& candidate : choose_candidates(adj, interactions(items, n), n)) {
+    const std::vector<int>& physical = candidate.physical;
+    for (int s = 0; s < n; ++s) slot_of[physical[s]] = s;
+    std::vector<std::vector<int>> neighbours(n);  // ascending, as physical and adj are
+    for (int s = 0; s < n; ++s) {
+      for (int d : adj[physical[s]]) {
+        if (slot_of[d] >= 0) neighbours[s].push_back(slot_of[d]);
       }
     }
-    if (trial >= 1) {
-      router.pass(items, forward, l2p, rng, nullptr);
-      router.pass(reversed_items, backward, l2p, rng, nullptr);
+    std::vector<std::vector<int>> distance(n, std::vector<int>(n, -1));
+    for (int s = 0; s < n; ++s) {
+      std::vector<int> queue = {s};
+      distance[s][s] = 0;
+      for (std::size_t head = 0; head < queue.size(); ++head) {
+        for (int t : neighbours[queue[head]]) {
+          if (distance[s][t] < 0) {
+            distance[s][t] = distance[s][queue[head]] + 1;
+            queue.push_back(t);
+          }
+        }
+      }
     }
-    const std::vector<int> initial = l2p;
-    Items out;
-    const long swaps = router.pass(items, forward, l2p, rng, &out);
-    if (best_swaps < 0 || swaps < best_swaps) {
-      best_swaps = swaps;
-      best_out = std::move(out);
-      layout->initial = initial;
-      layout->final = l2p;
+    const Router router(neighbours, distance);
+    // One trial: from the layout l2p, improved by a forward and a backward pass when `improve`, then
+    // the final forward pass.
+    const auto trial = [&](std::vector<int> l2p, std::mt19937_64 rng, bool improve) {
+      if (improve) {
+        router.pass(items, forward, l2p, rng, nullptr);
+        router.pass(reversed_items, backward, l2p, rng, nullptr);
+      }
+      const std::vector<int> initial = l2p;
+      Items out;
+      const long swaps = router.pass(items, forward, l2p, rng, &out);
+      if (best_swaps < 0 || swaps < best_swaps) {
+        best_swaps = swaps;
+        best_out = std::move(out);
+        layout->physical = physical;
+        layout->initial = initial;
+        layout->final = l2p;
+      }
+    };
+    // The trivial layout, one forward pass (a circuit that fits needs no SWAP); the placement, if any,
+    // one forward pass with the same seed; then the trivial layout and kRandomLayoutTrials seeded
+    // random layouts, each improved by a forward and a backward pass.
+    std::mt19937_64 master(seed);
+    const std::mt19937_64 first(master());
+    trial(trivial, first, false);
+    if (!candidate.placement.empty() && best_swaps != 0) {
+      std::vector<int> l2p(n);
+      for (int v = 0; v < n; ++v) l2p[v] = slot_of[candidate.placement[v]];
+      trial(l2p, first, false);
     }
+    for (int k = 0; k <= kRandomLayoutTrials && best_swaps != 0; ++k) {
+      std::mt19937_64 rng(master());
+      std::vector<int> l2p = trivial;
+      if (k > 0) {
+        for (int j = n - 1; j > 0; --j) {  // Fisher-Yates with our own modulo (portable across libraries)
+          std::swap(l2p[j], l2p[rng() % static_cast<std::uint64_t>(j + 1)]);
+        }
+      }
+      trial(l2p, rng, true);
+    }
+    for (int s = 0; s < n; ++s) slot_of[physical[s]] = -1;
+    if (best_swaps == 0) break;
   }
   layout->swaps = static_cast<int>(best_swaps);
   for (Item& item : final_measures) {

@@ -4,7 +4,9 @@
 // refusals.
 #include <cmath>
 #include <algorithm>
+#include <deque>
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -91,6 +93,99 @@ CouplingMap lagos() {
     edges.emplace_back(b, a);
   }
   return coupling(7, edges);
+}
+
+// IBM guadalupe (16-qubit heavy hex): the coupling_map of tests/data/noise/ibm/conf_guadalupe.json,
+// one direction of each edge. Its only cycle is the 12-ring 1-2-3-5-8-11-14-13-12-10-7-4, with the
+// leaves 0, 6, 9 and 15 on it.
+CouplingMap guadalupe() {
+  return coupling(16, {{0, 1}, {1, 2}, {1, 4}, {2, 3}, {3, 5}, {4, 7}, {5, 8}, {6, 7}, {7, 10}, {8, 9}, {8, 11},
+                       {10, 12}, {11, 14}, {12, 13}, {12, 15}, {13, 14}});
+}
+
+// h on qubit 0, then cx q, q+1 along the chain.
+Circuit ghz_chain(int num_qubits) {
+  Circuit c(num_qubits);
+  c.add_gate(Gate::kH, {0});
+  for (int q = 0; q + 1 < num_qubits; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  return c;
+}
+
+// h on every qubit, then cx q, q+1 around a ring (the last one cx n-1, 0).
+Circuit cx_ring(int num_qubits) {
+  Circuit c(num_qubits);
+  for (int q = 0; q < num_qubits; ++q) c.add_gate(Gate::kH, {q});
+  for (int q = 0; q < num_qubits; ++q) c.add_gate(Gate::kCX, {q, (q + 1) % num_qubits});
+  return c;
+}
+
+// The fewest SWAPs that run `gates` in the listed order (as they must when each shares a qubit with
+// the next) on some connected set of n device qubits, SWAPs acting inside the set as routing's do:
+// for every connected set, a 0-1 breadth-first search over (device qubit of each program qubit,
+// gates done), from every layout at once. Exhaustive, for small devices only.
+int exhaustive_min_swaps(const CouplingMap& map, const std::vector<std::pair<int, int>>& gates, int n) {
+  REQUIRE(map.num_qubits <= 20);
+  int best = -1;
+  for (unsigned mask = 0; mask < (1U << map.num_qubits); ++mask) {
+    std::vector<int> set;
+    for (int d = 0; d < map.num_qubits; ++d) {
+      if ((mask >> d) & 1U) set.push_back(d);
+    }
+    if (static_cast<int>(set.size()) != n) continue;
+    std::vector<std::pair<int, int>> edges;
+    for (const auto& [a, b] : map.edges) {
+      if (((mask >> a) & 1U) && ((mask >> b) & 1U)) edges.emplace_back(a, b);
+    }
+    unsigned reached = 1U << set[0];  // connectivity of the set, by growing from its first qubit
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& [a, b] : edges) {
+        if (((reached >> a) & 1U) != ((reached >> b) & 1U)) {
+          reached |= (1U << a) | (1U << b);
+          grew = true;
+        }
+      }
+    }
+    if (reached != mask) continue;
+    using State = std::pair<std::vector<int>, std::size_t>;
+    std::map<State, int> cost;
+    std::deque<State> queue;
+    std::vector<int> layout = set;
+    do {
+      cost[{layout, 0}] = 0;
+      queue.push_back({layout, 0});
+    } while (std::next_permutation(layout.begin(), layout.end()));
+    while (!queue.empty()) {
+      const State state = queue.front();
+      queue.pop_front();
+      const int c = cost[state];
+      const auto& [place, done] = state;
+      if (done == gates.size()) {
+        if (best < 0 || c < best) best = c;
+        break;
+      }
+      const auto relax = [&](State next, int next_cost) {
+        const auto it = cost.find(next);
+        if (it != cost.end() && it->second <= next_cost) return;
+        cost[next] = next_cost;
+        if (next_cost == c) {
+          queue.push_front(std::move(next));
+        } else {
+          queue.push_back(std::move(next));
+        }
+      };
+      if (map.coupled(place[gates[done].first], place[gates[done].second])) {
+        relax({place, done + 1}, c);
+        continue;
+      }
+      for (const auto& [a, b] : edges) {
+        std::vector<int> swapped = place;
+        for (int& d : swapped) d = d == a ? b : d == b ? a : d;
+        relax({swapped, done}, c + 1);
+      }
+    }
+  }
+  return best;
 }
 
 // Distinct random qubits.
@@ -349,8 +444,8 @@ TEST_CASE("transpile: measure, reset and barriers stay and end the runs", "[tran
 
 TEST_CASE("transpile: routed noiseless circuits give the unrouted probabilities", "[transpile]") {
   ref::Rng rng(77);
-  const std::vector<std::pair<std::string, CouplingMap>> maps = {{"line 5", line(5)}, {"line 7", line(7)},
-                                                                 {"lagos", lagos()}};
+  const std::vector<std::pair<std::string, CouplingMap>> maps = {
+      {"line 5", line(5)}, {"line 7", line(7)}, {"lagos", lagos()}, {"guadalupe", guadalupe()}};
   long total_swaps = 0;
   for (const auto& [map_name, map] : maps) {
     for (int num_qubits : {4, 5, 7}) {
@@ -484,33 +579,76 @@ TEST_CASE("transpile: large routed circuits are the input up to SWAPs, qubit by 
 
 TEST_CASE("transpile: a GHZ chain on a line map needs no SWAP", "[transpile]") {
   for (int device : {5, 8}) {
-    Circuit c(5);
-    c.add_gate(Gate::kH, {0});
-    for (int q = 0; q + 1 < 5; ++q) c.add_gate(Gate::kCX, {q, q + 1});
     TranspileOptions options;
     options.coupling = line(device);
     options.route = true;
-    const TranspileResult r = transpile(c, options);
+    const TranspileResult r = transpile(ghz_chain(5), options);
     REQUIRE(r.layout.swaps == 0);
     REQUIRE(r.gate_counts_after.count("swap") == 0);
+    REQUIRE(r.layout.physical == std::vector<int>{0, 1, 2, 3, 4});
     check_coupled(r, *options.coupling);
   }
 }
 
-TEST_CASE("transpile: device qubits are chosen by connectivity before routing (docs/transpile.md, limits)",
+TEST_CASE("transpile: circuits whose interactions embed in the device need no SWAP (docs/transpile.md)",
           "[transpile]") {
-  // On lagos the first 4-qubit set with the most edges is the star 0, 1, 2, 3, where a chain needs
-  // one SWAP (the path 0-1-3-5 would need none).
-  Circuit c(4);
-  c.add_gate(Gate::kH, {0});
-  for (int q = 0; q + 1 < 4; ++q) c.add_gate(Gate::kCX, {q, q + 1});
-  TranspileOptions options;
-  options.coupling = lagos();
-  options.route = true;
-  const TranspileResult r = transpile(c, options);
-  REQUIRE(r.layout.physical == std::vector<int>{0, 1, 2, 3});
-  REQUIRE(r.layout.swaps == 1);
-  check_coupled(r, *options.coupling);
+  // On lagos the densest 4 qubits are the star 0, 1, 2, 3, where a chain needs a SWAP; the paths
+  // 0-1-3-5 and 0-1-3-5-4 take GHZ-4 and GHZ-5 without one. On guadalupe a chain of 12 and a ring
+  // of 12 fit the 12-ring. Two separate pairs and an idle qubit fit anywhere.
+  Circuit pairs(5);
+  pairs.add_gate(Gate::kCX, {0, 4});
+  pairs.add_gate(Gate::kCX, {1, 3});
+  pairs.add_gate(Gate::kCX, {4, 0});
+  const std::vector<std::tuple<std::string, Circuit, CouplingMap>> cases = {
+      {"GHZ-4 on lagos", ghz_chain(4), lagos()},         {"GHZ-5 on lagos", ghz_chain(5), lagos()},
+      {"GHZ-5 on guadalupe", ghz_chain(5), guadalupe()}, {"GHZ-12 on guadalupe", ghz_chain(12), guadalupe()},
+      {"ring of 12 on guadalupe", cx_ring(12), guadalupe()}, {"pairs on lagos", pairs, lagos()}};
+  for (const auto& [name, c, map] : cases) {
+    INFO(name);
+    TranspileOptions options;
+    options.coupling = map;
+    options.route = true;
+    const TranspileResult r = transpile(c, options);
+    REQUIRE(r.layout.swaps == 0);
+    REQUIRE(r.gate_counts_after.count("swap") == 0);
+    check_coupled(r, map);
+    const std::vector<int>& physical = r.layout.physical;
+    REQUIRE(std::is_sorted(physical.begin(), physical.end()));
+    REQUIRE(std::set<int>(physical.begin(), physical.end()).size() == physical.size());
+    if (c.num_qubits() <= 5) {
+      const std::vector<double> expected = probabilities(c);
+      const std::vector<double> actual = unpermuted_probabilities(r);
+      for (std::size_t x = 0; x < expected.size(); ++x) REQUIRE_CLOSE(actual[x], expected[x], kTol);
+    }
+  }
+}
+
+TEST_CASE("transpile: a ring of 6 on guadalupe takes the fewest SWAPs an exhaustive search finds",
+          "[transpile]") {
+  // Heavy hex has no cycle shorter than 12, so a 6-ring cannot embed: some SWAPs are needed. The
+  // exhaustive search over every connected set of 6 qubits and every layout finds the fewest.
+  const Circuit c = cx_ring(6);
+  std::vector<std::pair<int, int>> gates;
+  for (const Operation& op : c.operations()) {
+    if (op.qubits.size() == 2) gates.emplace_back(op.qubits[0], op.qubits[1]);
+  }
+  const int fewest = exhaustive_min_swaps(guadalupe(), gates, 6);
+  REQUIRE(fewest == 3);
+  // The search finds 0 where the ring fits: the 12-ring of guadalupe, a 2x3 grid for 6.
+  REQUIRE(exhaustive_min_swaps(coupling(6, {{0, 1}, {1, 2}, {3, 4}, {4, 5}, {0, 3}, {1, 4}, {2, 5}}), gates, 6) == 0);
+  for (const std::uint64_t seed : {1ULL, 2ULL, 3ULL}) {
+    TranspileOptions options;
+    options.coupling = guadalupe();
+    options.route = true;
+    options.seed = seed;
+    const TranspileResult r = transpile(c, options);
+    INFO("seed " << seed);
+    REQUIRE(r.layout.swaps == fewest);
+    check_coupled(r, *options.coupling);
+    const std::vector<double> expected = probabilities(c);
+    const std::vector<double> actual = unpermuted_probabilities(r);
+    for (std::size_t x = 0; x < expected.size(); ++x) REQUIRE_CLOSE(actual[x], expected[x], kTol);
+  }
 }
 
 TEST_CASE("transpile: a fully connected circuit on a line needs SWAPs, and the physical qubits are connected",
