@@ -8,8 +8,10 @@
 //    special cases).
 //  * With a coupling map, the program qubits are placed on device qubits. Without routing the
 //    layout is trivial (program qubit v on device qubit v) and every 2-qubit gate must act on a
-//    coupled pair. With routing, a connected set of device qubits is chosen and SABRE (Li, Ding,
-//    Xie, ASPLOS 2019) picks the initial layout and inserts SWAPs; it is seeded and deterministic.
+//    coupled pair. With routing, SABRE (Li, Ding, Xie, ASPLOS 2019) picks the initial layout and
+//    inserts SWAPs on each of up to 32 candidate connected sets of device qubits (the densest ones,
+//    and placements grown along the circuit's 2-qubit interactions, which need no SWAP when those
+//    embed), keeping the fewest SWAPs; it is seeded and deterministic.
 #pragma once
 
 #include <cstdint>
