@@ -9,6 +9,16 @@
 
 #include "kraus/noise/text.hpp"
 
+#ifndef KRAUS_VERSION
+#define KRAUS_VERSION "unknown"
+#endif
+#ifndef KRAUS_GIT_REVISION
+#define KRAUS_GIT_REVISION "unknown"
+#endif
+#ifndef KRAUS_GIT_MODIFIED
+#define KRAUS_GIT_MODIFIED "unknown"
+#endif
+
 namespace kraus::cli {
 
 using kraus::noise::printable;
@@ -47,6 +57,22 @@ long long parse_integer(const std::string& flag, const char* text, long long lo,
                      std::to_string(hi) + "]");
   }
   return v;
+}
+
+std::string version_line() {
+  std::string line = std::string("kraus ") + KRAUS_VERSION + " (git " + KRAUS_GIT_REVISION;
+  if (std::string(KRAUS_GIT_MODIFIED) == "yes") line += ", with uncommitted changes";
+  return line + ")";
+}
+
+nlohmann::ordered_json provenance(const std::string& command, int argc, char** argv) {
+  nlohmann::ordered_json p;
+  p["version"] = KRAUS_VERSION;
+  p["git_revision"] = KRAUS_GIT_REVISION;
+  p["git_modified"] = KRAUS_GIT_MODIFIED;
+  p["arguments"] = nlohmann::ordered_json::array({command});
+  for (int i = 0; i < argc; ++i) p["arguments"].push_back(printable(argv[i]));
+  return p;
 }
 
 const char* option_value(int argc, char** argv, int& i, const char* command) {

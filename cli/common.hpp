@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace kraus::cli {
 
 // A bad command line: exit status 2.
@@ -31,6 +33,13 @@ double parse_number(const std::string& flag, const char* text);
 long long parse_integer(const std::string& flag, const char* text, long long lo, long long hi);
 // The value of option argv[i] (which takes one), advancing i; UsageError when it is missing.
 const char* option_value(int argc, char** argv, int& i, const char* command);
+
+// "kraus 0.1.0 (git 0123abcd..., with uncommitted changes)": the version and the revision CMake
+// configured from ("unknown" outside a git checkout).
+std::string version_line();
+// What a run records about itself: {"version", "git_revision", "git_modified", "arguments"}: the
+// command and its arguments argv[0..argc), quoted through printable.
+nlohmann::ordered_json provenance(const std::string& command, int argc, char** argv);
 
 // The commands (argv starts after the command name).
 int run_simulate(int argc, char** argv);

@@ -14,16 +14,6 @@
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/noise/text.hpp"
 
-#ifndef KRAUS_VERSION
-#define KRAUS_VERSION "unknown"
-#endif
-#ifndef KRAUS_GIT_REVISION
-#define KRAUS_GIT_REVISION "unknown"
-#endif
-#ifndef KRAUS_GIT_MODIFIED
-#define KRAUS_GIT_MODIFIED "unknown"
-#endif
-
 namespace {
 
 using namespace kraus::cli;
@@ -40,13 +30,6 @@ constexpr const char* kUsage =
     "Errors print one message on stderr, nothing on stdout, and exit with status 2; a failed write\n"
     "to stdout (a full disk, a closed pipe) prints a message and exits with status 1.\n"
     "`kraus <command> --help` prints one command's options; all of them follow.\n\n";
-
-// "kraus 0.1.0 (git 0123abcd..., modified)": the version and the revision CMake configured from.
-std::string version_line() {
-  std::string line = std::string("kraus ") + KRAUS_VERSION + " (git " + KRAUS_GIT_REVISION;
-  if (std::string(KRAUS_GIT_MODIFIED) == "yes") line += ", with uncommitted changes";
-  return line + ")\n";
-}
 
 }  // namespace
 
@@ -71,7 +54,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "--version") {
-      write_out(version_line());
+      write_out(version_line() + "\n");
       finish_output();
       return 0;
     }

@@ -42,7 +42,8 @@ const char* const kSimulateUsage =
     "  measurement has no counts), shot_estimates (with --shots and observables: value, stderr, shots),\n"
     "  readout_mitigated (with --mitigate-readout), noise_coverage (per gate name: instances,\n"
     "  with_noise), gate_counts (before/after --basis or routing), layout (with a coupling map),\n"
-    "  warnings (also on stderr), density_matrix (with --density-matrix: real and imag, [row][column]).\n"
+    "  warnings (also on stderr), provenance (version, git_revision, git_modified, arguments),\n"
+    "  density_matrix (with --density-matrix: real and imag, [row][column]).\n"
     "\n"
     "options:\n"
     "  --noise MODEL.json     noise model: kraus' format or a Qiskit Aer NoiseModel.to_dict() file\n"
@@ -556,6 +557,7 @@ int run_simulate(int argc, char** argv) {
     }
   }
   out["warnings"] = warnings;
+  out["provenance"] = provenance("simulate", argc, argv);
   for (const std::string& w : warnings) warn(w);
 
   g_stage = "writing the output";
