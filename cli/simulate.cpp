@@ -39,8 +39,8 @@ const char* const kSimulateUsage =
     "  as given; readout error only with --readout-in-expectations), counts and memory (with --shots;\n"
     "  keyed by classical bits as Qiskit Aer does: registers in declaration order, the last one\n"
     "  leftmost, separated by a space, bit 0 rightmost; readout error included; a circuit without a\n"
-    "  measurement has no counts), shot_estimates (with --shots and observables: value, stderr, shots),\n"
-    "  readout_mitigated (with --mitigate-readout), noise_coverage (per gate name: instances,\n"
+    "  measurement has no counts), shot_estimates (with --shots N >= 2 and observables: value, stderr,\n"
+    "  shots), readout_mitigated (with --mitigate-readout), noise_coverage (per gate name: instances,\n"
     "  with_noise), gate_counts (before/after --basis or routing), layout (with a coupling map),\n"
     "  warnings (also on stderr), provenance (version, git_revision, git_modified, arguments),\n"
     "  density_matrix (with --density-matrix: real and imag, [row][column]).\n"
@@ -486,7 +486,10 @@ int run_simulate(int argc, char** argv) {
         out["counts"] = counts_map_json(kraus::engine::clbit_counts(qubit_counts, *measured));
       }
     }
-    if (!observables.empty()) {
+    if (!observables.empty() && *o.shots < 2) {
+      warnings.push_back("--shots " + std::to_string(*o.shots) +
+                         ": no shot estimates (their standard errors need at least 2 shots)");
+    } else if (!observables.empty()) {
       out["shot_estimates"] = json::object();
       for (std::size_t i = 0; i < observables.size(); ++i) {
         std::vector<double> term_values;

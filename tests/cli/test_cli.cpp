@@ -954,6 +954,15 @@ TEST_CASE("weighted Pauli sums, Hamiltonian files and shot estimates", "[cli][ob
   CHECK(std::abs(e.at("value").get<double>() - exact) < 5 * sigma);
   CHECK_THAT(e.at("stderr").get<double>(), Catch::Matchers::WithinRel(sigma, 0.1));
   check_error({"simulate", qasm, "--observable", "0.5*Z0 +"}, {"--observable"});
+  // Fewer than 2 shots: exact expectations, no shot estimates, a warning.
+  for (const std::string few_shots : {"0", "1"}) {
+    const json few = ok_json({"simulate", qasm, "--observable", sum, "--shots", few_shots});
+    CHECK(!few.contains("shot_estimates"));
+    CHECK_THAT(few.at("expectations").at(sum).get<double>(), Catch::Matchers::WithinAbs(exact, 1e-12));
+    REQUIRE(few.at("warnings").size() == 2);  // no measurement, no shot estimates
+    CHECK(few.at("warnings")[1] ==
+          "--shots " + few_shots + ": no shot estimates (their standard errors need at least 2 shots)");
+  }
 }
 
 TEST_CASE("readout errors in expectations, and readout mitigation undoing them", "[cli][readout]") {
