@@ -9,15 +9,7 @@
 
 #include "kraus/noise/text.hpp"
 
-#ifndef KRAUS_VERSION
-#define KRAUS_VERSION "unknown"
-#endif
-#ifndef KRAUS_GIT_REVISION
-#define KRAUS_GIT_REVISION "unknown"
-#endif
-#ifndef KRAUS_GIT_MODIFIED
-#define KRAUS_GIT_MODIFIED "unknown"
-#endif
+// KRAUS_VERSION, KRAUS_GIT_REVISION and KRAUS_GIT_MODIFIED come from cli/CMakeLists.txt.
 
 namespace kraus::cli {
 

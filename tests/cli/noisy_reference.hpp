@@ -40,19 +40,13 @@
 #include "kraus/noise/channel_table.hpp"
 #include "kraus/noise/noise_model.hpp"
 #include "reference/dense_reference.hpp"
+#include "reference/noise_support.hpp"
 
 namespace kraus::test::noisy {
 
 inline const double kPi = std::acos(-1.0);
 
 // ---- conversions ---------------------------------------------------------------------------------
-
-inline arma::cx_mat to_arma(const noise::Matrix& m) {
-  arma::cx_mat out(static_cast<arma::uword>(m.rows()), static_cast<arma::uword>(m.cols()));
-  for (int r = 0; r < m.rows(); ++r)
-    for (int c = 0; c < m.cols(); ++c) out(static_cast<arma::uword>(r), static_cast<arma::uword>(c)) = m(r, c);
-  return out;
-}
 
 inline noise::Matrix to_noise(const arma::cx_mat& m) {
   noise::Matrix out(static_cast<int>(m.n_rows), static_cast<int>(m.n_cols));

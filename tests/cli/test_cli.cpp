@@ -777,6 +777,17 @@ std::string qasm_file(const std::string& name, const std::string& body) {
   return write_scratch(name, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n" + body);
 }
 
+const std::string kIbm = kSource + "tests/data/noise/ibm/";
+
+// The kraus model of an IBM device's props and conf files, as `kraus noise convert` prints it.
+std::string ibm_model(const std::string& device) {
+  const Result r = kraus_cli({"noise", "convert", kIbm + "props_" + device + ".json", "--from", "ibm", "--conf",
+                              kIbm + "conf_" + device + ".json"});
+  INFO(show(r));
+  REQUIRE(r.status == 0);
+  return r.out;
+}
+
 }  // namespace
 
 TEST_CASE("counts are keyed by classical bits as Aer keys them", "[cli][clbits]") {
@@ -842,14 +853,10 @@ TEST_CASE("a calibration model fitted to a small circuit, with and without trans
 
   // sat_n7 uses ccx, h and x; an IBM-style calibration on id rz sx x cx misses h and ccx.
   const std::string sat = kData + "sat_n7.qasm";
-  const std::string ibm = kSource + "tests/data/noise/ibm/";
-  const Result conv = kraus_cli({"noise", "convert", ibm + "props_lagos.json", "--from", "ibm", "--conf",
-                                 ibm + "conf_lagos.json"});
-  INFO(show(conv));
-  REQUIRE(conv.status == 0);
-  const std::string lagos = write_scratch("lagos.json", conv.out);
+  const std::string lagos_text = ibm_model("lagos");
+  const std::string lagos = write_scratch("lagos.json", lagos_text);
   // Without the coupling map (so that ccx may run untranslated), the calibration misses h and ccx.
-  json uncoupled = json::parse(conv.out);
+  json uncoupled = json::parse(lagos_text);
   uncoupled.at("device").erase("coupling_map");
   const json raw = ok_json({"simulate", sat, "--noise", write_scratch("lagos_uncoupled.json", uncoupled.dump())});
   bool warned_h = false;
@@ -908,18 +915,13 @@ TEST_CASE("routing: uncoupled gates are refused without --route; a GHZ chain on 
 }
 
 TEST_CASE("GHZ-5 on IBM manila, translated and routed, matches an independent computation", "[cli][ibm]") {
-  const std::string ibm = kSource + "tests/data/noise/ibm/";
-  const Result conv = kraus_cli({"noise", "convert", ibm + "props_manila.json", "--from", "ibm", "--conf",
-                                 ibm + "conf_manila.json"});
-  INFO(show(conv));
-  REQUIRE(conv.status == 0);
-  const std::string manila = write_scratch("manila.json", conv.out);
+  const std::string manila = write_scratch("manila.json", ibm_model("manila"));
   const json out = ok_json({"simulate", kSource + "tests/data/qasm/ghz5.qasm", "--noise", manila, "--basis", "device",
                             "--route"});
   CHECK(out.at("layout").at("swaps") == 0);
   const fs::path ref_out = scratch() / "ghz5_manila_reference.json";
   const std::string command = "/usr/bin/python3 " + quote(kSource + "tests/cli/ghz5_manila_reference.py") + " " +
-                              quote(ibm + "props_manila.json") + " > " + quote(ref_out.string());
+                              quote(kIbm + "props_manila.json") + " > " + quote(ref_out.string());
   REQUIRE(std::system(command.c_str()) == 0);
   const std::vector<double> expected = json::parse(read_all(ref_out)).at("probabilities").get<std::vector<double>>();
   const std::vector<double> p = probabilities_of(out);
@@ -1043,9 +1045,8 @@ TEST_CASE("correlated readout errors are mitigated by constrained least squares"
 }
 
 TEST_CASE("kraus noise convert: errors and Aer round trip", "[cli][devices]") {
-  const std::string ibm = kSource + "tests/data/noise/ibm/";
-  check_error({"noise", "convert", ibm + "props_manila.json", "--from", "ibm"}, {"--conf"});
-  check_error({"noise", "convert", ibm + "props_manila.json", "--from", "qiskit"}, {"--from"});
+  check_error({"noise", "convert", kIbm + "props_manila.json", "--from", "ibm"}, {"--conf"});
+  check_error({"noise", "convert", kIbm + "props_manila.json", "--from", "qiskit"}, {"--from"});
   check_error({"noise", "convert"}, {"missing the input file"});
   check_error({"noise", "frobnicate"}, {"unknown subcommand"});
   // A model without a device size needs --num-qubits for Aer's format.

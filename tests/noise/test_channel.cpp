@@ -15,9 +15,12 @@
 #include "kraus/noise/channel_table.hpp"
 #include "kraus/noise/kernels.hpp"
 #include "kraus/noise/matrix.hpp"
+#include "reference/noise_support.hpp"
 #include "reference/test_support.hpp"
 
 namespace {
+
+using kraus::test::to_arma;
 
 namespace ref = kraus::test;
 namespace noise = kraus::noise;
@@ -28,13 +31,6 @@ const Complex kI{0.0, 1.0};
 const double kPi = std::acos(-1.0);
 
 // ---- conversions between the library's small matrix and Armadillo (element by element) ----------
-
-arma::cx_mat to_arma(const noise::Matrix& m) {
-  arma::cx_mat a(static_cast<arma::uword>(m.rows()), static_cast<arma::uword>(m.cols()));
-  for (int r = 0; r < m.rows(); ++r)
-    for (int c = 0; c < m.cols(); ++c) a(r, c) = m(r, c);
-  return a;
-}
 
 noise::Matrix from_arma(const arma::cx_mat& a) {
   noise::Matrix m(static_cast<int>(a.n_rows), static_cast<int>(a.n_cols));

@@ -13,6 +13,7 @@
 
 #include "kraus/noise/channel_table.hpp"
 #include "kraus/noise/noise_model.hpp"
+#include "reference/noise_support.hpp"
 #include "reference/test_support.hpp"
 
 #ifndef KRAUS_DOCS_DIR
@@ -24,18 +25,14 @@
 
 namespace {
 
+using kraus::test::to_arma;
+using kraus::test::read_text;
+
 namespace ref = kraus::test;
 namespace noise = kraus::noise;
 using ref::Complex;
 
 constexpr double kTol = 1e-12;
-
-arma::cx_mat to_arma(const noise::Matrix& m) {
-  arma::cx_mat a(static_cast<arma::uword>(m.rows()), static_cast<arma::uword>(m.cols()));
-  for (int r = 0; r < m.rows(); ++r)
-    for (int c = 0; c < m.cols(); ++c) a(r, c) = m(r, c);
-  return a;
-}
 
 noise::ChannelSpec make_spec(const std::string& type, std::map<std::string, double> params, std::string axis = "") {
   noise::ChannelSpec s;
@@ -85,14 +82,6 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 arma::cx_mat superop(const noise::ChannelSpec& spec, int arity = 1) { return to_arma(spec.build(arity).superoperator()); }
 

@@ -15,6 +15,7 @@
 
 #include "kraus/noise/ibm_backend.hpp"
 #include "kraus/noise/noise_model.hpp"
+#include "reference/noise_support.hpp"
 #include "reference/test_support.hpp"
 
 #ifndef KRAUS_TEST_SOURCE_DIR
@@ -23,6 +24,9 @@
 
 namespace {
 
+using kraus::test::to_arma;
+using kraus::test::read_text;
+
 namespace ref = kraus::test;
 namespace noise = kraus::noise;
 using json = nlohmann::json;
@@ -30,14 +34,6 @@ using json = nlohmann::json;
 const std::vector<std::string> kDevices = {"manila", "lagos", "guadalupe"};
 
 std::string ibm_path(const std::string& name) { return std::string(KRAUS_TEST_SOURCE_DIR) + "/data/noise/ibm/" + name; }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 json props_of(const std::string& device) { return json::parse(read_text(ibm_path("props_" + device + ".json"))); }
 std::string conf_text(const std::string& device) { return read_text(ibm_path("conf_" + device + ".json")); }
@@ -65,13 +61,6 @@ const json& entry(const json& list, const std::string& name) {
     if (e["name"] == name) return e;
   }
   throw std::runtime_error("no entry " + name);
-}
-
-arma::cx_mat to_arma(const noise::Matrix& m) {
-  arma::cx_mat a(static_cast<arma::uword>(m.rows()), static_cast<arma::uword>(m.cols()));
-  for (int r = 0; r < m.rows(); ++r)
-    for (int c = 0; c < m.cols(); ++c) a(r, c) = m(r, c);
-  return a;
 }
 
 // The k-qubit superoperator of the channels placed after a gate on `gate_qubits`, in order.

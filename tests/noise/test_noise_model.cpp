@@ -18,6 +18,7 @@
 #include "kraus/noise/channel_table.hpp"
 #include "kraus/noise/noise_model.hpp"
 #include "kraus/noise/readout.hpp"
+#include "reference/noise_support.hpp"
 #include "reference/test_support.hpp"
 
 #ifndef KRAUS_TEST_SOURCE_DIR
@@ -25,6 +26,9 @@
 #endif
 
 namespace {
+
+using kraus::test::to_arma;
+using kraus::test::read_text;
 
 namespace ref = kraus::test;
 namespace noise = kraus::noise;
@@ -40,21 +44,6 @@ const std::string kIssueExample =
     R"("readout": [{"qubits": "all", "p1_given_0": 0.02, "p0_given_1": 0.05}]})";
 
 std::string data_path(const std::string& name) { return std::string(KRAUS_TEST_SOURCE_DIR) + "/data/noise/" + name; }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-arma::cx_mat to_arma(const noise::Matrix& m) {
-  arma::cx_mat a(static_cast<arma::uword>(m.rows()), static_cast<arma::uword>(m.cols()));
-  for (int r = 0; r < m.rows(); ++r)
-    for (int c = 0; c < m.cols(); ++c) a(r, c) = m(r, c);
-  return a;
-}
 
 std::vector<arma::cx_mat> kraus_of(const noise::Channel& c) {
   std::vector<arma::cx_mat> out;

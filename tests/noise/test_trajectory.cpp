@@ -12,9 +12,12 @@
 
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/channel_table.hpp"
+#include "reference/noise_support.hpp"
 #include "reference/test_support.hpp"
 
 namespace {
+
+using kraus::test::to_arma;
 
 namespace ref = kraus::test;
 namespace noise = kraus::noise;
@@ -27,13 +30,6 @@ noise::Matrix from_arma(const arma::cx_mat& a) {
   for (arma::uword r = 0; r < a.n_rows; ++r)
     for (arma::uword c = 0; c < a.n_cols; ++c) m(static_cast<int>(r), static_cast<int>(c)) = a(r, c);
   return m;
-}
-
-arma::cx_mat to_arma(const noise::Matrix& m) {
-  arma::cx_mat a(static_cast<arma::uword>(m.rows()), static_cast<arma::uword>(m.cols()));
-  for (int r = 0; r < m.rows(); ++r)
-    for (int c = 0; c < m.cols(); ++c) a(r, c) = m(r, c);
-  return a;
 }
 
 // A uniform double in [0, 1) from the caller's generator (53 random bits).
