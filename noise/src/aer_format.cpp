@@ -14,12 +14,6 @@ namespace kraus::noise {
 namespace {
 
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 // All ordered k-tuples of distinct entries of `qubits`.
 void tuples(const std::vector<int>& qubits, int k, std::vector<int>& prefix, json& out) {
   if (static_cast<int>(prefix.size()) == k) {
@@ -238,7 +232,7 @@ NoiseModel NoiseModel::from_aer_json(std::string_view text, const std::string& s
     Matrix total(dd, dd);
     for (std::size_t c = 0; c < circuits.size(); ++c) {
       const double pc = reader.number(probs[c], AerReader::element(pp, c));
-      if (!(pc >= 0 && pc <= 1)) reader.fail(AerReader::element(pp, c), fmt(pc) + " is outside [0, 1]");
+      if (!(pc >= 0 && pc <= 1)) reader.fail(AerReader::element(pp, c), short_number(pc) + " is outside [0, 1]");
       Matrix s = Matrix::identity(dd);
       for (std::size_t n = 0; n < circuits[c].size(); ++n) {
         const std::vector<Matrix> ops = reader.instruction(circuits[c][n], qubits[c][n], k,

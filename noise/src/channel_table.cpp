@@ -1,4 +1,5 @@
 #include "kraus/noise/channel_table.hpp"
+#include "kraus/noise/text.hpp"
 
 #include <cmath>
 #include <optional>
@@ -10,15 +11,9 @@ namespace {
 
 const Complex kI1{0.0, 1.0};
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 void require_range(const std::string& what, double v, double lo, double hi) {
   if (!(v >= lo && v <= hi)) {
-    throw std::invalid_argument(what + ": " + fmt(v) + " is outside [" + fmt(lo) + ", " + fmt(hi) + "]");
+    throw std::invalid_argument(what + ": " + short_number(v) + " is outside [" + short_number(lo) + ", " + short_number(hi) + "]");
   }
 }
 
@@ -170,7 +165,7 @@ Channel pauli_channel(const std::map<std::string, double>& probabilities) {
     prob[static_cast<std::size_t>(index)] += p;
     total += p;
   }
-  if (total > 1.0 + 1e-12) throw std::invalid_argument("pauli channel: probabilities sum to " + fmt(total) + " > 1");
+  if (total > 1.0 + 1e-12) throw std::invalid_argument("pauli channel: probabilities sum to " + short_number(total) + " > 1");
   prob[0] += 1.0 - total;
   std::vector<Matrix> ops;
   for (std::size_t i = 0; i < prob.size(); ++i) {
@@ -182,11 +177,11 @@ Channel pauli_channel(const std::map<std::string, double>& probabilities) {
 }
 
 Channel thermal_relaxation(double t1, double t2, double time, double e) {
-  if (!(t1 > 0)) throw std::invalid_argument("thermal_relaxation t1: " + fmt(t1) + " must be > 0");
+  if (!(t1 > 0)) throw std::invalid_argument("thermal_relaxation t1: " + short_number(t1) + " must be > 0");
   if (!(t2 > 0 && t2 <= 2 * t1 * (1 + 1e-12))) {
-    throw std::invalid_argument("thermal_relaxation t2: " + fmt(t2) + " must lie in (0, 2 t1] = (0, " + fmt(2 * t1) + "]");
+    throw std::invalid_argument("thermal_relaxation t2: " + short_number(t2) + " must lie in (0, 2 t1] = (0, " + short_number(2 * t1) + "]");
   }
-  if (!(time >= 0 && std::isfinite(time))) throw std::invalid_argument("thermal_relaxation time: " + fmt(time) + " must be >= 0");
+  if (!(time >= 0 && std::isfinite(time))) throw std::invalid_argument("thermal_relaxation time: " + short_number(time) + " must be >= 0");
   require_range("thermal_relaxation excited_population", e, 0.0, 1.0);
   const double pr = 1.0 - std::exp(-time / t1), c = std::exp(-time / t2);
   Matrix choi(4, 4);
@@ -201,7 +196,7 @@ Channel thermal_relaxation(double t1, double t2, double time, double e) {
 Channel reset_channel(double p0, double p1) {
   require_range("reset p0", p0, 0.0, 1.0);
   require_range("reset p1", p1, 0.0, 1.0);
-  if (p0 + p1 > 1.0 + 1e-12) throw std::invalid_argument("reset: p0 + p1 = " + fmt(p0 + p1) + " exceeds 1");
+  if (p0 + p1 > 1.0 + 1e-12) throw std::invalid_argument("reset: p0 + p1 = " + short_number(p0 + p1) + " exceeds 1");
   const double keep = std::sqrt(std::max(0.0, 1.0 - p0 - p1)), a = std::sqrt(p0), b = std::sqrt(p1);
   std::vector<Matrix> ops = {Complex(keep, 0) * Matrix::identity(2), Matrix::rows_of({{a, 0}, {0, 0}}),
                              Matrix::rows_of({{0, a}, {0, 0}}), Matrix::rows_of({{0, 0}, {b, 0}}),
@@ -300,7 +295,7 @@ Channel ChannelSpec::build(int arity) const {
 }
 
 ChannelSpec ChannelSpec::scaled(double s) const {
-  if (!(s >= 0 && std::isfinite(s))) throw std::invalid_argument("noise scale factor " + fmt(s) + " must be >= 0");
+  if (!(s >= 0 && std::isfinite(s))) throw std::invalid_argument("noise scale factor " + short_number(s) + " must be >= 0");
   ChannelSpec out = *this;
   auto by_rate = [&](const char* key) {
     auto it = out.params.find(key);

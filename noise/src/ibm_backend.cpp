@@ -15,12 +15,6 @@ namespace {
 
 using detail::JsonReader;
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 // Time units and their length in nanoseconds, as Qiskit Aer converts them (µ as the micro sign
 // U+00B5 or the Greek letter U+03BC).
 const std::map<std::string, double>& nanoseconds_per_unit() {
@@ -65,7 +59,7 @@ struct PropsReader : JsonReader {
   }
   double probability(const json& entry, const std::string& path) const {
     const double v = unitless(entry, path);
-    if (!(v >= 0 && v <= 1)) fail(member(path, "value"), fmt(v) + " is outside [0, 1]");
+    if (!(v >= 0 && v <= 1)) fail(member(path, "value"), short_number(v) + " is outside [0, 1]");
     return v;
   }
 };
@@ -136,7 +130,7 @@ NoiseModel from_ibm_backend(std::string_view props_json, std::string_view conf_j
       if (!(*times[t] > 0)) r.fail(JsonReader::member(time_paths[t], "value"), std::string(name) + " must be > 0");
     }
     if (c.t2 > 2 * c.t1) {
-      warn(time_paths[1], "T2 = " + fmt(c.t2) + " ns exceeds 2 T1 = " + fmt(2 * c.t1) +
+      warn(time_paths[1], "T2 = " + short_number(c.t2) + " ns exceeds 2 T1 = " + short_number(2 * c.t1) +
                               " ns; clipped to 2 T1, as Qiskit Aer does");
       c.t2 = 2 * c.t1;
     }
@@ -177,11 +171,11 @@ NoiseModel from_ibm_backend(std::string_view props_json, std::string_view conf_j
     if (error >= 0) {
       const std::string ep = JsonReader::element(pp, static_cast<std::size_t>(error));
       c.error = r.unitless(params[static_cast<std::size_t>(error)], ep);
-      if (!(c.error >= 0)) r.fail(JsonReader::member(ep, "value"), "gate_error " + fmt(c.error) + " is negative");
+      if (!(c.error >= 0)) r.fail(JsonReader::member(ep, "value"), "gate_error " + short_number(c.error) + " is negative");
       const double d = static_cast<double>(1 << c.qubits.size()), largest = d / (d + 1);
       if (c.error > largest) {
-        warn(JsonReader::member(ep, "value"), "gate_error " + fmt(c.error) + " exceeds the largest average infidelity of a " +
-                                                  std::to_string(c.qubits.size()) + "-qubit channel, " + fmt(largest) +
+        warn(JsonReader::member(ep, "value"), "gate_error " + short_number(c.error) + " exceeds the largest average infidelity of a " +
+                                                  std::to_string(c.qubits.size()) + "-qubit channel, " + short_number(largest) +
                                                   "; clipped, as Qiskit Aer does");
         c.error = largest;
       }
@@ -189,7 +183,7 @@ NoiseModel from_ibm_backend(std::string_view props_json, std::string_view conf_j
     if (length >= 0) {
       const std::string lp = JsonReader::element(pp, static_cast<std::size_t>(length));
       c.time = r.nanoseconds(params[static_cast<std::size_t>(length)], lp);
-      if (!(c.time >= 0)) r.fail(JsonReader::member(lp, "value"), "gate_length " + fmt(c.time) + " ns is negative");
+      if (!(c.time >= 0)) r.fail(JsonReader::member(lp, "value"), "gate_length " + short_number(c.time) + " ns is negative");
     }
     gates.push_back(c);
   }

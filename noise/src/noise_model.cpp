@@ -15,12 +15,6 @@
 namespace kraus::noise {
 namespace {
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 }  // namespace
 
 // ---- bounded JSON parsing and checked reads (json_matrix.hpp) ------------------------------------
@@ -245,7 +239,7 @@ std::vector<double> JsonReader::probability_matrix(const json& j, const std::str
     for (std::size_t c = 0; c < d; ++c) {
       const std::string cp = element(element(path, t), c);
       const double v = number(j[t][c], cp);
-      if (!(v >= 0 && v <= 1)) fail(cp, fmt(v) + " is outside [0, 1]");
+      if (!(v >= 0 && v <= 1)) fail(cp, short_number(v) + " is outside [0, 1]");
       m.push_back(v);
     }
   }
@@ -314,7 +308,7 @@ struct Parser : JsonReader {
         if (param == type->params.end()) fail(kp, "a " + spec.type + " channel has no parameter '" + printable(key, kMaxQuotedBytes) + "'");
         const double v = number(*it, kp);
         if (!(v >= param->min && v <= param->max)) {
-          fail(kp, fmt(v) + " is outside [" + fmt(param->min) + ", " + fmt(param->max) + "] for a " + spec.type +
+          fail(kp, short_number(v) + " is outside [" + short_number(param->min) + ", " + short_number(param->max) + "] for a " + spec.type +
                        " channel");
         }
         spec.params[key] = v;
@@ -365,7 +359,7 @@ struct Parser : JsonReader {
     } else {
       for (const char* key : {"p1_given_0", "p0_given_1"}) {
         const double v = number(required(j, path, key, "a probability (or give a correlated \"matrix\")"), member(path, key));
-        if (!(v >= 0 && v <= 1)) fail(member(path, key), fmt(v) + " is outside [0, 1]");
+        if (!(v >= 0 && v <= 1)) fail(member(path, key), short_number(v) + " is outside [0, 1]");
         (std::string(key) == "p1_given_0" ? r.p1_given_0 : r.p0_given_1) = v;
       }
     }
@@ -424,13 +418,13 @@ struct Parser : JsonReader {
       QubitCalibration c;
       for (const char* key : {"t1", "t2"}) {
         const double v = number(required(q, qp, key, "a time > 0"), member(qp, key));
-        if (!(v > 0)) fail(member(qp, key), fmt(v) + " must be > 0");
+        if (!(v > 0)) fail(member(qp, key), short_number(v) + " must be > 0");
         (std::string(key) == "t1" ? c.t1 : c.t2) = v;
       }
       auto optional_probability = [&](const char* key, double& out) {
         if (!q.contains(key)) return;
         out = number(q[key], member(qp, key));
-        if (!(out >= 0 && out <= 1)) fail(member(qp, key), fmt(out) + " is outside [0, 1]");
+        if (!(out >= 0 && out <= 1)) fail(member(qp, key), short_number(out) + " is outside [0, 1]");
       };
       optional_probability("excited_population", c.excited_population);
       optional_probability("p1_given_0", c.p1_given_0);
@@ -456,8 +450,8 @@ struct Parser : JsonReader {
         }
         c.error = g.contains("error") ? number(g["error"], member(gp, "error")) : 0.0;
         c.time = g.contains("time") ? number(g["time"], member(gp, "time")) : 0.0;
-        if (!(c.error >= 0 && c.error <= 1)) fail(member(gp, "error"), fmt(c.error) + " is outside [0, 1]");
-        if (!(c.time >= 0)) fail(member(gp, "time"), fmt(c.time) + " must be >= 0");
+        if (!(c.error >= 0 && c.error <= 1)) fail(member(gp, "error"), short_number(c.error) + " is outside [0, 1]");
+        if (!(c.time >= 0)) fail(member(gp, "time"), short_number(c.time) + " must be >= 0");
         gates.push_back(c);
       }
     }

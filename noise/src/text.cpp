@@ -1,5 +1,6 @@
 #include "kraus/noise/text.hpp"
 
+#include <cstdio>
 #include <fstream>
 
 namespace kraus::noise {
@@ -56,6 +57,12 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
   }
   if (i < text.size()) out += "...";
   return out;
+}
+
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 std::string line_col(std::string_view text, std::size_t offset) {

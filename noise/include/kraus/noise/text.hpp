@@ -19,6 +19,9 @@ inline constexpr std::size_t kMaxQuotedBytes = 64;
 // when something was left out. printable("a\tb\xff") == "a\\x09b\\xff".
 std::string printable(std::string_view text, std::size_t max_bytes = std::string_view::npos);
 
+// How messages print a number: printf's "%.6g" (0.1, 1e-07, 1234.57).
+std::string short_number(double v);
+
 // 1-based "line:col" of byte `offset` of `text`; "\n", "\r" and "\r\n" each end one line.
 std::string line_col(std::string_view text, std::size_t offset);
 
