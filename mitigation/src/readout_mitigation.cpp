@@ -40,12 +40,15 @@ void apply_to_group(std::vector<double>& v, const std::vector<int>& qubits, cons
     }
   }
   for (int q : qubits) group_mask |= std::uint64_t{1} << q;
+  // Every assignment of the other qubits, in increasing order: add 1 with the group's bits set, so
+  // that the carry skips them.
+  const std::uint64_t others = (v.size() - 1) & ~group_mask;
   arma::vec in(d), out(d);
-  for (std::uint64_t base = 0; base < v.size(); ++base) {
-    if (base & group_mask) continue;
+  for (std::uint64_t base = 0;; base = ((base | group_mask) + 1) & others) {
     for (std::size_t a = 0; a < d; ++a) in(a) = v[base + offset[a]];
     out = m * in;
     for (std::size_t a = 0; a < d; ++a) v[base + offset[a]] = out(a);
+    if (base == others) break;
   }
 }
 
