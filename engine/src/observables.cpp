@@ -84,8 +84,6 @@ void check_fits(const DensityMatrix& rho, const PauliString& pauli) {
   }
 }
 
-bool is_identity(const PauliString& pauli) { return (pauli.x_mask | pauli.z_mask) == 0; }
-
 }  // namespace
 
 double expectation(const DensityMatrix& rho, const PauliString& pauli) {
@@ -433,7 +431,7 @@ ShotEstimate estimate_with_shots(const std::vector<double>& term_expectations, c
   double variance = 0.0;
   for (std::size_t i = 0; i < sum.terms.size(); ++i) {
     const auto& [coef, pauli] = sum.terms[i];
-    if (is_identity(pauli)) {
+    if (pauli.is_identity()) {
       out.value += coef;
       continue;
     }

@@ -32,8 +32,6 @@ std::string join(const std::vector<double>& v, int precision = 6) {
 
 constexpr const char* kMethods = "fold-global, fold-random, fold-all, fold-layer:L, identity, scale-noise";
 
-bool is_identity(const engine::PauliString& p) { return p.x_mask == 0 && p.z_mask == 0; }
-
 std::string sum_to_string(const engine::PauliSum& sum) {
   std::string out;
   for (std::size_t i = 0; i < sum.terms.size(); ++i) {
@@ -158,7 +156,7 @@ class Runner {
 double combine(const engine::PauliSum& sum, const std::vector<double>& term_values) {
   double v = 0.0;
   for (std::size_t t = 0; t < sum.terms.size(); ++t) {
-    v += sum.terms[t].first * (is_identity(sum.terms[t].second) ? 1.0 : term_values[t]);
+    v += sum.terms[t].first * (sum.terms[t].second.is_identity() ? 1.0 : term_values[t]);
   }
   return v;
 }
@@ -168,7 +166,7 @@ std::vector<std::uint64_t> sample_plus(const engine::PauliSum& sum, const std::v
                                        std::uint64_t shots, std::mt19937_64& rng) {
   std::vector<std::uint64_t> out(sum.terms.size(), 0);
   for (std::size_t t = 0; t < sum.terms.size(); ++t) {
-    if (is_identity(sum.terms[t].second)) continue;
+    if (sum.terms[t].second.is_identity()) continue;
     const double p = std::clamp((1.0 + exact[t]) / 2.0, 0.0, 1.0);
     std::binomial_distribution<std::uint64_t> bin(shots, p);
     out[t] = bin(rng);
@@ -179,7 +177,7 @@ std::vector<std::uint64_t> sample_plus(const engine::PauliSum& sum, const std::v
 double value_from_counts(const engine::PauliSum& sum, const std::vector<std::uint64_t>& plus, std::uint64_t shots) {
   double v = 0.0;
   for (std::size_t t = 0; t < sum.terms.size(); ++t) {
-    const double e = is_identity(sum.terms[t].second)
+    const double e = sum.terms[t].second.is_identity()
                          ? 1.0
                          : 2.0 * static_cast<double>(plus[t]) / static_cast<double>(shots) - 1.0;
     v += sum.terms[t].first * e;
@@ -235,7 +233,7 @@ void finish(ZneResult& r, const engine::PauliSum& sum, const std::vector<Point>&
       for (std::size_t j = 0; j < points.size(); ++j) {
         std::vector<std::uint64_t> redrawn(sum.terms.size(), 0);
         for (std::size_t t = 0; t < sum.terms.size(); ++t) {
-          if (is_identity(sum.terms[t].second)) continue;
+          if (sum.terms[t].second.is_identity()) continue;
           std::binomial_distribution<std::uint64_t> bin(
               shots, static_cast<double>(plus[j][t]) / static_cast<double>(shots));
           redrawn[t] = bin(rng);

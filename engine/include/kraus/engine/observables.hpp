@@ -24,6 +24,7 @@ struct PauliString {
   static PauliString parse(std::string_view text);
   // Highest qubit index used plus one (0 for the identity).
   int min_qubits() const;
+  bool is_identity() const { return (x_mask | z_mask) == 0; }
   std::string to_string() const;
 };
 
