@@ -78,8 +78,8 @@ MeasurementMap measurement_map(const Circuit& circuit) {
         throw std::invalid_argument(
             "counts need every classical bit's last measurement to be final; " +
             clbit_name(map.registers, op.clbit) + " is written by the measurement of qubit " + std::to_string(q) +
-            " (operation " + std::to_string(i + 1) + ") which is followed by '" + ops[next].name() + "' on qubit " +
-            std::to_string(q) + " (operation " + std::to_string(next + 1) +
+            " (operation " + std::to_string(i) + ") which is followed by '" + ops[next].name() + "' on qubit " +
+            std::to_string(q) + " (operation " + std::to_string(next) +
             "): not yet supported (needs trajectories)");
       }
       if (!written[bit]) map.clbit_qubit[bit] = q;

@@ -146,13 +146,13 @@ TEST_CASE("a bit whose last write is a mid-circuit measurement is refused", "[en
                                           "barrier q;\nh q[1];\n");
   CHECK_THROWS_WITH(measurement_map(c),
                     "counts need every classical bit's last measurement to be final; c[0] is written by the "
-                    "measurement of qubit 1 (operation 2) which is followed by 'h' on qubit 1 (operation 4): not "
+                    "measurement of qubit 1 (operation 1) which is followed by 'h' on qubit 1 (operation 3): not "
                     "yet supported (needs trajectories)");
   // A reset counts as acting on the qubit.
   const Circuit r = parse_qasm2(kHeader + "qreg q[1];\ncreg flag[1];\nmeasure q[0] -> flag[0];\nreset q[0];\n");
   CHECK_THROWS_WITH(measurement_map(r),
                     "counts need every classical bit's last measurement to be final; flag[0] is written by the "
-                    "measurement of qubit 0 (operation 1) which is followed by 'reset' on qubit 0 (operation 2): "
+                    "measurement of qubit 0 (operation 0) which is followed by 'reset' on qubit 0 (operation 1): "
                     "not yet supported (needs trajectories)");
 }
 

@@ -40,8 +40,9 @@ struct MeasurementMap {
 
 // The map of `circuit`'s classical bits. Throws std::invalid_argument when a bit's last write is a
 // measurement that is not final ("counts need every classical bit's last measurement to be final;
-// c[0] is written by the measurement of qubit 1 (operation 2) which is followed by 'h' on qubit 1
-// (operation 3): not yet supported (needs trajectories)"), or when the circuit measures and has
+// c[0] is written by the measurement of qubit 1 (operation 1) which is followed by 'h' on qubit 1
+// (operation 3): not yet supported (needs trajectories)"; operations counted from 0, as in the
+// transpiler's and folding's messages), or when the circuit measures and has
 // more than kMaxCountedClbits classical bits.
 MeasurementMap measurement_map(const Circuit& circuit);
 
