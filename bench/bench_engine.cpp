@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/gates.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -95,6 +96,25 @@ void BM_Gate2q(benchmark::State& st) {
   report_passes(st, n, 1.0);
 }
 
+// A generic 2-qubit channel as its 16 x 16 superoperator, on the qubits of BM_Gate2q: two Kraus
+// operators sqrt(0.95) U1 and sqrt(0.05) U2 with dense unitaries, so that no entry of S is zero.
+void BM_Superoperator2q(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  DensityMatrix& rho = state(n);
+  using kraus::engine::gate_matrix;
+  const arma::cx_mat u1 = gate_matrix(Gate::kRXX, {0.3}) * arma::kron(gate_matrix(Gate::kRX, {0.5}),
+                                                                      gate_matrix(Gate::kRY, {0.2}));
+  const arma::cx_mat u2 = gate_matrix(Gate::kRZZ, {0.7}) * arma::kron(gate_matrix(Gate::kRY, {0.9}),
+                                                                      gate_matrix(Gate::kRX, {0.4}));
+  const arma::cx_mat s = 0.95 * arma::kron(arma::conj(u1), u1) + 0.05 * arma::kron(arma::conj(u2), u2);
+  for (auto _ : st) {
+    rho.apply_superoperator({1, n - 2}, s);
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
 // CNOT (a permutation: the cheap path).
 void BM_CNOT(benchmark::State& st) {
   set_threads(st);
@@ -149,6 +169,7 @@ void args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_StreamTriad)->Apply(args);
 BENCHMARK(BM_Gate1q)->Apply(args);
 BENCHMARK(BM_Gate2q)->Apply(args);
+BENCHMARK(BM_Superoperator2q)->Apply(args);
 BENCHMARK(BM_CNOT)->Apply(args);
 BENCHMARK(BM_Depolarizing1q)->Apply(args);
 BENCHMARK(BM_LayeredCircuit)->Apply(args);
