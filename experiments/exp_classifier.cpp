@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     m.options.batch_seed = p.seed;
     m.options.zne = s.zne;
     const optim::Ansatz ansatz(m.ansatz);
-    const optim::ParametrizedCircuit circuit = ansatz.circuit(m.encoding);
+    const kraus::engine::Circuit circuit = ansatz.circuit(m.encoding);
     const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, m.ansatz.num_qubits);
     optim::ClassifierObjective train(circuit, task.train, m.options, &model);
     optim::ClassifierOptions eval_options = m.options;

@@ -1,11 +1,117 @@
 #include "kraus/engine/circuit.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "kraus/noise/kernels.hpp"
 
 namespace kraus::engine {
+
+Angle Angle::constant(double value) {
+  Angle a;
+  a.offset = value;
+  return a;
+}
+
+Angle Angle::parameter(int index, double coeff, double offset) {
+  if (index < 0) throw std::invalid_argument("parameter index " + std::to_string(index) + " is negative");
+  Angle a;
+  a.offset = offset;
+  a.terms.push_back({index, -1, coeff});
+  return a;
+}
+
+Angle Angle::feature(int index, double coeff, double offset) {
+  if (index < 0) throw std::invalid_argument("feature index " + std::to_string(index) + " is negative");
+  Angle a;
+  a.offset = offset;
+  a.terms.push_back({-1, index, coeff});
+  return a;
+}
+
+Angle& Angle::add(int param, int feature, double coeff) {
+  terms.push_back({param < 0 ? -1 : param, feature < 0 ? -1 : feature, coeff});
+  return *this;
+}
+
+double Angle::value(const double* theta, const double* x) const {
+  double a = offset;
+  for (const AngleTerm& t : terms) {
+    double v = t.coeff;
+    if (t.param >= 0) v *= theta[t.param];
+    if (t.feature >= 0) v *= x[t.feature];
+    a += v;
+  }
+  return a;
+}
+
+double Angle::term_derivative(const AngleTerm& term, const double* x) {
+  return term.feature >= 0 ? term.coeff * x[term.feature] : term.coeff;
+}
+
+bool Angle::depends_on_parameters() const {
+  return std::any_of(terms.begin(), terms.end(), [](const AngleTerm& t) { return t.param >= 0; });
+}
+
+int Angle::max_parameter() const {
+  int m = -1;
+  for (const AngleTerm& t : terms) m = std::max(m, t.param);
+  return m;
+}
+
+int Angle::max_feature() const {
+  int m = -1;
+  for (const AngleTerm& t : terms) m = std::max(m, t.feature);
+  return m;
+}
+
+AngleDependentChannel angle_dependent_amplitude_damping(double gamma_max) {
+  if (!(gamma_max >= 0.0 && gamma_max < 1.0)) {
+    throw std::invalid_argument("angle-dependent amplitude damping: gamma_max " + std::to_string(gamma_max) +
+                                " is outside [0, 1)");
+  }
+  // E(B)_00 = B00 + γ B11, E(B)_01 = sqrt(1-γ) B01, E(B)_10 = sqrt(1-γ) B10, E(B)_11 = (1-γ) B11,
+  // on vec(B)[a + 2b] = B(a, b): index 0 = B00, 1 = B10, 2 = B01, 3 = B11.
+  auto superop = [](double g, double s) {  // s = sqrt(1 - g)
+    noise::Matrix m(4, 4);
+    m(0, 0) = 1.0;
+    m(0, 3) = g;
+    m(1, 1) = s;
+    m(2, 2) = s;
+    m(3, 3) = 1.0 - g;
+    return m;
+  };
+  AngleDependentChannel c;
+  c.num_qubits = 1;
+  c.name = "angle_dependent_amplitude_damping";
+  c.superoperator = [gamma_max, superop](double a) {
+    const double g = gamma_max * std::sin(a / 2) * std::sin(a / 2);
+    return superop(g, std::sqrt(1.0 - g));
+  };
+  c.derivative = [gamma_max](double a) {
+    const double g = gamma_max * std::sin(a / 2) * std::sin(a / 2);
+    const double dg = gamma_max * std::sin(a / 2) * std::cos(a / 2);  // d/da of gamma_max sin²(a/2)
+    const double ds = -dg / (2.0 * std::sqrt(1.0 - g));
+    noise::Matrix m(4, 4);
+    m(0, 3) = dg;
+    m(1, 1) = ds;
+    m(2, 2) = ds;
+    m(3, 3) = -dg;
+    return m;
+  };
+  return c;
+}
+
+bool is_pauli_rotation(Gate gate) {
+  switch (gate) {
+    case Gate::kRX: case Gate::kRY: case Gate::kRZ:
+    case Gate::kRXX: case Gate::kRYY: case Gate::kRZZ: case Gate::kRZX:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string Operation::name() const {
   switch (kind) {
@@ -14,6 +120,7 @@ std::string Operation::name() const {
     case OpKind::kMeasure: return "measure";
     case OpKind::kReset: return "reset";
     case OpKind::kBarrier: return "barrier";
+    case OpKind::kChannel: return "channel";
   }
   return "";
 }
@@ -111,19 +218,162 @@ void Circuit::add_barrier(std::vector<int> qubits) {
   ops_.push_back(std::move(op));
 }
 
-namespace {
+void Circuit::add_rotation(Gate gate, std::vector<int> qubits, Angle angle) {
+  const GateInfo& info = gate_info(gate);
+  if (!is_pauli_rotation(gate)) {
+    throw std::invalid_argument("gate '" + std::string(info.name) +
+                                "' cannot carry a parametrised angle: only the Pauli rotations rx, ry, rz, rxx, "
+                                "ryy, rzz, rzx can (exact gradients need a Pauli generator)");
+  }
+  if (static_cast<int>(qubits.size()) != info.num_qubits) {
+    throw std::invalid_argument("gate '" + std::string(info.name) + "' acts on " + std::to_string(info.num_qubits) +
+                                " qubit(s), got " + std::to_string(qubits.size()));
+  }
+  check_qubit_operands(qubits, num_qubits_);
+  for (const AngleTerm& t : angle.terms) {
+    if (t.param < -1 || t.feature < -1) throw std::invalid_argument("angle term with a bad index");
+  }
+  note_angle(angle);
+  Operation op;
+  op.kind = OpKind::kGate;
+  op.gate = gate;
+  op.qubits = std::move(qubits);
+  op.has_angle = true;
+  op.angle = std::move(angle);
+  ops_.push_back(std::move(op));
+}
 
-void append_operation_checked(Circuit& circuit, const Operation& op) {
+void Circuit::add_channel(std::vector<int> qubits, noise::Channel channel) {
+  check_qubit_operands(qubits, num_qubits_);
+  if (channel.num_qubits() != static_cast<int>(qubits.size()) || qubits.empty() || qubits.size() > 3) {
+    throw std::invalid_argument("a " + std::to_string(channel.num_qubits()) + "-qubit channel placed on " +
+                                std::to_string(qubits.size()) + " qubit(s); explicit channels act on 1 to 3 qubits");
+  }
+  Operation op;
+  op.kind = OpKind::kChannel;
+  op.qubits = std::move(qubits);
+  op.channel = std::make_shared<const noise::Channel>(std::move(channel));
+  ops_.push_back(std::move(op));
+}
+
+void Circuit::add_angle_dependent_channel(std::vector<int> qubits, AngleDependentChannel channel, Angle angle) {
+  check_qubit_operands(qubits, num_qubits_);
+  if (channel.num_qubits != static_cast<int>(qubits.size()) || qubits.empty() || qubits.size() > 2) {
+    throw std::invalid_argument("an angle-dependent channel on " + std::to_string(channel.num_qubits) +
+                                " qubit(s) placed on " + std::to_string(qubits.size()) + " (1 or 2 allowed)");
+  }
+  if (!channel.superoperator) throw std::invalid_argument("angle-dependent channel without a superoperator");
+  const noise::Matrix s = channel.superoperator(angle.offset);
+  const int dim = 1 << (2 * channel.num_qubits);
+  if (s.rows() != dim || s.cols() != dim) {
+    throw std::invalid_argument("angle-dependent channel '" + channel.name + "': superoperator is " +
+                                std::to_string(s.rows()) + "x" + std::to_string(s.cols()) + ", expected " +
+                                std::to_string(dim) + "x" + std::to_string(dim));
+  }
+  note_angle(angle);
+  Operation op;
+  op.kind = OpKind::kChannel;
+  op.qubits = std::move(qubits);
+  op.has_angle = true;
+  op.angle = std::move(angle);
+  op.angle_channel = std::make_shared<const AngleDependentChannel>(std::move(channel));
+  ops_.push_back(std::move(op));
+}
+
+void Circuit::add(const Operation& op) {
   switch (op.kind) {
-    case OpKind::kGate: circuit.add_gate(op.gate, op.qubits, op.params); return;
-    case OpKind::kUnitary: circuit.add_unitary(op.qubits, op.matrix); return;
-    case OpKind::kMeasure: circuit.add_measure(op.qubits.at(0), op.clbit); return;
-    case OpKind::kReset: circuit.add_reset(op.qubits.at(0)); return;
-    case OpKind::kBarrier: circuit.add_barrier(op.qubits); return;
+    case OpKind::kGate:
+      if (op.has_angle) {
+        add_rotation(op.gate, op.qubits, op.angle);
+      } else {
+        add_gate(op.gate, op.qubits, op.params);
+      }
+      return;
+    case OpKind::kUnitary: add_unitary(op.qubits, op.matrix); return;
+    case OpKind::kMeasure: add_measure(op.qubits.at(0), op.clbit); return;
+    case OpKind::kReset: add_reset(op.qubits.at(0)); return;
+    case OpKind::kBarrier: add_barrier(op.qubits); return;
+    case OpKind::kChannel:
+      if (op.angle_channel) {
+        add_angle_dependent_channel(op.qubits, *op.angle_channel, op.angle);
+      } else if (op.channel) {
+        add_channel(op.qubits, *op.channel);
+      } else {
+        throw std::invalid_argument("a channel operation without a channel");
+      }
+      return;
   }
 }
 
-}  // namespace
+void Circuit::append(const Circuit& other) {
+  if (other.num_qubits_ != num_qubits_ || other.num_clbits_ > num_clbits_) {
+    throw std::invalid_argument("cannot append a circuit of " + std::to_string(other.num_qubits_) + " qubits and " +
+                                std::to_string(other.num_clbits_) + " classical bits to one of " +
+                                std::to_string(num_qubits_) + " and " + std::to_string(num_clbits_));
+  }
+  for (const Operation& op : other.ops_) add(op);
+  set_num_parameters(other.num_parameters_);
+  set_num_features(other.num_features_);
+}
+
+void Circuit::set_num_parameters(int n) {
+  if (n < 0) throw std::invalid_argument("number of parameters must be >= 0");
+  num_parameters_ = std::max(num_parameters_, n);
+}
+
+void Circuit::set_num_features(int n) {
+  if (n < 0) throw std::invalid_argument("number of features must be >= 0");
+  num_features_ = std::max(num_features_, n);
+}
+
+void Circuit::note_angle(const Angle& angle) {
+  num_parameters_ = std::max(num_parameters_, angle.max_parameter() + 1);
+  num_features_ = std::max(num_features_, angle.max_feature() + 1);
+}
+
+void Circuit::set_amplitude_initial_state(int num_features) {
+  const double dim = std::ldexp(1.0, num_qubits_);
+  if (num_features < 1 || static_cast<double>(num_features) > dim) {
+    throw std::invalid_argument("amplitude encoding of " + std::to_string(num_features) + " features on " +
+                                std::to_string(num_qubits_) + " qubits needs 1 <= features <= 2^n");
+  }
+  amplitude_features_ = num_features;
+  set_num_features(num_features);
+}
+
+bool Circuit::is_parametrized() const {
+  return amplitude_features_ > 0 ||
+         std::any_of(ops_.begin(), ops_.end(), [](const Operation& op) { return op.has_angle && !op.angle.terms.empty(); });
+}
+
+bool Circuit::has_channels() const {
+  return std::any_of(ops_.begin(), ops_.end(), [](const Operation& op) { return op.kind == OpKind::kChannel; });
+}
+
+bool Circuit::has_parameter_dependent_channels() const {
+  return std::any_of(ops_.begin(), ops_.end(), [](const Operation& op) {
+    return op.kind == OpKind::kChannel && op.has_angle && op.angle.depends_on_parameters();
+  });
+}
+
+Circuit Circuit::bind(const double* theta, const double* x) const {
+  if (amplitude_features_ > 0) {
+    throw std::invalid_argument("a circuit with an amplitude-encoded initial state has no fixed-gate form");
+  }
+  Circuit c(num_qubits_, num_clbits_);
+  c.registers_ = registers_;
+  for (const Operation& op : ops_) {
+    if (!op.has_angle) {
+      c.ops_.push_back(op);
+    } else if (op.kind == OpKind::kGate) {
+      c.add_gate(op.gate, op.qubits, {op.angle.value(theta, x)});
+    } else {
+      c.add_channel(op.qubits, noise::Channel::from_superoperator(op.angle_channel->superoperator(op.angle.value(theta, x))));
+    }
+  }
+  return c;
+}
+
 
 Operation inverse(const Operation& op) {
   Operation inv = op;
@@ -132,8 +382,14 @@ Operation inverse(const Operation& op) {
     case OpKind::kUnitary: inv.matrix = op.matrix.t(); return inv;
     case OpKind::kMeasure:
     case OpKind::kReset:
+    case OpKind::kChannel:
       throw std::invalid_argument("'" + op.name() + "' is not unitary and has no inverse");
     case OpKind::kGate: break;
+  }
+  if (op.has_angle) {  // a Pauli rotation: exp(-i a P / 2)^-1 = exp(i a P / 2)
+    inv.angle.offset = -op.angle.offset;
+    for (AngleTerm& t : inv.angle.terms) t.coeff = -t.coeff;
+    return inv;
   }
   if (static_cast<int>(op.params.size()) != gate_info(op.gate).num_params) {
     throw std::invalid_argument("gate '" + op.name() + "' takes " + std::to_string(gate_info(op.gate).num_params) +
@@ -179,10 +435,15 @@ Operation inverse(const Operation& op) {
 }
 
 Circuit inverse(const Circuit& circuit) {
+  if (circuit.amplitude_features() > 0) {
+    throw std::invalid_argument("a circuit with an amplitude-encoded initial state has no inverse");
+  }
   Circuit out(circuit.num_qubits(), circuit.num_clbits());
   out.set_classical_registers(circuit.classical_registers());
   const auto& ops = circuit.operations();
-  for (std::size_t i = ops.size(); i-- > 0;) append_operation_checked(out, inverse(ops[i]));
+  for (std::size_t i = ops.size(); i-- > 0;) out.add(inverse(ops[i]));
+  out.set_num_parameters(circuit.num_parameters());
+  out.set_num_features(circuit.num_features());
   return out;
 }
 

@@ -471,7 +471,8 @@ Circuit Parser::parse() {
           circuit.add_barrier(std::vector<int>(barrier_qubits_.begin() + op.barrier_begin,
                                                barrier_qubits_.begin() + op.barrier_begin + op.barrier_count));
           break;
-        case OpKind::kUnitary: break;  // never produced
+        case OpKind::kUnitary:
+        case OpKind::kChannel: break;  // never produced
       }
     }
   } catch (const std::invalid_argument& e) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "kraus/engine/program.hpp"
 #include "kraus/engine/qasm2.hpp"
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/kernels.hpp"
@@ -128,33 +129,6 @@ std::string qubit_list(const std::vector<int>& qubits) {
   return s;
 }
 
-// For each operation: does a later operation (other than a barrier or measure) use one of its qubits?
-std::vector<bool> followed_by_operation(const Circuit& circuit) {
-  const auto& ops = circuit.operations();
-  std::vector<bool> used_later(static_cast<std::size_t>(circuit.num_qubits()), false);
-  std::vector<bool> out(ops.size(), false);
-  for (std::size_t i = ops.size(); i-- > 0;) {
-    const Operation& op = ops[i];
-    for (int q : op.qubits) out[i] = out[i] || used_later[static_cast<std::size_t>(q)];
-    if (op.kind != OpKind::kBarrier && op.kind != OpKind::kMeasure) {
-      for (int q : op.qubits) used_later[static_cast<std::size_t>(q)] = true;
-    }
-  }
-  return out;
-}
-
-void apply_operation(const Operation& op, bool followed, DensityMatrix& rho) {
-  switch (op.kind) {
-    case OpKind::kGate: rho.apply(op.gate, op.qubits, op.params); break;
-    case OpKind::kUnitary: rho.apply_unitary(op.qubits, op.matrix); break;
-    case OpKind::kMeasure:
-      if (followed) rho.measure(op.qubits[0]);
-      break;
-    case OpKind::kReset: rho.reset(op.qubits[0]); break;
-    case OpKind::kBarrier: break;
-  }
-}
-
 }  // namespace
 
 std::vector<int> asap_layers(const Circuit& circuit, int* num_layers) {
@@ -166,7 +140,7 @@ std::vector<int> asap_layers(const Circuit& circuit, int* num_layers) {
     int l = 0;
     for (int q : ops[i].qubits) l = std::max(l, next_free[static_cast<std::size_t>(q)]);
     layer[i] = l;
-    if (ops[i].kind == OpKind::kBarrier) {
+    if (ops[i].kind == OpKind::kBarrier || ops[i].kind == OpKind::kChannel) {
       for (int q : ops[i].qubits) next_free[static_cast<std::size_t>(q)] = l;
     } else {
       for (int q : ops[i].qubits) next_free[static_cast<std::size_t>(q)] = l + 1;
@@ -287,61 +261,11 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
 }
 
 void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho) {
-  if (rho.num_qubits() != circuit.num_qubits()) {
-    throw std::invalid_argument("the state has " + std::to_string(rho.num_qubits()) + " qubits, the circuit " +
-                                std::to_string(circuit.num_qubits()));
+  if (circuit.is_parametrized()) {
+    throw std::invalid_argument("the circuit has parametrised angles or an amplitude-encoded initial state: run its "
+                                "compiled program with parameter values (engine::run), or bind it first");
   }
-  rho.reset_to_zero_state();
-  const auto& ops = circuit.operations();
-  const std::vector<bool> followed = followed_by_operation(circuit);
-  const noise::Channel* idle = model ? model->idle_channel() : nullptr;
-
-  auto run_one = [&](std::size_t i) {
-    const Operation& op = ops[i];
-    apply_operation(op, followed[i], rho);
-    if (model) {
-      for (const noise::PlacedChannel& pc : channels_after(op, *model)) {
-        noise::apply_channel(rho.data(), rho.num_qubits(), pc.qubits.data(), *pc.channel);
-      }
-    }
-  };
-  if (idle == nullptr) {
-    for (std::size_t i = 0; i < ops.size(); ++i) run_one(i);
-    return;
-  }
-  // Layer by layer (a stable reordering that keeps every qubit's operations in order), then the
-  // idle channel on the qubits the layer left alone.
-  int num_layers = 0;
-  const std::vector<int> layer = asap_layers(circuit, &num_layers);
-  std::vector<std::size_t> order(ops.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return layer[a] < layer[b]; });
-  // A qubit is read out at its first measurement that no other operation follows (later ones measure
-  // it again): no idle noise afterwards.
-  std::vector<int> idle_until(static_cast<std::size_t>(circuit.num_qubits()), num_layers);
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].kind == OpKind::kMeasure && !followed[i]) {
-      int& until = idle_until[static_cast<std::size_t>(ops[i].qubits[0])];
-      until = std::min(until, layer[i]);
-    }
-  }
-  std::size_t next = 0;
-  for (int l = 0; l < num_layers; ++l) {
-    std::vector<bool> busy(static_cast<std::size_t>(circuit.num_qubits()), false);
-    for (; next < order.size() && layer[order[next]] == l; ++next) {
-      const Operation& op = ops[order[next]];
-      if (op.kind != OpKind::kBarrier) {
-        for (int q : op.qubits) busy[static_cast<std::size_t>(q)] = true;
-      }
-      run_one(order[next]);
-    }
-    for (int q = 0; q < circuit.num_qubits(); ++q) {
-      if (!busy[static_cast<std::size_t>(q)] && l < idle_until[static_cast<std::size_t>(q)]) {
-        noise::apply_channel(rho.data(), rho.num_qubits(), &q, *idle);
-      }
-    }
-  }
-  for (; next < order.size(); ++next) run_one(order[next]);  // barriers after the last layer
+  run(compile(circuit, model), nullptr, nullptr, rho);
 }
 
 std::vector<double> probabilities_with_readout(const DensityMatrix& rho, const noise::NoiseModel* model) {

@@ -993,6 +993,10 @@ bool TranspileOptions::IsValid(std::string* why) const {
 TranspileResult transpile(const Circuit& circuit, const TranspileOptions& options) {
   std::string why;
   if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  if (circuit.is_parametrized() || circuit.has_channels()) {
+    throw std::invalid_argument("transpile: the circuit has parametrised angles or explicit channels; bind the "
+                                "parameters first (Circuit::bind) and leave channels to the noise model");
+  }
   const int n = circuit.num_qubits();
   const std::vector<Operation>& ops = circuit.operations();
   std::optional<Basis> basis;
@@ -1056,14 +1060,7 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
   result.circuit.set_classical_registers(circuit.classical_registers());
   result.circuit.reserve(items.size());
   for (const Item& item : items) {
-    const Operation& op = item.op;
-    switch (op.kind) {
-      case OpKind::kGate: result.circuit.add_gate(op.gate, op.qubits, op.params); break;
-      case OpKind::kUnitary: result.circuit.add_unitary(op.qubits, op.matrix); break;
-      case OpKind::kMeasure: result.circuit.add_measure(op.qubits[0], op.clbit); break;
-      case OpKind::kReset: result.circuit.add_reset(op.qubits[0]); break;
-      case OpKind::kBarrier: result.circuit.add_barrier(op.qubits); break;
-    }
+    result.circuit.add(item.op);
   }
   result.gate_counts_after = count_gates(result.circuit.operations());
   return result;

@@ -38,16 +38,6 @@ std::string fmt(double x) {
   return out.str();
 }
 
-void append(Circuit& circuit, const Operation& op) {
-  switch (op.kind) {
-    case OpKind::kGate: circuit.add_gate(op.gate, op.qubits, op.params); return;
-    case OpKind::kUnitary: circuit.add_unitary(op.qubits, op.matrix); return;
-    case OpKind::kMeasure: circuit.add_measure(op.qubits.at(0), op.clbit); return;
-    case OpKind::kReset: circuit.add_reset(op.qubits.at(0)); return;
-    case OpKind::kBarrier: circuit.add_barrier(op.qubits); return;
-  }
-}
-
 // The circuit split into what folding keeps in place: leading resets, the body (gates and
 // barriers), terminal measurements.
 struct Split {
@@ -97,6 +87,9 @@ Split split(const Circuit& circuit) {
       case OpKind::kBarrier:
         out.body.push_back(op);
         break;
+      case OpKind::kChannel:
+        throw UnfoldableCircuitError("cannot fold the circuit: " + describe(op, i) +
+                                     " is an explicit channel, which has no inverse (use scale-noise)");
       case OpKind::kGate:
       case OpKind::kUnitary:
         out.body.push_back(op);
@@ -108,19 +101,27 @@ Split split(const Circuit& circuit) {
   return out;
 }
 
-Circuit assemble(const Circuit& original, const Split& parts, const std::vector<Operation>& body) {
+// An empty circuit with the registers, parameter and feature counts and initial state of `original`.
+Circuit like(const Circuit& original) {
   Circuit out(original.num_qubits(), original.num_clbits());
   out.set_classical_registers(original.classical_registers());
-  for (const Operation& op : parts.leading_resets) append(out, op);
-  for (const Operation& op : body) append(out, op);
-  for (const Operation& op : parts.terminal_measurements) append(out, op);
+  out.set_num_parameters(original.num_parameters());
+  out.set_num_features(original.num_features());
+  if (original.amplitude_features() > 0) out.set_amplitude_initial_state(original.amplitude_features());
+  return out;
+}
+
+Circuit assemble(const Circuit& original, const Split& parts, const std::vector<Operation>& body) {
+  Circuit out = like(original);
+  for (const Operation& op : parts.leading_resets) out.add(op);
+  for (const Operation& op : body) out.add(op);
+  for (const Operation& op : parts.terminal_measurements) out.add(op);
   return out;
 }
 
 Circuit body_circuit(const Circuit& original, const std::vector<Operation>& body) {
-  Circuit out(original.num_qubits(), original.num_clbits());
-  out.set_classical_registers(original.classical_registers());
-  for (const Operation& op : body) append(out, op);
+  Circuit out = like(original);
+  for (const Operation& op : body) out.add(op);
   return out;
 }
 

@@ -90,7 +90,10 @@ std::vector<std::string> noise_warnings(const Circuit& circuit, const noise::Noi
     const auto a = model->channels_after(op.name(), op.qubits);
     const auto b = model->channels_after(inv.name(), inv.qubits);
     bool same = a.size() == b.size();
-    for (std::size_t i = 0; same && i < a.size(); ++i) same = a[i].channel == b[i].channel && a[i].qubits == b[i].qubits;
+    for (std::size_t i = 0; same && i < a.size(); ++i) {
+      same = a[i].qubits == b[i].qubits &&
+             (a[i].channel->superoperator() - b[i].channel->superoperator()).max_abs() == 0.0;
+    }
     if (same) continue;
     const std::string key = op.name() + "/" + inv.name();
     if (!seen.insert(key).second) continue;

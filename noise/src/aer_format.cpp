@@ -111,7 +111,13 @@ std::string NoiseModel::to_aer_json(int num_qubits) const {
     }
     const int k = r.channel.fixed_num_qubits();
     if (k == 0) throw NoiseModelError(path + ": give the depolarizing channel's num_qubits to export it");
-    const Channel& channel = built(i, k);
+    const Channel channel = [&] {
+      try {
+        return r.channel.build(k);
+      } catch (const std::invalid_argument& e) {
+        throw NoiseModelError(path + ".channel: " + e.what());
+      }
+    }();
     json e;
     e["type"] = "qerror";
     e["id"] = "kraus-" + std::to_string(i);

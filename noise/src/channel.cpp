@@ -1,4 +1,5 @@
 #include "kraus/noise/channel.hpp"
+#include "kraus/noise/kernel_call.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -185,48 +186,7 @@ Channel Channel::tensor(const Channel& other) const {
 }
 
 void apply_channel(Complex* rho, int num_qubits, const int* qubits, const Channel& channel) {
-  const int k = channel.num_qubits();
-  detail::validate_state(rho, num_qubits);
-  detail::validate_targets(num_qubits, qubits, k, 3);
-  const Matrix& s = channel.superoperator();
-  if (channel.kraus().size() == 1) {
-    apply_unitary(rho, num_qubits, qubits, k, channel.kraus().front().data(), -1.0);
-    return;
-  }
-  constexpr double kZero = 1e-15;
-  // Depolarising: S = (1 - alpha) I + alpha / d |vec I><vec I|.
-  const int d = 1 << k;
-  const double alpha = 1.0 - s(1, 1).real();
-  bool depolarizing = true;
-  for (int r = 0; r < d * d && depolarizing; ++r)
-    for (int c = 0; c < d * d; ++c) {
-      const bool r_diag = r % (d + 1) == 0, c_diag = c % (d + 1) == 0;
-      const double expect = (r == c ? 1.0 - alpha : 0.0) + (r_diag && c_diag ? alpha / d : 0.0);
-      if (std::abs(s(r, c) - expect) > kZero) {
-        depolarizing = false;
-        break;
-      }
-    }
-  if (depolarizing) {
-    detail::depolarizing_block(rho, num_qubits, qubits, k, alpha);
-    return;
-  }
-  if (k == 1) {
-    // Real block form: populations (vec indices 0, 3) and coherences (1, 2) evolve separately.
-    bool real_block = true;
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c) {
-        const bool same_family = ((r == 0 || r == 3) == (c == 0 || c == 3));
-        if (std::abs(s(r, c).imag()) > kZero || (!same_family && std::abs(s(r, c)) > kZero)) real_block = false;
-      }
-    if (real_block) {
-      const double p[4] = {s(0, 0).real(), s(0, 3).real(), s(3, 0).real(), s(3, 3).real()};
-      const double c[4] = {s(2, 2).real(), s(2, 1).real(), s(1, 2).real(), s(1, 1).real()};
-      detail::real_block_channel_1q(rho, num_qubits, qubits[0], p, c);
-      return;
-    }
-  }
-  apply_superoperator(rho, num_qubits, qubits, k, s.data());
+  apply(channel_call(channel, qubits, detect_kernel(channel)), rho, num_qubits);
 }
 
 int apply_trajectory_step(Complex* psi, int num_qubits, const int* qubits, const Channel& channel, double uniform) {

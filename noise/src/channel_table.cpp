@@ -36,29 +36,29 @@ const std::vector<ChannelType>& channel_types() {
        {{"p", 0, 1, false, 0, "total probability of a non-identity Pauli error (QuEST, Cirq, PennyLane)"},
         {"lambda", 0, 4.0 / 3.0, false, 0, "Qiskit's depolarizing parameter; at most 4^k/(4^k-1) on k qubits"}},
        "rho -> (1-p) rho + p/(4^k-1) sum_{P != I} P rho P; give exactly one of p, lambda (p = lambda (4^k-1)/4^k)",
-       "sqrt(1-p) I, sqrt(p/(4^k-1)) P for the 4^k-1 non-identity Pauli strings P"},
+       "sqrt(1-p) I, sqrt(p/(4^k-1)) P for the 4^k-1 non-identity Pauli strings P", KernelKind::kDepolarizing},
       {"amplitude_damping", 1, {{"gamma", 0, 1, true, 0, "decay probability"}},
        "energy relaxation towards |0>",
-       "K0 = diag(1, sqrt(1-gamma)), K1 = sqrt(gamma) |0><1|"},
+       "K0 = diag(1, sqrt(1-gamma)), K1 = sqrt(gamma) |0><1|", KernelKind::kRealBlock1q},
       {"generalized_amplitude_damping", 1,
        {{"gamma", 0, 1, true, 0, "relaxation probability"},
         {"excited_population", 0, 1, true, 0, "population e of |1> in the fixed point diag(1-e, e)"}},
        "relaxation towards diag(1-e, e) (Qiskit Aer's form)",
        "sqrt(1-e) diag(1, sqrt(1-gamma)), sqrt(1-e) sqrt(gamma) |0><1|, sqrt(e) diag(sqrt(1-gamma), 1), "
-       "sqrt(e) sqrt(gamma) |1><0|"},
+       "sqrt(e) sqrt(gamma) |1><0|", KernelKind::kRealBlock1q},
       {"phase_damping", 1, {{"lambda", 0, 1, true, 0, "dephasing strength"}},
        "coherences shrink by sqrt(1-lambda); populations unchanged",
-       "K0 = diag(1, sqrt(1-lambda)), K1 = diag(0, sqrt(lambda)); equals a phase flip with p = (1-sqrt(1-lambda))/2"},
+       "K0 = diag(1, sqrt(1-lambda)), K1 = diag(0, sqrt(lambda)); equals a phase flip with p = (1-sqrt(1-lambda))/2", KernelKind::kRealBlock1q},
       {"bit_flip", 1, {{"p", 0, 1, true, 0, "probability of X"}}, "rho -> (1-p) rho + p X rho X",
-       "sqrt(1-p) I, sqrt(p) X"},
+       "sqrt(1-p) I, sqrt(p) X", KernelKind::kRealBlock1q},
       {"phase_flip", 1, {{"p", 0, 1, true, 0, "probability of Z"}}, "rho -> (1-p) rho + p Z rho Z",
-       "sqrt(1-p) I, sqrt(p) Z"},
+       "sqrt(1-p) I, sqrt(p) Z", KernelKind::kRealBlock1q},
       {"bit_phase_flip", 1, {{"p", 0, 1, true, 0, "probability of Y"}}, "rho -> (1-p) rho + p Y rho Y",
-       "sqrt(1-p) I, sqrt(p) Y"},
+       "sqrt(1-p) I, sqrt(p) Y", KernelKind::kRealBlock1q},
       {"pauli", 0, {},
        "rho -> (1 - sum p_P) rho + sum_P p_P P rho P; `probabilities` maps Pauli strings (character j on the "
        "gate's j-th qubit, all of one length k) to probabilities >= 0 with sum <= 1",
-       "sqrt(p_I) I, sqrt(p_P) P"},
+       "sqrt(p_I) I, sqrt(p_P) P", KernelKind::kRealBlock1q},
       {"thermal_relaxation", 1,
        {{"t1", 0, kInf, true, 0, "energy relaxation time T1 > 0"},
         {"t2", 0, kInf, true, 0, "dephasing time T2, 0 < T2 <= 2 T1"},
@@ -67,21 +67,21 @@ const std::vector<ChannelType>& channel_types() {
        "with p_reset = 1-exp(-time/t1), populations relax towards diag(1-e, e) and coherences shrink by "
        "exp(-time/t2)",
        "from the eigenvectors of the Choi matrix [[1-e pr,0,0,c],[0,e pr,0,0],[0,0,(1-e) pr,0],[c,0,0,1-(1-e) pr]], "
-       "pr = p_reset, c = exp(-time/t2)"},
+       "pr = p_reset, c = exp(-time/t2)", KernelKind::kRealBlock1q},
       {"reset", 1,
        {{"p0", 0, 1, true, 0, "probability of a reset to |0>"}, {"p1", 0, 1, true, 0, "probability of a reset to |1>"}},
        "rho -> (1-p0-p1) rho + p0 |0><0| + p1 |1><1| (trace one); p0 + p1 <= 1",
-       "sqrt(1-p0-p1) I, sqrt(p0) |0><0|, sqrt(p0) |0><1|, sqrt(p1) |1><0|, sqrt(p1) |1><1|"},
+       "sqrt(1-p0-p1) I, sqrt(p0) |0><0|, sqrt(p0) |0><1|, sqrt(p1) |1><0|, sqrt(p1) |1><1|", KernelKind::kRealBlock1q},
       {"coherent_overrotation", 1, {{"angle", -kInf, kInf, true, 0, "rotation angle in radians"}},
-       "the unitary exp(-i angle P/2) about `axis` P = \"x\", \"y\" or \"z\"", "the single unitary"},
+       "the unitary exp(-i angle P/2) about `axis` P = \"x\", \"y\" or \"z\"", "the single unitary", KernelKind::kUnitary},
       {"tensor", 0, {},
        "independent channels side by side: `channels` is a list of channel objects, the first acting on the "
        "gate's first qubit(s) (the least significant); at most 3 qubits in all",
-       "the products of the factors' Kraus operators"},
+       "the products of the factors' Kraus operators", KernelKind::kSuperoperator},
       {"kraus", 0, {},
        "general channel: `operators` is a list of 2^k x 2^k matrices of [re, im] pairs with sum K^dagger K = I "
        "(tolerance 1e-10)",
-       "as given"},
+       "as given", KernelKind::kSuperoperator},
   };
   return table;
 }
@@ -212,6 +212,14 @@ Channel coherent_overrotation(char axis, double angle) {
     case 'z': return Channel::from_unitary(Matrix::rows_of({{std::exp(-kI1 * (angle / 2)), 0}, {0, std::exp(kI1 * (angle / 2))}}));
     default: throw std::invalid_argument(std::string("coherent_overrotation axis '") + axis + "' must be x, y or z");
   }
+}
+
+KernelKind ChannelSpec::kernel(int num_qubits) const {
+  if (type == "kraus") return kraus_operators.size() == 1 ? KernelKind::kUnitary : KernelKind::kSuperoperator;
+  const ChannelType* t = find_channel_type(type);
+  if (t == nullptr) throw std::invalid_argument("unknown channel type '" + type + "'");
+  if (t->kernel == KernelKind::kRealBlock1q && num_qubits != 1) return KernelKind::kSuperoperator;
+  return t->kernel;
 }
 
 int ChannelSpec::fixed_num_qubits() const {

@@ -517,23 +517,6 @@ bool GateNoiseRule::matches(std::string_view gate, const std::vector<int>& gate_
                      [&](int q) { return std::find(qubits.begin(), qubits.end(), q) != qubits.end(); });
 }
 
-NoiseModel::NoiseModel(const NoiseModel& other)
-    : gate_noise(other.gate_noise), idle_noise(other.idle_noise), readout(other.readout), device(other.device) {}
-
-NoiseModel& NoiseModel::operator=(const NoiseModel& other) {
-  if (this != &other) {
-    gate_noise = other.gate_noise;
-    idle_noise = other.idle_noise;
-    readout = other.readout;
-    device = other.device;
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    cache_.clear();
-    factor_cache_.clear();
-    idle_cache_.reset();
-  }
-  return *this;
-}
-
 NoiseModel NoiseModel::from_json(std::string_view text, const std::string& source) {
   const Parser p{{source}};
   const json j = detail::parse_json(text, source);
@@ -816,43 +799,20 @@ NoiseModel NoiseModel::fitted(const std::vector<int>& physical, std::vector<std:
   return out;
 }
 
-const Channel& NoiseModel::built(std::size_t rule, int arity) const {
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() != gate_noise.size()) {
-    cache_.clear();
-    cache_.resize(gate_noise.size());
+namespace {
+
+// The channel of `spec` on `arity` qubits; build errors are reported at `path`.
+std::shared_ptr<const Channel> build_at(const ChannelSpec& spec, int arity, const std::string& path) {
+  try {
+    return std::make_shared<const Channel>(spec.build(arity));
+  } catch (const NoiseModelError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw NoiseModelError(path + ": " + e.what());
   }
-  auto& slots = cache_[rule];
-  if (slots.size() <= static_cast<std::size_t>(arity)) slots.resize(static_cast<std::size_t>(arity) + 1);
-  if (!slots[static_cast<std::size_t>(arity)]) {
-    try {
-      slots[static_cast<std::size_t>(arity)] = std::make_unique<Channel>(gate_noise[rule].channel.build(arity));
-    } catch (const std::invalid_argument& e) {
-      throw NoiseModelError("gate_noise[" + std::to_string(rule) + "].channel: " + e.what());
-    }
-  }
-  return *slots[static_cast<std::size_t>(arity)];
 }
 
-const Channel& NoiseModel::built_factor(std::size_t rule, std::size_t factor) const {
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (factor_cache_.size() != gate_noise.size()) {
-    factor_cache_.clear();
-    factor_cache_.resize(gate_noise.size());
-  }
-  auto& slots = factor_cache_[rule];
-  if (slots.size() <= factor) slots.resize(factor + 1);
-  if (!slots[factor]) {
-    const ChannelSpec& f = gate_noise[rule].channel.factors[factor];
-    try {
-      slots[factor] = std::make_unique<Channel>(f.build(f.fixed_num_qubits()));
-    } catch (const std::invalid_argument& e) {
-      throw NoiseModelError("gate_noise[" + std::to_string(rule) + "].channel.channels[" + std::to_string(factor) +
-                            "]: " + e.what());
-    }
-  }
-  return *slots[factor];
-}
+}  // namespace
 
 std::vector<PlacedChannel> NoiseModel::channels_after(std::string_view gate, const std::vector<int>& gate_qubits) const {
   std::vector<PlacedChannel> out;
@@ -860,23 +820,26 @@ std::vector<PlacedChannel> NoiseModel::channels_after(std::string_view gate, con
   for (std::size_t i = 0; i < gate_noise.size(); ++i) {
     const GateNoiseRule& rule = gate_noise[i];
     if (!rule.matches(gate, gate_qubits)) continue;
+    const std::string path = "gate_noise[" + std::to_string(i) + "].channel";
     const int fixed = rule.channel.fixed_num_qubits();
     if (rule.channel.type == "tensor" && fixed == k) {
       // A product channel acts as its factors, each on its own qubits (they commute): k small
       // channels instead of one 2^k-dimensional superoperator, exactly the same map.
       std::size_t offset = 0;
       for (std::size_t j = 0; j < rule.channel.factors.size(); ++j) {
-        const std::size_t m = static_cast<std::size_t>(rule.channel.factors[j].fixed_num_qubits());
-        out.push_back({&built_factor(i, j),
+        const ChannelSpec& f = rule.channel.factors[j];
+        const int m = f.fixed_num_qubits();
+        out.push_back({build_at(f, m, path + ".channels[" + std::to_string(j) + "]"),
                        std::vector<int>(gate_qubits.begin() + static_cast<std::ptrdiff_t>(offset),
-                                        gate_qubits.begin() + static_cast<std::ptrdiff_t>(offset + m))});
-        offset += m;
+                                        gate_qubits.begin() + static_cast<std::ptrdiff_t>(offset) + m),
+                       f.kernel(m)});
+        offset += static_cast<std::size_t>(m);
       }
     } else if (fixed == 0 || fixed == k) {
-      out.push_back({&built(i, k), gate_qubits});
+      out.push_back({build_at(rule.channel, k, path), gate_qubits, rule.channel.kernel(k)});
     } else if (fixed == 1) {
-      const Channel* c = &built(i, 1);
-      for (int q : gate_qubits) out.push_back({c, {q}});
+      std::shared_ptr<const Channel> c = build_at(rule.channel, 1, path);
+      for (int q : gate_qubits) out.push_back({c, {q}, rule.channel.kernel(1)});
     } else {
       throw NoiseModelError("gate_noise[" + std::to_string(i) + "]: a " + std::to_string(fixed) + "-qubit " +
                             rule.channel.type + " channel cannot follow '" + std::string(gate) + "', a " +
@@ -886,17 +849,9 @@ std::vector<PlacedChannel> NoiseModel::channels_after(std::string_view gate, con
   return out;
 }
 
-const Channel* NoiseModel::idle_channel() const {
+std::shared_ptr<const Channel> NoiseModel::idle_channel() const {
   if (!idle_noise) return nullptr;
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (!idle_cache_) {
-    try {
-      idle_cache_ = std::make_unique<Channel>(idle_noise->build(1));
-    } catch (const std::invalid_argument& e) {
-      throw NoiseModelError(std::string("idle_noise: ") + e.what());
-    }
-  }
-  return idle_cache_.get();
+  return build_at(*idle_noise, 1, "idle_noise");
 }
 
 ReadoutModel NoiseModel::readout_model(int num_qubits) const {

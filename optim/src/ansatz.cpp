@@ -169,7 +169,7 @@ void Ansatz::remove_layer(int layer, std::vector<double>* params) {
   layers_.erase(layers_.begin() + layer);
 }
 
-void Ansatz::emit_entangler(const Layer& layer, bool inverse, ParametrizedCircuit* c) const {
+void Ansatz::emit_entangler(const Layer& layer, bool inverse, engine::Circuit* c) const {
   const int n = options_.num_qubits;
   std::vector<std::tuple<Gate, int, int>> gates;
   switch (options_.family) {
@@ -194,7 +194,7 @@ void Ansatz::emit_entangler(const Layer& layer, bool inverse, ParametrizedCircui
   for (const auto& [g, a, b] : gates) c->add_gate(g, {a, b});
 }
 
-void Ansatz::emit_layer(const Layer& layer, int offset, ParametrizedCircuit* c) const {
+void Ansatz::emit_layer(const Layer& layer, int offset, engine::Circuit* c) const {
   const int n = options_.num_qubits;
   const bool identity = layer.kind == LayerKind::kIdentity;
   if (identity) emit_entangler(layer, false, c);
@@ -202,44 +202,41 @@ void Ansatz::emit_layer(const Layer& layer, int offset, ParametrizedCircuit* c) 
   switch (options_.family) {
     case AnsatzFamily::kHardwareEfficient:
       for (int q = 0; q < n; ++q) {
-        c->add_rotation(Gate::kRY, {q}, Angle::parameter(p++));
-        if (options_.rotations == RotationSet::kRYRZ) c->add_rotation(Gate::kRZ, {q}, Angle::parameter(p++));
+        c->add_rotation(Gate::kRY, {q}, engine::Angle::parameter(p++));
+        if (options_.rotations == RotationSet::kRYRZ) c->add_rotation(Gate::kRZ, {q}, engine::Angle::parameter(p++));
       }
       break;
     case AnsatzFamily::kMcClean:
-      for (int q = 0; q < n; ++q) c->add_rotation(layer.axes[static_cast<std::size_t>(q)], {q}, Angle::parameter(p++));
+      for (int q = 0; q < n; ++q) c->add_rotation(layer.axes[static_cast<std::size_t>(q)], {q}, engine::Angle::parameter(p++));
       break;
     case AnsatzFamily::kAlternatingLayered:
       for (const auto& block : layer.blocks)
-        for (int q : block) c->add_rotation(Gate::kRY, {q}, Angle::parameter(p++));
+        for (int q : block) c->add_rotation(Gate::kRY, {q}, engine::Angle::parameter(p++));
       break;
     case AnsatzFamily::kDataReuploading:
       for (int q = 0; q < n; ++q) {
         const int w = p++, t = p++;
-        Angle a = Angle::parameter(t);
+        engine::Angle a = engine::Angle::parameter(t);
         a.add(w, layer.features[static_cast<std::size_t>(q)], options_.feature_scale);
         c->add_rotation(Gate::kRY, {q}, a);
-        if (options_.rotations == RotationSet::kRYRZ) c->add_rotation(Gate::kRZ, {q}, Angle::parameter(p++));
+        if (options_.rotations == RotationSet::kRYRZ) c->add_rotation(Gate::kRZ, {q}, engine::Angle::parameter(p++));
       }
       break;
   }
   emit_entangler(layer, identity, c);
 }
 
-ParametrizedCircuit Ansatz::circuit(const Encoding& encoding) const {
-  ParametrizedCircuit c(options_.num_qubits);
+engine::Circuit Ansatz::circuit(const Encoding& encoding) const {
+  engine::Circuit c(options_.num_qubits);
   encoding.apply(&c);
-  c.set_tag(-1);
   if (options_.family == AnsatzFamily::kMcClean && options_.mcclean_preamble) {
     for (int q = 0; q < options_.num_qubits; ++q) c.add_gate(Gate::kRY, {q}, {3.14159265358979323846 / 4});
   }
   int offset = 0;
   for (int l = 0; l < num_layers(); ++l) {
-    c.set_tag(l);
     emit_layer(layers_[static_cast<std::size_t>(l)], offset, &c);
     offset += layers_[static_cast<std::size_t>(l)].num_parameters;
   }
-  c.set_tag(-1);
   c.set_num_parameters(offset);
   c.set_num_features(num_features());
   return c;

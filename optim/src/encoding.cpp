@@ -51,14 +51,13 @@ bool Encoding::IsValid(int num_qubits, std::string* error) const {
   return fail("unknown encoding");
 }
 
-void Encoding::apply(ParametrizedCircuit* circuit) const {
+void Encoding::apply(engine::Circuit* circuit) const {
   std::string why;
   if (!IsValid(circuit->num_qubits(), &why)) throw std::invalid_argument(why);
   switch (kind) {
     case EncodingKind::kNone: break;
     case EncodingKind::kAngle:
-      circuit->set_tag(-1);
-      for (int q = 0; q < num_features; ++q) circuit->add_rotation(axis, {q}, Angle::feature(q, scale));
+      for (int q = 0; q < num_features; ++q) circuit->add_rotation(axis, {q}, engine::Angle::feature(q, scale));
       break;
     case EncodingKind::kAmplitude: circuit->set_amplitude_initial_state(num_features); break;
   }

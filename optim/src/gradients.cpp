@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kraus/engine/gates.hpp"
+#include "kraus/engine/program.hpp"
 #include "kraus/noise/kernels.hpp"
 
 #ifdef _OPENMP
@@ -62,26 +62,6 @@ Complex i_power(int k) {
 }
 
 // ---- raw O(4^n) helpers on column-major 2^n x 2^n buffers --------------------------------------
-
-void fill_zero_state(Complex* m, std::uint64_t d) {
-  std::fill(m, m + d * d, Complex(0.0, 0.0));
-  m[0] = 1.0;
-}
-
-// ψ = x / |x| zero-padded to d; m = ψ ψ^T (ψ real).
-void fill_amplitude_state(Complex* m, std::uint64_t d, const double* x, int num_features) {
-  double norm2 = 0.0;
-  for (int i = 0; i < num_features; ++i) norm2 += x[i] * x[i];
-  if (!(norm2 > 0.0) || !std::isfinite(norm2)) {
-    throw std::invalid_argument("amplitude encoding of an all-zero (or non-finite) feature vector");
-  }
-  const double inv = 1.0 / norm2;  // ψ_r ψ_c = x_r x_c / |x|²
-  std::fill(m, m + d * d, Complex(0.0, 0.0));
-  const std::uint64_t f = static_cast<std::uint64_t>(num_features);
-  for (std::uint64_t c = 0; c < f; ++c) {
-    for (std::uint64_t r = 0; r < f; ++r) m[r + c * d] = x[r] * x[c] * inv;
-  }
-}
 
 // Tr(P ρ) for P = i^{|x&z|} X^x Z^z: P|b> = ph(b)|b^x>, ph(b) = i^{|x&z|} (-1)^{|b&z|}, so
 // Tr(P ρ) = Σ_b ph(b) ρ(b, b^x).
@@ -158,160 +138,9 @@ double hermitian_inner(const Complex* a, const Complex* b, std::uint64_t n, int 
   return s;
 }
 
-// m -> (1 - p) m + p Tr(m) I / d (self-adjoint).
-void global_depolarize(Complex* m, std::uint64_t d, double p, int num_qubits) {
-  Complex tr(0.0, 0.0);
-  for (std::uint64_t i = 0; i < d; ++i) tr += m[i + i * d];
-  const double keep = 1.0 - p;
-  const std::int64_t len = static_cast<std::int64_t>(d * d);
-  if (num_qubits >= noise::kParallelMinQubits) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < len; ++i) m[i] *= keep;
-  } else {
-    for (std::int64_t i = 0; i < len; ++i) m[i] *= keep;
-  }
-  const Complex add = p * tr / static_cast<double>(d);
-  for (std::uint64_t i = 0; i < d; ++i) m[i + i * d] += add;
-}
-
 // Copies one d x d state.
 void copy_state_bytes(const Complex* from, Complex* to, std::uint64_t elements) {
   std::memcpy(static_cast<void*>(to), static_cast<const void*>(from), elements * sizeof(Complex));
-}
-
-std::vector<Complex> row_major(const arma::cx_mat& m) {
-  std::vector<Complex> out(m.n_rows * m.n_cols);
-  for (arma::uword r = 0; r < m.n_rows; ++r)
-    for (arma::uword c = 0; c < m.n_cols; ++c) out[r * m.n_cols + c] = m(r, c);
-  return out;
-}
-
-std::vector<Complex> row_major_adjoint(const arma::cx_mat& m) {
-  return row_major(arma::cx_mat(m.t()));
-}
-
-std::vector<Complex> matrix_adjoint(const noise::Matrix& m) {
-  const noise::Matrix a = m.adjoint();
-  return std::vector<Complex>(a.data(), a.data() + static_cast<std::size_t>(a.rows()) * a.cols());
-}
-
-// ---- compiled steps ---------------------------------------------------------------------------
-
-enum class StepKind { kUnitary, kRotation, kChannel, kAngleChannel, kGlobalDepolarizing };
-
-// A channel and what its adjoint O -> Σ K† O K needs. Self-adjoint channels (Hermitian Kraus
-// operators: depolarising, Pauli, phase damping; S† = S) reuse the forward fast paths; a
-// single-Kraus (unitary) channel is K† O K through the unitary kernel; any other channel applies
-// S† (the superoperator Σ Kᵀ ⊗ K† of the adjoint map) with the generic superoperator kernel.
-struct ChannelData {
-  std::shared_ptr<const noise::Channel> channel;
-  enum class Adjoint { kSelf, kUnitary, kSuperoperator } adjoint_kind = Adjoint::kSuperoperator;
-  std::vector<Complex> adjoint;  // kUnitary: row-major K†; kSuperoperator: row-major S†
-};
-
-std::shared_ptr<ChannelData> make_channel_data(std::shared_ptr<const noise::Channel> channel) {
-  auto data = std::make_shared<ChannelData>();
-  const noise::Matrix& s = channel->superoperator();
-  const noise::Matrix adj = s.adjoint();
-  double asym = 0.0;
-  for (int r = 0; r < s.rows(); ++r)
-    for (int c = 0; c < s.cols(); ++c) asym = std::max(asym, std::abs(s(r, c) - adj(r, c)));
-  if (asym <= 1e-15) {
-    data->adjoint_kind = ChannelData::Adjoint::kSelf;
-  } else if (channel->kraus().size() == 1) {
-    data->adjoint_kind = ChannelData::Adjoint::kUnitary;
-    const noise::Matrix k_adj = channel->kraus()[0].adjoint();
-    data->adjoint.assign(k_adj.data(), k_adj.data() + static_cast<std::size_t>(k_adj.rows()) * k_adj.cols());
-  } else {
-    data->adjoint_kind = ChannelData::Adjoint::kSuperoperator;
-    data->adjoint.assign(adj.data(), adj.data() + static_cast<std::size_t>(adj.rows()) * adj.cols());
-  }
-  data->channel = std::move(channel);
-  return data;
-}
-
-struct Step {
-  StepKind kind = StepKind::kUnitary;
-  std::vector<int> qubits;
-  int k = 0;
-  std::vector<Complex> u, u_adj;  // kUnitary, row-major
-  std::vector<Complex> pauli;     // kRotation: row-major local generator P, U(a) = cos(a/2) I - i sin(a/2) P
-  std::uint64_t x_mask = 0, z_mask = 0;  // kRotation: P on the register = sign · (Pauli string x, z)
-  double sign = 1.0;
-  int angle = -1;              // kRotation / kAngleChannel: index into Impl::angles
-  bool differentiable = false;  // the angle depends on θ
-  int slot = -1;               // index among the differentiable steps
-  std::shared_ptr<const ChannelData> channel;
-  std::shared_ptr<const AngleDependentChannel> angle_channel;
-  double p = 0.0;
-};
-
-// The local generator of a Pauli rotation gate, P = i U(π), as ± a Pauli string: `pauli_index` in
-// the base-4 digits of noise::pauli_matrix (digit j acts on the gate's j-th qubit).
-struct RotationGenerator {
-  std::vector<Complex> pauli;  // row-major P
-  int pauli_index = 0;
-  double sign = 1.0;
-};
-
-RotationGenerator compute_generator(engine::Gate gate) {
-  const int k = engine::gate_info(gate).num_qubits;
-  const arma::cx_mat u_pi = engine::gate_matrix(gate, {kPi});
-  const arma::cx_mat p = Complex(0.0, 1.0) * u_pi;
-  const int dim = 1 << k;
-  int found = -1;
-  double sign = 0.0;
-  for (int idx = 1; idx < (1 << (2 * k)); ++idx) {
-    const noise::Matrix pm = noise::pauli_matrix(idx, k);
-    Complex overlap(0.0, 0.0);
-    for (int r = 0; r < dim; ++r)
-      for (int c = 0; c < dim; ++c) overlap += std::conj(pm(r, c)) * p(static_cast<arma::uword>(r), static_cast<arma::uword>(c));
-    overlap /= static_cast<double>(dim);
-    if (std::abs(std::abs(overlap.real()) - 1.0) < 1e-12 && std::abs(overlap.imag()) < 1e-12) {
-      found = idx;
-      sign = overlap.real() > 0 ? 1.0 : -1.0;
-      break;
-    }
-  }
-  if (found < 0) {
-    throw std::logic_error("gate '" + std::string(engine::gate_info(gate).name) + "' is not a Pauli rotation");
-  }
-  // Check U(a) = cos(a/2) I - i sin(a/2) P at a generic angle.
-  const double a = 0.7310585786;
-  const arma::cx_mat ua = engine::gate_matrix(gate, {a});
-  const arma::cx_mat expect = std::cos(a / 2) * arma::eye<arma::cx_mat>(dim, dim) - Complex(0.0, std::sin(a / 2)) * p;
-  if (arma::abs(ua - expect).max() > 1e-12) {
-    throw std::logic_error("gate '" + std::string(engine::gate_info(gate).name) + "' is not exp(-i a P / 2)");
-  }
-  RotationGenerator g;
-  g.pauli = row_major(p);
-  g.pauli_index = found;
-  g.sign = sign;
-  return g;
-}
-
-// Computed once per gate type (the table is small and immutable).
-const RotationGenerator& rotation_generator(engine::Gate gate) {
-  static std::mutex mutex;
-  static std::map<engine::Gate, RotationGenerator> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(gate);
-  if (it == cache.end()) it = cache.emplace(gate, compute_generator(gate)).first;
-  return it->second;
-}
-
-void describe_rotation(engine::Gate gate, const std::vector<int>& qubits, Step* step) {
-  const RotationGenerator& g = rotation_generator(gate);
-  step->pauli = g.pauli;
-  step->sign = g.sign;
-  step->x_mask = step->z_mask = 0;
-  int digits = g.pauli_index;
-  for (std::size_t j = 0; j < qubits.size(); ++j, digits >>= 2) {
-    const int dgt = digits & 3;
-    const std::uint64_t bit = std::uint64_t{1} << qubits[j];
-    if (dgt == 1 || dgt == 2) step->x_mask |= bit;
-    if (dgt == 2 || dgt == 3) step->z_mask |= bit;
-  }
 }
 
 // Per-thread buffers, allocated once and reused.
@@ -332,9 +161,8 @@ struct CircuitFunction::Impl {
   std::uint64_t d = 0;
   int num_params = 0;
   int num_features = 0;
-  InitialState initial = InitialState::kZero;
-  std::vector<Step> steps;
-  std::vector<Angle> angles;
+  engine::Program program;
+  std::vector<int> slot_of;           // per step: its index among the differentiable steps, or -1
   std::vector<int> diff_steps;        // step indices of the differentiable steps, in order
   std::vector<int> shift_rotations;   // step indices of differentiable rotations (parameter shift)
   bool param_channels = false;
@@ -351,7 +179,7 @@ struct CircuitFunction::Impl {
   std::vector<std::unique_ptr<Workspace>> pool;
 
   // ---- compilation ----
-  void compile(const ParametrizedCircuit& circuit, const noise::NoiseModel* model);
+  void compile(const engine::Circuit& circuit, const noise::NoiseModel* model);
   void plan_adjoint();
 
   // ---- workspaces ----
@@ -369,11 +197,11 @@ struct CircuitFunction::Impl {
       engine::require_memory(n, engine::density_matrix_bytes(n));
       ws->state.assign(d * d, Complex(0.0, 0.0));
     }
-    ws->angles.resize(angles.size());
+    ws->angles.resize(program.angles.size());
     ws->theta.resize(static_cast<std::size_t>(num_params));
     ws->values.resize(observables.size());
     ws->weights.resize(observables.size());
-    ws->angle_grads.resize(angles.size());
+    ws->angle_grads.resize(program.angles.size());
     return ws;
   }
   void release(std::unique_ptr<Workspace> ws) {
@@ -383,9 +211,8 @@ struct CircuitFunction::Impl {
   void ensure_adjoint_buffers(Workspace& ws) {
     const std::size_t num_slots = diff_steps.empty() ? 0 : static_cast<std::size_t>(seg_len);
     const std::size_t num_checkpoints = seg_begin.size() >= 2 ? seg_begin.size() - 2 : 0;
-    const bool need_scratch = std::any_of(steps.begin(), steps.end(), [](const Step& s) {
-      return s.kind == StepKind::kAngleChannel && s.differentiable;
-    });
+    bool need_scratch = false;
+    for (int i : diff_steps) need_scratch = need_scratch || program.steps[static_cast<std::size_t>(i)].kind == engine::StepKind::kAngleChannel;
     const std::uint64_t dd = d * d;
     std::uint64_t missing = 0;
     const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
@@ -475,92 +302,12 @@ struct CircuitFunction::Impl {
 
   // ---- passes ----
   void compute_angles(const double* theta, const double* x, std::vector<double>& out) const {
-    for (std::size_t i = 0; i < angles.size(); ++i) out[i] = angles[i].value(theta, x);
+    program.angle_values(theta, x, out.data());
   }
 
-  void prepare_initial(Workspace& ws, const double* x) const {
-    if (initial == InitialState::kAmplitude) {
-      fill_amplitude_state(ws.state.data(), d, x, num_features_amplitude);
-    } else {
-      fill_zero_state(ws.state.data(), d);
-    }
-  }
-  int num_features_amplitude = 0;
+  void prepare_initial(Workspace& ws, const double* x) const { program.initial_state(x, ws.state.data()); }
 
-  void apply_forward(const Step& s, Complex* m, const std::vector<double>& angle_values) const {
-    switch (s.kind) {
-      case StepKind::kUnitary:
-        noise::apply_unitary(m, n, s.qubits.data(), s.k, s.u.data(), -1.0);
-        break;
-      case StepKind::kRotation: {
-        Complex u[16];
-        rotation_matrix(s, angle_values[static_cast<std::size_t>(s.angle)], u);
-        noise::apply_unitary(m, n, s.qubits.data(), s.k, u, -1.0);
-        break;
-      }
-      case StepKind::kChannel:
-        noise::apply_channel(m, n, s.qubits.data(), *s.channel->channel);
-        break;
-      case StepKind::kAngleChannel: {
-        const noise::Matrix sop = s.angle_channel->superoperator(angle_values[static_cast<std::size_t>(s.angle)]);
-        noise::apply_superoperator(m, n, s.qubits.data(), s.k, sop.data());
-        break;
-      }
-      case StepKind::kGlobalDepolarizing:
-        global_depolarize(m, d, s.p, n);
-        break;
-    }
-  }
-
-  void apply_adjoint(const Step& s, Complex* m, const std::vector<double>& angle_values) const {
-    switch (s.kind) {
-      case StepKind::kUnitary:
-        noise::apply_unitary(m, n, s.qubits.data(), s.k, s.u_adj.data(), -1.0);
-        break;
-      case StepKind::kRotation: {
-        Complex u[16];
-        rotation_matrix(s, -angle_values[static_cast<std::size_t>(s.angle)], u);  // U(a)† = U(-a)
-        noise::apply_unitary(m, n, s.qubits.data(), s.k, u, -1.0);
-        break;
-      }
-      case StepKind::kChannel:
-        switch (s.channel->adjoint_kind) {
-          case ChannelData::Adjoint::kSelf:
-            noise::apply_channel(m, n, s.qubits.data(), *s.channel->channel);
-            break;
-          case ChannelData::Adjoint::kUnitary:
-            noise::apply_unitary(m, n, s.qubits.data(), s.k, s.channel->adjoint.data(), -1.0);
-            break;
-          case ChannelData::Adjoint::kSuperoperator:
-            noise::apply_superoperator(m, n, s.qubits.data(), s.k, s.channel->adjoint.data());
-            break;
-        }
-        break;
-      case StepKind::kAngleChannel: {
-        const noise::Matrix sop = s.angle_channel->superoperator(angle_values[static_cast<std::size_t>(s.angle)]);
-        const std::vector<Complex> adj = matrix_adjoint(sop);
-        noise::apply_superoperator(m, n, s.qubits.data(), s.k, adj.data());
-        break;
-      }
-      case StepKind::kGlobalDepolarizing:
-        global_depolarize(m, d, s.p, n);
-        break;
-    }
-  }
-
-  static void rotation_matrix(const Step& s, double a, Complex* u) {
-    const int dim = 1 << s.k;
-    const double c = std::cos(a / 2), sn = std::sin(a / 2);
-    for (int r = 0; r < dim; ++r) {
-      for (int col = 0; col < dim; ++col) {
-        const std::size_t i = static_cast<std::size_t>(r * dim + col);
-        u[i] = Complex(0.0, -sn) * s.pauli[i];
-        if (r == col) u[i] += c;
-      }
-    }
-  }
-
-  noise::Matrix angle_channel_derivative(const Step& s, double a) const {
+  static noise::Matrix angle_channel_derivative(const engine::Step& s, double a) {
     if (s.angle_channel->derivative) return s.angle_channel->derivative(a);
     // Fourth-order central difference of the superoperator.
     const double h = 1e-3;
@@ -578,19 +325,20 @@ struct CircuitFunction::Impl {
   void run_steps(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const {
     std::size_t next_checkpoint = 1;
     for (int i = begin; i < end; ++i) {
-      const Step& s = steps[static_cast<std::size_t>(i)];
+      const engine::Step& s = program.steps[static_cast<std::size_t>(i)];
+      const int slot_index = slot_of[static_cast<std::size_t>(i)];
       if (checkpoints) {
         while (next_checkpoint + 1 < seg_begin.size() && seg_begin[next_checkpoint] == i) {
           copy_state(ws.state.data(), checkpoint(ws, static_cast<int>(next_checkpoint) - 1));
           ++next_checkpoint;
         }
       }
-      if (store && s.differentiable && s.kind == StepKind::kAngleChannel) {
-        copy_state(ws.state.data(), slot(ws, s.slot - slot_base));
+      if (store && slot_index >= 0 && s.kind == engine::StepKind::kAngleChannel) {
+        copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
       }
-      apply_forward(s, ws.state.data(), ws.angles);
-      if (store && s.differentiable && s.kind == StepKind::kRotation) {
-        copy_state(ws.state.data(), slot(ws, s.slot - slot_base));
+      program.apply_step(static_cast<std::size_t>(i), ws.angles.data(), ws.state.data());
+      if (store && slot_index >= 0 && s.kind == engine::StepKind::kRotation) {
+        copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
       }
     }
   }
@@ -608,7 +356,7 @@ struct CircuitFunction::Impl {
   // Plain forward pass with ws.angles already set.
   void forward_plain(Workspace& ws, const double* x, double* values) {
     prepare_initial(ws, x);
-    run_steps(ws, 0, static_cast<int>(steps.size()), false, 0, false);
+    run_steps(ws, 0, static_cast<int>(program.steps.size()), false, 0, false);
     read_values(ws, values);
     evaluations.fetch_add(1, std::memory_order_relaxed);
   }
@@ -621,9 +369,9 @@ struct CircuitFunction::Impl {
     compute_angles(theta, x, ws.angles);
     prepare_initial(ws, x);
     if (single_segment()) {
-      run_steps(ws, 0, static_cast<int>(steps.size()), true, 0, false);
+      run_steps(ws, 0, static_cast<int>(program.steps.size()), true, 0, false);
     } else {
-      run_steps(ws, 0, static_cast<int>(steps.size()), false, 0, true);
+      run_steps(ws, 0, static_cast<int>(program.steps.size()), false, 0, true);
     }
     read_values(ws, values);
     evaluations.fetch_add(1, std::memory_order_relaxed);
@@ -653,21 +401,22 @@ struct CircuitFunction::Impl {
       }
       for (int i = seg_begin[static_cast<std::size_t>(seg) + 1] - 1; i >= seg_begin[static_cast<std::size_t>(seg)];
            --i) {
-        const Step& s = steps[static_cast<std::size_t>(i)];
-        if (s.differentiable) {
-          const Complex* saved = slot(ws, s.slot - slot_base);
+        const engine::Step& s = program.steps[static_cast<std::size_t>(i)];
+        const int slot_index = slot_of[static_cast<std::size_t>(i)];
+        if (slot_index >= 0) {
+          const Complex* saved = slot(ws, slot_index - slot_base);
           double g = 0.0;
-          if (s.kind == StepKind::kRotation) {
+          if (s.kind == engine::StepKind::kRotation) {
             g = s.sign * rotation_gradient(saved, o, d, s.x_mask, s.z_mask, n);
           } else {  // angle-dependent channel: Tr(O_k · S'(ρ_{k-1}))
             copy_state(saved, ws.scratch.data());
             const noise::Matrix ds = angle_channel_derivative(s, ws.angles[static_cast<std::size_t>(s.angle)]);
-            noise::apply_superoperator(ws.scratch.data(), n, s.qubits.data(), s.k, ds.data());
+            noise::apply_superoperator(ws.scratch.data(), n, s.call.qubits, s.call.k, ds.data());
             g = hermitian_inner(o, ws.scratch.data(), d * d, n);
           }
           ws.angle_grads[static_cast<std::size_t>(s.angle)] += g;
         }
-        apply_adjoint(s, o, ws.angles);
+        program.apply_adjoint(static_cast<std::size_t>(i), ws.angles.data(), o);
       }
     }
     evaluations.fetch_add(single_segment() ? 1 : 2, std::memory_order_relaxed);
@@ -676,11 +425,11 @@ struct CircuitFunction::Impl {
 
   // gradient[p] += scale · Σ_a angle_grads[a] ∂a/∂θ_p.
   void chain_rule(const double* angle_grads, const double* x, double* gradient, double scale) const {
-    for (std::size_t a = 0; a < angles.size(); ++a) {
+    for (std::size_t a = 0; a < program.angles.size(); ++a) {
       const double g = angle_grads[a];
       if (g == 0.0) continue;
-      for (const AngleTerm& t : angles[a].terms) {
-        if (t.param >= 0) gradient[t.param] += scale * g * Angle::term_derivative(t, x);
+      for (const engine::AngleTerm& t : program.angles[a].terms) {
+        if (t.param >= 0) gradient[t.param] += scale * g * engine::Angle::term_derivative(t, x);
       }
     }
   }
@@ -704,7 +453,7 @@ struct CircuitFunction::Impl {
         compute_angles(theta, x, ws.angles);
         if (t > 0) {
           const int r = (t - 1) / 2;
-          const Step& s = steps[static_cast<std::size_t>(shift_rotations[static_cast<std::size_t>(r)])];
+          const engine::Step& s = program.steps[static_cast<std::size_t>(shift_rotations[static_cast<std::size_t>(r)])];
           ws.angles[static_cast<std::size_t>(s.angle)] += (t % 2 == 1) ? kPi / 2 : -kPi / 2;
         }
       } else {
@@ -715,7 +464,7 @@ struct CircuitFunction::Impl {
       }
       forward_plain(ws, x, dst);
     });
-    std::vector<double> angle_grads(angles.size());
+    std::vector<double> angle_grads(program.angles.size());
     for (int sample = 0; sample < num_samples; ++sample) {
       const double* base = out.data() + static_cast<std::size_t>(sample) * per_sample * m;
       const double* x = xs ? xs + static_cast<std::size_t>(sample) * num_features : nullptr;
@@ -726,7 +475,7 @@ struct CircuitFunction::Impl {
         if (method == GradientMethod::kParameterShift) {
           std::fill(angle_grads.begin(), angle_grads.end(), 0.0);
           for (std::size_t r = 0; r < shift_rotations.size(); ++r) {
-            const Step& s = steps[static_cast<std::size_t>(shift_rotations[r])];
+            const engine::Step& s = program.steps[static_cast<std::size_t>(shift_rotations[r])];
             const double plus = base[(1 + 2 * r) * m + i], minus = base[(2 + 2 * r) * m + i];
             angle_grads[static_cast<std::size_t>(s.angle)] += 0.5 * (plus - minus);
           }
@@ -758,147 +507,28 @@ struct CircuitFunction::Impl {
   }
 };
 
-void CircuitFunction::Impl::compile(const ParametrizedCircuit& circuit, const noise::NoiseModel* model) {
-  n = circuit.num_qubits();
+void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise::NoiseModel* model) {
+  program = engine::compile(circuit, model);
+  n = program.num_qubits;
   d = std::uint64_t{1} << n;
-  num_params = circuit.num_parameters();
-  num_features = circuit.num_features();
-  initial = circuit.initial_state();
-  num_features_amplitude = circuit.amplitude_features();
+  num_params = program.num_parameters;
+  num_features = program.num_features;
   param_channels = circuit.has_parameter_dependent_channels();
-
-  const auto& ops = circuit.operations();
-  std::map<const noise::Channel*, std::shared_ptr<const ChannelData>> cache;
-  auto channel_data = [&](const noise::Channel* c, std::shared_ptr<const noise::Channel> owned) {
-    auto it = cache.find(c);
-    if (it != cache.end()) return it->second;
-    std::shared_ptr<const ChannelData> data =
-        make_channel_data(owned ? std::move(owned) : std::make_shared<const noise::Channel>(*c));
-    cache.emplace(c, data);
-    return data;
-  };
-  auto push_channel = [&](const std::vector<int>& qubits, std::shared_ptr<const ChannelData> data) {
-    Step s;
-    s.kind = StepKind::kChannel;
-    s.qubits = qubits;
-    s.k = static_cast<int>(qubits.size());
-    s.channel = std::move(data);
-    steps.push_back(std::move(s));
-  };
-
-  auto emit = [&](const CircuitOp& op) {
-    switch (op.type) {
-      case OpType::kGate: {
-        Step s;
-        s.qubits = op.qubits;
-        s.k = static_cast<int>(op.qubits.size());
-        if (op.has_angle) {
-          s.kind = StepKind::kRotation;
-          describe_rotation(op.gate, op.qubits, &s);
-          s.angle = static_cast<int>(angles.size());
-          angles.push_back(op.angle);
-          s.differentiable = op.angle.depends_on_parameters();
-        } else {
-          s.kind = StepKind::kUnitary;
-          const arma::cx_mat u = engine::gate_matrix(op.gate, op.fixed_params);
-          s.u = row_major(u);
-          s.u_adj = row_major_adjoint(u);
-        }
-        steps.push_back(std::move(s));
-        if (model) {
-          const std::string name(engine::gate_info(op.gate).name);
-          for (const noise::PlacedChannel& pc : model->channels_after(name, op.qubits)) {
-            push_channel(pc.qubits, channel_data(pc.channel, nullptr));
-          }
-        }
-        break;
-      }
-      case OpType::kChannel:
-        push_channel(op.qubits, channel_data(op.channel.get(), op.channel));
-        break;
-      case OpType::kAngleChannel: {
-        Step s;
-        s.kind = StepKind::kAngleChannel;
-        s.qubits = op.qubits;
-        s.k = static_cast<int>(op.qubits.size());
-        s.angle_channel = op.angle_channel;
-        s.angle = static_cast<int>(angles.size());
-        angles.push_back(op.angle);
-        s.differentiable = op.angle.depends_on_parameters();
-        steps.push_back(std::move(s));
-        break;
-      }
-      case OpType::kGlobalDepolarizing: {
-        Step s;
-        s.kind = StepKind::kGlobalDepolarizing;
-        s.p = op.probability;
-        steps.push_back(std::move(s));
-        break;
-      }
-      case OpType::kBarrier: break;
+  slot_of.assign(program.steps.size(), -1);
+  for (std::size_t i = 0; i < program.steps.size(); ++i) {
+    const engine::Step& s = program.steps[i];
+    if (s.kind == engine::StepKind::kFixed || !program.angles[static_cast<std::size_t>(s.angle)].depends_on_parameters()) {
+      continue;
     }
-  };
-
-  const noise::Channel* idle = model ? model->idle_channel() : nullptr;
-  if (idle == nullptr) {
-    for (const CircuitOp& op : ops) emit(op);
-  } else {
-    // As-soon-as-possible layering as in engine::simulate: gates occupy a layer; barriers and
-    // explicit channels align their qubits without occupying one; a global channel aligns all.
-    std::vector<int> next_free(static_cast<std::size_t>(n), 0);
-    std::vector<int> layer(ops.size(), 0);
-    int num_layers = 0;
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      const CircuitOp& op = ops[i];
-      int l = 0;
-      if (op.type == OpType::kGlobalDepolarizing) {
-        for (int f : next_free) l = std::max(l, f);
-        std::fill(next_free.begin(), next_free.end(), l);
-      } else {
-        for (int q : op.qubits) l = std::max(l, next_free[static_cast<std::size_t>(q)]);
-        if (op.type == OpType::kGate) {
-          for (int q : op.qubits) next_free[static_cast<std::size_t>(q)] = l + 1;
-          num_layers = std::max(num_layers, l + 1);
-        } else {
-          for (int q : op.qubits) next_free[static_cast<std::size_t>(q)] = l;
-        }
-      }
-      layer[i] = l;
-    }
-    std::vector<std::size_t> order(ops.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return layer[a] < layer[b]; });
-    auto idle_data = channel_data(idle, nullptr);
-    std::size_t next = 0;
-    for (int l = 0; l < num_layers; ++l) {
-      std::vector<bool> busy(static_cast<std::size_t>(n), false);
-      for (; next < order.size() && layer[order[next]] == l; ++next) {
-        const CircuitOp& op = ops[order[next]];
-        if (op.type == OpType::kGate) {
-          for (int q : op.qubits) busy[static_cast<std::size_t>(q)] = true;
-        }
-        emit(op);
-      }
-      for (int q = 0; q < n; ++q) {
-        if (!busy[static_cast<std::size_t>(q)]) push_channel({q}, idle_data);
-      }
-    }
-    for (; next < order.size(); ++next) emit(ops[order[next]]);
-  }
-
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    Step& s = steps[i];
-    if (s.differentiable) {
-      s.slot = static_cast<int>(diff_steps.size());
-      diff_steps.push_back(static_cast<int>(i));
-      if (s.kind == StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
-    }
+    slot_of[i] = static_cast<int>(diff_steps.size());
+    diff_steps.push_back(static_cast<int>(i));
+    if (s.kind == engine::StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
   }
 }
 
 void CircuitFunction::Impl::plan_adjoint() {
   const int D = static_cast<int>(diff_steps.size());
-  const int S = static_cast<int>(steps.size());
+  const int S = static_cast<int>(program.steps.size());
   seg_begin.clear();
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
   const std::uint64_t max_states = options.adjoint_memory_bytes / std::max<std::uint64_t>(state_bytes, 1);
@@ -932,7 +562,7 @@ void CircuitFunction::Impl::plan_adjoint() {
 
 // ---- public API -----------------------------------------------------------------------------------
 
-CircuitFunction::CircuitFunction(const ParametrizedCircuit& circuit, std::vector<engine::PauliSum> observables,
+CircuitFunction::CircuitFunction(const engine::Circuit& circuit, std::vector<engine::PauliSum> observables,
                                  const noise::NoiseModel* model, GradientOptions options)
     : impl_(std::make_unique<Impl>()) {
   std::string why;
@@ -962,7 +592,7 @@ int CircuitFunction::num_parameters() const { return impl_->num_params; }
 int CircuitFunction::num_features() const { return impl_->num_features; }
 int CircuitFunction::num_outputs() const { return static_cast<int>(impl_->observables.size()); }
 const GradientOptions& CircuitFunction::options() const { return impl_->options; }
-int CircuitFunction::num_steps() const { return static_cast<int>(impl_->steps.size()); }
+int CircuitFunction::num_steps() const { return static_cast<int>(impl_->program.steps.size()); }
 int CircuitFunction::num_parametrized_rotations() const { return static_cast<int>(impl_->shift_rotations.size()); }
 
 void CircuitFunction::set_options(const GradientOptions& options) {

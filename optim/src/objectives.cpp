@@ -25,6 +25,7 @@ bool ZneSettings::IsValid(std::string* error) const {
     for (std::size_t j = 0; j < i; ++j)
       if (scale_factors[j] == s) return fail("ZneSettings::scale_factors must be distinct");
   }
+  if (layer < 0) return fail("ZneSettings::layer must be >= 0");
   std::string why;
   if (!extrapolator.IsValid(&why)) return fail("ZneSettings::extrapolator: " + why);
   if (!extrapolator.is_linear()) {
@@ -36,7 +37,7 @@ bool ZneSettings::IsValid(std::string* error) const {
 
 // ---- MitigatedFunction ----------------------------------------------------------------------------
 
-MitigatedFunction::MitigatedFunction(const ParametrizedCircuit& circuit, std::vector<engine::PauliSum> observables,
+MitigatedFunction::MitigatedFunction(const engine::Circuit& circuit, std::vector<engine::PauliSum> observables,
                                      const noise::NoiseModel* model, GradientOptions gradient,
                                      std::optional<ZneSettings> zne)
     : zne_(std::move(zne)) {
@@ -49,12 +50,20 @@ MitigatedFunction::MitigatedFunction(const ParametrizedCircuit& circuit, std::ve
   std::string why;
   if (!zne_->IsValid(&why)) throw std::invalid_argument(why);
   if (model == nullptr) throw std::invalid_argument("ZNE needs a noise model to scale");
-  scales_ = zne_->scale_factors;
-  gammas_ = mitigation::extrapolation_weights(zne_->extrapolator, scales_);
-  for (double s : scales_) {
-    const noise::NoiseModel scaled = model->scaled(s);
-    functions_.emplace_back(circuit, observables, &scaled, gradient);
+  mitigation::ZneOptions scaling;
+  scaling.method = zne_->method;
+  scaling.layer = zne_->layer;
+  for (double s : zne_->scale_factors) {
+    mitigation::ScaledCircuit scaled = mitigation::scale_circuit(circuit, s, scaling, zne_->seed);
+    scales_.push_back(zne_->use_realized_factors ? scaled.realized_scale_factor : s);
+    if (zne_->method == mitigation::ScalingMethod::kScaleNoise) {
+      const noise::NoiseModel scaled_model = model->scaled(s);
+      functions_.emplace_back(circuit, observables, &scaled_model, gradient);
+    } else {
+      functions_.emplace_back(scaled.circuit, observables, model, gradient);
+    }
   }
+  gammas_ = mitigation::extrapolation_weights(zne_->extrapolator, scales_);
 }
 
 void MitigatedFunction::evaluate_batch(const double* theta, const double* xs, int num_samples, double* values) const {
@@ -124,7 +133,7 @@ std::int64_t MitigatedFunction::circuit_evaluations() const {
 
 // ---- EnergyObjective ------------------------------------------------------------------------------
 
-EnergyObjective::EnergyObjective(const ParametrizedCircuit& circuit, engine::PauliSum hamiltonian,
+EnergyObjective::EnergyObjective(const engine::Circuit& circuit, engine::PauliSum hamiltonian,
                                  const noise::NoiseModel* model, GradientOptions gradient,
                                  std::optional<ZneSettings> zne)
     : function_(circuit, {std::move(hamiltonian)}, model, gradient, std::move(zne)) {
@@ -146,7 +155,7 @@ double EnergyObjective::evaluate(const double* params, double* gradient) const {
 
 // ---- RegressionObjective --------------------------------------------------------------------------
 
-RegressionObjective::RegressionObjective(const ParametrizedCircuit& circuit, engine::PauliSum observable,
+RegressionObjective::RegressionObjective(const engine::Circuit& circuit, engine::PauliSum observable,
                                          std::vector<double> xs, std::vector<double> targets,
                                          const noise::NoiseModel* model, GradientOptions gradient,
                                          std::optional<ZneSettings> zne)
@@ -212,7 +221,7 @@ bool ClassifierOptions::IsValid(std::string* error) const {
 
 namespace {
 
-std::vector<int> default_readouts(const ParametrizedCircuit& circuit, const ClassifierOptions& options) {
+std::vector<int> default_readouts(const engine::Circuit& circuit, const ClassifierOptions& options) {
   if (!options.readout_qubits.empty()) return options.readout_qubits;
   if (options.binary) return {0};
   std::vector<int> all(static_cast<std::size_t>(circuit.num_qubits()));
@@ -244,7 +253,7 @@ ClassifierOptions checked(ClassifierOptions options) {
 
 }  // namespace
 
-ClassifierObjective::ClassifierObjective(const ParametrizedCircuit& circuit, Dataset data, ClassifierOptions options,
+ClassifierObjective::ClassifierObjective(const engine::Circuit& circuit, Dataset data, ClassifierOptions options,
                                          const noise::NoiseModel* model)
     : function_(circuit, z_observables(default_readouts(circuit, checked(options)), circuit.num_qubits()), model,
                 options.gradient, options.zne),

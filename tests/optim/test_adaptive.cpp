@@ -291,8 +291,8 @@ TEST_CASE("optim: the controller stops when the evaluation budget is spent", "[o
   REQUIRE(r.circuit_evaluations < 400);
   // A factory whose objective does not match the parameters is refused.
   auto bad = [&](const optim::Ansatz&) {
-    optim::ParametrizedCircuit c(1);
-    c.add_rotation(engine::Gate::kRX, {0}, optim::Angle::parameter(0));
+    engine::Circuit c(1);
+    c.add_rotation(engine::Gate::kRX, {0}, engine::Angle::parameter(0));
     return std::make_unique<optim::EnergyObjective>(c, hamiltonian({{1.0, "Z0"}}));
   };
   REQUIRE_THROWS_AS(optim::run_adaptive(a, a.random_parameters(2), bad, o), std::invalid_argument);

@@ -15,7 +15,7 @@
 #include "reference/test_support.hpp"
 
 using namespace kraus;
-using optim::Angle;
+using engine::Angle;
 using engine::Gate;
 
 namespace {
@@ -29,8 +29,8 @@ engine::PauliSum pauli_sum(std::initializer_list<std::pair<double, const char*>>
 }
 
 // A random 3-qubit circuit of rotations (with shared parameters) and fixed gates.
-optim::ParametrizedCircuit random_circuit(std::mt19937_64& rng, int n, int num_ops, int num_params) {
-  optim::ParametrizedCircuit c(n);
+engine::Circuit random_circuit(std::mt19937_64& rng, int n, int num_ops, int num_params) {
+  engine::Circuit c(n);
   std::uniform_int_distribution<int> kind(0, 9), qubit(0, n - 1), param(0, num_params - 1);
   std::uniform_real_distribution<double> coeff(-1.5, 1.5);
   const Gate rot1[] = {Gate::kRX, Gate::kRY, Gate::kRZ};
@@ -76,7 +76,7 @@ TEST_CASE("optim: the forward pass equals engine::simulate under the same noise 
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     std::mt19937_64 rng(seed);
     const int n = 3, P = 5;
-    const optim::ParametrizedCircuit c = random_circuit(rng, n, 18, P);
+    const engine::Circuit c = random_circuit(rng, n, 18, P);
     std::vector<double> theta(P);
     for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
     for (const noise::NoiseModel* m : {static_cast<const noise::NoiseModel*>(nullptr), &model, &no_idle}) {
@@ -96,14 +96,14 @@ TEST_CASE("optim: the forward pass equals engine::simulate under the same noise 
 }
 
 TEST_CASE("optim: Pauli rotations are exp(-i a P / 2) and only they take angles", "[optim]") {
-  optim::ParametrizedCircuit c(2);
+  engine::Circuit c(2);
   REQUIRE_THROWS_AS(c.add_rotation(Gate::kCRX, {0, 1}, Angle::parameter(0)), std::invalid_argument);
   REQUIRE_THROWS_AS(c.add_rotation(Gate::kP, {0}, Angle::parameter(0)), std::invalid_argument);
   REQUIRE_THROWS_AS(c.add_rotation(Gate::kRX, {0, 1}, Angle::parameter(0)), std::invalid_argument);
   REQUIRE_THROWS_AS(c.add_gate(Gate::kCX, {0, 0}), std::invalid_argument);
   REQUIRE_THROWS_AS(c.add_gate(Gate::kH, {2}), std::invalid_argument);
   // RX(θ)|0>: <Z> = cos θ, <Y> = -sin θ (R_P(θ) = exp(-iθP/2)).
-  optim::ParametrizedCircuit rx(1);
+  engine::Circuit rx(1);
   rx.add_rotation(Gate::kRX, {0}, Angle::parameter(0));
   optim::CircuitFunction f(rx, {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "Y0"}})});
   const double theta = 0.83;
@@ -112,7 +112,7 @@ TEST_CASE("optim: Pauli rotations are exp(-i a P / 2) and only they take angles"
   REQUIRE_CLOSE(v[0], std::cos(theta), 1e-14);
   REQUIRE_CLOSE(v[1], -std::sin(theta), 1e-14);
   // Qubit order: RX on qubit 1 flips bit 1 (basis index 2).
-  optim::ParametrizedCircuit q1(2);
+  engine::Circuit q1(2);
   q1.add_rotation(Gate::kRX, {1}, Angle::constant(kPi));
   optim::CircuitFunction g(q1, {pauli_sum({{1.0, "Z1"}})});
   const engine::DensityMatrix rho = g.state(nullptr, nullptr);
@@ -174,7 +174,7 @@ TEST_CASE("optim: ansatz families have the documented structure", "[optim]") {
     REQUIRE(axes.count(Gate::kRY) == 1);
     REQUIRE(axes.count(Gate::kRZ) == 1);
     REQUIRE(c1.operations()[0].gate == Gate::kRY);
-    REQUIRE_CLOSE(c1.operations()[0].fixed_params[0], kPi / 4, 1e-15);
+    REQUIRE_CLOSE(c1.operations()[0].params[0], kPi / 4, 1e-15);
     REQUIRE(c1.num_parameters() == 80);
   }
   SECTION("alternating layered: shifted blocks") {
@@ -266,9 +266,9 @@ TEST_CASE("optim: appended identity layers leave the state unchanged, removal un
 
 TEST_CASE("optim: amplitude and angle encodings", "[optim]") {
   const std::vector<double> x = {0.1, 0.0, 0.7, 0.3, 0.2};
-  optim::ParametrizedCircuit c(3);
+  engine::Circuit c(3);
   optim::Encoding::amplitude(5).apply(&c);
-  REQUIRE(c.initial_state() == optim::InitialState::kAmplitude);
+  REQUIRE(c.amplitude_features() == 5);
   optim::CircuitFunction f(c, {pauli_sum({{1.0, "Z0"}})});
   const engine::DensityMatrix rho = f.state(nullptr, x.data());
   const engine::DensityMatrix ref = optim::amplitude_density_matrix(x.data(), 5, 3);
@@ -278,7 +278,7 @@ TEST_CASE("optim: amplitude and angle encodings", "[optim]") {
   REQUIRE_THROWS_AS(f.state(nullptr, zero.data()), std::invalid_argument);
   REQUIRE_THROWS_AS(optim::Encoding::amplitude(9).apply(&c), std::invalid_argument);
 
-  optim::ParametrizedCircuit a(2);
+  engine::Circuit a(2);
   optim::Encoding::angle(2, Gate::kRX).apply(&a);
   optim::CircuitFunction g(a, {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "Z1"}})});
   double v[2];

@@ -70,7 +70,7 @@ TEST_CASE("optim: classifier gradients for quantum and classical parameters", "[
   ao.num_layers = 2;
   ao.entangler = optim::Entangler::kCzChain;
   const optim::Ansatz ansatz(ao);
-  const optim::ParametrizedCircuit circuit = ansatz.circuit(optim::Encoding::angle(2));
+  const engine::Circuit circuit = ansatz.circuit(optim::Encoding::angle(2));
   for (bool binary : {false, true}) {
     for (GradientMethod m : {GradientMethod::kAdjoint, GradientMethod::kParameterShift}) {
       optim::ClassifierOptions co;
@@ -151,7 +151,7 @@ TEST_CASE("optim: ZNE-mitigated objectives and their gradients through the extra
   ao.num_layers = 2;
   ao.entangler = optim::Entangler::kCzChain;
   const optim::Ansatz ansatz(ao);
-  const optim::ParametrizedCircuit circuit = ansatz.circuit();
+  const engine::Circuit circuit = ansatz.circuit();
   engine::PauliSum h;
   h.terms.emplace_back(1.0, engine::PauliString::parse("Z0 Z1"));
   h.terms.emplace_back(-0.5, engine::PauliString::parse("X2"));
@@ -188,6 +188,32 @@ TEST_CASE("optim: ZNE-mitigated objectives and their gradients through the extra
       const mitigation::ZneResult ref = mitigation::mitigate(circuit.bind(theta.data(), nullptr), &model, h, zo);
       REQUIRE_CLOSE(value, ref.value, 1e-12);
       // Gradient through the extrapolation against central differences of the mitigated value.
+      REQUIRE(max_abs_diff(g, numeric_gradient(e, theta)) < 1e-8);
+    }
+  }
+  // Every scaling method inside training: the value is kraus::mitigation's ZNE of the bound circuit
+  // with the same method, and the gradient (adjoint, through the folded circuits) that of the
+  // mitigated value by central differences.
+  for (const char* method : {"fold-global", "fold-random", "fold-all", "fold-layer:1", "identity"}) {
+    INFO(method);
+    for (bool realized : {false, true}) {
+      optim::ZneSettings zne;
+      zne.scale_factors = {1.0, 3.5, 5.5};
+      zne.method = mitigation::parse_scaling_method(method, &zne.layer);
+      zne.seed = 11;
+      zne.use_realized_factors = realized;
+      const optim::EnergyObjective e(circuit, h, &model, {}, zne);
+      std::vector<double> g(theta.size());
+      const double value = e.evaluate(theta.data(), g.data());
+      mitigation::ZneOptions zo;
+      zo.scale_factors = zne.scale_factors;
+      zo.method = zne.method;
+      zo.layer = zne.layer;
+      zo.seed = zne.seed;
+      zo.use_realized_factors = realized;
+      zo.extrapolator = zne.extrapolator;
+      const mitigation::ZneResult ref = mitigation::mitigate(circuit.bind(theta.data(), nullptr), &model, h, zo);
+      REQUIRE_CLOSE(value, ref.value, 1e-12);
       REQUIRE(max_abs_diff(g, numeric_gradient(e, theta)) < 1e-8);
     }
   }

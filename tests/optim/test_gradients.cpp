@@ -11,7 +11,7 @@
 #include "reference/test_support.hpp"
 
 using namespace kraus;
-using optim::Angle;
+using engine::Angle;
 using optim::GradientMethod;
 using engine::Gate;
 
@@ -37,10 +37,10 @@ double max_abs(const std::vector<double>& a) {
 }
 
 // Rotations with shared parameters, data terms and trainable data weights; fixed gates; explicit
-// channels (1 and 2 qubits) and a global depolarising step.
-optim::ParametrizedCircuit random_noisy_circuit(std::mt19937_64& rng, int n, int num_ops, int num_params,
+// channels (1, 2 and 3 qubits).
+engine::Circuit random_noisy_circuit(std::mt19937_64& rng, int n, int num_ops, int num_params,
                                                int num_features, bool explicit_channels) {
-  optim::ParametrizedCircuit c(n);
+  engine::Circuit c(n);
   std::uniform_int_distribution<int> kind(0, 11), qubit(0, n - 1), param(0, num_params - 1), feat(0, num_features - 1);
   std::uniform_real_distribution<double> coeff(-1.5, 1.5);
   const Gate rot1[] = {Gate::kRX, Gate::kRY, Gate::kRZ};
@@ -65,8 +65,10 @@ optim::ParametrizedCircuit random_noisy_circuit(std::mt19937_64& rng, int n, int
       c.add_channel({a}, noise::generalized_amplitude_damping(0.1, 0.2));
     } else if (k == 10 && explicit_channels) {
       c.add_channel({a, b}, noise::depolarizing(2, 0.05));
-    } else if (k == 11 && explicit_channels) {
-      c.add_global_depolarizing(0.03);
+    } else if (k == 11 && explicit_channels && n >= 3) {
+      int t = qubit(rng);
+      while (t == a || t == b) t = qubit(rng);
+      c.add_channel({a, b, t}, noise::depolarizing(3, 0.03));
     } else {
       c.add_rotation(Gate::kRY, {a}, Angle::constant(coeff(rng)));  // a rotation with no parameter
     }
@@ -110,7 +112,7 @@ TEST_CASE("optim: adjoint, parameter shift and finite differences agree on rando
     std::mt19937_64 rng(seed);
     const int n = 3, P = 6, F = 2, samples = 2;
     const bool explicit_channels = seed % 2 == 0;
-    const optim::ParametrizedCircuit c = random_noisy_circuit(rng, n, 24, P, F, explicit_channels);
+    const engine::Circuit c = random_noisy_circuit(rng, n, 24, P, F, explicit_channels);
     std::vector<double> theta(P), xs(samples * F);
     for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
     for (double& x : xs) x = std::uniform_real_distribution<double>(0, 1)(rng);
@@ -146,7 +148,7 @@ TEST_CASE("optim: the adjoint method with checkpoints equals the stored-state pa
   const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
   std::mt19937_64 rng(21);
   const int n = 3, P = 8;
-  const optim::ParametrizedCircuit c = random_noisy_circuit(rng, n, 60, P, 0, true);
+  const engine::Circuit c = random_noisy_circuit(rng, n, 60, P, 0, true);
   std::vector<double> theta(P);
   for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
   const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0 X2"}}), pauli_sum({{1.0, "Y1"}})};
@@ -168,11 +170,11 @@ TEST_CASE("optim: the adjoint method with checkpoints equals the stored-state pa
 
 TEST_CASE("optim: theta-dependent noise breaks parameter shift, not the adjoint method", "[optim]") {
   // RY(θ0) then damping with γ = 0.3 sin²(θ0/2), RX(θ1), damping with γ(θ1), CX, RZ(θ0 + θ2).
-  optim::ParametrizedCircuit c(2);
+  engine::Circuit c(2);
   c.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
-  c.add_angle_dependent_channel({0}, optim::angle_dependent_amplitude_damping(0.3), Angle::parameter(0));
+  c.add_angle_dependent_channel({0}, engine::angle_dependent_amplitude_damping(0.3), Angle::parameter(0));
   c.add_rotation(Gate::kRX, {1}, Angle::parameter(1));
-  c.add_angle_dependent_channel({1}, optim::angle_dependent_amplitude_damping(0.2), Angle::parameter(1, 0.5, 0.3));
+  c.add_angle_dependent_channel({1}, engine::angle_dependent_amplitude_damping(0.2), Angle::parameter(1, 0.5, 0.3));
   c.add_gate(Gate::kCX, {0, 1});
   c.add_rotation(Gate::kRZ, {0}, Angle::parameter(0).add(2, -1, 1.0));
   c.add_rotation(Gate::kRY, {0}, Angle::parameter(2));
@@ -190,9 +192,9 @@ TEST_CASE("optim: theta-dependent noise breaks parameter shift, not the adjoint 
   REQUIRE(max_abs_diff(adj.jacobian, fd.jacobian) < 1e-8);
   REQUIRE(max_abs_diff(ps.jacobian, fd.jacobian) > 1e-3);  // the documented failure
   // The numerical superoperator derivative (no analytic one given) is as good.
-  optim::AngleDependentChannel numeric = optim::angle_dependent_amplitude_damping(0.3);
+  engine::AngleDependentChannel numeric = engine::angle_dependent_amplitude_damping(0.3);
   numeric.derivative = nullptr;
-  optim::ParametrizedCircuit c2(1);
+  engine::Circuit c2(1);
   c2.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
   c2.add_angle_dependent_channel({0}, numeric, Angle::parameter(0));
   optim::CircuitFunction f2(c2, {pauli_sum({{1.0, "Z0"}, {0.4, "X0"}})}, nullptr, lax);
@@ -207,10 +209,10 @@ TEST_CASE("optim: theta-dependent noise breaks parameter shift, not the adjoint 
 }
 
 TEST_CASE("optim: gradients of amplitude-encoded circuits", "[optim]") {
-  optim::ParametrizedCircuit c(3);
+  engine::Circuit c(3);
   optim::Encoding::amplitude(6).apply(&c);
   std::mt19937_64 rng(4);
-  const optim::ParametrizedCircuit body = random_noisy_circuit(rng, 3, 20, 5, 0, true);
+  const engine::Circuit body = random_noisy_circuit(rng, 3, 20, 5, 0, true);
   c.append(body);
   const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
   optim::CircuitFunction f(c, {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "X1 Z2"}})}, &model);
@@ -225,7 +227,7 @@ TEST_CASE("optim: gradients of amplitude-encoded circuits", "[optim]") {
 }
 
 TEST_CASE("optim: circuit-evaluation cost of each method", "[optim]") {
-  optim::ParametrizedCircuit c(3);
+  engine::Circuit c(3);
   const int L = 6;
   for (int l = 0; l < L; ++l)
     for (int q = 0; q < 3; ++q) c.add_rotation(Gate::kRY, {q}, Angle::parameter(3 * l + q));
@@ -251,7 +253,7 @@ TEST_CASE("optim: batched results do not depend on the number of threads", "[opt
   const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
   std::mt19937_64 rng(9);
   const int n = 3, P = 5, F = 2, N = 7;
-  const optim::ParametrizedCircuit c = random_noisy_circuit(rng, n, 20, P, F, true);
+  const engine::Circuit c = random_noisy_circuit(rng, n, 20, P, F, true);
   std::vector<double> theta(P), xs(N * F);
   for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
   for (double& x : xs) x = std::uniform_real_distribution<double>(0, 1)(rng);
@@ -284,7 +286,7 @@ TEST_CASE("optim: gradient options are validated", "[optim]") {
   o = {};
   o.num_threads = -1;
   REQUIRE_FALSE(o.IsValid(&why));
-  optim::ParametrizedCircuit c(1);
+  engine::Circuit c(1);
   c.add_rotation(Gate::kRX, {0}, Angle::parameter(0));
   REQUIRE_THROWS_AS(optim::CircuitFunction(c, {pauli_sum({{1.0, "Z3"}})}), std::invalid_argument);
   REQUIRE_THROWS_AS(optim::CircuitFunction(c, {}), std::invalid_argument);

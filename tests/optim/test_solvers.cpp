@@ -12,7 +12,7 @@
 #include "reference/test_support.hpp"
 
 using namespace kraus;
-using optim::Angle;
+using engine::Angle;
 using engine::Gate;
 
 namespace {
@@ -21,7 +21,7 @@ constexpr double kPi = 3.14159265358979323846;
 
 // E(θ) = Σ_i cos θ_i: RX(θ_i) on qubit i, H = Σ Z_i. Minimum -n at θ_i = π (mod 2π).
 optim::EnergyObjective cosine_sum(int n, optim::GradientOptions g = {}) {
-  optim::ParametrizedCircuit c(n);
+  engine::Circuit c(n);
   engine::PauliSum h;
   for (int i = 0; i < n; ++i) {
     c.add_rotation(Gate::kRX, {i}, Angle::parameter(i));
@@ -118,7 +118,7 @@ TEST_CASE("optim: Levenberg-Marquardt fits per-sample residuals with our Jacobia
   ao.rotations = optim::RotationSet::kRY;
   ao.entangler = optim::Entangler::kCzChain;
   const optim::Ansatz ansatz(ao);
-  const optim::ParametrizedCircuit c = ansatz.circuit(optim::Encoding::angle(2));
+  const engine::Circuit c = ansatz.circuit(optim::Encoding::angle(2));
   engine::PauliSum z0;
   z0.terms.emplace_back(1.0, engine::PauliString::parse("Z0"));
   const std::vector<double> truth = {0.7, -1.1, 0.4, 2.0};

@@ -1,18 +1,7 @@
 // Noisy circuit simulation: a circuit under a noise model on one density matrix.
 //
-// Semantics:
-//  * After every gate (kGate and kUnitary; user gates are already expanded into built-in gates by
-//    the reader), the channels of every matching noise rule, in file order (noise_model.hpp). Rule
-//    names are matched as written, so a loaded model's names go through resolve_gate_names first.
-//  * Idle noise: the circuit is layered as soon as possible (an operation goes into the layer after
-//    the last one that used any of its qubits; a barrier aligns its qubits); in every layer up to
-//    the last, the idle channel acts on each qubit that no operation of that layer uses — except
-//    after the qubit's first measurement that no other operation (but measure or barrier) follows:
-//    it has been read out there.
-//  * A measurement followed by no other operation on its qubit does not change the state (read-outs
-//    come from the final state); a mid-circuit measurement is the non-selective measurement
-//    channel. Reset is the reset channel. No noise rule applies to measure, reset or barrier.
-//  * Readout errors act on probabilities and counts (probabilities_with_readout), never on ρ.
+// The noise is placed by compile() (program.hpp), which states the semantics: channels after gates,
+// idle noise per as-soon-as-possible layer, measurements and resets.
 #pragma once
 
 #include <string>
@@ -74,12 +63,13 @@ struct NoiseCoverage {
 // The coverage of `circuit` by `model` (validate_noise should have accepted them).
 NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& model);
 
-// Resets `rho` (which must have circuit.num_qubits() qubits) to |0...0> and runs the circuit;
-// `model` may be null for a noiseless run.
+// Resets `rho` (which must have circuit.num_qubits() qubits) to |0...0> and runs the circuit:
+// compile(circuit, model) then run(). `model` may be null for a noiseless run. A parametrised circuit
+// is refused (std::invalid_argument): run its program with parameter values.
 void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho);
 
-// The layer of each operation in the as-soon-as-possible layering (barriers get the layer they
-// align to; they occupy none), and the number of layers.
+// The layer of each operation in the as-soon-as-possible layering (barriers and explicit channels
+// get the layer they align to; they occupy none), and the number of layers.
 std::vector<int> asap_layers(const Circuit& circuit, int* num_layers);
 
 // rho's probabilities with the model's readout errors applied (plain probabilities without a model).

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "kraus/noise/channel.hpp"
+#include "kraus/noise/kernel_call.hpp"
 
 namespace kraus::noise {
 
@@ -64,6 +65,11 @@ struct ChannelSpec {
   // total probability by rate, over-rotation angles by s. A general `kraus` channel cannot be
   // scaled: std::invalid_argument.
   ChannelSpec scaled(double s) const;
+  // The kernel that applies the built channel on `num_qubits` qubits: the table's `kernel` for the
+  // type, except kRealBlock1q on more than one qubit (a Pauli channel on 2 or 3 qubits) and general
+  // `kraus` channels of several operators, which take kSuperoperator, and a `kraus` channel of one
+  // operator, which is a unitary.
+  KernelKind kernel(int num_qubits) const;
 };
 
 struct ChannelParameter {
@@ -80,6 +86,7 @@ struct ChannelType {
   std::vector<ChannelParameter> params;
   std::string_view formula;
   std::string_view kraus;  // Kraus operators or equivalence
+  KernelKind kernel;       // how the built channel is applied (kernel_call.hpp; see ChannelSpec::kernel)
 };
 
 // Every standard channel type, in documentation order.

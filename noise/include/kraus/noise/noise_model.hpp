@@ -16,7 +16,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -98,10 +97,11 @@ struct DeviceInfo {
   std::vector<std::pair<int, int>> coupling_map;  // directed edges as listed (empty: all-to-all)
 };
 
-// One channel to apply and where.
+// One channel to apply and where, built from the rule that placed it.
 struct PlacedChannel {
-  const Channel* channel;
+  std::shared_ptr<const Channel> channel;
   std::vector<int> qubits;
+  KernelKind kernel = KernelKind::kSuperoperator;  // how to apply it (ChannelSpec::kernel)
 };
 
 class NoiseModel {
@@ -114,10 +114,6 @@ class NoiseModel {
   // num_qubits. A `calibration` section without a "device" block gives a DeviceInfo with only
   // num_qubits (its number of qubits).
   std::optional<DeviceInfo> device;
-
-  NoiseModel() = default;
-  NoiseModel(const NoiseModel& other);
-  NoiseModel& operator=(const NoiseModel& other);
 
   // Parses the JSON text; `source` names it in errors. Validates every channel (building it) and
   // throws NoiseModelError with the JSON path of the first problem. A Qiskit Aer
@@ -166,23 +162,16 @@ class NoiseModel {
   // one line per dropped correlated group. Throws NoiseModelError for a bad `physical`.
   NoiseModel fitted(const std::vector<int>& physical, std::vector<std::string>* dropped = nullptr) const;
 
-  // The channels to apply after gate `gate` on `gate_qubits`, in order. A tensor channel comes as
-  // its factors, each on its slice of the gate's qubits (the same map: the factors commute). Throws
-  // NoiseModelError naming the rule when a channel's arity does not fit the gate.
+  // The channels to apply after gate `gate` on `gate_qubits`, in order, built on each call (the
+  // model is plain data and keeps nothing: a compiled program holds the channels it uses). A tensor
+  // channel comes as its factors, each on its slice of the gate's qubits (the same map: the factors
+  // commute). Throws NoiseModelError naming the rule when a channel's arity does not fit the gate.
   std::vector<PlacedChannel> channels_after(std::string_view gate, const std::vector<int>& gate_qubits) const;
-  // The idle channel (nullptr when there is none).
-  const Channel* idle_channel() const;
+  // The idle channel, built (null when there is none), and its kernel.
+  std::shared_ptr<const Channel> idle_channel() const;
   // The readout errors resolved for an n-qubit register.
   ReadoutModel readout_model(int num_qubits) const;
 
- private:
-  // Channels are built once per (rule, arity) and kept; guarded for concurrent simulations.
-  const Channel& built(std::size_t rule, int arity) const;
-  const Channel& built_factor(std::size_t rule, std::size_t factor) const;
-  mutable std::mutex cache_mutex_;
-  mutable std::vector<std::vector<std::unique_ptr<Channel>>> cache_;         // [rule][arity]
-  mutable std::vector<std::vector<std::unique_ptr<Channel>>> factor_cache_;  // [rule][tensor factor]
-  mutable std::unique_ptr<Channel> idle_cache_;
 };
 
 }  // namespace kraus::noise

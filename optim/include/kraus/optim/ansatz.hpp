@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "kraus/engine/gates.hpp"
-#include "kraus/optim/circuit.hpp"
+#include "kraus/engine/circuit.hpp"
 #include "kraus/optim/encoding.hpp"
 
 namespace kraus::optim {
@@ -95,7 +95,7 @@ class Ansatz {
   void remove_layer(int layer, std::vector<double>* params);
 
   // The circuit: the encoding (tag -1), the McClean preamble (tag -1), then layer l with tag l.
-  ParametrizedCircuit circuit(const Encoding& encoding = Encoding::none()) const;
+  engine::Circuit circuit(const Encoding& encoding = Encoding::none()) const;
 
   // Seeded initial parameters: angles uniform in [low, high), re-uploading weights 1.
   std::vector<double> random_parameters(std::uint64_t seed, double low = 0.0,
@@ -112,8 +112,8 @@ class Ansatz {
     std::vector<int> features;              // re-uploading: per qubit
   };
   Layer make_layer(LayerKind kind);
-  void emit_layer(const Layer& layer, int offset, ParametrizedCircuit* c) const;
-  void emit_entangler(const Layer& layer, bool inverse, ParametrizedCircuit* c) const;
+  void emit_layer(const Layer& layer, int offset, engine::Circuit* c) const;
+  void emit_entangler(const Layer& layer, bool inverse, engine::Circuit* c) const;
 
   AnsatzOptions options_;
   std::vector<Layer> layers_;

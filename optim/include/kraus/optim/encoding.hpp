@@ -9,7 +9,7 @@
 
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/gates.hpp"
-#include "kraus/optim/circuit.hpp"
+#include "kraus/engine/circuit.hpp"
 
 namespace kraus::optim {
 
@@ -37,7 +37,7 @@ struct Encoding {
   bool IsValid(int num_qubits, std::string* error) const;
   // Adds the encoding to `circuit`: rotation gates with feature angles (tag -1), or the amplitude
   // initial state. Throws std::invalid_argument when !IsValid.
-  void apply(ParametrizedCircuit* circuit) const;
+  void apply(engine::Circuit* circuit) const;
 };
 
 // The amplitude-encoded state vector: x zero-padded to 2^n and normalised. Throws

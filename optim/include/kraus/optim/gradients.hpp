@@ -1,9 +1,10 @@
 // Expectations of a noisy parametrised circuit and their exact gradients.
 //
 // CircuitFunction evaluates F_i(θ, x) = Tr(O_i ρ(θ, x)) for a list of Pauli-sum observables O_i,
-// where ρ(θ, x) is the circuit's output under a noise::NoiseModel (channels after every gate and
-// idle noise per as-soon-as-possible layer, exactly as engine::simulate) and its explicit channels.
-// Readout errors of the model do not enter expectations.
+// where ρ(θ, x) is the output of a parametrised engine::Circuit (angles that depend on θ and x,
+// explicit channels, an amplitude initial state: kraus/engine/circuit.hpp) under a
+// noise::NoiseModel, run as the one compiled engine::Program that kraus simulate also runs
+// (kraus/engine/program.hpp places the noise). Readout errors of the model do not enter expectations.
 //
 // Gradient methods (GradientMethod):
 //  * kAdjoint: reverse mode for density matrices. One forward pass stores what the backward pass
@@ -21,7 +22,7 @@
 //    exp(-i a P / 2)), then the chain rule through the angles; 1 + 2·(number of parametrised
 //    rotations) evaluations. Exact when no channel depends on θ (channels are linear, so C stays a
 //    first-degree trigonometric polynomial in each rotation angle). INVALID when a channel depends
-//    on θ (AngleDependentChannel): the channel's dependence is ignored. Refused by default
+//    on θ (engine::AngleDependentChannel): the channel's dependence is ignored. Refused by default
 //    (strict_parameter_shift).
 //  * kFiniteDifference: central differences [C(θ + h e_p) - C(θ - h e_p)] / 2h, 1 + 2P evaluations;
 //    error O(h²) + O(ε/h) (about 1e-10 at h = 1e-5). Always valid.
@@ -48,7 +49,7 @@
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/observables.hpp"
 #include "kraus/noise/noise_model.hpp"
-#include "kraus/optim/circuit.hpp"
+#include "kraus/engine/circuit.hpp"
 
 namespace kraus::optim {
 
@@ -77,7 +78,7 @@ class CircuitFunction {
  public:
   // Compiles the circuit with the model's channels (the model is read here and not kept). Throws
   // std::invalid_argument (bad options, observables on missing qubits) or noise::NoiseModelError.
-  CircuitFunction(const ParametrizedCircuit& circuit, std::vector<engine::PauliSum> observables,
+  CircuitFunction(const engine::Circuit& circuit, std::vector<engine::PauliSum> observables,
                   const noise::NoiseModel* model = nullptr, GradientOptions options = {});
   ~CircuitFunction();
   CircuitFunction(CircuitFunction&&) noexcept;

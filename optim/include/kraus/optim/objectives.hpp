@@ -22,10 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "kraus/engine/circuit.hpp"
 #include "kraus/engine/observables.hpp"
 #include "kraus/mitigation/extrapolation.hpp"
+#include "kraus/mitigation/zne.hpp"
 #include "kraus/noise/noise_model.hpp"
-#include "kraus/optim/circuit.hpp"
 #include "kraus/optim/datasets.hpp"
 #include "kraus/optim/gradients.hpp"
 
@@ -50,18 +51,28 @@ class Objective {
 struct ZneSettings {
   // Noise scale factors s_j (>= 1, distinct, at least two). Default {1, 2, 3}.
   std::vector<double> scale_factors = {1.0, 2.0, 3.0};
+  // How the noise is scaled: any mitigation::ScalingMethod. Folding methods and identity insertion
+  // differentiate the scaled circuits (parametrised rotations fold into rotations with negated
+  // angles); scale-noise multiplies every channel strength of the model. Default kScaleNoise.
+  mitigation::ScalingMethod method = mitigation::ScalingMethod::kScaleNoise;
+  int layer = 0;           // for kFoldLayer
+  std::uint64_t seed = 1;  // for kFoldRandom and kIdentity (as mitigation::ZneOptions::seed)
   // A linear extrapolator (linear, richardson or poly:K). Default richardson.
   mitigation::ExtrapolatorSpec extrapolator{};
+  // Extrapolate at the realised scale factors instead of the requested ones (folding may not reach
+  // them exactly), as mitigation::ZneOptions::use_realized_factors. Default false (Mitiq's choice).
+  bool use_realized_factors = false;
   bool IsValid(std::string* error) const;
 };
 
-// F(θ, x) of CircuitFunction, optionally ZNE-mitigated: Σ_j γ_j F_j(θ, x) with F_j under the
-// model scaled by s_j.
+// F(θ, x) of CircuitFunction, optionally ZNE-mitigated: Σ_j γ_j F_j(θ, x) with F_j the scaled
+// circuit (or the circuit under the scaled model) for factor s_j.
 class MitigatedFunction {
  public:
-  // Without `zne`: one CircuitFunction under `model` (γ = 1). With `zne`: `model` must be non-null
-  // and scalable (NoiseModel::scaled); throws std::invalid_argument otherwise.
-  MitigatedFunction(const ParametrizedCircuit& circuit, std::vector<engine::PauliSum> observables,
+  // Without `zne`: one CircuitFunction under `model` (γ = 1). With `zne`: `model` must be non-null,
+  // scalable (NoiseModel::scaled) for scale-noise, and the circuit foldable for the folding methods
+  // (mitigation::check_foldable: no explicit channels); throws std::invalid_argument otherwise.
+  MitigatedFunction(const engine::Circuit& circuit, std::vector<engine::PauliSum> observables,
                     const noise::NoiseModel* model, GradientOptions gradient = {},
                     std::optional<ZneSettings> zne = std::nullopt);
 
@@ -70,7 +81,7 @@ class MitigatedFunction {
   int num_outputs() const { return functions_.front().num_outputs(); }
   bool mitigated() const { return functions_.size() > 1 || zne_.has_value(); }
   const std::vector<double>& scale_factors() const { return scales_; }
-  // γ_j (a single 1 without ZNE).
+  // The realised scale factors, and γ_j (a single 1 without ZNE).
   const std::vector<double>& weights() const { return gammas_; }
   const CircuitFunction& function(int j) const { return functions_[static_cast<std::size_t>(j)]; }
   int num_functions() const { return static_cast<int>(functions_.size()); }
@@ -91,7 +102,7 @@ class MitigatedFunction {
 class EnergyObjective : public Objective {
  public:
   // The circuit must use no data features.
-  EnergyObjective(const ParametrizedCircuit& circuit, engine::PauliSum hamiltonian,
+  EnergyObjective(const engine::Circuit& circuit, engine::PauliSum hamiltonian,
                   const noise::NoiseModel* model = nullptr, GradientOptions gradient = {},
                   std::optional<ZneSettings> zne = std::nullopt);
   int num_parameters() const override { return function_.num_parameters(); }
@@ -107,7 +118,7 @@ class RegressionObjective : public Objective {
  public:
   // xs: targets.size() rows of circuit.num_features() features (may be empty when the circuit has
   // no features: then every residual uses the same circuit).
-  RegressionObjective(const ParametrizedCircuit& circuit, engine::PauliSum observable, std::vector<double> xs,
+  RegressionObjective(const engine::Circuit& circuit, engine::PauliSum observable, std::vector<double> xs,
                       std::vector<double> targets, const noise::NoiseModel* model = nullptr,
                       GradientOptions gradient = {}, std::optional<ZneSettings> zne = std::nullopt);
   int num_parameters() const override { return function_.num_parameters(); }
@@ -149,7 +160,7 @@ struct ClassifierOptions {
 class ClassifierObjective : public Objective {
  public:
   // The circuit's features are the data set's (circuit.num_features() <= data.num_features).
-  ClassifierObjective(const ParametrizedCircuit& circuit, Dataset data, ClassifierOptions options = {},
+  ClassifierObjective(const engine::Circuit& circuit, Dataset data, ClassifierOptions options = {},
                       const noise::NoiseModel* model = nullptr);
 
   int num_parameters() const override;

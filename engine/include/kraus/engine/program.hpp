@@ -1,0 +1,89 @@
+// A compiled program: a circuit and a noise model turned, once, into the flat list of kernel calls
+// that every executor runs (kraus simulate, gradients, zero-noise extrapolation, training).
+//
+// compile() is the one place that places noise:
+//  * after every gate (kGate and kUnitary), the channels of every matching noise rule, in file order
+//    (noise_model.hpp; rule names are matched as written, so a loaded model's names go through
+//    resolve_gate_names first);
+//  * idle noise: the circuit is layered as soon as possible (an operation goes into the layer after
+//    the last one that used any of its qubits; barriers and explicit channels align their qubits
+//    without occupying a layer); in every layer up to the last, the idle channel acts on each qubit
+//    that no operation of that layer uses, except after the qubit's first measurement that no other
+//    operation (but measure or barrier) follows: it has been read out there;
+//  * a measurement followed by no other operation on its qubit does not change the state (read-outs
+//    come from the final state); a mid-circuit measurement is the non-selective measurement channel.
+//    Reset is the reset channel. No noise rule applies to measure, reset, barrier or explicit channels;
+//  * readout errors act on probabilities and counts (probabilities_with_readout), never on ρ.
+// Each step holds its kernel call with its matrices in the kernels' layout (kraus/noise/kernel_call.hpp)
+// and the call of its adjoint map (for the adjoint gradient); a channel's kernel comes from the channel
+// table (ChannelSpec::kernel), an explicit channel's from its data (noise::detect_kernel), both decided
+// here once. Parametrised rotations and angle-dependent channels keep their angle (an index into
+// Program::angles); their matrices are made when the program runs, from the angle's value.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kraus/engine/circuit.hpp"
+#include "kraus/engine/density_matrix.hpp"
+#include "kraus/noise/kernel_call.hpp"
+#include "kraus/noise/noise_model.hpp"
+
+namespace kraus::engine {
+
+struct CompileOptions {
+  bool IsValid(std::string* error) const;
+};
+
+enum class StepKind {
+  kFixed,         // `call` as compiled
+  kRotation,      // exp(-i a P / 2) with a = angles[angle]: `call` gets its matrix when run
+  kAngleChannel,  // angle_channel->superoperator(angles[angle]) as a kSuperoperator call
+};
+
+struct Step {
+  StepKind kind = StepKind::kFixed;
+  noise::KernelCall call;     // kFixed; for the others the qubits (and k) only
+  noise::KernelCall adjoint;  // kFixed: the adjoint map E† (U† for a unitary, S† for a channel)
+  // kRotation: the local generator P (row-major 2^k x 2^k, a Pauli string up to sign), so that
+  // U(a) = cos(a/2) I - i sin(a/2) P; and P on the register as sign · X^x_mask Z^z_mask (times
+  // i^|x&z|), for the gradient Im Tr(ρ O P).
+  std::vector<noise::Complex> generator;
+  std::uint64_t x_mask = 0, z_mask = 0;
+  double sign = 1.0;
+  int angle = -1;  // kRotation, kAngleChannel: index into Program::angles
+  std::shared_ptr<const AngleDependentChannel> angle_channel;  // kAngleChannel
+};
+
+struct Program {
+  int num_qubits = 0;
+  int num_parameters = 0;
+  int num_features = 0;
+  int amplitude_features = 0;  // 0: start from |0...0> (Circuit::set_amplitude_initial_state)
+  std::vector<Angle> angles;
+  std::vector<Step> steps;
+
+  // The rotation matrix of step `s` (kRotation) at angle a, row-major into u (2^k x 2^k).
+  static void rotation_matrix(const Step& s, double a, noise::Complex* u);
+  // Values of every angle at (θ, x) into out (angles.size()).
+  void angle_values(const double* theta, const double* x, double* out) const;
+  // Step i forward (rho <- E_i(rho)) or adjoint (rho <- E_i†(rho)) on an n-qubit buffer, with the
+  // angles' values at hand.
+  void apply_step(std::size_t i, const double* angle_values, noise::Complex* rho) const;
+  void apply_adjoint(std::size_t i, const double* angle_values, noise::Complex* rho) const;
+  // Sets rho (2^n x 2^n) to the initial state: |0...0>, or the amplitude encoding of x.
+  void initial_state(const double* x, noise::Complex* rho) const;
+};
+
+// Compiles `circuit` under `model` (null: noiseless). The model is read here and not kept. Throws
+// noise::NoiseModelError for a rule whose channel does not fit its gate or cannot be built, and
+// std::invalid_argument for bad options.
+Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options = {});
+
+// Runs the program from its initial state on rho (which must have program.num_qubits qubits).
+// `theta` and `x` may be null when the program reads no parameters or features.
+void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho);
+
+}  // namespace kraus::engine

@@ -1,0 +1,374 @@
+#include "kraus/engine/program.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <stdexcept>
+#include <utility>
+
+#include "kraus/engine/simulator.hpp"
+#include "kraus/noise/channel.hpp"
+#include "kraus/noise/kernels.hpp"
+
+namespace kraus::engine {
+namespace {
+
+using noise::Complex;
+using noise::KernelCall;
+using noise::KernelKind;
+
+constexpr double kPi = 3.14159265358979323846;
+
+std::vector<Complex> row_major(const arma::cx_mat& m) {
+  std::vector<Complex> out(m.n_rows * m.n_cols);
+  for (arma::uword r = 0; r < m.n_rows; ++r)
+    for (arma::uword c = 0; c < m.n_cols; ++c) out[r * m.n_cols + c] = m(r, c);
+  return out;
+}
+
+// The call of the adjoint map: U† for a unitary, S† for a superoperator, the transposed blocks of a
+// real block channel (S is real there), the same call for depolarising (self-adjoint).
+KernelCall adjoint_call(const KernelCall& call) {
+  KernelCall adj = call;
+  switch (call.kind) {
+    case KernelKind::kUnitary:
+    case KernelKind::kSuperoperator: {
+      const int dim = call.kind == KernelKind::kUnitary ? 1 << call.k : 1 << (2 * call.k);
+      for (int r = 0; r < dim; ++r)
+        for (int c = 0; c < dim; ++c) adj.matrix[static_cast<std::size_t>(r * dim + c)] = std::conj(call.matrix[static_cast<std::size_t>(c * dim + r)]);
+      break;
+    }
+    case KernelKind::kRealBlock1q:
+      std::swap(adj.params[1], adj.params[2]);
+      std::swap(adj.params[5], adj.params[6]);
+      break;
+    case KernelKind::kDepolarizing: break;
+  }
+  return adj;
+}
+
+Step fixed_step(KernelCall call) {
+  Step s;
+  s.kind = StepKind::kFixed;
+  s.adjoint = adjoint_call(call);
+  s.call = std::move(call);
+  return s;
+}
+
+KernelCall qubits_only(const std::vector<int>& qubits) {
+  KernelCall c;
+  c.k = static_cast<int>(qubits.size());
+  std::copy(qubits.begin(), qubits.end(), c.qubits);
+  return c;
+}
+
+// The local generator of a Pauli rotation gate, P = i U(π), as ± a Pauli string: `pauli_index` in
+// the base-4 digits of noise::pauli_matrix (digit j acts on the gate's j-th qubit).
+struct RotationGenerator {
+  std::vector<Complex> pauli;  // row-major P
+  int pauli_index = 0;
+  double sign = 1.0;
+};
+
+RotationGenerator compute_generator(Gate gate) {
+  const int k = gate_info(gate).num_qubits;
+  const arma::cx_mat p = Complex(0.0, 1.0) * gate_matrix(gate, {kPi});
+  const int dim = 1 << k;
+  for (int idx = 1; idx < (1 << (2 * k)); ++idx) {
+    const noise::Matrix pm = noise::pauli_matrix(idx, k);
+    Complex overlap(0.0, 0.0);
+    for (int r = 0; r < dim; ++r)
+      for (int c = 0; c < dim; ++c) overlap += std::conj(pm(r, c)) * p(static_cast<arma::uword>(r), static_cast<arma::uword>(c));
+    overlap /= static_cast<double>(dim);
+    if (std::abs(std::abs(overlap.real()) - 1.0) < 1e-12 && std::abs(overlap.imag()) < 1e-12) {
+      // Check U(a) = cos(a/2) I - i sin(a/2) P at a generic angle.
+      const double a = 0.7310585786;
+      const arma::cx_mat expect =
+          std::cos(a / 2) * arma::eye<arma::cx_mat>(dim, dim) - Complex(0.0, std::sin(a / 2)) * p;
+      if (arma::abs(gate_matrix(gate, {a}) - expect).max() > 1e-12) break;
+      return {row_major(p), idx, overlap.real() > 0 ? 1.0 : -1.0};
+    }
+  }
+  throw std::logic_error("gate '" + std::string(gate_info(gate).name) + "' is not exp(-i a P / 2) for a Pauli P");
+}
+
+// Computed once per gate type (the table is small and immutable).
+const RotationGenerator& rotation_generator(Gate gate) {
+  static std::mutex mutex;
+  static std::map<Gate, RotationGenerator> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(gate);
+  if (it == cache.end()) it = cache.emplace(gate, compute_generator(gate)).first;
+  return it->second;
+}
+
+Step rotation_step(const Operation& op, int angle) {
+  Step s;
+  s.kind = StepKind::kRotation;
+  s.call = qubits_only(op.qubits);
+  s.call.kind = KernelKind::kUnitary;
+  const RotationGenerator& g = rotation_generator(op.gate);
+  s.generator = g.pauli;
+  s.sign = g.sign;
+  int digits = g.pauli_index;
+  for (std::size_t j = 0; j < op.qubits.size(); ++j, digits >>= 2) {
+    const int dgt = digits & 3;
+    const std::uint64_t bit = std::uint64_t{1} << op.qubits[j];
+    if (dgt == 1 || dgt == 2) s.x_mask |= bit;
+    if (dgt == 2 || dgt == 3) s.z_mask |= bit;
+  }
+  s.angle = angle;
+  return s;
+}
+
+// For each operation: does a later operation (other than a barrier or measure) use one of its qubits?
+std::vector<bool> followed_by_operation(const Circuit& circuit) {
+  const auto& ops = circuit.operations();
+  std::vector<bool> used_later(static_cast<std::size_t>(circuit.num_qubits()), false);
+  std::vector<bool> out(ops.size(), false);
+  for (std::size_t i = ops.size(); i-- > 0;) {
+    const Operation& op = ops[i];
+    for (int q : op.qubits) out[i] = out[i] || used_later[static_cast<std::size_t>(q)];
+    if (op.kind != OpKind::kBarrier && op.kind != OpKind::kMeasure) {
+      for (int q : op.qubits) used_later[static_cast<std::size_t>(q)] = true;
+    }
+  }
+  return out;
+}
+
+// Builds the steps of one circuit under one model.
+class Compiler {
+ public:
+  Compiler(const Circuit& circuit, const noise::NoiseModel* model, Program& program)
+      : circuit_(circuit), model_(model), program_(program) {}
+
+  void run() {
+    const auto& ops = circuit_.operations();
+    const std::vector<bool> followed = followed_by_operation(circuit_);
+    const std::shared_ptr<const noise::Channel> idle = model_ ? model_->idle_channel() : nullptr;
+    if (idle == nullptr) {
+      for (std::size_t i = 0; i < ops.size(); ++i) emit(ops[i], followed[i]);
+      return;
+    }
+    const noise::KernelKind idle_kernel = model_->idle_noise->kernel(1);
+    // Layer by layer (a stable reordering that keeps every qubit's operations in order), then the
+    // idle channel on the qubits the layer left alone.
+    const int n = circuit_.num_qubits();
+    int num_layers = 0;
+    const std::vector<int> layer = asap_layers(circuit_, &num_layers);
+    std::vector<std::size_t> order(ops.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return layer[a] < layer[b]; });
+    // A qubit is read out at its first measurement that no other operation follows (later ones
+    // measure it again): no idle noise afterwards.
+    std::vector<int> idle_until(static_cast<std::size_t>(n), num_layers);
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].kind == OpKind::kMeasure && !followed[i]) {
+        int& until = idle_until[static_cast<std::size_t>(ops[i].qubits[0])];
+        until = std::min(until, layer[i]);
+      }
+    }
+    std::vector<Step> idle_steps;
+    for (int q = 0; q < n; ++q) idle_steps.push_back(fixed_step(noise::channel_call(*idle, &q, idle_kernel)));
+    std::size_t next = 0;
+    for (int l = 0; l < num_layers; ++l) {
+      std::vector<bool> busy(static_cast<std::size_t>(n), false);
+      for (; next < order.size() && layer[order[next]] == l; ++next) {
+        const Operation& op = ops[order[next]];
+        if (op.kind != OpKind::kBarrier && op.kind != OpKind::kChannel) {
+          for (int q : op.qubits) busy[static_cast<std::size_t>(q)] = true;
+        }
+        emit(op, followed[order[next]]);
+      }
+      for (int q = 0; q < n; ++q) {
+        if (!busy[static_cast<std::size_t>(q)] && l < idle_until[static_cast<std::size_t>(q)]) {
+          program_.steps.push_back(idle_steps[static_cast<std::size_t>(q)]);
+        }
+      }
+    }
+    for (; next < order.size(); ++next) emit(ops[order[next]], followed[order[next]]);  // after the last layer
+  }
+
+ private:
+  int add_angle(const Angle& angle) {
+    program_.angles.push_back(angle);
+    return static_cast<int>(program_.angles.size()) - 1;
+  }
+
+  void emit(const Operation& op, bool followed) {
+    switch (op.kind) {
+      case OpKind::kGate:
+        if (op.has_angle) {
+          program_.steps.push_back(rotation_step(op, add_angle(op.angle)));
+        } else {
+          const std::vector<Complex> u = row_major(gate_matrix(op.gate, op.params));
+          program_.steps.push_back(fixed_step(noise::unitary_call(op.qubits.data(), static_cast<int>(op.qubits.size()), u.data())));
+        }
+        emit_noise(op);
+        break;
+      case OpKind::kUnitary: {
+        const std::vector<Complex> u = row_major(op.matrix);
+        program_.steps.push_back(fixed_step(noise::unitary_call(op.qubits.data(), static_cast<int>(op.qubits.size()), u.data())));
+        emit_noise(op);
+        break;
+      }
+      case OpKind::kMeasure:
+        if (followed) program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 0, 0, 1, 0, 0, 0, 0})));
+        break;
+      case OpKind::kReset:
+        program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 1, 0, 0, 0, 0, 0, 0})));
+        break;
+      case OpKind::kBarrier: break;
+      case OpKind::kChannel:
+        if (op.angle_channel) {
+          Step s;
+          s.kind = StepKind::kAngleChannel;
+          s.call = qubits_only(op.qubits);
+          s.call.kind = KernelKind::kSuperoperator;
+          s.angle = add_angle(op.angle);
+          s.angle_channel = op.angle_channel;
+          program_.steps.push_back(std::move(s));
+        } else {
+          program_.steps.push_back(fixed_step(noise::channel_call(*op.channel, op.qubits.data(), noise::detect_kernel(*op.channel))));
+        }
+        break;
+    }
+  }
+
+  static KernelCall real_block(int qubit, std::vector<double> params) {
+    KernelCall c;
+    c.kind = KernelKind::kRealBlock1q;
+    c.k = 1;
+    c.qubits[0] = qubit;
+    std::copy(params.begin(), params.end(), c.params);
+    return c;
+  }
+
+  // The model's channels after a gate, built once per (name, qubits).
+  void emit_noise(const Operation& op) {
+    if (model_ == nullptr) return;
+    auto key = std::make_pair(op.name(), op.qubits);
+    auto it = noise_cache_.find(key);
+    if (it == noise_cache_.end()) {
+      std::vector<Step> steps;
+      for (const noise::PlacedChannel& pc : model_->channels_after(key.first, op.qubits)) {
+        steps.push_back(fixed_step(noise::channel_call(*pc.channel, pc.qubits.data(), pc.kernel)));
+      }
+      it = noise_cache_.emplace(std::move(key), std::move(steps)).first;
+    }
+    program_.steps.insert(program_.steps.end(), it->second.begin(), it->second.end());
+  }
+
+  const Circuit& circuit_;
+  const noise::NoiseModel* model_;
+  Program& program_;
+  std::map<std::pair<std::string, std::vector<int>>, std::vector<Step>> noise_cache_;
+};
+
+}  // namespace
+
+bool CompileOptions::IsValid(std::string* /*error*/) const { return true; }
+
+void Program::rotation_matrix(const Step& s, double a, Complex* u) {
+  const int dim = 1 << s.call.k;
+  const double c = std::cos(a / 2), sn = std::sin(a / 2);
+  for (int r = 0; r < dim; ++r) {
+    for (int col = 0; col < dim; ++col) {
+      const std::size_t i = static_cast<std::size_t>(r * dim + col);
+      u[i] = Complex(0.0, -sn) * s.generator[i];
+      if (r == col) u[i] += c;
+    }
+  }
+}
+
+void Program::angle_values(const double* theta, const double* x, double* out) const {
+  if (theta == nullptr && num_parameters > 0) throw std::invalid_argument("null parameter vector");
+  if (x == nullptr && num_features > 0) {
+    throw std::invalid_argument("the circuit uses " + std::to_string(num_features) +
+                                " data features but no feature vector was given");
+  }
+  for (std::size_t i = 0; i < angles.size(); ++i) out[i] = angles[i].value(theta, x);
+}
+
+void Program::apply_step(std::size_t i, const double* angle_values, Complex* rho) const {
+  const Step& s = steps[i];
+  switch (s.kind) {
+    case StepKind::kFixed: noise::apply(s.call, rho, num_qubits); break;
+    case StepKind::kRotation: {
+      Complex u[16];
+      rotation_matrix(s, angle_values[s.angle], u);
+      noise::apply_unitary(rho, num_qubits, s.call.qubits, s.call.k, u, -1.0);
+      break;
+    }
+    case StepKind::kAngleChannel: {
+      const noise::Matrix sop = s.angle_channel->superoperator(angle_values[s.angle]);
+      noise::apply_superoperator(rho, num_qubits, s.call.qubits, s.call.k, sop.data());
+      break;
+    }
+  }
+}
+
+void Program::apply_adjoint(std::size_t i, const double* angle_values, Complex* rho) const {
+  const Step& s = steps[i];
+  switch (s.kind) {
+    case StepKind::kFixed: noise::apply(s.adjoint, rho, num_qubits); break;
+    case StepKind::kRotation: {
+      Complex u[16];
+      rotation_matrix(s, -angle_values[s.angle], u);  // U(a)† = U(-a)
+      noise::apply_unitary(rho, num_qubits, s.call.qubits, s.call.k, u, -1.0);
+      break;
+    }
+    case StepKind::kAngleChannel: {
+      const noise::Matrix adj = s.angle_channel->superoperator(angle_values[s.angle]).adjoint();
+      noise::apply_superoperator(rho, num_qubits, s.call.qubits, s.call.k, adj.data());
+      break;
+    }
+  }
+}
+
+void Program::initial_state(const double* x, Complex* rho) const {
+  const std::uint64_t d = std::uint64_t{1} << num_qubits;
+  std::fill(rho, rho + d * d, Complex(0.0, 0.0));
+  if (amplitude_features == 0) {
+    rho[0] = 1.0;
+    return;
+  }
+  // ψ = x / |x| zero-padded to d; ρ = ψ ψ^T (ψ real).
+  if (x == nullptr) throw std::invalid_argument("amplitude encoding needs a feature vector");
+  double norm2 = 0.0;
+  for (int i = 0; i < amplitude_features; ++i) norm2 += x[i] * x[i];
+  if (!(norm2 > 0.0) || !std::isfinite(norm2)) {
+    throw std::invalid_argument("amplitude encoding of an all-zero (or non-finite) feature vector");
+  }
+  const double inv = 1.0 / norm2;
+  const std::uint64_t f = static_cast<std::uint64_t>(amplitude_features);
+  for (std::uint64_t c = 0; c < f; ++c)
+    for (std::uint64_t r = 0; r < f; ++r) rho[r + c * d] = x[r] * x[c] * inv;
+}
+
+Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options) {
+  std::string why;
+  if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  Program p;
+  p.num_qubits = circuit.num_qubits();
+  p.num_parameters = circuit.num_parameters();
+  p.num_features = circuit.num_features();
+  p.amplitude_features = circuit.amplitude_features();
+  Compiler(circuit, model, p).run();
+  return p;
+}
+
+void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho) {
+  if (rho.num_qubits() != program.num_qubits) {
+    throw std::invalid_argument("the state has " + std::to_string(rho.num_qubits()) + " qubits, the program " +
+                                std::to_string(program.num_qubits));
+  }
+  std::vector<double> angles(program.angles.size());
+  program.angle_values(theta, x, angles.data());
+  program.initial_state(x, rho.data());
+  for (std::size_t i = 0; i < program.steps.size(); ++i) program.apply_step(i, angles.data(), rho.data());
+}
+
+}  // namespace kraus::engine

@@ -1,0 +1,60 @@
+// One raw-kernel call, decided once and applied many times: which kernel, on which qubits, with its
+// data already in the kernel's layout (kernels.hpp). A compiled program (kraus/engine/program.hpp)
+// is a list of these; the kernel of a channel is chosen when the program is compiled, from the
+// channel table's entry for the channel's type (ChannelType::kernel), not re-derived from a matrix
+// on every application.
+//
+// Conventions are those of kernels.hpp: column-major 2^n x 2^n buffer, qubit q = bit q of the row
+// index, matrices row-major with the first listed qubit as the least significant bit.
+#pragma once
+
+#include <complex>
+#include <vector>
+
+namespace kraus::noise {
+
+using Complex = std::complex<double>;
+class Channel;
+
+enum class KernelKind {
+  // matrix: row-major 2^k x 2^k unitary U; rho <- U rho U^dagger (diagonal and monomial matrices
+  // take their cheaper paths inside apply_unitary). k = 1, 2, 3.
+  kUnitary,
+  // matrix: row-major 4^k x 4^k superoperator S (column stacking); vec(B) <- S vec(B). k = 1, 2, 3.
+  kSuperoperator,
+  // params[0] = alpha: every 2^k x 2^k block B <- (1 - alpha) B + alpha Tr(B) I / 2^k (depolarising
+  // with total error probability p = alpha (4^k - 1) / 4^k). k = 1, 2, 3.
+  kDepolarizing,
+  // k = 1, real superoperator that keeps populations apart from coherences (depolarising, Pauli,
+  // damping, thermal relaxation, reset, measurement): (B00, B11) <- P (B00, B11) with P = params[0..3]
+  // and (B01, B10) <- C (B01, B10) with C = params[4..7], both row-major 2x2.
+  kRealBlock1q,
+};
+
+struct KernelCall {
+  KernelKind kind = KernelKind::kUnitary;
+  int k = 0;                       // number of target qubits
+  int qubits[3] = {-1, -1, -1};    // qubits[0] is the least significant bit of the matrices
+  std::vector<Complex> matrix;     // kUnitary, kSuperoperator
+  double params[8] = {};           // kDepolarizing, kRealBlock1q
+};
+
+// The call for unitary `u` (row-major 2^k x 2^k, not checked) on `qubits`.
+KernelCall unitary_call(const int* qubits, int k, const Complex* u);
+
+// The call for `channel` on `qubits` (channel.num_qubits() of them) by `kind`: kUnitary takes the
+// channel's single Kraus operator, kDepolarizing and kRealBlock1q read their parameters off the
+// superoperator, kSuperoperator copies it. Throws std::invalid_argument when the channel does not
+// have the form `kind` needs (a table entry naming the wrong kernel is a bug the tests catch).
+KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind kind);
+
+// The cheapest kind for a channel given as data only (explicit channels built in code): a single
+// Kraus operator -> kUnitary; depolarising form -> kDepolarizing; 1-qubit real block form ->
+// kRealBlock1q; anything else kSuperoperator. Exact zeros up to 1e-15.
+KernelKind detect_kernel(const Channel& channel);
+
+// rho <- call(rho) on an n-qubit buffer. Qubits are checked against n (std::invalid_argument);
+// the data is trusted (it was built by the functions above).
+void apply(const KernelCall& call, Complex* rho, int num_qubits);
+
+}  // namespace kraus::noise

@@ -1,0 +1,118 @@
+#include "kraus/noise/kernel_call.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels_detail.hpp"
+#include "kraus/noise/channel.hpp"
+#include "kraus/noise/kernels.hpp"
+
+namespace kraus::noise {
+namespace {
+
+// Detection (data only) takes exact forms; a channel whose table entry names the kernel is checked
+// to rounding of its construction (Choi eigenvectors for thermal relaxation).
+constexpr double kZero = 1e-15;
+constexpr double kRounding = 1e-12;
+
+// alpha when S = (1 - alpha) I + alpha / d |vec I><vec I| (to `tol`), else a negative number.
+double depolarizing_alpha(const Matrix& s, int k, double tol) {
+  const int d = 1 << k;
+  const double alpha = 1.0 - s(1, 1).real();
+  for (int r = 0; r < d * d; ++r)
+    for (int c = 0; c < d * d; ++c) {
+      const bool r_diag = r % (d + 1) == 0, c_diag = c % (d + 1) == 0;
+      const double expect = (r == c ? 1.0 - alpha : 0.0) + (r_diag && c_diag ? alpha / d : 0.0);
+      if (std::abs(s(r, c) - expect) > tol) return -1.0;
+    }
+  return alpha;
+}
+
+bool is_real_block_1q(const Matrix& s, double tol) {
+  if (s.rows() != 4) return false;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) {
+      const bool same_family = ((r == 0 || r == 3) == (c == 0 || c == 3));
+      if (std::abs(s(r, c).imag()) > tol || (!same_family && std::abs(s(r, c)) > tol)) return false;
+    }
+  return true;
+}
+
+}  // namespace
+
+KernelCall unitary_call(const int* qubits, int k, const Complex* u) {
+  KernelCall call;
+  call.kind = KernelKind::kUnitary;
+  call.k = k;
+  std::copy(qubits, qubits + k, call.qubits);
+  const int dim = 1 << k;
+  call.matrix.assign(u, u + dim * dim);
+  return call;
+}
+
+KernelKind detect_kernel(const Channel& channel) {
+  if (channel.kraus().size() == 1) return KernelKind::kUnitary;
+  if (depolarizing_alpha(channel.superoperator(), channel.num_qubits(), kZero) >= 0.0) return KernelKind::kDepolarizing;
+  if (channel.num_qubits() == 1 && is_real_block_1q(channel.superoperator(), kZero)) return KernelKind::kRealBlock1q;
+  return KernelKind::kSuperoperator;
+}
+
+KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind kind) {
+  const int k = channel.num_qubits();
+  if (k < 1 || k > 3) throw std::invalid_argument("channels act on 1 to 3 qubits");
+  KernelCall call;
+  call.kind = kind;
+  call.k = k;
+  std::copy(qubits, qubits + k, call.qubits);
+  const Matrix& s = channel.superoperator();
+  switch (kind) {
+    case KernelKind::kUnitary: {
+      if (channel.kraus().size() != 1) throw std::invalid_argument("a unitary kernel needs a single Kraus operator");
+      const Matrix& u = channel.kraus().front();
+      call.matrix.assign(u.data(), u.data() + static_cast<std::size_t>(u.rows()) * u.cols());
+      break;
+    }
+    case KernelKind::kSuperoperator:
+      call.matrix.assign(s.data(), s.data() + static_cast<std::size_t>(s.rows()) * s.cols());
+      break;
+    case KernelKind::kDepolarizing: {
+      const double alpha = depolarizing_alpha(s, k, kRounding);
+      if (alpha < 0.0) throw std::invalid_argument("the channel is not depolarising");
+      call.params[0] = alpha;
+      break;
+    }
+    case KernelKind::kRealBlock1q: {
+      if (k != 1 || !is_real_block_1q(s, kRounding)) {
+        throw std::invalid_argument("the channel is not a 1-qubit channel of real block form");
+      }
+      const double p[8] = {s(0, 0).real(), s(0, 3).real(), s(3, 0).real(), s(3, 3).real(),
+                           s(2, 2).real(), s(2, 1).real(), s(1, 2).real(), s(1, 1).real()};
+      std::copy(p, p + 8, call.params);
+      break;
+    }
+  }
+  return call;
+}
+
+void apply(const KernelCall& call, Complex* rho, int num_qubits) {
+  detail::validate_state(rho, num_qubits);
+  detail::validate_targets(num_qubits, call.qubits, call.k, 3);
+  switch (call.kind) {
+    case KernelKind::kUnitary:
+      apply_unitary(rho, num_qubits, call.qubits, call.k, call.matrix.data(), -1.0);
+      break;
+    case KernelKind::kSuperoperator:
+      apply_superoperator(rho, num_qubits, call.qubits, call.k, call.matrix.data());
+      break;
+    case KernelKind::kDepolarizing:
+      detail::depolarizing_block(rho, num_qubits, call.qubits, call.k, call.params[0]);
+      break;
+    case KernelKind::kRealBlock1q:
+      detail::real_block_channel_1q(rho, num_qubits, call.qubits[0], call.params, call.params + 4);
+      break;
+  }
+}
+
+}  // namespace kraus::noise
