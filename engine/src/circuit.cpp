@@ -326,6 +326,17 @@ void Circuit::set_num_features(int n) {
   num_features_ = std::max(num_features_, n);
 }
 
+void Circuit::set_parameter_names(std::vector<std::string> names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) throw std::invalid_argument("parameter " + std::to_string(i) + " has an empty name");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names[j] == names[i]) throw std::invalid_argument("parameter name '" + names[i] + "' is used twice");
+    }
+  }
+  set_num_parameters(static_cast<int>(names.size()));
+  parameter_names_ = std::move(names);
+}
+
 void Circuit::note_angle(const Angle& angle) {
   num_parameters_ = std::max(num_parameters_, angle.max_parameter() + 1);
   num_features_ = std::max(num_features_, angle.max_feature() + 1);
@@ -442,6 +453,7 @@ Circuit inverse(const Circuit& circuit) {
   out.set_classical_registers(circuit.classical_registers());
   const auto& ops = circuit.operations();
   for (std::size_t i = ops.size(); i-- > 0;) out.add(inverse(ops[i]));
+  out.set_parameter_names(circuit.parameter_names());
   out.set_num_parameters(circuit.num_parameters());
   out.set_num_features(circuit.num_features());
   return out;

@@ -105,6 +105,7 @@ Split split(const Circuit& circuit) {
 Circuit like(const Circuit& original) {
   Circuit out(original.num_qubits(), original.num_clbits());
   out.set_classical_registers(original.classical_registers());
+  out.set_parameter_names(original.parameter_names());
   out.set_num_parameters(original.num_parameters());
   out.set_num_features(original.num_features());
   if (original.amplitude_features() > 0) out.set_amplitude_initial_state(original.amplitude_features());

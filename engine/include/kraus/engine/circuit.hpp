@@ -147,6 +147,11 @@ class Circuit {
   int num_features() const { return num_features_; }
   void set_num_parameters(int n);
   void set_num_features(int n);
+  // Names of the parameters θ[0], θ[1], ... (an OpenQASM file's `input` symbols); empty for circuits
+  // built in code. set_parameter_names needs distinct non-empty names and raises num_parameters() to
+  // their number.
+  const std::vector<std::string>& parameter_names() const { return parameter_names_; }
+  void set_parameter_names(std::vector<std::string> names);
   // True when an angle depends on parameters or features, or the initial state on features.
   bool is_parametrized() const;
   bool has_channels() const;  // kChannel operations
@@ -169,6 +174,7 @@ class Circuit {
   int num_parameters_ = 0;
   int num_features_ = 0;
   int amplitude_features_ = 0;
+  std::vector<std::string> parameter_names_;
   std::vector<ClassicalRegister> registers_;
   std::vector<Operation> ops_;
 };
