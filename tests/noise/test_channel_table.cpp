@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "kraus/noise/channel_table.hpp"
+#include "kraus/noise/kernel_call.hpp"
+#include "kraus/noise/kernels.hpp"
 #include "kraus/noise/noise_model.hpp"
 #include "reference/noise_support.hpp"
 #include "reference/test_support.hpp"
@@ -120,6 +122,63 @@ TEST_CASE("the channel table is consistent", "[noise][table]") {
   }
   CHECK(noise::find_channel_type("depolarising") == nullptr);
   CHECK(noise::find_channel_type("") == nullptr);
+}
+
+TEST_CASE("the kernel the table names for each channel type applies the channel's superoperator", "[noise][table]") {
+  // A compiled program applies a rule's channel with the kernel ChannelSpec::kernel names; here each
+  // kernel call is compared with the generic superoperator pass on a non-Hermitian matrix, on every
+  // of several placements of the channel's qubits in a 4-qubit register.
+  std::vector<std::pair<noise::ChannelSpec, int>> cases;
+  for (const noise::ChannelType& t : noise::channel_types()) {
+    const noise::ChannelSpec s = sample_spec(std::string(t.name));
+    if (s.type == "tensor") continue;  // the noise model applies a tensor as its factors
+    const int k = s.fixed_num_qubits();
+    if (k > 0) {
+      cases.push_back({s, k});
+    } else {
+      for (int arity = 1; arity <= 3; ++arity) cases.push_back({s, arity});
+    }
+  }
+  noise::ChannelSpec pauli2 = make_spec("pauli", {});
+  pauli2.pauli_probabilities = {{"XZ", 0.1}, {"YY", 0.05}, {"IX", 0.2}};
+  cases.push_back({pauli2, 2});
+  noise::ChannelSpec kraus2 = sample_spec("kraus");
+  kraus2.kraus_operators = {noise::Matrix::rows_of({{1, 0}, {0, std::sqrt(0.7)}}),
+                            noise::Matrix::rows_of({{0, std::sqrt(0.3)}, {0, 0}})};
+  cases.push_back({kraus2, 1});
+  const int n = 4;
+  const arma::cx_mat start = ref::debug_matrix(n);
+  std::set<noise::KernelKind> seen;
+  for (const auto& [spec, k] : cases) {
+    CAPTURE(spec.type, k);
+    const noise::Channel channel = spec.build(k);
+    const noise::KernelKind kind = spec.kernel(k);
+    seen.insert(kind);
+    const std::vector<std::vector<int>> placements =
+        k == 1 ? std::vector<std::vector<int>>{{0}, {3}, {1}}
+               : k == 2 ? std::vector<std::vector<int>>{{1, 3}, {3, 0}, {0, 1}} : std::vector<std::vector<int>>{{2, 0, 3}, {1, 2, 3}};
+    for (const std::vector<int>& qubits : placements) {
+      arma::cx_mat a = start, b = start;
+      noise::apply(noise::channel_call(channel, qubits.data(), kind), a.memptr(), n);
+      noise::apply_superoperator(b.memptr(), n, qubits.data(), k, channel.superoperator().data());
+      CHECK(ref::max_abs_diff(a, b) <= kTol);
+    }
+  }
+  // Every kernel kind is exercised, and the table names the cheap ones where they apply.
+  CHECK(seen.size() == 4);
+  CHECK(sample_spec("depolarizing").kernel(2) == noise::KernelKind::kDepolarizing);
+  CHECK(sample_spec("thermal_relaxation").kernel(1) == noise::KernelKind::kRealBlock1q);
+  CHECK(sample_spec("pauli").kernel(1) == noise::KernelKind::kRealBlock1q);
+  CHECK(pauli2.kernel(2) == noise::KernelKind::kSuperoperator);
+  CHECK(sample_spec("coherent_overrotation").kernel(1) == noise::KernelKind::kUnitary);
+  CHECK(sample_spec("kraus").kernel(1) == noise::KernelKind::kUnitary);
+  CHECK(kraus2.kernel(1) == noise::KernelKind::kSuperoperator);
+  // A kernel that does not fit the channel is refused, not applied.
+  const int q = 0;
+  CHECK_THROWS_AS(noise::channel_call(sample_spec("amplitude_damping").build(1), &q, noise::KernelKind::kDepolarizing),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(noise::channel_call(sample_spec("coherent_overrotation").build(1), &q, noise::KernelKind::kRealBlock1q),
+                  std::invalid_argument);
 }
 
 TEST_CASE("every parameter in the table is range-checked, named in errors, and required when marked",

@@ -1,0 +1,138 @@
+// engine::compile and engine::run: the adjoint call of every compiled step (the adjoint gradient's
+// backward pass) against the Hilbert-Schmidt identity <A, E(B)> = <E†(A), B>, parametrised circuits
+// against the same circuit with the angles written in (checked against the dense reference by
+// test_simulator.cpp), and the noise model as plain data (no channel kept between compilations).
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/noisy_reference.hpp"
+#include "kraus/engine/program.hpp"
+#include "kraus/engine/simulator.hpp"
+#include "reference/test_support.hpp"
+
+namespace {
+
+namespace ref = kraus::test;
+namespace noisy = kraus::test::noisy;
+namespace engine = kraus::engine;
+namespace noise = kraus::noise;
+using engine::Angle;
+using engine::Gate;
+
+// <A, B> = Σ conj(A_i) B_i.
+engine::Complex hs(const arma::cx_mat& a, const arma::cx_mat& b) { return arma::cdot(arma::vectorise(a), arma::vectorise(b)); }
+
+}  // namespace
+
+TEST_CASE("program: every compiled step's adjoint call is the adjoint map", "[program]") {
+  // Every channel family of the dense reference's suites (each kernel kind), idle noise, mid-circuit
+  // measurements and resets, explicit and angle-dependent channels, parametrised rotations.
+  const std::string family = GENERATE(from_range(noisy::channel_cases()));
+  INFO("channel family " << family);
+  ref::Rng rng(0x7au + std::hash<std::string>{}(family));
+  const int n = noisy::case_arity(family) == 3 ? 4 : 3;
+  noisy::CircuitOptions opt;
+  opt.num_ops = 16;
+  opt.three_qubit_share = noisy::case_arity(family) == 3 ? 0.3 : 0.0;
+  engine::Circuit c = noisy::to_circuit(noisy::random_circuit(n, rng, opt));
+  c.add_rotation(Gate::kRZX, {2, 0}, Angle::parameter(0, 0.7, 0.1));
+  const std::vector<arma::cx_mat> kraus = ref::random_kraus_operators(4, 2, rng);
+  c.add_channel({1, 2}, noise::Channel::from_kraus({noisy::to_noise(kraus[0]), noisy::to_noise(kraus[1])}));
+  c.add_angle_dependent_channel({1}, engine::angle_dependent_amplitude_damping(0.4), Angle::parameter(1));
+  const noise::NoiseModel model = noisy::random_model(family, n, true, rng);
+  const engine::Program p = engine::compile(c, &model);
+  const std::vector<double> theta = {0.4, -1.1};
+  std::vector<double> angles(p.angles.size());
+  p.angle_values(theta.data(), nullptr, angles.data());
+  const arma::cx_mat a0 = ref::debug_matrix(n), b0 = ref::complex_gaussian(1u << n, 1u << n, rng);
+  REQUIRE(p.steps.size() > 20);
+  for (std::size_t i = 0; i < p.steps.size(); ++i) {
+    INFO("step " << i);
+    arma::cx_mat a = a0, b = b0;
+    p.apply_step(i, angles.data(), b.memptr());
+    p.apply_adjoint(i, angles.data(), a.memptr());
+    CHECK(std::abs(hs(a0, b) - hs(a, b0)) <= 1e-12 * (1.0 + std::abs(hs(a0, b))));
+  }
+}
+
+TEST_CASE("program: a parametrised circuit runs as the circuit with its angles written in", "[program]") {
+  ref::Rng rng(0x91u);
+  for (int trial = 0; trial < 6; ++trial) {
+    const int n = 2 + trial % 3;
+    engine::Circuit c(n);
+    engine::Circuit fixed(n);
+    std::vector<double> theta = {0.3, -0.8, 1.7};
+    std::vector<double> x = {0.5, -0.25};
+    std::uniform_real_distribution<double> u(-2.0, 2.0);
+    const Gate rot1[] = {Gate::kRX, Gate::kRY, Gate::kRZ};
+    const Gate rot2[] = {Gate::kRXX, Gate::kRYY, Gate::kRZZ, Gate::kRZX};
+    for (int i = 0; i < 12; ++i) {
+      const std::vector<int> qs = noisy::random_qubits(n, 2, rng);
+      Angle a = Angle::parameter(static_cast<int>(rng() % 3), u(rng), u(rng));
+      a.add(static_cast<int>(rng() % 3), static_cast<int>(rng() % 2), u(rng));
+      const double value = a.value(theta.data(), x.data());
+      if (i % 3 == 2) {
+        const Gate g = rot2[rng() % 4];
+        c.add_rotation(g, qs, a);
+        fixed.add_gate(g, qs, {value});
+      } else {
+        const Gate g = rot1[rng() % 3];
+        c.add_rotation(g, {qs[0]}, a);
+        fixed.add_gate(g, {qs[0]}, {value});
+        c.add_gate(Gate::kCX, qs);
+        fixed.add_gate(Gate::kCX, qs);
+      }
+    }
+    noise::NoiseModel model;
+    model.gate_noise.push_back({{"*"}, {}, noisy::random_spec("amplitude_damping", rng)});
+    model.idle_noise = noisy::random_spec("phase_damping", rng);
+    engine::DensityMatrix got(n), want(n);
+    engine::run(engine::compile(c, &model), theta.data(), x.data(), got);
+    engine::simulate(fixed, &model, want);
+    CHECK(ref::max_abs_diff(got.matrix(), want.matrix()) <= 1e-13);
+    // Bound, the circuit is the fixed one; unbound, simulate refuses it.
+    engine::simulate(c.bind(theta.data(), x.data()), &model, got);
+    CHECK(ref::max_abs_diff(got.matrix(), want.matrix()) <= 1e-13);
+    CHECK_THROWS_AS(engine::simulate(c, &model, got), std::invalid_argument);
+  }
+}
+
+TEST_CASE("program: the noise model is plain data: an edited rule takes effect at once", "[program]") {
+  // The model once kept built channels in a cache cleared only when the number of rules changed, so
+  // editing a rule's channel after one simulation silently reused the old channel.
+  engine::Circuit c(2);
+  c.add_gate(Gate::kH, {0});
+  c.add_gate(Gate::kCX, {0, 1});
+  noise::NoiseModel model = noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["h"], "channel": {"type": "depolarizing", "p": 0.1}},
+      {"gates": ["cx"], "channel": {"type": "amplitude_damping", "gamma": 0.2}}],
+      "idle_noise": {"type": "phase_damping", "lambda": 0.1}})");
+  engine::DensityMatrix first(2), edited(2), fresh(2);
+  engine::simulate(c, &model, first);
+  model.gate_noise[1].channel.params["gamma"] = 0.6;
+  model.idle_noise->params["lambda"] = 0.5;
+  engine::simulate(c, &model, edited);
+  const noise::NoiseModel rebuilt = noise::NoiseModel::from_json(model.to_json());
+  engine::simulate(c, &rebuilt, fresh);
+  CHECK(ref::max_abs_diff(edited.matrix(), fresh.matrix()) == 0.0);
+  CHECK(ref::max_abs_diff(edited.matrix(), first.matrix()) > 0.05);
+}
+
+TEST_CASE("program: steps take the kernel the channel table names", "[program]") {
+  engine::Circuit c(2);
+  c.add_gate(Gate::kH, {0});
+  c.add_gate(Gate::kCX, {0, 1});
+  const noise::NoiseModel model = noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["h"], "channel": {"type": "thermal_relaxation", "t1": 50, "t2": 30, "time": 1}},
+      {"gates": ["cx"], "channel": {"type": "depolarizing", "p": 0.1}},
+      {"gates": ["cx"], "channel": {"type": "pauli", "probabilities": {"XZ": 0.1}}}]})");
+  const engine::Program p = engine::compile(c, &model);
+  REQUIRE(p.steps.size() == 5);
+  CHECK(p.steps[0].call.kind == noise::KernelKind::kUnitary);
+  CHECK(p.steps[1].call.kind == noise::KernelKind::kRealBlock1q);
+  CHECK(p.steps[2].call.kind == noise::KernelKind::kUnitary);
+  CHECK(p.steps[3].call.kind == noise::KernelKind::kDepolarizing);
+  CHECK(p.steps[4].call.kind == noise::KernelKind::kSuperoperator);
+}
