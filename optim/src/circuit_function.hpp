@@ -1,0 +1,212 @@
+// CircuitFunction's implementation, shared by its source files (internal header):
+//  * execution.cpp: the compiled program, per-thread workspaces, forward passes, Pauli read-outs;
+//  * adjoint.cpp: the adjoint method (stored states, checkpoints, backward pass);
+//  * shift_rules.cpp: parameter shift and finite differences;
+//  * gradients.cpp: the public API.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <complex>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kraus/engine/program.hpp"
+#include "kraus/noise/kernels.hpp"
+#include "kraus/optim/gradients.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace kraus::optim {
+
+using Complex = std::complex<double>;
+
+namespace detail {
+
+inline int popcount64(std::uint64_t v) { return __builtin_popcountll(v); }
+
+// i^k for k mod 4.
+inline Complex i_power(int k) {
+  switch (k & 3) {
+    case 0: return {1.0, 0.0};
+    case 1: return {0.0, 1.0};
+    case 2: return {-1.0, 0.0};
+    default: return {0.0, -1.0};
+  }
+}
+
+// Tr(P ρ) for the Pauli string P = i^{|x&z|} X^x Z^z on a column-major d x d buffer.
+double pauli_expectation(const Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm);
+// m += coeff P.
+void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, double coeff);
+
+}  // namespace detail
+
+// Per-thread buffers, allocated once and reused.
+struct Workspace {
+  std::vector<Complex> state, obs, scratch;
+  // Stored states, one contiguous block each: slot i at slots[i·d²], checkpoint i likewise.
+  std::vector<Complex> slots, checkpoints;
+  std::size_t num_slots = 0, num_checkpoints = 0;
+  std::vector<double> angles, theta, values, weights, angle_grads;
+};
+
+struct CircuitFunction::Impl {
+  int n = 0;
+  std::uint64_t d = 0;
+  int num_params = 0;
+  int num_features = 0;
+  engine::Program program;
+  std::vector<int> slot_of;           // per step: its index among the differentiable steps, or -1
+  std::vector<int> diff_steps;        // step indices of the differentiable steps, in order
+  std::vector<int> shift_rotations;   // step indices of differentiable rotations (parameter shift)
+  bool param_channels = false;
+  std::vector<engine::PauliSum> observables;
+  GradientOptions options;
+  std::atomic<std::int64_t> evaluations{0};
+
+  // Adjoint plan: segment i covers steps [seg_begin[i], seg_begin[i+1]) and the differentiable
+  // steps [i·seg_len, (i+1)·seg_len).
+  int seg_len = 0;
+  std::vector<int> seg_begin;
+
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<Workspace>> pool;
+
+  // ---- compilation ----
+  void compile(const engine::Circuit& circuit, const noise::NoiseModel* model);
+  void plan_adjoint();
+
+  // ---- workspaces ----
+  std::unique_ptr<Workspace> acquire();
+  void release(std::unique_ptr<Workspace> ws) {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    pool.push_back(std::move(ws));
+  }
+  void ensure_adjoint_buffers(Workspace& ws);
+  void copy_state(const Complex* from, Complex* to) const { std::memcpy(static_cast<void*>(to), static_cast<const void*>(from), d * d * sizeof(Complex)); }
+  Complex* slot(Workspace& ws, int i) const { return ws.slots.data() + static_cast<std::size_t>(i) * d * d; }
+  Complex* checkpoint(Workspace& ws, int i) const {
+    return ws.checkpoints.data() + static_cast<std::size_t>(i) * d * d;
+  }
+
+  int threads() const {
+    const int t = options.num_threads > 0 ? options.num_threads : engine::num_threads();
+    return std::max(1, t);
+  }
+
+  // Runs task(ws, t) for t in [0, num_tasks): in parallel over per-thread workspaces for small
+  // states, serially (kernels parallel) for large ones.
+  template <class Task>
+  void run_tasks(int num_tasks, const Task& task) {
+    const int t_count = threads();
+#ifdef _OPENMP
+    const bool parallel = t_count > 1 && num_tasks > 1 && n < noise::kParallelMinQubits;
+#else
+    const bool parallel = false;
+    (void)t_count;
+#endif
+    if (!parallel) {
+      std::unique_ptr<Workspace> ws = acquire();
+      try {
+        for (int t = 0; t < num_tasks; ++t) task(*ws, t);
+      } catch (...) {
+        release(std::move(ws));
+        throw;
+      }
+      release(std::move(ws));
+      return;
+    }
+#ifdef _OPENMP
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    const int team = std::min(t_count, num_tasks);
+#pragma omp parallel num_threads(team)
+    {
+      std::unique_ptr<Workspace> ws;
+      try {
+        ws = acquire();
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+#pragma omp for schedule(dynamic)
+      for (int t = 0; t < num_tasks; ++t) {
+        if (!ws) continue;
+        try {
+          task(*ws, t);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (!error) error = std::current_exception();
+        }
+      }
+      if (ws) release(std::move(ws));
+    }
+    if (error) std::rethrow_exception(error);
+#endif
+  }
+
+  // ---- passes ----
+  void compute_angles(const double* theta, const double* x, std::vector<double>& out) const {
+    program.angle_values(theta, x, out.data());
+  }
+
+  void prepare_initial(Workspace& ws, const double* x) const { program.initial_state(x, ws.state.data()); }
+
+
+  // Runs steps [begin, end) on ws.state. With `store`, saves the states the adjoint needs: slot
+  // (step.slot - slot_base) after a differentiable rotation, before a differentiable channel.
+  void run_steps(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const;
+
+  void read_values(const Workspace& ws, double* values) const;
+
+  // Plain forward pass with ws.angles already set.
+  void forward_plain(Workspace& ws, const double* x, double* values);
+
+  static noise::Matrix angle_channel_derivative(const engine::Step& s, double a);
+
+  bool single_segment() const { return seg_begin.size() <= 2; }
+
+
+  // Adjoint forward pass: values, and the stored states (all of them, or the checkpoints).
+  void forward_adjoint(Workspace& ws, const double* theta, const double* x, double* values);
+
+  // Backward pass for the observable Σ_i weights[i] O_i after forward_adjoint; adds Σ_p-gradient
+  // into `gradient` (num_params).
+  void backward(Workspace& ws, const double* x, const double* weights, double* gradient);
+
+  // gradient[p] += scale · Σ_a angle_grads[a] ∂a/∂θ_p.
+  void chain_rule(const double* angle_grads, const double* x, double* gradient, double scale) const;
+
+  // ---- batched drivers ----
+  // Jacobians (m x P row-major per sample) and values of `num_samples` samples by parameter shift or
+  // finite differences.
+  void shifted_jacobians(const double* theta, const double* xs, int num_samples, GradientMethod method,
+                         double* values, double* jacobians);
+
+  void check_method(GradientMethod method) const {
+    if (method == GradientMethod::kParameterShift && param_channels && options.strict_parameter_shift) {
+      throw std::invalid_argument(
+          "parameter shift is not valid for this circuit: a channel depends on the parameters (use the adjoint "
+          "method or finite differences, or set GradientOptions::strict_parameter_shift = false)");
+    }
+  }
+
+  void check_inputs(const double* theta, const double* xs) const {
+    if (theta == nullptr && num_params > 0) throw std::invalid_argument("null parameter vector");
+    if (xs == nullptr && num_features > 0) {
+      throw std::invalid_argument("the circuit uses " + std::to_string(num_features) +
+                                  " data features but no feature vector was given");
+    }
+  }
+};
+
+}  // namespace kraus::optim

@@ -1,0 +1,148 @@
+// CircuitFunction: the compiled program, per-thread workspaces and the forward passes.
+#include "circuit_function.hpp"
+
+namespace kraus::optim {
+
+namespace detail {
+
+// ---- raw O(4^n) helpers on column-major 2^n x 2^n buffers --------------------------------------
+
+// Tr(P ρ) for P = i^{|x&z|} X^x Z^z: P|b> = ph(b)|b^x>, ph(b) = i^{|x&z|} (-1)^{|b&z|}, so
+// Tr(P ρ) = Σ_b ph(b) ρ(b, b^x).
+double pauli_expectation(const Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm) {
+  double re = 0.0, im = 0.0;
+  for (std::uint64_t b = 0; b < d; ++b) {
+    const Complex v = m[b + (b ^ xm) * d];
+    if (popcount64(b & zm) & 1) {
+      re -= v.real();
+      im -= v.imag();
+    } else {
+      re += v.real();
+      im += v.imag();
+    }
+  }
+  return std::real(i_power(popcount64(xm & zm)) * Complex(re, im));
+}
+
+// m += coeff P (P(b^x, b) = ph(b)).
+void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, double coeff) {
+  const Complex base = coeff * i_power(popcount64(xm & zm));
+  for (std::uint64_t b = 0; b < d; ++b) {
+    const Complex v = (popcount64(b & zm) & 1) ? -base : base;
+    m[(b ^ xm) + b * d] += v;
+  }
+}
+
+}  // namespace detail
+
+void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise::NoiseModel* model) {
+  program = engine::compile(circuit, model);
+  n = program.num_qubits;
+  d = std::uint64_t{1} << n;
+  num_params = program.num_parameters;
+  num_features = program.num_features;
+  param_channels = circuit.has_parameter_dependent_channels();
+  slot_of.assign(program.steps.size(), -1);
+  for (std::size_t i = 0; i < program.steps.size(); ++i) {
+    const engine::Step& s = program.steps[i];
+    if (s.kind == engine::StepKind::kFixed || !program.angles[static_cast<std::size_t>(s.angle)].depends_on_parameters()) {
+      continue;
+    }
+    slot_of[i] = static_cast<int>(diff_steps.size());
+    diff_steps.push_back(static_cast<int>(i));
+    if (s.kind == engine::StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
+  }
+}
+
+std::unique_ptr<Workspace> CircuitFunction::Impl::acquire() {
+  std::unique_ptr<Workspace> ws;
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (!pool.empty()) {
+      ws = std::move(pool.back());
+      pool.pop_back();
+    }
+  }
+  if (!ws) ws = std::make_unique<Workspace>();
+  if (ws->state.size() != d * d) {
+    engine::require_memory(n, engine::density_matrix_bytes(n));
+    ws->state.assign(d * d, Complex(0.0, 0.0));
+  }
+  ws->angles.resize(program.angles.size());
+  ws->theta.resize(static_cast<std::size_t>(num_params));
+  ws->values.resize(observables.size());
+  ws->weights.resize(observables.size());
+  ws->angle_grads.resize(program.angles.size());
+  return ws;
+}
+
+void CircuitFunction::Impl::ensure_adjoint_buffers(Workspace& ws) {
+  const std::size_t num_slots = diff_steps.empty() ? 0 : static_cast<std::size_t>(seg_len);
+  const std::size_t num_checkpoints = seg_begin.size() >= 2 ? seg_begin.size() - 2 : 0;
+  bool need_scratch = false;
+  for (int i : diff_steps) need_scratch = need_scratch || program.steps[static_cast<std::size_t>(i)].kind == engine::StepKind::kAngleChannel;
+  const std::uint64_t dd = d * d;
+  std::uint64_t missing = 0;
+  const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
+  if (ws.obs.size() != dd) missing += state_bytes;
+  if (need_scratch && ws.scratch.size() != dd) missing += state_bytes;
+  if (ws.slots.size() != num_slots * dd) missing += num_slots * state_bytes;
+  if (ws.checkpoints.size() != num_checkpoints * dd) missing += num_checkpoints * state_bytes;
+  ws.num_slots = num_slots;
+  ws.num_checkpoints = num_checkpoints;
+  if (missing == 0) return;
+  engine::require_memory(n, missing);
+  // Value-initialised: the pages are touched once, here, and reused by every later evaluation.
+  if (ws.obs.size() != dd) ws.obs.assign(dd, Complex(0.0, 0.0));
+  if (need_scratch && ws.scratch.size() != dd) ws.scratch.assign(dd, Complex(0.0, 0.0));
+  if (ws.slots.size() != num_slots * dd) {
+    ws.slots.clear();
+    ws.slots.shrink_to_fit();
+    ws.slots.assign(num_slots * dd, Complex(0.0, 0.0));
+  }
+  if (ws.checkpoints.size() != num_checkpoints * dd) {
+    ws.checkpoints.clear();
+    ws.checkpoints.shrink_to_fit();
+    ws.checkpoints.assign(num_checkpoints * dd, Complex(0.0, 0.0));
+  }
+}
+
+void CircuitFunction::Impl::run_steps(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const {
+  std::size_t next_checkpoint = 1;
+  for (int i = begin; i < end; ++i) {
+    const engine::Step& s = program.steps[static_cast<std::size_t>(i)];
+    const int slot_index = slot_of[static_cast<std::size_t>(i)];
+    if (checkpoints) {
+      while (next_checkpoint + 1 < seg_begin.size() && seg_begin[next_checkpoint] == i) {
+        copy_state(ws.state.data(), checkpoint(ws, static_cast<int>(next_checkpoint) - 1));
+        ++next_checkpoint;
+      }
+    }
+    if (store && slot_index >= 0 && s.kind == engine::StepKind::kAngleChannel) {
+      copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
+    }
+    program.apply_step(static_cast<std::size_t>(i), ws.angles.data(), ws.state.data());
+    if (store && slot_index >= 0 && s.kind == engine::StepKind::kRotation) {
+      copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
+    }
+  }
+}
+
+void CircuitFunction::Impl::read_values(const Workspace& ws, double* values) const {
+  for (std::size_t i = 0; i < observables.size(); ++i) {
+    double v = 0.0;
+    for (const auto& [coeff, ps] : observables[i].terms) {
+      v += coeff * detail::pauli_expectation(ws.state.data(), d, ps.x_mask, ps.z_mask);
+    }
+    values[i] = v;
+  }
+}
+
+void CircuitFunction::Impl::forward_plain(Workspace& ws, const double* x, double* values) {
+  prepare_initial(ws, x);
+  run_steps(ws, 0, static_cast<int>(program.steps.size()), false, 0, false);
+  read_values(ws, values);
+  evaluations.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace kraus::optim
