@@ -43,9 +43,11 @@ nlohmann::ordered_json provenance(const std::string& command, int argc, char** a
 
 // The commands (argv starts after the command name).
 int run_simulate(int argc, char** argv);
+int run_gradient(int argc, char** argv);
 int run_demo(int argc, char** argv);
 int run_noise(int argc, char** argv);
 extern const char* const kSimulateUsage;
+extern const char* const kGradientUsage;
 extern const char* const kDemoUsage;
 extern const char* const kNoiseUsage;
 

@@ -1,5 +1,6 @@
 // The `kraus` command: `kraus simulate` runs an OpenQASM 2 circuit under a noise model and prints
-// one JSON object; `kraus noise convert` converts noise models and reads IBM device files; `kraus
+// one JSON object; `kraus gradient` prints observables' values and their derivatives by the
+// circuit's parameters; `kraus noise convert` converts noise models and reads IBM device files; `kraus
 // demo` simulates a small built-in noisy circuit. Errors print one message on stderr, nothing on
 // stdout, and exit with status 2; a failed write to stdout exits with status 1.
 #include <fcntl.h>
@@ -24,6 +25,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  simulate   run an OpenQASM 2 circuit, optionally under a noise model, and print JSON\n"
+    "  gradient   observables after a parametrised OpenQASM 2 circuit and their derivatives, as JSON\n"
     "  noise      convert noise models (kraus, Qiskit Aer) and read IBM device files\n"
     "  demo       simulate a built-in noisy GHZ circuit and print JSON\n"
     "\n"
@@ -44,12 +46,13 @@ int main(int argc, char** argv) {
     // OMP_NUM_THREADS above the available cores is capped like --threads (with a note).
     if (std::getenv("OMP_NUM_THREADS")) kraus::engine::set_num_threads(kraus::engine::num_threads());
     if (argc < 2) {
-      std::cerr << "kraus: missing command (simulate, noise or demo; see kraus --help)\n";
+      std::cerr << "kraus: missing command (simulate, gradient, noise or demo; see kraus --help)\n";
       return 2;
     }
     const std::string command = argv[1];
     if (command == "--help" || command == "-h") {
-      write_out(std::string(kUsage) + kSimulateUsage + "\n" + kNoiseUsage + "\n" + kDemoUsage);
+      write_out(std::string(kUsage) + kSimulateUsage + "\n" + kGradientUsage + "\n" + kNoiseUsage + "\n" +
+                kDemoUsage);
       finish_output();
       return 0;
     }
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "simulate") return run_simulate(argc - 2, argv + 2);
+    if (command == "gradient") return run_gradient(argc - 2, argv + 2);
     if (command == "noise") return run_noise(argc - 2, argv + 2);
     if (command == "demo") return run_demo(argc - 2, argv + 2);
     throw UsageError("unknown command '" + kraus::noise::printable(command) + "' (see kraus --help)");

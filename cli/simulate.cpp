@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "inputs.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/measurement.hpp"
 #include "kraus/engine/observables.hpp"
-#include "kraus/engine/qasm2.hpp"
 #include "kraus/engine/sampling.hpp"
 #include "kraus/engine/simulator.hpp"
 #include "kraus/engine/transpile.hpp"
@@ -264,71 +264,49 @@ json counts_map_json(const std::map<std::string, std::uint64_t>& counts) {
   return out;
 }
 
-// A noise-model error with the model's file (and the circuit) in front.
-[[noreturn]] void rethrow_model_error(const std::exception& e, const Options& o) {
-  throw kraus::noise::NoiseModelError(*o.noise_path + ": " + e.what() + " (circuit " + *o.circuit_path + ")");
-}
-
-struct Observable {
-  std::string label;
-  kraus::engine::PauliSum sum;
-};
-
-std::vector<Observable> read_observables(const Options& o, int n) {
-  std::vector<Observable> out;
-  for (const std::string& text : o.observables) {
-    try {
-      out.push_back({text, kraus::engine::PauliSum::parse(text)});
-    } catch (const std::invalid_argument& e) {
-      throw UsageError("--observable \"" + printable(text) + "\": " + printable(e.what()));
-    }
-  }
-  for (const std::string& path : o.hamiltonians) out.push_back({path, kraus::engine::read_hamiltonian_file(path)});
-  for (const Observable& obs : out) {
-    if (obs.sum.min_qubits() > n) {
-      throw UsageError("observable \"" + printable(obs.label) + "\" acts on qubit " +
-                       std::to_string(obs.sum.min_qubits() - 1) + " but the circuit has " + std::to_string(n) +
-                       " qubit(s)");
-    }
-  }
-  return out;
-}
-
 bool z_only(const kraus::engine::PauliSum& sum) {
   return std::all_of(sum.terms.begin(), sum.terms.end(), [](const auto& t) { return t.second.x_mask == 0; });
 }
 
-}  // namespace
-
-int run_simulate(int argc, char** argv) {
-  bool help = false;
-  const Options o = parse_options(argc, argv, &help);
-  if (help) {
-    write_out(kSimulateUsage);
-    finish_output();
-    return 0;
-  }
-  if (o.threads) kraus::engine::set_num_threads(*o.threads);
+// What a run computed. Probabilities and the density matrix are in the simulated register's order
+// (slots); `perm` maps them to program order.
+struct SimulateResult {
+  int num_qubits = 0;
+  std::vector<Observable> observables;
+  std::optional<kraus::engine::NoiseCoverage> coverage;
+  std::optional<kraus::engine::TranspileResult> translation;
+  bool routed = false;  // the model has a coupling map: the output has the layout
+  std::vector<kraus::mitigation::ZneResult> zne;  // with zero-noise extrapolation, one per observable
+  std::optional<kraus::engine::DensityMatrix> rho;
+  std::vector<std::uint64_t> perm;
+  std::vector<double> probabilities;
+  std::vector<double> expectations;  // one per observable
+  // With --shots: which qubits are read into which classical bits; the outcomes in order (--memory)
+  // and their tally; the shot estimates (one per observable, or none).
+  std::optional<kraus::engine::MeasurementMap> measured;
+  std::vector<std::uint64_t> memory;
+  std::map<std::uint64_t, std::uint64_t> qubit_counts;
+  std::vector<kraus::engine::ShotEstimate> shot_estimates;
+  // With --mitigate-readout: the mitigated distribution, each observable's mitigated value (none
+  // with X or Y factors), and the mitigated counts by classical-bit key (when there are counts).
+  std::optional<kraus::mitigation::ReadoutMitigationResult> readout;
+  std::vector<std::optional<double>> readout_expectations;
+  std::map<std::string, double> readout_counts;
   std::vector<std::string> warnings;
+};
 
-  // Everything that can be checked is checked before the simulation starts.
+// Checks everything that can be checked, then runs the circuit.
+SimulateResult run(const Options& o) {
+  SimulateResult r;
+  std::vector<std::string>& warnings = r.warnings;
+
   g_stage = "reading the circuit";
-  // The memory check runs when a qreg declares the qubits, before anything of that size is built.
-  kraus::engine::Qasm2Options qasm_options;
-  qasm_options.check_qubits = [](int qubits) {
-    kraus::engine::require_memory(qubits, run_bytes(qubits), "the density matrix and the output");
-  };
-  const kraus::engine::Circuit program = kraus::engine::read_qasm2_file(*o.circuit_path, qasm_options);
-  const int n = program.num_qubits();
+  const kraus::engine::Circuit program = read_circuit(*o.circuit_path, run_bytes, "the density matrix and the output");
+  const int n = r.num_qubits = program.num_qubits();
   std::optional<kraus::noise::NoiseModel> model;
   if (o.noise_path) {
     g_stage = "reading the noise model";
-    model.emplace(kraus::noise::NoiseModel::from_json_file(*o.noise_path));
-    try {
-      kraus::engine::resolve_gate_names(*model);
-    } catch (const kraus::noise::NoiseModelError& e) {
-      rethrow_model_error(e, o);
-    }
+    model.emplace(load_noise_model(*o.noise_path, *o.circuit_path));
   }
 
   // Basis translation and routing onto the device's coupling map.
@@ -352,57 +330,39 @@ int run_simulate(int argc, char** argv) {
   if (o.route && !transpile_options.coupling) {
     throw UsageError("--route needs a coupling map: a noise model whose \"device\" block has a \"coupling_map\"");
   }
-  if (model && model->device_qubits() > 0 && model->device_qubits() < n) {
-    throw UsageError(*o.noise_path + ": the model is for a device of " + std::to_string(model->device_qubits()) +
-                     " qubits but the circuit " + *o.circuit_path + " has " + std::to_string(n));
-  }
+  if (model) check_device_size(*model, n, *o.noise_path, *o.circuit_path);
   transpile_options.route = o.route;
   transpile_options.seed = static_cast<std::uint64_t>(o.route_seed);
-  const bool transpiled = !transpile_options.basis.empty() || transpile_options.coupling.has_value();
-  std::optional<kraus::engine::TranspileResult> translation;
-  if (transpiled) {
+  r.routed = transpile_options.coupling.has_value();
+  if (!transpile_options.basis.empty() || r.routed) {
     std::string why;
     if (!transpile_options.IsValid(&why)) throw UsageError((o.basis ? "--basis: " : "") + why);
     try {
-      translation = kraus::engine::transpile(program, transpile_options);
+      r.translation = kraus::engine::transpile(program, transpile_options);
     } catch (const std::invalid_argument& e) {
       throw UsageError(*o.circuit_path + ": " + e.what());
     }
   }
-  const kraus::engine::Circuit& circuit = translation ? translation->circuit : program;
+  const kraus::engine::Circuit& circuit = r.translation ? r.translation->circuit : program;
   std::vector<int> final_layout(static_cast<std::size_t>(n)), physical(static_cast<std::size_t>(n));
   for (int v = 0; v < n; ++v) final_layout[static_cast<std::size_t>(v)] = physical[static_cast<std::size_t>(v)] = v;
-  if (translation) {
-    final_layout = translation->layout.final;
-    physical = translation->layout.physical;
+  if (r.translation) {
+    final_layout = r.translation->layout.final;
+    physical = r.translation->layout.physical;
   }
 
   // The model on the simulated register, checked against the circuit that runs.
-  std::optional<kraus::engine::NoiseCoverage> coverage;
-  if (model) {
-    try {
-      if (model->device_qubits() > 0) {
-        std::vector<std::string> dropped;
-        model = model->fitted(physical, &dropped);
-        for (const std::string& d : dropped) warnings.push_back("fitting the model to the circuit's qubits: " + d);
-      }
-      kraus::engine::validate_noise(circuit, *model);
-      coverage = kraus::engine::noise_coverage(circuit, *model);
-    } catch (const kraus::noise::NoiseModelError& e) {
-      rethrow_model_error(e, o);
-    }
-    warnings.insert(warnings.end(), coverage->warnings.begin(), coverage->warnings.end());
-  }
+  if (model) r.coverage = fit_noise_model(&*model, circuit, physical, *o.noise_path, *o.circuit_path, &warnings);
   const kraus::noise::NoiseModel* noise = model ? &*model : nullptr;
 
-  std::vector<Observable> observables = read_observables(o, n);
+  r.observables = read_observables(o.observables, o.hamiltonians, n);
   std::vector<kraus::engine::PauliSum> slot_sums;
-  for (const Observable& obs : observables) slot_sums.push_back(on_slots(obs.sum, final_layout));
+  for (const Observable& obs : r.observables) slot_sums.push_back(on_slots(obs.sum, final_layout));
 
   if (o.zne_on) {
     std::string why;
     if (!o.zne.IsValid(&why)) throw UsageError(why);
-    if (observables.empty()) throw UsageError("zero-noise extrapolation needs at least one --observable");
+    if (r.observables.empty()) throw UsageError("zero-noise extrapolation needs at least one --observable");
     if (o.zne.method == kraus::mitigation::ScalingMethod::kScaleNoise) {
       if (!model) throw UsageError("--zne-method scale-noise needs a noise model (--noise)");
     } else {
@@ -414,84 +374,53 @@ int run_simulate(int argc, char** argv) {
   if (o.mitigate_readout && readout.empty()) {
     throw UsageError("--mitigate-readout needs a noise model with readout errors");
   }
-  std::optional<kraus::engine::MeasurementMap> measured;
   if (o.shots) {
     try {
-      measured = kraus::engine::measurement_map(circuit);
+      r.measured = kraus::engine::measurement_map(circuit);
     } catch (const std::invalid_argument& e) {
       throw UsageError(*o.circuit_path + ": " + e.what());
     }
-    if (measured->empty()) {
+    if (r.measured->empty()) {
       warnings.push_back("--shots: the circuit measures no qubit, so there are no counts (add measure instructions)");
     }
   }
 
   kraus::engine::require_memory(n, run_bytes(n), "the density matrix and the output");
   g_stage = "allocating the density matrix";
-  kraus::engine::DensityMatrix rho(n);
-  json tail = json::object();
+  kraus::engine::DensityMatrix& rho = r.rho.emplace(n);
   if (o.zne_on) {
     // Runs first, with rho as its workspace, so that nothing is printed before every part succeeded.
     g_stage = "running zero-noise extrapolation";
-    const auto results = kraus::mitigation::mitigate(circuit, noise, slot_sums, o.zne, &rho);
-    tail["mitigated"] = json::object();
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const auto& r = results[i];
-      json m;
-      m["value"] = r.value;
-      m["stderr"] = r.standard_error ? json(*r.standard_error) : json(nullptr);
-      m["scale_factors"] = r.scale_factors;
-      m["realized_scale_factors"] = r.realized_scale_factors;
-      m["noisy_values"] = r.noisy_values;
-      m["fit_parameters"] = r.fit_parameters;
-      m["extrapolator"] = r.extrapolator;
-      tail["mitigated"][observables[i].label] = m;
-      for (const std::string& w : r.warnings) warnings.push_back(observables[i].label + ": " + w);
+    r.zne = kraus::mitigation::mitigate(circuit, noise, slot_sums, o.zne, &rho);
+    for (std::size_t i = 0; i < r.zne.size(); ++i) {
+      for (const std::string& w : r.zne[i].warnings) warnings.push_back(r.observables[i].label + ": " + w);
     }
   }
   g_stage = "simulating the circuit";
   kraus::engine::simulate(circuit, noise, rho);
-  const std::vector<double> probabilities = kraus::engine::probabilities_with_readout(rho, noise);
-  const std::vector<std::uint64_t> perm = slot_permutation(final_layout);
+  r.probabilities = kraus::engine::probabilities_with_readout(rho, noise);
+  r.perm = slot_permutation(final_layout);
 
   g_stage = "preparing the output";
-  json out;
-  out["num_qubits"] = n;
-  out["trace"] = rho.trace();
-  out["purity"] = rho.purity();
-  out["probabilities"] = in_program_order(probabilities, perm);
-  out["expectations"] = json::object();
-  for (std::size_t i = 0; i < observables.size(); ++i) {
-    out["expectations"][observables[i].label] = o.readout_in_expectations
-                                                    ? kraus::engine::expectation_with_readout(rho, slot_sums[i], readout)
-                                                    : kraus::engine::expectation(rho, slot_sums[i]);
+  for (const kraus::engine::PauliSum& sum : slot_sums) {
+    r.expectations.push_back(o.readout_in_expectations ? kraus::engine::expectation_with_readout(rho, sum, readout)
+                                                       : kraus::engine::expectation(rho, sum));
   }
-  std::map<std::uint64_t, std::uint64_t> qubit_counts;
   if (o.shots) {
-    out["shots"] = *o.shots;
-    out["seed"] = o.seed;
     std::mt19937_64 rng(static_cast<std::uint64_t>(o.seed));
-    if (!measured->empty()) {
+    if (!r.measured->empty()) {
       if (o.memory) {
-        const auto outcomes = kraus::engine::sample_memory(probabilities, static_cast<std::uint64_t>(*o.shots), rng);
-        json memory = json::array();
-        for (const std::uint64_t x : outcomes) {
-          ++qubit_counts[x];
-          memory.push_back(measured->key(x));
-        }
-        out["counts"] = counts_map_json(kraus::engine::clbit_counts(qubit_counts, *measured));
-        out["memory"] = std::move(memory);
+        r.memory = kraus::engine::sample_memory(r.probabilities, static_cast<std::uint64_t>(*o.shots), rng);
+        for (const std::uint64_t x : r.memory) ++r.qubit_counts[x];
       } else {
-        qubit_counts = kraus::engine::sample_counts(probabilities, static_cast<std::uint64_t>(*o.shots), rng);
-        out["counts"] = counts_map_json(kraus::engine::clbit_counts(qubit_counts, *measured));
+        r.qubit_counts = kraus::engine::sample_counts(r.probabilities, static_cast<std::uint64_t>(*o.shots), rng);
       }
     }
-    if (!observables.empty() && *o.shots < 2) {
+    if (!r.observables.empty() && *o.shots < 2) {
       warnings.push_back("--shots " + std::to_string(*o.shots) +
                          ": no shot estimates (their standard errors need at least 2 shots)");
-    } else if (!observables.empty()) {
-      out["shot_estimates"] = json::object();
-      for (std::size_t i = 0; i < observables.size(); ++i) {
+    } else {
+      for (std::size_t i = 0; i < slot_sums.size(); ++i) {
         std::vector<double> term_values;
         for (const auto& term : slot_sums[i].terms) {
           term_values.push_back(o.readout_in_expectations
@@ -502,75 +431,144 @@ int run_simulate(int argc, char** argv) {
         std::seed_seq seq{static_cast<std::uint32_t>(o.seed), static_cast<std::uint32_t>(o.seed >> 32),
                           static_cast<std::uint32_t>(i + 1)};
         std::mt19937_64 obs_rng(seq);
-        const auto e = kraus::engine::estimate_with_shots(term_values, slot_sums[i],
-                                                          static_cast<std::uint64_t>(*o.shots), obs_rng);
-        out["shot_estimates"][observables[i].label] = {
-            {"value", e.value}, {"stderr", e.standard_error}, {"shots", e.shots}};
+        r.shot_estimates.push_back(kraus::engine::estimate_with_shots(term_values, slot_sums[i],
+                                                                      static_cast<std::uint64_t>(*o.shots), obs_rng));
       }
     }
   }
   if (o.mitigate_readout) {
     g_stage = "mitigating readout errors";
-    const auto fixed = kraus::mitigation::mitigate_readout(probabilities, readout, n);
-    json block;
-    block["method"] = fixed.method == kraus::mitigation::ReadoutMitigationMethod::kTensoredInverse
-                          ? "tensored-inverse"
-                          : "constrained-least-squares";
-    if (fixed.method == kraus::mitigation::ReadoutMitigationMethod::kConstrainedLeastSquares) {
-      block["residual"] = fixed.residual;
-      block["iterations"] = fixed.iterations;
-    }
-    block["probabilities"] = in_program_order(fixed.probabilities, perm);
-    block["expectations"] = json::object();
-    for (std::size_t i = 0; i < observables.size(); ++i) {
+    r.readout = kraus::mitigation::mitigate_readout(r.probabilities, readout, n);
+    for (std::size_t i = 0; i < slot_sums.size(); ++i) {
       if (!z_only(slot_sums[i])) {
-        warnings.push_back("--mitigate-readout: \"" + observables[i].label +
+        warnings.push_back("--mitigate-readout: \"" + r.observables[i].label +
                            "\" has X or Y factors; only Z strings are mitigated");
+        r.readout_expectations.emplace_back();
         continue;
       }
       double value = 0.0;
-      for (const auto& [c, p] : slot_sums[i].terms) value += c * kraus::mitigation::z_expectation(fixed.probabilities, p);
-      block["expectations"][observables[i].label] = value;
-    }
-    if (!qubit_counts.empty()) {
-      std::vector<double> frequencies(probabilities.size(), 0.0);
-      for (const auto& [x, c] : qubit_counts) frequencies[x] = static_cast<double>(c) / static_cast<double>(*o.shots);
-      const auto from_counts = kraus::mitigation::mitigate_readout(frequencies, readout, n);
-      std::map<std::string, double> by_key;
-      for (std::uint64_t x = 0; x < from_counts.probabilities.size(); ++x) {
-        if (from_counts.probabilities[x] != 0.0) by_key[measured->key(x)] += from_counts.probabilities[x];
+      for (const auto& [c, p] : slot_sums[i].terms) {
+        value += c * kraus::mitigation::z_expectation(r.readout->probabilities, p);
       }
+      r.readout_expectations.emplace_back(value);
+    }
+    if (!r.qubit_counts.empty()) {
+      std::vector<double> frequencies(r.probabilities.size(), 0.0);
+      for (const auto& [x, c] : r.qubit_counts) frequencies[x] = static_cast<double>(c) / static_cast<double>(*o.shots);
+      const auto from_counts = kraus::mitigation::mitigate_readout(frequencies, readout, n);
+      for (std::uint64_t x = 0; x < from_counts.probabilities.size(); ++x) {
+        if (from_counts.probabilities[x] != 0.0) r.readout_counts[r.measured->key(x)] += from_counts.probabilities[x];
+      }
+    }
+  }
+  return r;
+}
+
+// Prints the result as one JSON object (warnings also on stderr).
+void report(const Options& o, const SimulateResult& r, json provenance_json) {
+  g_stage = "preparing the output";
+  const kraus::engine::DensityMatrix& rho = *r.rho;
+  json out;
+  out["num_qubits"] = r.num_qubits;
+  out["trace"] = rho.trace();
+  out["purity"] = rho.purity();
+  out["probabilities"] = in_program_order(r.probabilities, r.perm);
+  out["expectations"] = json::object();
+  for (std::size_t i = 0; i < r.observables.size(); ++i) {
+    out["expectations"][r.observables[i].label] = r.expectations[i];
+  }
+  if (o.shots) {
+    out["shots"] = *o.shots;
+    out["seed"] = o.seed;
+    if (!r.measured->empty()) {
+      out["counts"] = counts_map_json(kraus::engine::clbit_counts(r.qubit_counts, *r.measured));
+      if (o.memory) {
+        json memory = json::array();
+        for (const std::uint64_t x : r.memory) memory.push_back(r.measured->key(x));
+        out["memory"] = std::move(memory);
+      }
+    }
+    if (!r.shot_estimates.empty()) {
+      out["shot_estimates"] = json::object();
+      for (std::size_t i = 0; i < r.observables.size(); ++i) {
+        const kraus::engine::ShotEstimate& e = r.shot_estimates[i];
+        out["shot_estimates"][r.observables[i].label] = {
+            {"value", e.value}, {"stderr", e.standard_error}, {"shots", e.shots}};
+      }
+    }
+  }
+  if (r.readout) {
+    json block;
+    block["method"] = r.readout->method == kraus::mitigation::ReadoutMitigationMethod::kTensoredInverse
+                          ? "tensored-inverse"
+                          : "constrained-least-squares";
+    if (r.readout->method == kraus::mitigation::ReadoutMitigationMethod::kConstrainedLeastSquares) {
+      block["residual"] = r.readout->residual;
+      block["iterations"] = r.readout->iterations;
+    }
+    block["probabilities"] = in_program_order(r.readout->probabilities, r.perm);
+    block["expectations"] = json::object();
+    for (std::size_t i = 0; i < r.observables.size(); ++i) {
+      if (r.readout_expectations[i]) block["expectations"][r.observables[i].label] = *r.readout_expectations[i];
+    }
+    if (!r.qubit_counts.empty()) {
       block["counts"] = json::object();
-      for (const auto& [key, p] : by_key) block["counts"][key] = p;
+      for (const auto& [key, p] : r.readout_counts) block["counts"][key] = p;
     }
     out["readout_mitigated"] = std::move(block);
   }
-  if (coverage) {
-    out["noise_coverage"] = json::object();
-    for (const auto& g : coverage->gates) {
-      out["noise_coverage"][g.name] = {{"instances", g.instances}, {"with_noise", g.with_noise}};
-    }
-  }
-  if (translation) {
-    out["gate_counts"] = {{"before", translation->gate_counts_before}, {"after", translation->gate_counts_after}};
-    if (transpile_options.coupling) {
-      const auto& l = translation->layout;
+  if (r.coverage) out["noise_coverage"] = noise_coverage_json(*r.coverage);
+  if (r.translation) {
+    out["gate_counts"] = {{"before", r.translation->gate_counts_before}, {"after", r.translation->gate_counts_after}};
+    if (r.routed) {
+      const auto& l = r.translation->layout;
       out["layout"] = {{"physical", l.physical}, {"initial", l.initial}, {"final", l.final},
                        {"swaps", l.swaps},       {"route_seed", o.route_seed}};
     }
   }
-  out["warnings"] = warnings;
-  out["provenance"] = provenance("simulate", argc, argv);
-  for (const std::string& w : warnings) warn(w);
+  out["warnings"] = r.warnings;
+  out["provenance"] = std::move(provenance_json);
+  for (const std::string& w : r.warnings) warn(w);
 
+  json tail = json::object();
+  if (o.zne_on) {
+    tail["mitigated"] = json::object();
+    for (std::size_t i = 0; i < r.zne.size(); ++i) {
+      const auto& z = r.zne[i];
+      json m;
+      m["value"] = z.value;
+      m["stderr"] = z.standard_error ? json(*z.standard_error) : json(nullptr);
+      m["scale_factors"] = z.scale_factors;
+      m["realized_scale_factors"] = z.realized_scale_factors;
+      m["noisy_values"] = z.noisy_values;
+      m["fit_parameters"] = z.fit_parameters;
+      m["extrapolator"] = z.extrapolator;
+      tail["mitigated"][r.observables[i].label] = m;
+    }
+  }
   g_stage = "writing the output";
   if (!o.with_density_matrix) {
     out.update(tail);
     write_out(out.dump(2) + "\n");
   } else {
-    write_with_density_matrix(out, rho.matrix(), perm, tail);
+    write_with_density_matrix(out, rho.matrix(), r.perm, tail);
   }
   finish_output();
+}
+
+}  // namespace
+
+int run_simulate(int argc, char** argv) {
+  bool help = false;
+  const Options o = parse_options(argc, argv, &help);
+  if (help) {
+    write_out(kSimulateUsage);
+    finish_output();
+    return 0;
+  }
+  if (o.threads) kraus::engine::set_num_threads(*o.threads);
+  const SimulateResult result = run(o);
+  report(o, result, provenance("simulate", argc, argv));
   return 0;
 }
 
