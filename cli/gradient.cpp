@@ -1,6 +1,8 @@
 // `kraus gradient`: the expectation values of observables after an OpenQASM 2 circuit with `input`
 // parameters, optionally under a noise model, and their derivatives by every parameter
 // (optim::CircuitFunction, on the compiled program that `kraus simulate` runs); one JSON object.
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -269,14 +271,17 @@ GradientResult run(const Options& o) {
   return r;
 }
 
-// Writes `text` to `path`; a failed write removes the file, so that nothing partial remains.
+// Writes `text` to `path`; a failed write removes a regular file, so that nothing partial remains
+// (a device or pipe such as /dev/full is left alone).
 void write_file(const std::string& path, const std::string& text) {
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) throw UsageError("--out " + printable(path) + ": cannot create the file: " + std::strerror(errno));
+  struct stat info {};
+  const bool regular = ::fstat(::fileno(file), &info) == 0 && S_ISREG(info.st_mode);
   const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
   const int error = errno;
   if (std::fclose(file) != 0 || !written) {
-    std::remove(path.c_str());
+    if (regular) std::remove(path.c_str());
     throw WriteError("--out " + printable(path) + ": cannot write the output: " +
                      std::strerror(written ? errno : error));
   }

@@ -283,6 +283,13 @@ TEST_CASE("kraus gradient --out writes the JSON to the file and nothing on stdou
   check_error({kCircuit, "--parameters", kParameters, "--observable", "Z0", "--out",
                (scratch() / "no_such_directory" / "out.json").string()},
               {"--out", "no_such_directory"});
+  // A failed write: status 1 (as for stdout), a message naming --out, the device left alone.
+  const Result full =
+      kraus_gradient({kCircuit, "--parameters", kParameters, "--observable", "Z0", "--out", "/dev/full"});
+  CHECK(full.status == 1);
+  CHECK(full.out.empty());
+  CHECK(full.err.find("--out /dev/full") != std::string::npos);
+  CHECK(fs::exists("/dev/full"));
 }
 
 TEST_CASE("kraus gradient errors: exit status 2, a message naming the file or flag, no output", "[cli]") {
