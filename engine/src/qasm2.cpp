@@ -6,6 +6,11 @@
 // User gates are stored as bodies of calls whose parameters are small postfix programs over the
 // gate's parameters; every call is expanded recursively into table gates.
 //
+// Parameter expressions are evaluated on values affine in the program's inputs (Affine: a constant
+// plus input terms). The terms of all live values sit in one stack of storage (Parser::terms_) in
+// the order of the values, so a constant expression touches no term storage and an operation on the
+// two topmost values merges their adjacent term lists in place; nothing is allocated once warm.
+//
 // The qelib1.inc extras are expanded into exact decompositions over table gates, derived here from
 // one identity: a phase e^{i lambda} on the all-ones state of qubits (A, b, t), with A a set of
 // controls, is
@@ -179,13 +184,29 @@ class Lexer {
 
 // ---- expressions ---------------------------------------------------------------------------------
 
-enum class Op : std::uint8_t { kConst, kParam, kNeg, kAdd, kSub, kMul, kDiv, kPow, kSin, kCos, kTan, kExp, kLn, kSqrt };
+enum class Op : std::uint8_t {
+  kConst, kParam, kInput, kNeg, kAdd, kSub, kMul, kDiv, kPow, kSin, kCos, kTan, kExp, kLn, kSqrt
+};
 
 struct Instr {
   Op op = Op::kConst;
-  int index = 0;  // kParam: which parameter of the enclosing gate
+  int index = 0;  // kParam: which parameter of the enclosing gate; kInput: which input
   double value = 0.0;
   int line = 0, col = 0;  // where the operator or operand appears (for error messages)
+};
+
+// One term coeff · θ[param] of an affine value.
+struct InputTerm {
+  int param;
+  double coeff;
+};
+
+// offset + Σ terms, the terms (sorted by param, each param once) in Parser::terms_[begin, begin +
+// count). A value whose expression uses an input keeps its terms even when a coefficient cancels to
+// zero: it still counts as parametrised (and emits a parametrised rotation with no terms).
+struct Affine {
+  double offset = 0.0;
+  std::uint32_t begin = 0, count = 0;
 };
 
 struct ExprRange {
@@ -228,6 +249,16 @@ struct PendingOp {
   double params[4] = {0, 0, 0, 0};
   int clbit = -1;
   std::uint32_t barrier_begin = 0, barrier_count = 0;  // into Parser::barrier_qubits_
+  // A parametrised rotation: params[0] is the angle's offset, its nonzero terms are
+  // Parser::angle_terms_[terms_begin, terms_begin + terms_count).
+  bool has_angle = false;
+  std::uint32_t terms_begin = 0, terms_count = 0;
+};
+
+// A declared input (`input float[64] name;`), parameter θ[index] of the circuit.
+struct Input {
+  std::string_view name;
+  int line = 0;
 };
 
 struct Register {
@@ -280,6 +311,11 @@ const std::vector<QelibEntry>& qelib1() {
   }();
   return entries;
 }
+
+// Names that no gate or input may take.
+constexpr const char* kReservedWords[] = {"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "if",
+                                          "measure",  "reset",   "barrier", "input", "pi", "sin", "cos",
+                                          "tan",      "exp",     "ln",      "sqrt"};
 
 bool is_qelib1_name(std::string_view name) {
   for (const QelibEntry& e : qelib1()) {
@@ -346,6 +382,9 @@ class Parser {
   void statement();
   void include_statement();
   void register_declaration(bool quantum);
+  void input_declaration();
+  // Fails when a register or gate being declared takes the name of an input.
+  void check_not_input(const Token& name, const char* what) const;
   void gate_definition();
   void gate_call();
   void measure_statement();
@@ -361,10 +400,17 @@ class Parser {
   void parse_power(std::vector<Instr>& out, const std::vector<std::string_view>* params, int depth);
   void parse_primary(std::vector<Instr>& out, const std::vector<std::string_view>* params, int depth);
   // Parameter list "(e1, e2, ...)" when present; returns the count. Top level: values pushed to
-  // pstack_. Gate body: code appended to def.code, ranges to def.exprs.
+  // pstack_, their positions to top_param_pos_. Gate body: code appended to def.code, ranges to
+  // def.exprs.
   int parse_top_params();
-  double evaluate(const Instr* begin, const Instr* end, const double* params, const GateDef* in_gate, int line,
+  // The value of the postfix code; its terms are left at the end of terms_.
+  Affine evaluate(const Instr* begin, const Instr* end, const Affine* params, const GateDef* in_gate, int line,
                   int col);
+  // a += b (a -= b when `subtract`), for the two topmost values of an evaluation.
+  void add_affine(Affine& a, const Affine& b, bool subtract);
+  // A parametrised argument (pstack_[p_off...]) may only reach a Pauli rotation, p or u1; the error
+  // is at the argument: in a body (`in_gate`, its call `site`) or at top level (top_param_pos_).
+  void check_parametrised_args(const GateDef& callee, std::size_t p_off, const GateDef* in_gate, const BodyOp* site);
 
   // -- definitions --
   int lookup_gate(const Token& name);
@@ -376,6 +422,7 @@ class Parser {
   void emit_extra(DefKind kind, const int* q, const double* p);
   void push_gate(Gate g, std::initializer_list<int> qubits, std::initializer_list<double> params = {});
   void push_gate(Gate g, const int* qubits, int nq, const double* params, int np);
+  void push_rotation(Gate g, const int* qubits, int nq, const Affine& angle);
   void mcphase(const int* qubits, int m, double lambda);
   void mcx(const int* controls, int k, int target);
 
@@ -393,15 +440,22 @@ class Parser {
   std::unordered_map<std::string_view, int> reg_index_;
   long long num_qubits_ = 0, num_clbits_ = 0;
 
+  std::vector<Input> inputs_;
+  std::unordered_map<std::string_view, int> input_index_;
+
   std::vector<PendingOp> ops_;
   std::vector<int> barrier_qubits_;
+  std::vector<InputTerm> angle_terms_;
 
   // Scratch space reused by every statement (no allocation once warm).
-  std::vector<double> pstack_;
+  std::vector<Affine> pstack_;
+  std::vector<std::pair<int, int>> top_param_pos_;  // line, column of each top-level argument
   std::vector<int> qstack_;
   std::vector<Arg> args_;
   std::vector<Instr> code_;
-  std::vector<double> eval_stack_;
+  std::vector<Affine> eval_stack_;
+  std::vector<InputTerm> terms_;  // the terms of pstack_'s and eval_stack_'s values, in stack order
+  std::vector<InputTerm> merge_;
   // Expansion context for error messages: the top-level statement being expanded.
   int call_line_ = 0, call_col_ = 0;
   // Steps of expansion so far (see qasm2.hpp), at most kMaxSteps.
@@ -462,8 +516,17 @@ Circuit Parser::parse() {
     for (const PendingOp& op : ops_) {
       switch (op.kind) {
         case OpKind::kGate:
-          circuit.add_gate(op.gate, std::vector<int>(op.qubits, op.qubits + op.num_qubits),
-                           std::vector<double>(op.params, op.params + op.num_params));
+          if (op.has_angle) {
+            Angle angle = Angle::constant(op.params[0]);
+            for (std::uint32_t k = 0; k < op.terms_count; ++k) {
+              const InputTerm& t = angle_terms_[op.terms_begin + k];
+              angle.add(t.param, -1, t.coeff);
+            }
+            circuit.add_rotation(op.gate, std::vector<int>(op.qubits, op.qubits + op.num_qubits), std::move(angle));
+          } else {
+            circuit.add_gate(op.gate, std::vector<int>(op.qubits, op.qubits + op.num_qubits),
+                             std::vector<double>(op.params, op.params + op.num_params));
+          }
           break;
         case OpKind::kMeasure: circuit.add_measure(op.qubits[0], op.clbit); break;
         case OpKind::kReset: circuit.add_reset(op.qubits[0]); break;
@@ -474,6 +537,12 @@ Circuit Parser::parse() {
         case OpKind::kUnitary:
         case OpKind::kChannel: break;  // never produced
       }
+    }
+    if (!inputs_.empty()) {
+      std::vector<std::string> names;
+      names.reserve(inputs_.size());
+      for (const Input& in : inputs_) names.emplace_back(in.name);
+      circuit.set_parameter_names(std::move(names));
     }
   } catch (const std::invalid_argument& e) {
     throw QasmError(filename_ + ": internal error while building the circuit: " + e.what());
@@ -495,6 +564,7 @@ void Parser::statement() {
       break;
     case 5:
       if (w == "reset") return reset_statement();
+      if (w == "input") return input_declaration();
       break;
     case 6:
       if (w == "opaque") fail(tok_, "opaque gate declarations are not supported");
@@ -525,6 +595,11 @@ void Parser::include_statement() {
   expect(Tok::kSemi, "';' after the include");
   if (qelib1_included_) return;
   for (const QelibEntry& e : qelib1()) {
+    const auto in = input_index_.find(e.name);
+    if (in != input_index_.end()) {
+      fail(file, "qelib1.inc defines gate " + quoted(e.name) + ", which is already declared as an input at line " +
+                     std::to_string(inputs_[static_cast<std::size_t>(in->second)].line));
+    }
     const auto it = def_index_.find(e.name);
     if (it != def_index_.end()) {
       fail(file, "qelib1.inc defines gate " + quoted(e.name) + ", which is already defined at line " +
@@ -553,6 +628,7 @@ void Parser::register_declaration(bool quantum) {
   if (found != reg_index_.end()) {
     fail(name, "register " + quoted(name.text) + " is already declared");
   }
+  check_not_input(name, "a register");
   Register r;
   r.name = name.text;
   r.quantum = quantum;
@@ -578,6 +654,65 @@ void Parser::register_declaration(bool quantum) {
   }
   reg_index_.emplace(r.name, static_cast<int>(regs_.size()));
   regs_.push_back(r);
+}
+
+void Parser::check_not_input(const Token& name, const char* what) const {
+  const auto it = input_index_.find(name.text);
+  if (it != input_index_.end()) {
+    fail(name, quoted(name.text) + " is already declared as an input at line " +
+                   std::to_string(inputs_[static_cast<std::size_t>(it->second)].line) + " and cannot name " + what);
+  }
+}
+
+// `input float[64] name;` or `input angle name;` (the kraus extension documented in qasm2.hpp).
+void Parser::input_declaration() {
+  const Token kw = tok_;
+  advance();
+  if (is_word("float")) {
+    advance();
+    expect(Tok::kLBracket, "'[' after 'float' (inputs are 'float[64]')");
+    if (!is(Tok::kInt) || tok_.text != "64") {
+      if (!is(Tok::kInt)) fail_expected("64 in 'float[64]'");
+      fail(tok_, "float[" + excerpt(tok_.text) + "] inputs are not supported: inputs are 'float[64]' or 'angle'");
+    }
+    advance();
+    expect(Tok::kRBracket, "']' to close 'float[64]'");
+  } else if (is_word("angle")) {
+    advance();
+    if (is(Tok::kLBracket)) {
+      fail(tok_, "sized angles (angle[N]) are not supported: inputs are 'float[64]' or 'angle' (double precision)");
+    }
+  } else {
+    fail_expected("the input type 'float[64]' or 'angle' after 'input'");
+  }
+  if (!is(Tok::kId)) fail_expected("an input name");
+  const Token name = tok_;
+  for (const char* reserved : kReservedWords) {
+    if (name.text == reserved) fail(name, quoted(name.text) + " is a reserved word and cannot name an input");
+  }
+  const auto in = input_index_.find(name.text);
+  if (in != input_index_.end()) {
+    fail(name, "input " + quoted(name.text) + " is already declared at line " +
+                   std::to_string(inputs_[static_cast<std::size_t>(in->second)].line));
+  }
+  const auto reg = reg_index_.find(name.text);
+  if (reg != reg_index_.end()) {
+    fail(name, quoted(name.text) + " is already a " +
+                   (regs_[static_cast<std::size_t>(reg->second)].quantum ? "quantum" : "classical") +
+                   " register and cannot name an input");
+  }
+  const auto def = def_index_.find(name.text);
+  if (def != def_index_.end()) {
+    const GateDef& d = defs_[static_cast<std::size_t>(def->second)];
+    const std::string where = d.kind == DefKind::kUser ? "defined at line " + std::to_string(d.line)
+                              : d.from_qelib1          ? "defined by qelib1.inc"
+                                                       : "built in";
+    fail(name, quoted(name.text) + " is already a gate (" + where + ") and cannot name an input");
+  }
+  advance();
+  expect(Tok::kSemi, "';' after the input declaration");
+  input_index_.emplace(name.text, static_cast<int>(inputs_.size()));
+  inputs_.push_back({name.text, kw.line});
 }
 
 Arg Parser::parse_arg(bool quantum) {
@@ -749,15 +884,71 @@ void Parser::parse_primary(std::vector<Instr>& out, const std::vector<std::strin
       out.push_back(in);
       return;
     }
-    if (params != nullptr) fail(tok_, "unknown parameter " + quoted(w) + " (not a parameter of this gate)");
-    fail(tok_, "unknown identifier " + quoted(w) + " in an expression (only pi and numbers are allowed here)");
+    const auto input = input_index_.find(w);
+    if (params != nullptr) {
+      if (input != input_index_.end()) {
+        fail(tok_, "input " + quoted(w) + " cannot be used in a gate body (pass it to the gate as a parameter)");
+      }
+      fail(tok_, "unknown parameter " + quoted(w) + " (not a parameter of this gate)");
+    }
+    if (input != input_index_.end()) {
+      in.op = Op::kInput;
+      in.index = input->second;
+      out.push_back(in);
+      advance();
+      return;
+    }
+    if (inputs_.empty()) {
+      fail(tok_, "unknown identifier " + quoted(w) + " in an expression (only pi and numbers are allowed here)");
+    }
+    fail(tok_, "unknown identifier " + quoted(w) +
+                   " in an expression (only pi, numbers and the inputs declared before it are allowed here)");
   }
   fail_expected("an expression");
 }
 
-double Parser::evaluate(const Instr* begin, const Instr* end, const double* params, const GateDef* in_gate, int line,
+void Parser::add_affine(Affine& a, const Affine& b, bool subtract) {
+  if (subtract) {
+    a.offset -= b.offset;
+  } else {
+    a.offset += b.offset;
+  }
+  if (b.count == 0) return;  // a's terms, if any, are already the last ones
+  if (subtract) {
+    for (std::uint32_t k = 0; k < b.count; ++k) terms_[b.begin + k].coeff = -terms_[b.begin + k].coeff;
+  }
+  if (a.count == 0) {
+    a.begin = b.begin;
+    a.count = b.count;
+    return;
+  }
+  // a's terms are directly followed by b's: merge the two sorted lists.
+  merge_.clear();
+  const InputTerm* x = terms_.data() + a.begin;
+  const InputTerm* const x_end = x + a.count;
+  const InputTerm* y = x_end;
+  const InputTerm* const y_end = y + b.count;
+  while (x != x_end && y != y_end) {
+    if (x->param < y->param) {
+      merge_.push_back(*x++);
+    } else if (y->param < x->param) {
+      merge_.push_back(*y++);
+    } else {
+      merge_.push_back({x->param, x->coeff + y->coeff});
+      ++x;
+      ++y;
+    }
+  }
+  merge_.insert(merge_.end(), x, x_end);
+  merge_.insert(merge_.end(), y, y_end);
+  terms_.resize(a.begin);
+  terms_.insert(terms_.end(), merge_.begin(), merge_.end());
+  a.count = static_cast<std::uint32_t>(merge_.size());
+}
+
+Affine Parser::evaluate(const Instr* begin, const Instr* end, const Affine* params, const GateDef* in_gate, int line,
                         int col) {
-  std::vector<double>& st = eval_stack_;
+  std::vector<Affine>& st = eval_stack_;
   st.clear();
   auto err_at = [&](int err_line, int err_col, const std::string& what) {
     std::string msg = what;
@@ -768,56 +959,102 @@ double Parser::evaluate(const Instr* begin, const Instr* end, const double* para
     fail(err_line, err_col, msg);
   };
   auto err = [&](const Instr& in, const std::string& what) { err_at(in.line, in.col, what); };
+  auto not_affine = [&](const Instr& in, const char* what) {
+    err(in, std::string(what) + ": angles must be affine in the input parameters");
+  };
+  auto function_of = [&](const Instr& in, const Affine& x, const char* name) {
+    if (x.count > 0) not_affine(in, (std::string("'") + name + "' of a parameter").c_str());
+  };
   for (const Instr* it = begin; it != end; ++it) {
     const Instr& in = *it;
     switch (in.op) {
-      case Op::kConst: st.push_back(in.value); continue;
-      case Op::kParam: st.push_back(params[in.index]); continue;
-      default: break;
-    }
-    double& x = st[st.size() - 1];
-    switch (in.op) {
-      case Op::kNeg: x = -x; break;
-      case Op::kSin: x = std::sin(x); break;
-      case Op::kCos: x = std::cos(x); break;
-      case Op::kTan: x = std::tan(x); break;
-      case Op::kExp: x = std::exp(x); break;
-      case Op::kLn:
+      case Op::kConst: st.push_back({in.value, 0, 0}); break;
+      case Op::kParam: {
+        const Affine& p = params[in.index];
+        Affine v{p.offset, 0, p.count};
+        if (p.count > 0) {
+          v.begin = static_cast<std::uint32_t>(terms_.size());
+          terms_.resize(terms_.size() + p.count);
+          std::copy_n(terms_.begin() + p.begin, p.count, terms_.begin() + v.begin);
+        }
+        st.push_back(v);
+        break;
+      }
+      case Op::kInput:
+        st.push_back({0.0, static_cast<std::uint32_t>(terms_.size()), 1});
+        terms_.push_back({in.index, 1.0});
+        break;
+      case Op::kNeg: {
+        Affine& x = st.back();
+        x.offset = -x.offset;
+        for (std::uint32_t k = 0; k < x.count; ++k) terms_[x.begin + k].coeff = -terms_[x.begin + k].coeff;
+        break;
+      }
+      case Op::kSin: function_of(in, st.back(), "sin"); st.back().offset = std::sin(st.back().offset); break;
+      case Op::kCos: function_of(in, st.back(), "cos"); st.back().offset = std::cos(st.back().offset); break;
+      case Op::kTan: function_of(in, st.back(), "tan"); st.back().offset = std::tan(st.back().offset); break;
+      case Op::kExp: function_of(in, st.back(), "exp"); st.back().offset = std::exp(st.back().offset); break;
+      case Op::kLn: {
+        function_of(in, st.back(), "ln");
+        double& x = st.back().offset;
         if (!(x > 0.0)) err(in, "ln of a non-positive number (" + std::to_string(x) + ")");
         x = std::log(x);
         break;
-      case Op::kSqrt:
+      }
+      case Op::kSqrt: {
+        function_of(in, st.back(), "sqrt");
+        double& x = st.back().offset;
         if (x < 0.0) err(in, "sqrt of a negative number (" + std::to_string(x) + ")");
         x = std::sqrt(x);
         break;
-      default: {
-        const double b = st.back();
+      }
+      case Op::kAdd:
+      case Op::kSub:
+      case Op::kMul:
+      case Op::kDiv:
+      case Op::kPow: {
+        const Affine b = st.back();
         st.pop_back();
-        double& a = st.back();
+        Affine& a = st.back();
         switch (in.op) {
-          case Op::kAdd: a += b; break;
-          case Op::kSub: a -= b; break;
-          case Op::kMul: a *= b; break;
-          case Op::kDiv:
-            if (b == 0.0) err(in, "division by zero");
-            a /= b;
-            break;
-          case Op::kPow: {
-            const double r = std::pow(a, b);
-            if (std::isnan(r)) {
-              err(in, std::to_string(a) + " ^ " + std::to_string(b) + " is not a real number");
+          case Op::kAdd: add_affine(a, b, false); break;
+          case Op::kSub: add_affine(a, b, true); break;
+          case Op::kMul:
+            if (a.count > 0 && b.count > 0) not_affine(in, "'*' of two parameters");
+            for (std::uint32_t k = 0; k < a.count; ++k) terms_[a.begin + k].coeff *= b.offset;
+            if (b.count > 0) {
+              for (std::uint32_t k = 0; k < b.count; ++k) terms_[b.begin + k].coeff *= a.offset;
+              a.begin = b.begin;
+              a.count = b.count;
             }
-            a = r;
+            a.offset *= b.offset;
+            break;
+          case Op::kDiv:
+            if (b.count > 0) not_affine(in, "'/' by a parameter");
+            if (b.offset == 0.0) err(in, "division by zero");
+            for (std::uint32_t k = 0; k < a.count; ++k) terms_[a.begin + k].coeff /= b.offset;
+            a.offset /= b.offset;
+            break;
+          default: {
+            if (a.count > 0 || b.count > 0) not_affine(in, "'^' of a parameter");
+            const double r = std::pow(a.offset, b.offset);
+            if (std::isnan(r)) {
+              err(in, std::to_string(a.offset) + " ^ " + std::to_string(b.offset) + " is not a real number");
+            }
+            a.offset = r;
             break;
           }
-          default: break;
         }
         break;
       }
     }
+    // Work on input terms grows with their number: one step per term of each intermediate value.
+    if (st.back().count > 0) charge(st.back().count);
   }
-  const double v = st.back();
-  if (!std::isfinite(v)) err_at(line, col, "the expression's value is not a finite number");
+  const Affine v = st.back();
+  bool finite = std::isfinite(v.offset);
+  for (std::uint32_t k = 0; k < v.count; ++k) finite = finite && std::isfinite(terms_[v.begin + k].coeff);
+  if (!finite) err_at(line, col, "the expression's value is not a finite number");
   return v;
 }
 
@@ -834,6 +1071,7 @@ int Parser::parse_top_params() {
     const int line = tok_.line, col = tok_.col;
     parse_expr(code_, nullptr, 0);
     pstack_.push_back(evaluate(code_.data(), code_.data() + code_.size(), nullptr, nullptr, line, col));
+    top_param_pos_.emplace_back(line, col);
     ++count;
     if (is(Tok::kComma)) {
       advance();
@@ -852,8 +1090,12 @@ void Parser::gate_call() {
   const int def_index = lookup_gate(name);
   advance();
   pstack_.clear();
+  top_param_pos_.clear();
+  terms_.clear();
   qstack_.clear();
   args_.clear();
+  call_line_ = name.line;
+  call_col_ = name.col;
   const int np = parse_top_params();
   for (;;) {
     args_.push_back(parse_arg(true));
@@ -875,6 +1117,7 @@ void Parser::gate_call() {
     fail(name, "gate " + quoted(def.name) + " acts on " + plural(def.num_qubits, "qubit") + ", got " +
                    std::to_string(nq));
   }
+  if (!terms_.empty()) check_parametrised_args(def, 0, nullptr, nullptr);
   // Broadcasting: every whole-register operand must have the same size.
   int width = -1;
   int first_reg_arg = -1;
@@ -893,8 +1136,6 @@ void Parser::gate_call() {
     }
   }
   const int instances = width < 0 ? 1 : width;
-  call_line_ = name.line;
-  call_col_ = name.col;
   for (int i = 0; i < instances; ++i) {
     qstack_.clear();
     for (int k = 0; k < nq; ++k) {
@@ -1006,10 +1247,10 @@ void Parser::gate_definition() {
   advance();
   if (!is(Tok::kId)) fail_expected("a gate name after 'gate'");
   const Token name = tok_;
-  for (const char* reserved : {"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "if", "measure", "reset",
-                               "barrier", "pi", "sin", "cos", "tan", "exp", "ln", "sqrt"}) {
+  for (const char* reserved : kReservedWords) {
     if (name.text == reserved) fail(name, quoted(name.text) + " is a reserved word and cannot name a gate");
   }
+  check_not_input(name, "a gate");
   {
     const auto it = def_index_.find(name.text);
     if (it != def_index_.end()) {
@@ -1095,6 +1336,7 @@ void Parser::gate_definition() {
     if (w == "measure" || w == "reset") fail(callee, quoted(w) + " is not allowed in a gate body");
     if (w == "gate") fail(callee, "gate definitions cannot be nested");
     if (w == "qreg" || w == "creg") fail(callee, "registers cannot be declared in a gate body");
+    if (w == "input") fail(callee, "inputs cannot be declared in a gate body");
     if (w == "if") fail(callee, "classical control (if) is not supported");
     if (w == "opaque") fail(callee, "opaque gate declarations are not supported");
     BodyOp op;
@@ -1195,6 +1437,48 @@ void Parser::push_gate(Gate g, const int* qubits, int nq, const double* params, 
   ops_.push_back(op);
 }
 
+// A p or u1 becomes rz: equal up to a global phase, which no density matrix shows.
+void Parser::push_rotation(Gate g, const int* qubits, int nq, const Affine& angle) {
+  charge(1);
+  PendingOp op;
+  op.kind = OpKind::kGate;
+  op.gate = g == Gate::kP ? Gate::kRZ : g;
+  op.num_qubits = static_cast<std::uint8_t>(nq);
+  for (int k = 0; k < nq; ++k) op.qubits[k] = qubits[k];
+  op.num_params = 1;
+  op.params[0] = angle.offset;
+  op.has_angle = true;
+  op.terms_begin = static_cast<std::uint32_t>(angle_terms_.size());
+  for (std::uint32_t k = 0; k < angle.count; ++k) {
+    const InputTerm& t = terms_[angle.begin + k];
+    if (t.coeff != 0.0) angle_terms_.push_back(t);
+  }
+  op.terms_count = static_cast<std::uint32_t>(angle_terms_.size()) - op.terms_begin;
+  ops_.push_back(op);
+}
+
+void Parser::check_parametrised_args(const GateDef& callee, std::size_t p_off, const GateDef* in_gate,
+                                     const BodyOp* site) {
+  if (callee.kind == DefKind::kUser) return;  // the arguments reach the gates of its body
+  if (callee.kind == DefKind::kTable && (is_pauli_rotation(callee.gate) || callee.gate == Gate::kP)) return;
+  for (int k = 0; k < callee.num_params; ++k) {
+    const Affine& a = pstack_[p_off + static_cast<std::size_t>(k)];
+    if (a.count == 0) continue;
+    std::string msg = quoted(callee.name) + " cannot take the parameter " +
+                      quoted(inputs_[static_cast<std::size_t>(terms_[a.begin].param)].name) +
+                      ": only rx, ry, rz, rxx, ryy, rzz, rzx (and p, u1 as rz) can (exact gradients need a "
+                      "Pauli-rotation generator)";
+    if (in_gate == nullptr) {
+      const auto& pos = top_param_pos_[static_cast<std::size_t>(k)];
+      fail(pos.first, pos.second, msg);
+    }
+    msg += " in the body of gate " + quoted(in_gate->name) + ", expanding the call at line " +
+           std::to_string(call_line_) + ", column " + std::to_string(call_col_);
+    const ExprRange& r = in_gate->exprs[site->expr_begin + static_cast<std::uint32_t>(k)];
+    fail(r.line, r.col, msg);
+  }
+}
+
 void Parser::push_gate(Gate g, std::initializer_list<int> qubits, std::initializer_list<double> params) {
   push_gate(g, qubits.begin(), static_cast<int>(qubits.size()), params.begin(), static_cast<int>(params.size()));
 }
@@ -1284,7 +1568,14 @@ void Parser::emit_extra(DefKind kind, const int* q, const double* p) {
 void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
   const GateDef& d = defs_[static_cast<std::size_t>(def_index)];
   if (d.kind == DefKind::kTable) {
-    push_gate(d.gate, qstack_.data() + q_off, d.num_qubits, pstack_.data() + p_off, d.num_params);
+    // check_parametrised_args let a parametrised value through to a one-parameter rotation only.
+    if (d.num_params == 1 && pstack_[p_off].count > 0) {
+      push_rotation(d.gate, qstack_.data() + q_off, d.num_qubits, pstack_[p_off]);
+      return;
+    }
+    double p[4];
+    for (int k = 0; k < d.num_params; ++k) p[k] = pstack_[p_off + static_cast<std::size_t>(k)].offset;
+    push_gate(d.gate, qstack_.data() + q_off, d.num_qubits, p, d.num_params);
     return;
   }
   charge(1);  // the call itself: a gate that emits nothing still costs a step
@@ -1292,7 +1583,7 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     int q[8];
     double p[4];
     for (int k = 0; k < d.num_qubits; ++k) q[k] = qstack_[q_off + static_cast<std::size_t>(k)];
-    for (int k = 0; k < d.num_params; ++k) p[k] = pstack_[p_off + static_cast<std::size_t>(k)];
+    for (int k = 0; k < d.num_params; ++k) p[k] = pstack_[p_off + static_cast<std::size_t>(k)].offset;
     emit_extra(d.kind, q, p);
     return;
   }
@@ -1312,13 +1603,15 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     }
     const std::size_t np_off = pstack_.size();
     const std::size_t nq_off = qstack_.size();
+    const std::size_t terms_mark = terms_.size();
     for (std::uint32_t e = 0; e < op.num_exprs; ++e) {
       const ExprRange& r = d.exprs[op.expr_begin + e];
       charge(r.end - r.begin);
-      const double v =
+      const Affine v =
           evaluate(d.code.data() + r.begin, d.code.data() + r.end, pstack_.data() + p_off, &d, r.line, r.col);
       pstack_.push_back(v);
     }
+    if (terms_.size() != terms_mark) check_parametrised_args(defs_[static_cast<std::size_t>(op.def)], np_off, &d, &op);
     for (std::uint32_t j = 0; j < op.num_qubits; ++j) {
       const int q = qstack_[q_off + static_cast<std::size_t>(d.body_qubits[op.qubit_begin + j])];
       qstack_.push_back(q);
@@ -1326,6 +1619,7 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
     expand(op.def, np_off, nq_off);
     pstack_.resize(np_off);
     qstack_.resize(nq_off);
+    terms_.resize(terms_mark);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/gates.hpp"
 #include "kraus/engine/qasm2.hpp"
+#include "kraus/engine/simulator.hpp"
 #include "reference/test_support.hpp"
 
 #ifndef KRAUS_TEST_DATA_DIR
@@ -20,6 +21,7 @@
 namespace {
 
 namespace ref = kraus::test;
+using kraus::engine::Angle;
 using kraus::engine::Circuit;
 using kraus::engine::DensityMatrix;
 using kraus::engine::Gate;
@@ -918,4 +920,290 @@ TEST_CASE("qasm2: programs are at most 64 MiB", "[qasm]") {
   REQUIRE(error_of(big, "big.qasm") == "big.qasm: the program is larger than 64 MiB");
   // An endless file stops there too.
   REQUIRE(file_error_of("/dev/zero") == "/dev/zero: the program is larger than 64 MiB");
+}
+
+// ---- inputs (the kraus extension for named parameters) -------------------------------------------
+
+namespace {
+
+// Operation by operation: kind, gate, qubits, fixed parameters, and the angle's offset and terms.
+void require_same_operations(const Circuit& got, const Circuit& want) {
+  REQUIRE(got.num_qubits() == want.num_qubits());
+  REQUIRE(got.operations().size() == want.operations().size());
+  for (std::size_t i = 0; i < got.operations().size(); ++i) {
+    INFO("operation " << i);
+    const Operation& a = got.operations()[i];
+    const Operation& b = want.operations()[i];
+    REQUIRE(a.kind == b.kind);
+    REQUIRE(a.gate == b.gate);
+    REQUIRE(a.qubits == b.qubits);
+    REQUIRE(a.params.size() == b.params.size());
+    for (std::size_t k = 0; k < a.params.size(); ++k) REQUIRE_CLOSE(a.params[k], b.params[k], 1e-15);
+    REQUIRE(a.has_angle == b.has_angle);
+    REQUIRE_CLOSE(a.angle.offset, b.angle.offset, 1e-15);
+    REQUIRE(a.angle.terms.size() == b.angle.terms.size());
+    for (std::size_t k = 0; k < a.angle.terms.size(); ++k) {
+      REQUIRE(a.angle.terms[k].param == b.angle.terms[k].param);
+      REQUIRE(a.angle.terms[k].feature == b.angle.terms[k].feature);
+      REQUIRE_CLOSE(a.angle.terms[k].coeff, b.angle.terms[k].coeff, 1e-15);
+    }
+  }
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+const std::string kAffineMessage = ": angles must be affine in the input parameters";
+const std::string kRotationsOnly =
+    ": only rx, ry, rz, rxx, ryy, rzz, rzx (and p, u1 as rz) can (exact gradients need a Pauli-rotation generator)";
+
+}  // namespace
+
+TEST_CASE("qasm2: inputs give parametrised rotations equal to the circuit built in code", "[qasm2]") {
+  const Circuit c = parse_qasm2(kHeader +
+                                "input float[64] theta;\n"
+                                "input angle phi;\n"
+                                "input float[64] unused;\n"
+                                "qreg q[2];\n"
+                                "rx(theta) q[0];\n"
+                                "ry(2*theta - phi/4 + pi) q[1];\n"
+                                "rzz(-(theta + phi) * 3) q[0], q[1];\n"
+                                "rzx(phi - 2*theta + theta*3) q[1], q[0];\n"
+                                "rz(theta - theta + 0.5) q[0];\n"
+                                "ryy(0.25) q[0], q[1];\n"
+                                "rx(phi) q;\n"
+                                "h q[1];\n");
+  Circuit want(2);
+  want.add_rotation(Gate::kRX, {0}, Angle::parameter(0));
+  want.add_rotation(Gate::kRY, {1}, Angle::parameter(0, 2.0, kPi).add(1, -1, -0.25));
+  want.add_rotation(Gate::kRZZ, {0, 1}, Angle::parameter(0, -3.0).add(1, -1, -3.0));
+  want.add_rotation(Gate::kRZX, {1, 0}, Angle::parameter(0, 1.0).add(1, -1, 1.0));
+  // The input cancels, but the rotation stays parametrised (with zero derivative).
+  want.add_rotation(Gate::kRZ, {0}, Angle::constant(0.5));
+  want.add_gate(Gate::kRYY, {0, 1}, {0.25});
+  want.add_rotation(Gate::kRX, {0}, Angle::parameter(1));
+  want.add_rotation(Gate::kRX, {1}, Angle::parameter(1));
+  want.add_gate(Gate::kH, {1});
+  require_same_operations(c, want);
+  // Every input is a parameter, in declaration order, including one that no gate uses.
+  REQUIRE(c.parameter_names() == std::vector<std::string>{"theta", "phi", "unused"});
+  REQUIRE(c.num_parameters() == 3);
+  REQUIRE(c.is_parametrized());
+  // Without inputs nothing changes: no names, no parameters.
+  const Circuit plain = parse_qasm2(kHeader + "qreg q[1];\nrz(0.5) q[0];\n");
+  REQUIRE(plain.parameter_names().empty());
+  REQUIRE(plain.num_parameters() == 0);
+  REQUIRE_FALSE(plain.operations()[0].has_angle);
+}
+
+TEST_CASE("qasm2: user gates pass affine expressions of inputs to their bodies", "[qasm2]") {
+  const Circuit c = parse_qasm2(kHeader +
+                                "input float[64] theta;\n"
+                                "input float[64] phi;\n"
+                                "gate layer(a, b) q0, q1 { ry(a) q0; rz(2*b - pi/4) q1; }\n"
+                                "gate outer(c) x, y { layer(-c, c/2 + 1) y, x; cx x, y; u3(0.1, 0, pi) x; }\n"
+                                "qreg q[2];\n"
+                                "layer(theta, 0.5*phi) q[0], q[1];\n"
+                                "outer(theta + 2*phi) q[0], q[1];\n");
+  Circuit want(2);
+  want.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
+  want.add_rotation(Gate::kRZ, {1}, Angle::parameter(1, 1.0, -kPi / 4));
+  want.add_rotation(Gate::kRY, {1}, Angle::parameter(0, -1.0).add(1, -1, -2.0));
+  want.add_rotation(Gate::kRZ, {0}, Angle::parameter(0, 1.0, 2.0 - kPi / 4).add(1, -1, 2.0));
+  want.add_gate(Gate::kCX, {0, 1});
+  want.add_gate(Gate::kU3, {0}, {0.1, 0.0, kPi});
+  require_same_operations(c, want);
+  REQUIRE(c.parameter_names() == std::vector<std::string>{"theta", "phi"});
+}
+
+TEST_CASE("qasm2: p and u1 of an input become rz (equal up to a global phase)", "[qasm2]") {
+  const Circuit c = parse_qasm2(kHeader +
+                                "input float[64] w;\n"
+                                "gate half(a) x { p(a/2) x; }\n"
+                                "qreg q[2];\n"
+                                "p(w) q[0];\n"
+                                "u1(2*w + 1) q[1];\n"
+                                "half(w) q[1];\n"
+                                "p(0.5) q[0];\n"
+                                "u1(0.25) q[1];\n"
+                                "cu1(0.5) q[0], q[1];\n");
+  Circuit want(2);
+  want.add_rotation(Gate::kRZ, {0}, Angle::parameter(0));
+  want.add_rotation(Gate::kRZ, {1}, Angle::parameter(0, 2.0, 1.0));
+  want.add_rotation(Gate::kRZ, {1}, Angle::parameter(0, 0.5));
+  // Constant angles are read as before.
+  want.add_gate(Gate::kP, {0}, {0.5});
+  want.add_gate(Gate::kP, {1}, {0.25});
+  want.add_gate(Gate::kCP, {0, 1}, {0.5});
+  require_same_operations(c, want);
+}
+
+TEST_CASE("qasm2: a parametrised circuit bound at theta simulates as the file with the numbers written in",
+          "[qasm2]") {
+  const std::string body =
+      "gate layer(a, b) q0, q1 { ry(a) q0; rz(2*b - pi/4) q1; cx q0, q1; }\n"
+      "qreg q[3];\n"
+      "h q;\n"
+      "layer(T, 0.5*P) q[0], q[1];\n"
+      "rx(-T/3 + 0.2) q[2];\n"
+      "rzz(2*P - T) q[1], q[2];\n"
+      "p(P + pi/8) q[0];\n"
+      "u1(3*T) q[2];\n"
+      "cx q[2], q[0];\n"
+      "rxx(T + P) q[0], q[2];\n"
+      "ryy(0.7 - P) q[1], q[0];\n"
+      "rzx(T) q[0], q[1];\n"
+      "u3(0.3, 0.2, 0.1) q[1];\n";
+  const Circuit param = parse_qasm2(kHeader + "input float[64] theta;\ninput float[64] phi;\n" +
+                                    replace_all(replace_all(body, "T", "theta"), "P", "phi"));
+  const Circuit numbers = parse_qasm2(kHeader + replace_all(replace_all(body, "T", "(0.37)"), "P", "(-1.21)"));
+  REQUIRE(param.operations().size() == numbers.operations().size());
+  const double theta[] = {0.37, -1.21};
+  DensityMatrix bound(3), written(3);
+  kraus::engine::simulate(param.bind(theta, nullptr), nullptr, bound);
+  kraus::engine::simulate(numbers, nullptr, written);
+  REQUIRE_MATRIX_CLOSE(bound.matrix(), written.matrix(), 1e-14);
+  // The parameters matter: other values give another state.
+  const double other[] = {0.37, -0.9};
+  DensityMatrix moved(3);
+  kraus::engine::simulate(param.bind(other, nullptr), nullptr, moved);
+  REQUIRE(ref::max_abs_diff(moved.matrix(), written.matrix()) > 1e-2);
+}
+
+TEST_CASE("qasm2: non-affine uses of inputs are errors at the operator", "[qasm2]") {
+  const std::string in = kHeader + "input float[64] theta;\ninput float[64] phi;\nqreg q[2];\n";
+  REQUIRE(error_of(in + "rz(sin(theta)) q[0];\n") == "<string>:6:4: 'sin' of a parameter" + kAffineMessage);
+  for (const std::string f : {"cos", "tan", "exp", "ln", "sqrt"}) {
+    REQUIRE(error_of(in + "rz(" + f + "(theta)) q[0];\n") ==
+            "<string>:6:4: '" + f + "' of a parameter" + kAffineMessage);
+  }
+  REQUIRE(error_of(in + "rz(cos(2*theta - theta)) q[0];\n") == "<string>:6:4: 'cos' of a parameter" + kAffineMessage);
+  REQUIRE(error_of(in + "rz(theta*phi) q[0];\n") == "<string>:6:9: '*' of two parameters" + kAffineMessage);
+  REQUIRE(error_of(in + "rz((theta - theta) * (0*phi)) q[0];\n") ==
+          "<string>:6:20: '*' of two parameters" + kAffineMessage);
+  REQUIRE(error_of(in + "rz(theta^2) q[0];\n") == "<string>:6:9: '^' of a parameter" + kAffineMessage);
+  REQUIRE(error_of(in + "rz(2^theta) q[0];\n") == "<string>:6:5: '^' of a parameter" + kAffineMessage);
+  REQUIRE(error_of(in + "rz(1/theta) q[0];\n") == "<string>:6:5: '/' by a parameter" + kAffineMessage);
+  REQUIRE(error_of(in + "rz(theta/0) q[0];\n") == "<string>:6:9: division by zero");
+  REQUIRE(error_of(in + "rz(1e308*theta*10) q[0];\n") == "<string>:6:4: the expression's value is not a finite number");
+  // In a gate body: at the operator, naming the gate and the top-level call being expanded.
+  REQUIRE(error_of(in + "gate g(a) x { rz(sin(a)) x; }\ng(theta) q[0];\n") ==
+          "<string>:6:18: 'sin' of a parameter" + kAffineMessage +
+              " in the body of gate 'g', expanding the call at line 7, column 1");
+  REQUIRE(error_of(in + "gate g(a, b) x { rz(a*b) x; }\ng(theta, 2*phi + 1) q[0];\n") ==
+          "<string>:6:22: '*' of two parameters" + kAffineMessage +
+              " in the body of gate 'g', expanding the call at line 7, column 1");
+  // Constant arguments keep the constant arithmetic.
+  REQUIRE(error_of(in + "gate g(a, b) x { rz(a*b + sin(a)) x; }\ng(0.5, 2) q[0];\n") == "no error");
+}
+
+TEST_CASE("qasm2: only Pauli rotations, p and u1 take inputs; the error names the gate written", "[qasm2]") {
+  const std::string in = kHeader + "input float[64] theta;\ninput float[64] phi;\nqreg q[2];\n";
+  REQUIRE(error_of(in + "u3(0, theta, 0) q[0];\n") ==
+          "<string>:6:7: 'u3' cannot take the parameter 'theta'" + kRotationsOnly);
+  // The first input of the argument in declaration order is named; cu1 is named as written (not cp).
+  REQUIRE(error_of(in + "cu1(2*phi + theta) q[0], q[1];\n") ==
+          "<string>:6:5: 'cu1' cannot take the parameter 'theta'" + kRotationsOnly);
+  REQUIRE(error_of(in + "crx(phi) q[0], q[1];\n") ==
+          "<string>:6:5: 'crx' cannot take the parameter 'phi'" + kRotationsOnly);
+  REQUIRE(error_of(in + "cp(theta - theta) q[0], q[1];\n") ==
+          "<string>:6:4: 'cp' cannot take the parameter 'theta'" + kRotationsOnly);
+  REQUIRE(error_of(in + "U(0.5, 0, phi) q[0];\n") ==
+          "<string>:6:11: 'U' cannot take the parameter 'phi'" + kRotationsOnly);
+  // The qelib1.inc extras with a parameter (expanded, or ignored) are refused too.
+  REQUIRE(error_of(in + "u0(theta) q[0];\n") ==
+          "<string>:6:4: 'u0' cannot take the parameter 'theta'" + kRotationsOnly);
+  REQUIRE(error_of(in + "delay(theta) q[0];\n") ==
+          "<string>:6:7: 'delay' cannot take the parameter 'theta'" + kRotationsOnly);
+  // In a gate body: at the argument there, naming the top-level call; also through two levels.
+  REQUIRE(error_of(in + "gate g(a) x { u3(a, 0, 0) x; }\ng(0.5 * theta) q[0];\n") ==
+          "<string>:6:18: 'u3' cannot take the parameter 'theta'" + kRotationsOnly +
+              " in the body of gate 'g', expanding the call at line 7, column 1");
+  REQUIRE(error_of(in + "gate g(a) x { u3(a, 0, 0) x; }\ngate k(b) x, y { rz(b) y; g(b + 1) x; }\n" +
+                   "k(phi) q[0], q[1];\n") ==
+          "<string>:6:18: 'u3' cannot take the parameter 'phi'" + kRotationsOnly +
+              " in the body of gate 'g', expanding the call at line 8, column 1");
+  // A body whose non-rotation gates do not use the parametrised argument is fine.
+  REQUIRE(error_of(in + "gate g(a) x { u3(0.1, 0, 0) x; rz(a) x; u0(2) x; }\ng(theta) q[0];\n") == "no error");
+}
+
+TEST_CASE("qasm2: input declarations and their errors", "[qasm2]") {
+  const std::string q1 = "qreg q[1];\n";
+  // Types: float[64] and angle only.
+  REQUIRE(error_of(kHeader + "input float[32] w;\n") ==
+          "<string>:3:13: float[32] inputs are not supported: inputs are 'float[64]' or 'angle'");
+  REQUIRE(error_of(kHeader + "input angle[8] w;\n") ==
+          "<string>:3:12: sized angles (angle[N]) are not supported: inputs are 'float[64]' or 'angle' (double "
+          "precision)");
+  REQUIRE(error_of(kHeader + "input int w;\n") ==
+          "<string>:3:7: expected the input type 'float[64]' or 'angle' after 'input', found 'int'");
+  REQUIRE(error_of(kHeader + "input float w;\n") ==
+          "<string>:3:13: expected '[' after 'float' (inputs are 'float[64]'), found 'w'");
+  REQUIRE(error_of(kHeader + "input float[64];\n") == "<string>:3:16: expected an input name, found ';'");
+  REQUIRE(error_of(kHeader + "input float[64] w\n" + q1) ==
+          "<string>:3:18: expected ';' after the input declaration, found 'qreg'");
+  // Names distinct from registers, gates, reserved words and other inputs, in either order.
+  REQUIRE(error_of(kHeader + q1 + "input float[64] q;\n") ==
+          "<string>:4:17: 'q' is already a quantum register and cannot name an input");
+  REQUIRE(error_of(kHeader + "creg c[1];\ninput angle c;\n") ==
+          "<string>:4:13: 'c' is already a classical register and cannot name an input");
+  REQUIRE(error_of(kHeader + "input float[64] rx;\n") ==
+          "<string>:3:17: 'rx' is already a gate (defined by qelib1.inc) and cannot name an input");
+  REQUIRE(error_of(kHeader + "input float[64] U;\n") ==
+          "<string>:3:17: 'U' is already a gate (built in) and cannot name an input");
+  REQUIRE(error_of(kHeader + "gate g a { }\ninput float[64] g;\n") ==
+          "<string>:4:17: 'g' is already a gate (defined at line 3) and cannot name an input");
+  for (const std::string w : {"pi", "sin", "sqrt", "input", "qreg"}) {
+    REQUIRE(error_of(kHeader + "input float[64] " + w + ";\n") ==
+            "<string>:3:17: '" + w + "' is a reserved word and cannot name an input");
+  }
+  REQUIRE(error_of(kHeader + "input float[64] w;\ninput angle w;\n") ==
+          "<string>:4:13: input 'w' is already declared at line 3");
+  REQUIRE(error_of(kHeader + "input float[64] w;\nqreg w[1];\n") ==
+          "<string>:4:6: 'w' is already declared as an input at line 3 and cannot name a register");
+  REQUIRE(error_of(kHeader + "input float[64] w;\ncreg w[1];\n") ==
+          "<string>:4:6: 'w' is already declared as an input at line 3 and cannot name a register");
+  REQUIRE(error_of(kHeader + "input float[64] w;\ngate w a { }\n") ==
+          "<string>:4:6: 'w' is already declared as an input at line 3 and cannot name a gate");
+  REQUIRE(error_of("OPENQASM 2.0;\ninput float[64] h;\ninclude \"qelib1.inc\";\n") ==
+          "<string>:3:9: qelib1.inc defines gate 'h', which is already declared as an input at line 2");
+  REQUIRE(error_of(kHeader + "gate input a { }\n") ==
+          "<string>:3:6: 'input' is a reserved word and cannot name a gate");
+  // Top level only, declared before use, used in a gate body only through the gate's parameters.
+  REQUIRE(error_of(kHeader + "gate g a { input float[64] w; }\n") ==
+          "<string>:3:12: inputs cannot be declared in a gate body");
+  REQUIRE(error_of(kHeader + "input float[64] w;\ngate g a { rz(w) a; }\n") ==
+          "<string>:4:15: input 'w' cannot be used in a gate body (pass it to the gate as a parameter)");
+  REQUIRE(error_of(kHeader + q1 + "rz(w) q[0];\ninput float[64] w;\n") ==
+          "<string>:4:4: unknown identifier 'w' in an expression (only pi and numbers are allowed here)");
+  REQUIRE(error_of(kHeader + "input float[64] v;\n" + q1 + "rz(w) q[0];\ninput float[64] w;\n") ==
+          "<string>:5:4: unknown identifier 'w' in an expression (only pi, numbers and the inputs declared before it "
+          "are allowed here)");
+  // A gate parameter may have an input's name: in the body it is the parameter.
+  const Circuit c = parse_qasm2(kHeader + "input float[64] w;\ngate g(w) a { rz(2*w) a; }\n" + q1 + "g(0.25) q[0];\n");
+  REQUIRE(describe(c) == "rz(0.5) 0");
+}
+
+TEST_CASE("qasm2: work on input terms counts against the expansion limit", "[qasm2]") {
+  // Each intermediate value counts one step per input term: the sum of 1000 inputs is about half a
+  // million steps; multiplying it by 1 a thousand times more is refused at the statement.
+  std::string src = kHeader;
+  std::string sum = "t0";
+  for (int k = 0; k < 1000; ++k) {
+    src += "input float[64] t" + std::to_string(k) + ";\n";
+    if (k > 0) sum += "+t" + std::to_string(k);
+  }
+  src += "qreg q[1];\n";  // line 1003
+  const Circuit c = parse_qasm2(src + "rz(" + sum + ") q[0];\n");
+  REQUIRE(c.operations().size() == 1);
+  REQUIRE(c.operations()[0].angle.terms.size() == 1000);
+  REQUIRE(c.operations()[0].angle.terms[999].param == 999);
+  REQUIRE(c.num_parameters() == 1000);
+  std::string product = "(" + sum + ")";
+  for (int k = 0; k < 1000; ++k) product += "*1";
+  REQUIRE(error_of(src + "rz(" + product + ") q[0];\n") == "<string>:1004:1: " + kStepsMessage);
 }

@@ -27,6 +27,38 @@
 //    and is not accepted.
 //  * Line ends are "\n", "\r\n" or a lone "\r", each one line.
 //
+// Extension (kraus): named parameters, in the syntax Qiskit's OpenQASM 3 exporter uses for circuit
+// parameters, so that a circuit can be read once and differentiated (Circuit::add_rotation, Angle):
+//  * `input float[64] name;` or `input angle name;` at top level declares an input; inputs are the
+//    circuit's parameters θ[0], θ[1], ... in declaration order, and parameter_names() lists them (also
+//    those no gate uses; their derivative is zero). A circuit without inputs has no parameter names.
+//    Other types (`float[32]`, sized `angle[N]`, `int`) are refused. An input must be declared before
+//    its first use, and its name must differ from every register, gate (after the include, also
+//    qelib1.inc's t, s, h, ...), other input and reserved word (OPENQASM include qreg creg gate opaque
+//    if measure reset barrier input pi sin cos tan exp ln sqrt), whichever is declared first.
+//    `input` is a reserved word: it cannot name a gate.
+//  * Inputs may appear in the parameter expressions of top-level gate calls, including calls of user
+//    gates, whose bodies see them only through the gate's parameters (an input named directly in a
+//    body is an error):
+//        input float[64] theta;  input float[64] phi;
+//        gate layer(a, b) x, y { ry(a) x; rz(2*b - pi/4) y; }
+//        layer(theta, 0.5*phi) q[0], q[1];        // ry(θ0) q[0]; rz(θ1 - pi/4) q[1]
+//    Expressions are evaluated as affine functions offset + Σ c_i θ_i: + and - of any values, * and /
+//    with a constant on one side (not a division by an input), unary minus; ^ and the functions take
+//    constants only. Anything else (theta*phi, 1/theta, theta^2, sin(theta)) is an error at the
+//    operator, e.g. "f.qasm:5:4: 'sin' of a parameter: angles must be affine in the input parameters".
+//    A value whose expression uses an input stays parametrised even when its coefficients cancel
+//    (rz(theta - theta) is a parametrised rz with zero derivative; zero terms are dropped).
+//  * A parametrised value may only reach rx ry rz rxx ryy rzz rzx (emitted as a rotation whose Angle
+//    has one term per input with a nonzero coefficient, sorted by input) and p or u1, which become rz
+//    with the same angle: equal up to a global phase, which no density matrix shows. Any other gate
+//    (u3, U, cp, cu1, crx, the qelib1.inc extras u0 and delay, ...) is an error at the argument, naming
+//    the gate as written and the first input of the argument, e.g. "f.qasm:6:7: 'u3' cannot take the
+//    parameter 'theta': only rx, ry, rz, rxx, ryy, rzz, rzx (and p, u1 as rz) can (exact gradients
+//    need a Pauli-rotation generator)"; inside a gate body the location is the argument in the body,
+//    followed by the top-level call being expanded.
+//  * Programs without `input` read exactly as OpenQASM 2.0 above.
+//
 // Limits, so that any input ends in bounded time and memory:
 //  * 30 qubits in all (noise::kMaxQubits); a gate definition has at most 30 qubit arguments and
 //    100 parameters.
@@ -35,8 +67,10 @@
 //  * At most 1 million steps of expansion in the whole program, where each operation in the
 //    result, each call of a user gate or qelib1.inc extra at any depth (even one that emits nothing,
 //    such as an empty body or delay), each qubit of a barrier and each operator or operand of a
-//    parameter expression evaluated inside a gate body counts one step. So the result has at most
-//    1 million operations. The error names the top-level statement being expanded.
+//    parameter expression evaluated inside a gate body counts one step, and so does each input term
+//    of each intermediate value of a parameter expression (at top level too; none without inputs).
+//    So the result has at most 1 million operations. The error names the top-level statement being
+//    expanded.
 //
 // Errors are QasmError with the message "FILE:LINE:COL: what is wrong", 1-based, columns counted in
 // bytes, e.g. "bell.qasm:3:9: expected ';' after the qubit list". Input text quoted in a message
