@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "fusion.hpp"
 #include "kraus/engine/simulator.hpp"
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/kernels.hpp"
@@ -269,7 +270,18 @@ class Compiler {
 
 }  // namespace
 
-bool CompileOptions::IsValid(std::string* /*error*/) const { return true; }
+bool CompileOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& m) {
+    if (error) *error = m;
+    return false;
+  };
+  if (fusion_max_qubits < 1 || fusion_max_qubits > 2) return fail("CompileOptions::fusion_max_qubits must be 1 or 2");
+  if (!(pass_cost >= 0.0 && pass_cost < 1e6)) return fail("CompileOptions::pass_cost must be in [0, 1e6)");
+  if (block_qubits != 0 && (block_qubits < 3 || block_qubits > noise::kMaxQubits)) {
+    return fail("CompileOptions::block_qubits must be 0 (off) or in [3, 30]");
+  }
+  return true;
+}
 
 void Program::rotation_matrix(const Step& s, double a, Complex* u) {
   const int dim = 1 << s.call.k;
@@ -357,6 +369,10 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   p.num_features = circuit.num_features();
   p.amplitude_features = circuit.amplitude_features();
   Compiler(circuit, model, p).run();
+  p.forward = detail::fuse(p.steps, options, &p.forward_source);
+  if (options.block_qubits > 0 && p.num_qubits > options.block_qubits) {
+    p.sweeps = noise::plan_sweeps(p.forward.data(), p.forward.size(), p.num_qubits, options.block_qubits);
+  }
   return p;
 }
 
@@ -368,7 +384,31 @@ void run(const Program& program, const double* theta, const double* x, DensityMa
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   program.initial_state(x, rho.data());
-  for (std::size_t i = 0; i < program.steps.size(); ++i) program.apply_step(i, angles.data(), rho.data());
+  // Calls whose matrices come from an angle are filled in a copy of the schedule.
+  std::vector<noise::KernelCall> bound;
+  const std::vector<noise::KernelCall>* calls = &program.forward;
+  if (!program.angles.empty()) {
+    bound = program.forward;
+    for (std::size_t j = 0; j < bound.size(); ++j) {
+      const int source = program.forward_source[j];
+      if (source < 0) continue;
+      const Step& s = program.steps[static_cast<std::size_t>(source)];
+      const double a = angles[static_cast<std::size_t>(s.angle)];
+      if (s.kind == StepKind::kRotation) {
+        bound[j].matrix.resize(std::size_t{1} << (2 * s.call.k));
+        Program::rotation_matrix(s, a, bound[j].matrix.data());
+      } else {
+        const noise::Matrix sop = s.angle_channel->superoperator(a);
+        bound[j].matrix.assign(sop.data(), sop.data() + static_cast<std::size_t>(sop.rows()) * sop.cols());
+      }
+    }
+    calls = &bound;
+  }
+  if (program.sweeps.empty()) {
+    for (const noise::KernelCall& c : *calls) noise::apply(c, rho.data(), program.num_qubits);
+  } else {
+    noise::run_sweeps(program.sweeps, calls->data(), rho.data(), program.num_qubits);
+  }
 }
 
 }  // namespace kraus::engine

@@ -136,3 +136,73 @@ TEST_CASE("program: steps take the kernel the channel table names", "[program]")
   CHECK(p.steps[3].call.kind == noise::KernelKind::kDepolarizing);
   CHECK(p.steps[4].call.kind == noise::KernelKind::kSuperoperator);
 }
+
+TEST_CASE("program: fused and cache-blocked runs agree with the plain step-by-step run", "[program]") {
+  // Fusion and blocking forced on at small n (block size 3 to n - 1), every channel family, idle
+  // noise, mid-circuit measurements and resets, parametrised rotations (never fused) in between.
+  const std::string family = GENERATE(from_range(noisy::channel_cases()));
+  INFO("channel family " << family);
+  ref::Rng rng(0x3cu + std::hash<std::string>{}(family));
+  for (int trial = 0; trial < 3; ++trial) {
+    const int n = 4 + trial * 2;  // 4, 6, 8
+    noisy::CircuitOptions opt;
+    opt.num_ops = 40;
+    opt.three_qubit_share = noisy::case_arity(family) == 3 ? 0.2 : 0.0;
+    engine::Circuit c = noisy::to_circuit(noisy::random_circuit(n, rng, opt));
+    engine::Circuit body(n, n);
+    for (const engine::Operation& op : c.operations()) {
+      body.add(op);
+      if (op.kind == engine::OpKind::kGate && rng() % 4 == 0) {
+        body.add_rotation(Gate::kRY, {op.qubits[0]}, Angle::parameter(0, 0.5, 0.2));
+      }
+    }
+    const noise::NoiseModel model = noisy::random_model(family, n, trial != 1, rng);
+    const std::vector<double> theta = {0.7};
+    engine::CompileOptions plain;
+    plain.fusion = false;
+    plain.block_qubits = 0;
+    engine::DensityMatrix want(n), got(n);
+    const engine::Program reference = engine::compile(body, &model, plain);
+    REQUIRE(reference.forward.size() == reference.steps.size());
+    engine::run(reference, theta.data(), nullptr, want);
+    for (int fusion_qubits : {1, 2}) {
+      for (int block : {0, 3, n - 1}) {
+        INFO("n " << n << " fusion_max_qubits " << fusion_qubits << " block_qubits " << block);
+        engine::CompileOptions o;
+        o.fusion_max_qubits = fusion_qubits;
+        o.block_qubits = block;
+        const engine::Program p = engine::compile(body, &model, o);
+        CHECK((block == 0) == p.sweeps.empty());
+        engine::run(p, theta.data(), nullptr, got);
+        CHECK(ref::max_abs_diff(got.matrix(), want.matrix()) <= 1e-12);
+      }
+    }
+  }
+}
+
+TEST_CASE("program: fusion merges what the cost model says and leaves rotations alone", "[program]") {
+  // A CNOT ladder, RY on two qubits, a parametrised RZ and its depolarising channel: the ladder
+  // becomes one 3-qubit permutation (cost 0.5 + pass), the RY pair one 2-qubit unitary (8 + pass
+  // against 2 (4 + pass)), the rotation stays a call of its own, filled when the program runs.
+  engine::Circuit c(3);
+  c.add_gate(Gate::kCX, {0, 1});
+  c.add_gate(Gate::kCX, {1, 2});
+  c.add_gate(Gate::kRY, {0}, {0.3});
+  c.add_gate(Gate::kRY, {1}, {0.4});
+  c.add_rotation(Gate::kRZ, {2}, Angle::parameter(0));
+  const noise::NoiseModel model = noise::NoiseModel::from_json(
+      R"({"gate_noise": [{"gates": ["rz"], "channel": {"type": "depolarizing", "p": 0.01}}]})");
+  const engine::Program p = engine::compile(c, &model);
+  REQUIRE(p.steps.size() == 6);
+  REQUIRE(p.forward.size() == 4);
+  CHECK(p.forward[0].k == 3);
+  CHECK(p.forward[1].k == 2);
+  CHECK(p.forward_source == std::vector<int>{-1, -1, 4, -1});
+  CHECK(p.forward[3].kind == noise::KernelKind::kDepolarizing);
+  engine::CompileOptions off;
+  off.fusion = false;
+  CHECK(engine::compile(c, &model, off).forward.size() == 6);
+  engine::CompileOptions bad;
+  bad.block_qubits = 2;
+  CHECK_THROWS_AS(engine::compile(c, &model, bad), std::invalid_argument);
+}

@@ -30,10 +30,30 @@
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/noise/kernel_call.hpp"
 #include "kraus/noise/noise_model.hpp"
+#include "kraus/noise/sweep.hpp"
 
 namespace kraus::engine {
 
+// How run() executes a program (the steps, and hence the gradients, do not depend on these).
 struct CompileOptions {
+  // Operator fusion: consecutive fixed steps (gates and channels, not parametrised rotations) are
+  // merged into one kernel call when that is cheaper by the cost model below: unitaries into one
+  // unitary, anything with a channel into one superoperator, on at most fusion_max_qubits qubits;
+  // runs of permutations and diagonals (CNOT ladders, CZ and phase gates) on up to 3. Default true.
+  bool fusion = true;
+  // 1 or 2 (a fused 3-qubit superoperator costs 64 multiply-adds per element). Default 2.
+  int fusion_max_qubits = 2;
+  // The cost model, in complex multiply-adds per density-matrix element of one call: a dense
+  // k-qubit unitary 2·2^k, a diagonal one 1, a permutation 0.5, a k-qubit superoperator 4^k,
+  // depolarising and real block channels 1; plus pass_cost for every call (its trip through the
+  // state, or through a cache-resident tile when blocked). Merging wins when the merged call costs
+  // no more than the calls it replaces. Default by measurement (docs/PERFORMANCE.md).
+  double pass_cost = 4.0;
+  // Cache blocking (kraus/noise/sweep.hpp): calls on at most block_qubits qubits between them are
+  // applied tile by tile in one sweep over memory; 0 turns it off (every call one pass). At least 3.
+  // Default noise::kDefaultBlockQubits.
+  int block_qubits = noise::kDefaultBlockQubits;
+
   bool IsValid(std::string* error) const;
 };
 
@@ -64,6 +84,13 @@ struct Program {
   int amplitude_features = 0;  // 0: start from |0...0> (Circuit::set_amplitude_initial_state)
   std::vector<Angle> angles;
   std::vector<Step> steps;
+  // What run() executes: the steps' calls with fixed runs fused (CompileOptions::fusion), in order;
+  // forward_source[j] is the step whose angle gives call j its matrix at run time (a rotation or an
+  // angle-dependent channel), -1 for a fixed call. sweeps: the cache-blocked plan of `forward`
+  // (empty when blocking is off or the state is small).
+  std::vector<noise::KernelCall> forward;
+  std::vector<int> forward_source;
+  std::vector<noise::Sweep> sweeps;
 
   // The rotation matrix of step `s` (kRotation) at angle a, row-major into u (2^k x 2^k).
   static void rotation_matrix(const Step& s, double a, noise::Complex* u);
@@ -82,8 +109,9 @@ struct Program {
 // std::invalid_argument for bad options.
 Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options = {});
 
-// Runs the program from its initial state on rho (which must have program.num_qubits qubits).
-// `theta` and `x` may be null when the program reads no parameters or features.
+// Runs the program's forward schedule from its initial state on rho (which must have
+// program.num_qubits qubits). `theta` and `x` may be null when the program reads no parameters or
+// features.
 void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho);
 
 }  // namespace kraus::engine

@@ -1,0 +1,186 @@
+#include "fusion.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kraus/noise/kernels.hpp"
+
+namespace kraus::engine::detail {
+namespace {
+
+using noise::Complex;
+using noise::KernelCall;
+using noise::KernelKind;
+
+bool is_diagonal(const KernelCall& c) {
+  const int dim = 1 << c.k;
+  for (int r = 0; r < dim; ++r)
+    for (int col = 0; col < dim; ++col)
+      if (r != col && c.matrix[static_cast<std::size_t>(r * dim + col)] != 0.0) return false;
+  return true;
+}
+
+// One non-zero per row and per column (a permutation with phases): CNOT, SWAP, X, Toffoli, ...
+bool is_monomial(const KernelCall& c) {
+  const int dim = 1 << c.k;
+  for (int r = 0; r < dim; ++r) {
+    int nonzero = 0;
+    for (int col = 0; col < dim; ++col) nonzero += c.matrix[static_cast<std::size_t>(r * dim + col)] != 0.0;
+    if (nonzero != 1) return false;
+  }
+  return true;
+}
+
+// Position of each of the call's qubits in `group` (ascending qubit list).
+std::vector<int> positions(const KernelCall& c, const std::vector<int>& group) {
+  std::vector<int> pos(static_cast<std::size_t>(c.k));
+  for (int j = 0; j < c.k; ++j) {
+    pos[static_cast<std::size_t>(j)] =
+        static_cast<int>(std::find(group.begin(), group.end(), c.qubits[j]) - group.begin());
+  }
+  return pos;
+}
+
+// The call's unitary as a 2^m x 2^m row-major matrix on the group's qubits.
+std::vector<Complex> expanded_unitary(const KernelCall& c, const std::vector<int>& group) {
+  const int m = static_cast<int>(group.size()), dim = 1 << m, kdim = 1 << c.k;
+  const std::vector<int> pos = positions(c, group);
+  std::uint32_t mask = 0;
+  for (int p : pos) mask |= 1u << p;
+  auto sub = [&](int i) {
+    int s = 0;
+    for (int j = 0; j < c.k; ++j) s |= ((i >> pos[static_cast<std::size_t>(j)]) & 1) << j;
+    return s;
+  };
+  std::vector<Complex> out(static_cast<std::size_t>(dim * dim), 0.0);
+  for (int r = 0; r < dim; ++r)
+    for (int col = 0; col < dim; ++col)
+      if ((static_cast<std::uint32_t>(r) & ~mask) == (static_cast<std::uint32_t>(col) & ~mask)) {
+        out[static_cast<std::size_t>(r * dim + col)] = c.matrix[static_cast<std::size_t>(sub(r) * kdim + sub(col))];
+      }
+  return out;
+}
+
+// The group's calls as one call on the group's qubits: a unitary product when every call is a
+// unitary, else the superoperator, built by running the calls on each basis matrix |a><b| of the
+// group's register (the column a + b 2^m of S).
+KernelCall merged(const std::vector<const KernelCall*>& calls, const std::vector<int>& group) {
+  const int m = static_cast<int>(group.size()), dim = 1 << m;
+  KernelCall out;
+  out.k = m;
+  std::copy(group.begin(), group.end(), out.qubits);
+  const bool unitary = std::all_of(calls.begin(), calls.end(), [](const KernelCall* c) { return c->kind == KernelKind::kUnitary; });
+  if (unitary) {
+    out.kind = KernelKind::kUnitary;
+    std::vector<Complex> u(static_cast<std::size_t>(dim * dim), 0.0);
+    for (int i = 0; i < dim; ++i) u[static_cast<std::size_t>(i * dim + i)] = 1.0;
+    for (const KernelCall* c : calls) {  // u <- C u
+      const std::vector<Complex> e = expanded_unitary(*c, group);
+      std::vector<Complex> next(u.size(), 0.0);
+      for (int r = 0; r < dim; ++r)
+        for (int j = 0; j < dim; ++j) {
+          const Complex a = e[static_cast<std::size_t>(r * dim + j)];
+          if (a == 0.0) continue;
+          for (int col = 0; col < dim; ++col) next[static_cast<std::size_t>(r * dim + col)] += a * u[static_cast<std::size_t>(j * dim + col)];
+        }
+      u = std::move(next);
+    }
+    out.matrix = std::move(u);
+    return out;
+  }
+  out.kind = KernelKind::kSuperoperator;
+  const int sd = dim * dim;
+  out.matrix.assign(static_cast<std::size_t>(sd * sd), 0.0);
+  std::vector<Complex> b(static_cast<std::size_t>(sd));
+  for (int col = 0; col < sd; ++col) {
+    std::fill(b.begin(), b.end(), Complex(0.0, 0.0));
+    b[static_cast<std::size_t>(col)] = 1.0;
+    for (const KernelCall* c : calls) {
+      KernelCall local = *c;
+      const std::vector<int> pos = positions(*c, group);
+      std::copy(pos.begin(), pos.end(), local.qubits);
+      noise::apply(local, b.data(), m);
+    }
+    for (int r = 0; r < sd; ++r) out.matrix[static_cast<std::size_t>(r * sd + col)] = b[static_cast<std::size_t>(r)];
+  }
+  return out;
+}
+
+}  // namespace
+
+double call_cost(const KernelCall& call, double pass_cost) {
+  switch (call.kind) {
+    case KernelKind::kUnitary:
+      if (is_diagonal(call)) return 1.0 + pass_cost;
+      if (is_monomial(call)) return 0.5 + pass_cost;
+      return 2.0 * (1 << call.k) + pass_cost;  // U on the row bits and conj(U) on the column bits
+    case KernelKind::kSuperoperator: return static_cast<double>(1 << (2 * call.k)) + pass_cost;
+    case KernelKind::kDepolarizing:
+    case KernelKind::kRealBlock1q: return 1.0 + pass_cost;
+  }
+  return pass_cost;
+}
+
+std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOptions& options, std::vector<int>* sources) {
+  std::vector<KernelCall> out;
+  sources->clear();
+  std::vector<const KernelCall*> group;  // consecutive fixed calls being considered
+  std::vector<int> qubits;               // their qubits, ascending
+  double current = 0.0;                  // the cost of the group as it would be applied now
+  auto flush = [&] {
+    if (group.size() == 1) {
+      out.push_back(*group.front());
+    } else if (!group.empty()) {
+      out.push_back(merged(group, qubits));
+    }
+    if (!group.empty()) sources->push_back(-1);
+    group.clear();
+    qubits.clear();
+    current = 0.0;
+  };
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const Step& s = steps[i];
+    if (s.kind != StepKind::kFixed) {
+      flush();
+      out.push_back(s.call);
+      sources->push_back(static_cast<int>(i));
+      continue;
+    }
+    if (!options.fusion) {
+      out.push_back(s.call);
+      sources->push_back(-1);
+      continue;
+    }
+    std::vector<int> joint = qubits;
+    for (int j = 0; j < s.call.k; ++j) {
+      if (std::find(joint.begin(), joint.end(), s.call.qubits[j]) == joint.end()) joint.push_back(s.call.qubits[j]);
+    }
+    std::sort(joint.begin(), joint.end());
+    // Up to fusion_max_qubits qubits in general; permutations and diagonals (CNOT ladders, CZ and
+    // phase runs) up to 3, the kernels' limit, where they stay cheap.
+    double together = -1.0;
+    if (!group.empty() && joint.size() <= 3) {
+      std::vector<const KernelCall*> trial = group;
+      trial.push_back(&s.call);
+      const KernelCall m = merged(trial, joint);
+      const bool cheap_form = m.kind == KernelKind::kUnitary && (is_diagonal(m) || is_monomial(m));
+      if (static_cast<int>(joint.size()) <= options.fusion_max_qubits || cheap_form) {
+        together = call_cost(m, options.pass_cost);
+        if (together > current + call_cost(s.call, options.pass_cost)) together = -1.0;
+      }
+    }
+    if (together < 0.0) {
+      flush();
+      joint.assign(s.call.qubits, s.call.qubits + s.call.k);
+      std::sort(joint.begin(), joint.end());
+      together = call_cost(s.call, options.pass_cost);
+    }
+    group.push_back(&s.call);
+    qubits = std::move(joint);
+    current = together;
+  }
+  flush();
+  return out;
+}
+
+}  // namespace kraus::engine::detail

@@ -1,0 +1,20 @@
+// Operator fusion of a compiled program's fixed steps (internal to engine; see program.hpp).
+#pragma once
+
+#include <vector>
+
+#include "kraus/engine/program.hpp"
+
+namespace kraus::engine::detail {
+
+// The forward schedule of `steps`: consecutive fixed steps merged into one call when the cost
+// model of program.hpp (CompileOptions) says the merged call is cheaper; `sources[j]` receives the
+// step index of a call that is not fixed (a rotation or angle-dependent channel, never merged), -1
+// for fixed calls.
+std::vector<noise::KernelCall> fuse(const std::vector<Step>& steps, const CompileOptions& options,
+                                    std::vector<int>* sources);
+
+// The cost model: complex multiply-adds per density-matrix element of one call, plus pass_cost.
+double call_cost(const noise::KernelCall& call, double pass_cost);
+
+}  // namespace kraus::engine::detail
