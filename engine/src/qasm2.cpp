@@ -248,11 +248,10 @@ struct PendingOp {
   int qubits[3] = {0, 0, 0};
   double params[4] = {0, 0, 0, 0};
   int clbit = -1;
-  std::uint32_t barrier_begin = 0, barrier_count = 0;  // into Parser::barrier_qubits_
-  // A parametrised rotation: params[0] is the angle's offset, its nonzero terms are
-  // Parser::angle_terms_[terms_begin, terms_begin + terms_count).
+  // A barrier's qubits, in Parser::barrier_qubits_; a parametrised rotation's nonzero terms, in
+  // Parser::angle_terms_ (its params[0] is the angle's offset). Shared to keep the op at 64 bytes.
+  std::uint32_t list_begin = 0, list_count = 0;
   bool has_angle = false;
-  std::uint32_t terms_begin = 0, terms_count = 0;
 };
 
 // A declared input (`input float[64] name;`), parameter θ[index] of the circuit.
@@ -518,8 +517,8 @@ Circuit Parser::parse() {
         case OpKind::kGate:
           if (op.has_angle) {
             Angle angle = Angle::constant(op.params[0]);
-            for (std::uint32_t k = 0; k < op.terms_count; ++k) {
-              const InputTerm& t = angle_terms_[op.terms_begin + k];
+            for (std::uint32_t k = 0; k < op.list_count; ++k) {
+              const InputTerm& t = angle_terms_[op.list_begin + k];
               angle.add(t.param, -1, t.coeff);
             }
             circuit.add_rotation(op.gate, std::vector<int>(op.qubits, op.qubits + op.num_qubits), std::move(angle));
@@ -531,8 +530,8 @@ Circuit Parser::parse() {
         case OpKind::kMeasure: circuit.add_measure(op.qubits[0], op.clbit); break;
         case OpKind::kReset: circuit.add_reset(op.qubits[0]); break;
         case OpKind::kBarrier:
-          circuit.add_barrier(std::vector<int>(barrier_qubits_.begin() + op.barrier_begin,
-                                               barrier_qubits_.begin() + op.barrier_begin + op.barrier_count));
+          circuit.add_barrier(std::vector<int>(barrier_qubits_.begin() + op.list_begin,
+                                               barrier_qubits_.begin() + op.list_begin + op.list_count));
           break;
         case OpKind::kUnitary:
         case OpKind::kChannel: break;  // never produced
@@ -1017,8 +1016,20 @@ Affine Parser::evaluate(const Instr* begin, const Instr* end, const Affine* para
         st.pop_back();
         Affine& a = st.back();
         switch (in.op) {
-          case Op::kAdd: add_affine(a, b, false); break;
-          case Op::kSub: add_affine(a, b, true); break;
+          case Op::kAdd:
+            if ((a.count | b.count) == 0) {
+              a.offset += b.offset;
+            } else {
+              add_affine(a, b, false);
+            }
+            break;
+          case Op::kSub:
+            if ((a.count | b.count) == 0) {
+              a.offset -= b.offset;
+            } else {
+              add_affine(a, b, true);
+            }
+            break;
           case Op::kMul:
             if (a.count > 0 && b.count > 0) not_affine(in, "'*' of two parameters");
             for (std::uint32_t k = 0; k < a.count; ++k) terms_[a.begin + k].coeff *= b.offset;
@@ -1236,9 +1247,9 @@ void Parser::barrier_statement() {
   }
   PendingOp op;
   op.kind = OpKind::kBarrier;
-  op.barrier_begin = static_cast<std::uint32_t>(begin);
-  op.barrier_count = static_cast<std::uint32_t>(barrier_qubits_.size() - begin);
-  charge(op.barrier_count);
+  op.list_begin = static_cast<std::uint32_t>(begin);
+  op.list_count = static_cast<std::uint32_t>(barrier_qubits_.size() - begin);
+  charge(op.list_count);
   ops_.push_back(op);
 }
 
@@ -1448,12 +1459,12 @@ void Parser::push_rotation(Gate g, const int* qubits, int nq, const Affine& angl
   op.num_params = 1;
   op.params[0] = angle.offset;
   op.has_angle = true;
-  op.terms_begin = static_cast<std::uint32_t>(angle_terms_.size());
+  op.list_begin = static_cast<std::uint32_t>(angle_terms_.size());
   for (std::uint32_t k = 0; k < angle.count; ++k) {
     const InputTerm& t = terms_[angle.begin + k];
     if (t.coeff != 0.0) angle_terms_.push_back(t);
   }
-  op.terms_count = static_cast<std::uint32_t>(angle_terms_.size()) - op.terms_begin;
+  op.list_count = static_cast<std::uint32_t>(angle_terms_.size()) - op.list_begin;
   ops_.push_back(op);
 }
 
@@ -1592,8 +1603,8 @@ void Parser::expand(int def_index, std::size_t p_off, std::size_t q_off) {
       charge(op.num_qubits);
       PendingOp b;
       b.kind = OpKind::kBarrier;
-      b.barrier_begin = static_cast<std::uint32_t>(barrier_qubits_.size());
-      b.barrier_count = op.num_qubits;
+      b.list_begin = static_cast<std::uint32_t>(barrier_qubits_.size());
+      b.list_count = op.num_qubits;
       for (std::uint32_t j = 0; j < op.num_qubits; ++j) {
         const int q = qstack_[q_off + static_cast<std::size_t>(d.body_qubits[op.qubit_begin + j])];
         barrier_qubits_.push_back(q);
