@@ -12,9 +12,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/program.hpp"
+#include "kraus/noise/channel_table.hpp"
+#include "kraus/noise/noise_model.hpp"
 #include "kraus/engine/gates.hpp"
 
 #ifdef _OPENMP
@@ -160,6 +164,61 @@ void layered(benchmark::State& st, bool noisy) {
 void BM_LayeredCircuit(benchmark::State& st) { layered(st, false); }
 void BM_LayeredNoisyCircuit(benchmark::State& st) { layered(st, true); }
 
+// The noisy layered circuit as a compiled program (the executor of kraus simulate), by how the
+// program runs: mode 0 call by call (no fusion, no blocking), 1 fused, 2 cache-blocked, 3 fused and
+// blocked (the default). Bytes are counted as for BM_LayeredNoisyCircuit (one pass per operation of
+// the circuit), so bytes_per_second / the triad's is the "triad-equivalent" of the targets.
+// The noise: depolarising p = 0.01 on every qubit after each layer (explicit channels), or
+// (`device`) the device_like model of experiments/noise_models fitted to qubits 0..n-1 (after each ry
+// and cx: depolarising, then thermal relaxation of each gate qubit).
+kraus::engine::Circuit layered_circuit(int n, bool depolarizing) {
+  kraus::engine::Circuit c(n);
+  for (int layer = 0; layer < 4; ++layer) {
+    for (int q = 0; q < n; ++q) c.add_gate(Gate::kRY, {q}, {0.1 * (q + 1) + layer});
+    for (int q = 0; q + 1 < n; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+    if (depolarizing) {
+      for (int q = 0; q < n; ++q) c.add_channel({q}, kraus::noise::depolarizing(1, 0.01));
+    }
+  }
+  return c;
+}
+
+void layered_program(benchmark::State& st, bool device) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const int mode = static_cast<int>(st.range(2));
+  st.counters["mode"] = mode;
+  DensityMatrix& rho = state(n);
+  kraus::engine::CompileOptions options;
+  options.fusion = (mode & 1) != 0;
+  if ((mode & 2) == 0) options.block_qubits = 0;
+  std::optional<kraus::noise::NoiseModel> model;
+  if (device) {
+    std::vector<int> qubits(static_cast<std::size_t>(n));
+    for (int q = 0; q < n; ++q) qubits[static_cast<std::size_t>(q)] = q;
+    model = kraus::noise::NoiseModel::from_json_file(KRAUS_SOURCE_DIR "/experiments/noise_models/device_like.json")
+                .fitted(qubits);
+  }
+  const kraus::engine::Program program =
+      kraus::engine::compile(layered_circuit(n, !device), model ? &*model : nullptr, options);
+  st.counters["calls"] = static_cast<double>(program.forward.size());
+  st.counters["sweeps"] = static_cast<double>(program.sweeps.size());
+  for (auto _ : st) {
+    kraus::engine::run(program, nullptr, nullptr, rho);
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 4.0 * (3 * n - 1));
+}
+void BM_LayeredProgram(benchmark::State& st) { layered_program(st, false); }
+void BM_LayeredDeviceProgram(benchmark::State& st) { layered_program(st, true); }
+
+void program_args(benchmark::internal::Benchmark* b) {
+  for (int n = 6; n <= 13; ++n)
+    for (int t : {1, 2})
+      for (int mode = 0; mode < 4; ++mode) b->Args({n, t, mode});
+  b->ArgNames({"n", "threads", "mode"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 void args(benchmark::internal::Benchmark* b) {
   for (int n = 6; n <= 13; ++n)
     for (int t : {1, 2}) b->Args({n, t});
@@ -173,6 +232,8 @@ BENCHMARK(BM_Superoperator2q)->Apply(args);
 BENCHMARK(BM_CNOT)->Apply(args);
 BENCHMARK(BM_Depolarizing1q)->Apply(args);
 BENCHMARK(BM_LayeredCircuit)->Apply(args);
+BENCHMARK(BM_LayeredProgram)->Apply(program_args);
+BENCHMARK(BM_LayeredDeviceProgram)->Apply(program_args);
 BENCHMARK(BM_LayeredNoisyCircuit)->Apply(args);
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "inputs.hpp"
 
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
 #include "common.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/qasm2.hpp"
@@ -17,6 +22,80 @@ kraus::engine::Circuit read_circuit(const std::string& path, const std::function
 }
 
 namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr std::size_t kMaxParameterFileBytes = std::size_t{16} << 20;
+
+std::string name_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + printable(name, noise::kMaxQuotedBytes);
+  return out;
+}
+
+// The values of the parameters `names` (in their order) from a JSON object {"name": number} in the
+// file `path`: every name once, no other key. Errors name the file and the key.
+std::vector<double> read_parameters(const std::string& path, const std::vector<std::string>& names,
+                                    const std::string& circuit_path) {
+  std::string text;
+  try {
+    text = kraus::noise::read_text_file(path, kMaxParameterFileBytes, "parameter file");
+  } catch (const kraus::noise::TextFileError& e) {
+    throw UsageError(std::string("--parameters: ") + e.what());
+  }
+  const std::string declared = names.empty() ? "the circuit " + circuit_path + " has no parameters"
+                                             : "the circuit " + circuit_path + " has " + name_list(names);
+  std::string key;  // the key whose value is being read
+  std::set<std::string> seen;
+  const auto key_error = [&](const std::string& what) {
+    return UsageError(path + ": \"" + printable(key, noise::kMaxQuotedBytes) + "\": " + what);
+  };
+  // Only a flat object of numbers is read: anything else stops the parser at once (no deep nesting).
+  const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
+    using E = json::parse_event_t;
+    if (depth == 0 && (event == E::array_start || event == E::value)) {
+      throw UsageError(path + ": expected a JSON object {\"name\": number, ...}");
+    }
+    if (depth >= 1 && (event == E::object_start || event == E::array_start)) throw key_error("expected a number");
+    if (event == E::key) {
+      key = parsed.get<std::string>();
+      if (!seen.insert(key).second) throw key_error("given twice");
+    }
+    if (event == E::value && !parsed.is_number()) throw key_error("expected a number, got " + parsed.dump());
+    return true;
+  };
+  json doc;
+  try {
+    doc = json::parse(text, check);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message without its "[json.exception.parse_error.101] parse error at line L, column C: ".
+    const std::string what = e.what();
+    std::size_t start = what.find("column ");
+    start = what.find(": ", start == std::string::npos ? 0 : start);
+    throw UsageError(path + ":" + kraus::noise::line_col(text, e.byte == 0 ? 0 : e.byte - 1) + ": invalid JSON (" +
+                     printable(start == std::string::npos ? what : what.substr(start + 2), 200) + ")");
+  } catch (const json::exception&) {
+    // A number beyond double's range ("number overflow parsing '1e400'"), read after its key.
+    throw key_error("not a finite number");
+  }
+  std::vector<double> values(names.size());
+  for (const auto& item : doc.items()) {
+    key = item.key();
+    std::size_t p = 0;
+    while (p < names.size() && names[p] != key) ++p;
+    if (p == names.size()) throw key_error("unknown parameter (" + declared + ")");
+    values[p] = item.value().get<double>();
+    if (!std::isfinite(values[p])) throw key_error("not a finite number");
+  }
+  for (const std::string& name : names) {
+    if (!doc.contains(name)) {
+      throw UsageError(path + ": missing parameter \"" + printable(name, noise::kMaxQuotedBytes) + "\" (" + declared +
+                       ")");
+    }
+  }
+  return values;
+}
+
 
 // A noise-model error with the model's file (and the circuit) in front.
 [[noreturn]] void rethrow_model_error(const std::exception& e, const std::string& noise_path,
@@ -88,6 +167,14 @@ std::vector<Observable> read_observables(const std::vector<std::string>& express
     }
   }
   return out;
+}
+
+std::vector<double> parameter_values(const kraus::engine::Circuit& circuit,
+                                     const std::optional<std::string>& parameters_path, const std::string& circuit_path) {
+  const std::vector<std::string>& names = circuit.parameter_names();
+  if (parameters_path) return read_parameters(*parameters_path, names, circuit_path);
+  if (!names.empty()) throw UsageError("missing --parameters FILE: the circuit " + circuit_path + " has " + name_list(names));
+  return {};
 }
 
 }  // namespace kraus::cli

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@ namespace kraus::cli {
 // the message): checked as soon as a qreg declares the qubits, before anything of that size is built.
 kraus::engine::Circuit read_circuit(const std::string& path, const std::function<std::uint64_t(int)>& bytes,
                                     const std::string& what);
+
+// The values of the circuit's parameters (Circuit::parameter_names, in their order) from the JSON
+// object {"name": number} in the file of --parameters (at most 16 MiB): every name once, no other
+// key, finite numbers; errors name the file and the key. No file: the circuit must have no
+// parameters ("missing --parameters FILE: the circuit c.qasm has theta, phi").
+std::vector<double> parameter_values(const kraus::engine::Circuit& circuit,
+                                     const std::optional<std::string>& parameters_path, const std::string& circuit_path);
 
 // The model of --noise with its gate names resolved (aliases such as cnot); errors name the model
 // and the circuit.

@@ -27,10 +27,11 @@
 namespace kraus::cli {
 
 const char* const kSimulateUsage =
-    "usage: kraus simulate CIRCUIT.qasm [--noise MODEL.json] [--observable EXPR]... [--hamiltonian FILE]...\n"
+    "usage: kraus simulate CIRCUIT.qasm [--parameters VALUES.json] [--noise MODEL.json]\n"
+    "                      [--observable EXPR]... [--hamiltonian FILE]...\n"
     "                      [--shots N] [--seed S] [--memory] [--readout-in-expectations] [--mitigate-readout]\n"
     "                      [--basis LIST|device] [--route] [--route-seed S]\n"
-    "                      [--density-matrix] [--threads T]\n"
+    "                      [--density-matrix] [--threads T] [--no-fusion]\n"
     "                      [--zne-scales 1,2,3] [--zne-method M] [--zne-extrapolator E] [--zne-seed S]\n"
     "\n"
     "Runs the circuit exactly on a density matrix and prints one JSON object:\n"
@@ -46,6 +47,8 @@ const char* const kSimulateUsage =
     "  density_matrix (with --density-matrix: real and imag, [row][column]).\n"
     "\n"
     "options:\n"
+    "  --parameters FILE      values of the circuit's input parameters (`input float[64] theta;`), a\n"
+    "                         JSON object {\"theta\": 0.5}: required when the circuit has parameters\n"
     "  --noise MODEL.json     noise model: kraus' format or a Qiskit Aer NoiseModel.to_dict() file\n"
     "                         (docs/noise-model.md); a model written for a larger device is fitted to\n"
     "                         the circuit's qubits (docs/devices.md); default: noiseless\n"
@@ -67,6 +70,8 @@ const char* const kSimulateUsage =
     "  --route-seed S         seed of SABRE's random layouts (default 1)\n"
     "  --density-matrix       include the final density matrix (program qubit order)\n"
     "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  --no-fusion            run the compiled program call by call: no operator fusion and no cache\n"
+    "                         blocking (for comparison; the results agree to rounding, 1e-12)\n"
     "\n"
     "zero-noise extrapolation (any --zne-* option turns it on; needs --observable; docs/zne.md):\n"
     "  --zne-scales LIST      scale factors >= 1, comma-separated (default 1,2,3)\n"
@@ -84,12 +89,12 @@ using json = nlohmann::ordered_json;
 using kraus::noise::printable;
 
 struct Options {
-  std::optional<std::string> circuit_path, noise_path, basis;
+  std::optional<std::string> circuit_path, noise_path, basis, parameters_path;
   std::vector<std::string> observables, hamiltonians;
   std::optional<long long> shots;
   long long seed = 1, route_seed = 1;
   bool memory = false, readout_in_expectations = false, mitigate_readout = false, route = false;
-  bool with_density_matrix = false, zne_on = false;
+  bool with_density_matrix = false, zne_on = false, no_fusion = false;
   std::optional<int> threads;
   kraus::mitigation::ZneOptions zne;
 };
@@ -107,6 +112,10 @@ Options parse_options(int argc, char** argv, bool* help) {
       o.with_density_matrix = true;
     } else if (arg == "--memory") {
       o.memory = true;
+    } else if (arg == "--parameters") {
+      o.parameters_path = option_value(argc, argv, i, "simulate");
+    } else if (arg == "--no-fusion") {
+      o.no_fusion = true;
     } else if (arg == "--readout-in-expectations") {
       o.readout_in_expectations = true;
     } else if (arg == "--mitigate-readout") {
@@ -301,7 +310,9 @@ SimulateResult run(const Options& o) {
   std::vector<std::string>& warnings = r.warnings;
 
   g_stage = "reading the circuit";
-  const kraus::engine::Circuit program = read_circuit(*o.circuit_path, run_bytes, "the density matrix and the output");
+  const kraus::engine::Circuit written = read_circuit(*o.circuit_path, run_bytes, "the density matrix and the output");
+  const std::vector<double> theta = parameter_values(written, o.parameters_path, *o.circuit_path);
+  const kraus::engine::Circuit program = written.bind(theta.data(), nullptr);
   const int n = r.num_qubits = program.num_qubits();
   std::optional<kraus::noise::NoiseModel> model;
   if (o.noise_path) {
@@ -397,7 +408,12 @@ SimulateResult run(const Options& o) {
     }
   }
   g_stage = "simulating the circuit";
-  kraus::engine::simulate(circuit, noise, rho);
+  kraus::engine::CompileOptions compile_options;
+  if (o.no_fusion) {
+    compile_options.fusion = false;
+    compile_options.block_qubits = 0;
+  }
+  kraus::engine::simulate(circuit, noise, rho, compile_options);
   r.probabilities = kraus::engine::probabilities_with_readout(rho, noise);
   r.perm = slot_permutation(final_layout);
 

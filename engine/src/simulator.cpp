@@ -260,12 +260,13 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
   return coverage;
 }
 
-void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho) {
+void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho,
+              const CompileOptions& options) {
   if (circuit.is_parametrized()) {
     throw std::invalid_argument("the circuit has parametrised angles or an amplitude-encoded initial state: run its "
                                 "compiled program with parameter values (engine::run), or bind it first");
   }
-  run(compile(circuit, model), nullptr, nullptr, rho);
+  run(compile(circuit, model, options), nullptr, nullptr, rho);
 }
 
 std::vector<double> probabilities_with_readout(const DensityMatrix& rho, const noise::NoiseModel* model) {

@@ -458,6 +458,37 @@ TEST_CASE("option threads does not change the result", "[cli]") {
   CHECK(ref::max_abs_diff(density_matrix_of(one), noisy::reference_simulate(c, &model)) <= kTol);
 }
 
+TEST_CASE("option parameters binds a circuit's inputs; without it a parametrised circuit is refused", "[cli]") {
+  const std::string symbolic = write_scratch("inputs.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+                                             "input float[64] theta;\ninput float[64] phi;\nqreg q[2];\n"
+                                             "h q[0];\nry(2*theta - 0.5) q[1];\ncx q[0], q[1];\nrzz(phi) q[0], q[1];\n");
+  const std::string numeric = write_scratch("numbers.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\n"
+                                            "h q[0];\nry(0.9) q[1];\ncx q[0], q[1];\nrzz(-1.25) q[0], q[1];\n");
+  const std::string values = write_scratch("values.json", R"({"phi": -1.25, "theta": 0.7})");
+  const json a = ok_json({"simulate", symbolic, "--parameters", values, "--density-matrix", "--observable", "X0 X1"});
+  const json b = ok_json({"simulate", numeric, "--density-matrix", "--observable", "X0 X1"});
+  CHECK(ref::max_abs_diff(density_matrix_of(a), density_matrix_of(b)) <= 1e-14);
+  check_error({"simulate", symbolic}, {"missing --parameters FILE", "theta, phi"});
+  check_error({"simulate", symbolic, "--parameters", write_scratch("partial.json", R"({"theta": 1})")},
+              {"partial.json", "missing parameter \"phi\""});
+}
+
+TEST_CASE("option no-fusion runs call by call with the same result", "[cli]") {
+  // Nine qubits: beyond the default block size, so the default run is fused and cache-blocked.
+  ref::Rng rng(78);
+  noisy::CircuitOptions opt;
+  opt.num_ops = 60;
+  opt.max_unitary_qubits = 0;
+  const noisy::RefCircuit c = noisy::random_circuit(9, rng, opt);
+  const NoiseModel model = noisy::random_model("thermal_relaxation", 9, true, rng);
+  const std::string qasm = write_scratch("fusion.qasm", noisy::to_qasm(c));
+  const std::string noise = write_scratch("fusion.json", model_json(model));
+  const json fused = ok_json({"simulate", qasm, "--noise", noise, "--density-matrix"});
+  const json plain = ok_json({"simulate", qasm, "--noise", noise, "--density-matrix", "--no-fusion"});
+  CHECK(ref::max_abs_diff(density_matrix_of(fused), density_matrix_of(plain)) <= 1e-12);
+  CHECK(ref::max_abs_diff(density_matrix_of(plain), noisy::reference_simulate(c, &model)) <= kTol);
+}
+
 // ---- noisy runs against the dense reference ---------------------------------------------------------
 
 TEST_CASE("random noisy circuits under each channel type match the dense reference", "[cli]") {

@@ -9,6 +9,7 @@
 
 #include "kraus/engine/circuit.hpp"
 #include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/program.hpp"
 #include "kraus/noise/noise_model.hpp"
 
 namespace kraus::engine {
@@ -64,9 +65,10 @@ struct NoiseCoverage {
 NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& model);
 
 // Resets `rho` (which must have circuit.num_qubits() qubits) to |0...0> and runs the circuit:
-// compile(circuit, model) then run(). `model` may be null for a noiseless run. A parametrised circuit
-// is refused (std::invalid_argument): run its program with parameter values.
-void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho);
+// compile(circuit, model, options) then run(). `model` may be null for a noiseless run. A
+// parametrised circuit is refused (std::invalid_argument): run its program with parameter values.
+void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho,
+              const CompileOptions& options = {});
 
 // The layer of each operation in the as-soon-as-possible layering (barriers and explicit channels
 // get the layer they align to; they occupy none), and the number of layers.
