@@ -96,23 +96,27 @@ KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind ki
   return call;
 }
 
+void detail::apply_unchecked(const KernelCall& call, Complex* rho, int num_qubits) {
+  switch (call.kind) {
+    case KernelKind::kUnitary:
+      unitary_unchecked(rho, num_qubits, call.qubits, call.k, call.matrix.data());
+      break;
+    case KernelKind::kSuperoperator:
+      superoperator_unchecked(rho, num_qubits, call.qubits, call.k, call.matrix.data());
+      break;
+    case KernelKind::kDepolarizing:
+      depolarizing_block(rho, num_qubits, call.qubits, call.k, call.params[0]);
+      break;
+    case KernelKind::kRealBlock1q:
+      real_block_channel_1q(rho, num_qubits, call.qubits[0], call.params, call.params + 4);
+      break;
+  }
+}
+
 void apply(const KernelCall& call, Complex* rho, int num_qubits) {
   detail::validate_state(rho, num_qubits);
   detail::validate_targets(num_qubits, call.qubits, call.k, 3);
-  switch (call.kind) {
-    case KernelKind::kUnitary:
-      apply_unitary(rho, num_qubits, call.qubits, call.k, call.matrix.data(), -1.0);
-      break;
-    case KernelKind::kSuperoperator:
-      apply_superoperator(rho, num_qubits, call.qubits, call.k, call.matrix.data());
-      break;
-    case KernelKind::kDepolarizing:
-      detail::depolarizing_block(rho, num_qubits, call.qubits, call.k, call.params[0]);
-      break;
-    case KernelKind::kRealBlock1q:
-      detail::real_block_channel_1q(rho, num_qubits, call.qubits[0], call.params, call.params + 4);
-      break;
-  }
+  detail::apply_unchecked(call, rho, num_qubits);
 }
 
 }  // namespace kraus::noise

@@ -94,18 +94,37 @@ std::int64_t num_blocks(int num_qubits, int k) {
 // run of 2^q blocks whose four elements (r0 c0, r1 c0, r0 c1, r1 c1) lie at base + lo, base + lo +
 // 2^q, base + lo + 2^(q+n) and base + lo + 2^q + 2^(q+n). The runs are split among threads.
 
-// Calls fn(hi_begin, hi_end) over [0, num_hi), in parallel for large states.
+// Calls fn(hi_begin, hi_end) over [0, num_hi), in parallel for large states. Small states (the tiles
+// of sweep.cpp) take a plain call that never enters the OpenMP runtime: even a region that an `if`
+// clause makes serial costs ~4 us (its closing futex call on this VM), more than a 1-qubit kernel
+// on 2^10 elements.
 template <typename Fn>
 void for_each_run(std::int64_t num_hi, int num_qubits, Fn fn) {
+  if (!parallel(num_qubits)) {
+    fn(0, num_hi);
+    return;
+  }
   const std::int64_t chunks = std::min<std::int64_t>(num_hi, 256);
-#pragma omp parallel for schedule(static) if (parallel(num_qubits))
+#pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
     fn(num_hi * c / chunks, num_hi * (c + 1) / chunks);
   }
 }
 
+// Calls fn(m) for every block m in [0, count), in parallel for large states only (as for_each_run).
+template <typename Fn>
+void for_each_block(std::int64_t count, int num_qubits, Fn fn) {
+  if (!parallel(num_qubits)) {
+    for (std::int64_t m = 0; m < count; ++m) fn(m);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t m = 0; m < count; ++m) fn(m);
+}
+
 // Vectors of four or eight doubles (two or four complex numbers). GCC lowers them to AVX-512 or
 // AVX2 in the x86-64-v4/v3 clones of the kernels and to SSE2 pairs in the default one.
+typedef double v2d __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));
 
@@ -120,6 +139,9 @@ inline __attribute__((always_inline)) void store(double* p, V v) {
   std::memcpy(p, &v, sizeof v);
 }
 // i * z for each complex number z = (re, im) held in v.
+inline __attribute__((always_inline)) v2d times_i(v2d v) {
+  return __builtin_shufflevector(v, v, 1, 0) * v2d{-1.0, 1.0};
+}
 inline __attribute__((always_inline)) v4d times_i(v4d v) {
   return __builtin_shufflevector(v, v, 1, 0, 3, 2) * v4d{-1.0, 1.0, -1.0, 1.0};
 }
@@ -219,10 +241,13 @@ void unitary_1q(Complex* rho, int n, int q, const Complex* m) {
 // 1-qubit channels whose superoperator does not mix populations with coherences and has real
 // coefficients: (B00, B11) <- P (B00, B11) and (B01, B10) <- C (B01, B10), with P, C real 2x2
 // row-major. Depolarising, Pauli, damping, measurement and reset are all of this form. Real
-// coefficients act alike on real and imaginary parts, so each run is a plain loop over doubles.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void real_block_runs(double* x, int n, int q, const double* pm, const double* cm, std::int64_t hi_begin,
-                     std::int64_t hi_end) {
+// coefficients act alike on real and imaginary parts, so a vector holds any doubles of a run: each
+// run (2^q adjacent blocks) is walked in vectors of 4 doubles (q = 1) or 8 (q >= 2).
+template <typename V>
+inline __attribute__((always_inline)) void real_block_runs_vec(double* x, int n, int q, const double* pm,
+                                                               const double* cm, std::int64_t hi_begin,
+                                                               std::int64_t hi_end) {
+  constexpr std::uint64_t kStep = sizeof(V) / sizeof(double);
   const std::uint64_t sr = std::uint64_t{2} << q;
   const std::uint64_t sc = std::uint64_t{2} << (q + n);
   const std::uint64_t len = std::uint64_t{2} << q;  // doubles per run
@@ -230,25 +255,49 @@ void real_block_runs(double* x, int n, int q, const double* pm, const double* cm
   const double p00 = pm[0], p01 = pm[1], p10 = pm[2], p11 = pm[3];
   const double c00 = cm[0], c01 = cm[1], c10 = cm[2], c11 = cm[3];
   for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
-    double* __restrict a00 = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << q, bits);
-    double* __restrict a10 = a00 + sr;
-    double* __restrict a01 = a00 + sc;
-    double* __restrict a11 = a00 + sr + sc;
-    // Cache line by cache line (8 doubles), prefetching 8 lines ahead in each of the four streams.
-    for (std::uint64_t j0 = 0; j0 < len; j0 += 8) {
-      __builtin_prefetch(a00 + j0 + 64, 1);
-      __builtin_prefetch(a10 + j0 + 64, 1);
-      __builtin_prefetch(a01 + j0 + 64, 1);
-      __builtin_prefetch(a11 + j0 + 64, 1);
-      const std::uint64_t j1 = std::min<std::uint64_t>(j0 + 8, len);
-      for (std::uint64_t j = j0; j < j1; ++j) {
-        const double b00 = a00[j], b11 = a11[j], b01 = a01[j], b10 = a10[j];
-        a00[j] = p00 * b00 + p01 * b11;
-        a11[j] = p10 * b00 + p11 * b11;
-        a01[j] = c00 * b01 + c01 * b10;
-        a10[j] = c10 * b01 + c11 * b10;
-      }
+    double* p = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << q, bits);
+    for (std::uint64_t j = 0; j < len; j += kStep, p += kStep) {
+      // Prefetching 8 cache lines ahead in each of the four streams, as in unitary_1q_runs_vec.
+      __builtin_prefetch(p + 64, 1);
+      __builtin_prefetch(p + sr + 64, 1);
+      __builtin_prefetch(p + sc + 64, 1);
+      __builtin_prefetch(p + sr + sc + 64, 1);
+      const V b00 = load<V>(p), b10 = load<V>(p + sr), b01 = load<V>(p + sc), b11 = load<V>(p + sr + sc);
+      store(p, p00 * b00 + p01 * b11);
+      store(p + sr + sc, p10 * b00 + p11 * b11);
+      store(p + sc, c00 * b01 + c01 * b10);
+      store(p + sr, c10 * b01 + c11 * b10);
     }
+  }
+}
+
+// q = 0, where the two rows of a block are adjacent: one vector (B00, B10) and one (B01, B11) a block.
+inline __attribute__((always_inline)) void real_block_runs_q0(double* x, int n, const double* pm, const double* cm,
+                                                              std::int64_t hi_begin, std::int64_t hi_end) {
+  const std::uint64_t sc = std::uint64_t{2} << n;
+  const std::array<int, 2> bits{0, n};
+  // (B00, B10) <- (p00 B00 + p01 B11, c10 B01 + c11 B10), (B01, B11) <- (c00 B01 + c01 B10, p10 B00 + p11 B11)
+  const v4d v_own = {pm[0], pm[0], cm[3], cm[3]}, v_other = {pm[1], pm[1], cm[2], cm[2]};
+  const v4d w_own = {cm[0], cm[0], pm[3], pm[3]}, w_other = {cm[1], cm[1], pm[2], pm[2]};
+  for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
+    double* p = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi), bits);
+    __builtin_prefetch(p + 64, 1);
+    __builtin_prefetch(p + sc + 64, 1);
+    const v4d v = load<v4d>(p), w = load<v4d>(p + sc);
+    store(p, v_own * v + v_other * __builtin_shufflevector(w, w, 2, 3, 0, 1));
+    store(p + sc, w_own * w + w_other * __builtin_shufflevector(v, v, 2, 3, 0, 1));
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void real_block_runs(double* x, int n, int q, const double* pm, const double* cm, std::int64_t hi_begin,
+                     std::int64_t hi_end) {
+  if (q >= 2) {
+    real_block_runs_vec<v8d>(x, n, q, pm, cm, hi_begin, hi_end);
+  } else if (q == 1) {
+    real_block_runs_vec<v4d>(x, n, q, pm, cm, hi_begin, hi_end);
+  } else {
+    real_block_runs_q0(x, n, pm, cm, hi_begin, hi_end);
   }
 }
 
@@ -259,14 +308,13 @@ void depolarizing_block_k(Complex* rho, int n, const int* qubits, double alpha) 
   const auto off = block_offsets<K>(n, qubits);
   const std::int64_t blocks = num_blocks(n, K);
   const double keep = 1.0 - alpha, mix = alpha / kDim;
-#pragma omp parallel for schedule(static) if (parallel(n))
-  for (std::int64_t m = 0; m < blocks; ++m) {
+  for_each_block(blocks, n, [&](std::int64_t m) {
     const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
     Complex tr = 0.0;
     for (int a = 0; a < kDim; ++a) tr += rho[base + off[a * (kDim + 1)]];
     for (int e = 0; e < kDim * kDim; ++e) rho[base + off[e]] *= keep;
     for (int a = 0; a < kDim; ++a) rho[base + off[a * (kDim + 1)]] += mix * tr;
-  }
+  });
 }
 
 }  // namespace
@@ -281,7 +329,15 @@ void real_block_channel_1q(Complex* rho, int n, int q, const double* p, const do
 
 void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha) {
   switch (k) {
-    case 1: depolarizing_block_k<1>(rho, num_qubits, qubits, alpha); break;
+    case 1: {
+      // B00' = (1 - alpha / 2) B00 + alpha / 2 B11 (and the same for B11), B01' = (1 - alpha) B01: a
+      // real block channel, whose runs are vectorised (the block loop below is scalar).
+      const double keep = 1.0 - alpha, mix = alpha / 2.0;
+      const double p[4] = {keep + mix, mix, mix, keep + mix};
+      const double c[4] = {keep, 0.0, 0.0, keep};
+      real_block_channel_1q(rho, num_qubits, qubits[0], p, c);
+      break;
+    }
     case 2: depolarizing_block_k<2>(rho, num_qubits, qubits, alpha); break;
     default: depolarizing_block_k<3>(rho, num_qubits, qubits, alpha); break;
   }
@@ -362,8 +418,7 @@ void unitary_block(Complex* rho, int n, const int* qubits, const Complex* u) {
   const auto bits = touched_bits<K>(n, qubits);
   const auto off = block_offsets<K>(n, qubits);
   const std::int64_t blocks = num_blocks(n, K);
-#pragma omp parallel for schedule(static) if (parallel(n))
-  for (std::int64_t m = 0; m < blocks; ++m) {
+  for_each_block(blocks, n, [&](std::int64_t m) {
     const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
     Complex b[kDim][kDim], t[kDim][kDim];
     for (int c = 0; c < kDim; ++c)
@@ -380,63 +435,98 @@ void unitary_block(Complex* rho, int n, const int* qubits, const Complex* u) {
         for (int j = 0; j < kDim; ++j) s += t[r][j] * std::conj(u[c * kDim + j]);
         rho[base + off[r + c * kDim]] = s;
       }
-  }
+  });
 }
 
-// Diagonal U = diag(d): element (a, b) of each block is multiplied by d[a] conj(d[b]).
+// Monomial U (U(perm[a], a) = phase[a], zero elsewhere; diagonals included):
+// B'(perm a, perm b) = phase a conj(phase b) B(a, b) on every block. Only the elements that move or
+// change are read and written (a CNOT leaves a quarter of the state alone, a diagonal moves nothing),
+// and a permutation with unit phases (CNOT, SWAP, X, Toffoli) only copies. As for the unitaries, a
+// vector holds the same element of 1, 2 or 4 adjacent blocks (lowest target 0, 1, >= 2).
+struct MonomialMoves {
+  int count = 0;
+  bool unit = true;                 // every factor is 1
+  std::uint64_t src[64], dst[64];   // element offsets in doubles from a block's base
+  double re[64], im[64];            // the factor of each move
+};
+
 template <int K>
-void diagonal_block(Complex* rho, int n, const int* qubits, const Complex* u) {
+MonomialMoves monomial_moves(int n, const int* qubits, const int* perm, const Complex* phase) {
   constexpr int kDim = 1 << K;
-  Complex factor[kDim * kDim];
-  for (int b = 0; b < kDim; ++b)
-    for (int a = 0; a < kDim; ++a)
-      factor[a + b * kDim] = u[a * kDim + a] * std::conj(u[b * kDim + b]);
-  const auto bits = touched_bits<K>(n, qubits);
   const auto off = block_offsets<K>(n, qubits);
-  const std::int64_t blocks = num_blocks(n, K);
-#pragma omp parallel for schedule(static) if (parallel(n))
-  for (std::int64_t m = 0; m < blocks; ++m) {
-    const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
-    for (int e = 0; e < kDim * kDim; ++e) {
-      if (factor[e] != Complex(1.0, 0.0)) rho[base + off[e]] *= factor[e];
-    }
-  }
-}
-
-// Monomial U (U(perm[a], a) = phase[a], zero elsewhere): B'(perm a, perm b) = phase a conj(phase b) B(a, b).
-// Only the elements that move or change are read and written (a CNOT leaves a quarter of the
-// state alone).
-template <int K>
-void monomial_block(Complex* rho, int n, const int* qubits, const int* perm, const Complex* phase) {
-  constexpr int kDim = 1 << K, kElems = kDim * kDim;
-  int num_moved = 0;
-  std::uint64_t src_off[kElems], dst_off[kElems];
-  Complex factor[kElems];
-  bool trivial = true;
-  const auto bits = touched_bits<K>(n, qubits);
-  const auto off = block_offsets<K>(n, qubits);
+  MonomialMoves mv;
   for (int b = 0; b < kDim; ++b)
     for (int a = 0; a < kDim; ++a) {
       const int e = a + b * kDim, d = perm[a] + perm[b] * kDim;
       const Complex f = phase[a] * std::conj(phase[b]);
       if (d == e && f == Complex(1.0, 0.0)) continue;
-      src_off[num_moved] = off[static_cast<std::size_t>(e)];
-      dst_off[num_moved] = off[static_cast<std::size_t>(d)];
-      factor[num_moved++] = f;
-      trivial = trivial && f == Complex(1.0, 0.0);
+      mv.src[mv.count] = 2 * off[static_cast<std::size_t>(e)];
+      mv.dst[mv.count] = 2 * off[static_cast<std::size_t>(d)];
+      mv.re[mv.count] = f.real();
+      mv.im[mv.count++] = f.imag();
+      mv.unit = mv.unit && f == Complex(1.0, 0.0);
     }
-  const std::int64_t blocks = num_blocks(n, K);
-#pragma omp parallel for schedule(static) if (parallel(n))
-  for (std::int64_t m = 0; m < blocks; ++m) {
-    Complex* base = rho + insert_zero_bits(static_cast<std::uint64_t>(m), bits);
-    Complex b[kElems];
-    for (int i = 0; i < num_moved; ++i) b[i] = base[src_off[i]];
-    if (trivial) {
-      for (int i = 0; i < num_moved; ++i) base[dst_off[i]] = b[i];
-    } else {
-      for (int i = 0; i < num_moved; ++i) base[dst_off[i]] = factor[i] * b[i];
+  return mv;
+}
+
+template <int K, typename V>
+inline __attribute__((always_inline)) void monomial_runs_vec(double* x, int n, const int* qubits, const MonomialMoves& mv,
+                                                             std::int64_t hi_begin, std::int64_t hi_end) {
+  constexpr std::uint64_t kStep = sizeof(V) / sizeof(double);
+  const int qmin = *std::min_element(qubits, qubits + K);
+  const auto bits = touched_bits<K>(n, qubits);
+  const std::uint64_t len = std::uint64_t{2} << qmin;
+  const int count = mv.count;
+  V v[64];
+  for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
+    double* base = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << qmin, bits);
+    for (std::uint64_t j = 0; j < len; j += kStep) {
+      double* p = base + j;
+      // All sources are read before any destination is written: the moves permute the elements.
+      for (int i = 0; i < count; ++i) {
+        __builtin_prefetch(p + mv.src[i] + 64, 1);
+        v[i] = load<V>(p + mv.src[i]);
+      }
+      if (mv.unit) {
+        for (int i = 0; i < count; ++i) store(p + mv.dst[i], v[i]);
+      } else {
+        for (int i = 0; i < count; ++i) store(p + mv.dst[i], mv.re[i] * v[i] + mv.im[i] * times_i(v[i]));
+      }
     }
   }
+}
+
+template <int K>
+inline __attribute__((always_inline)) void monomial_runs_k(double* x, int n, const int* qubits, const MonomialMoves& mv,
+                                                           std::int64_t hi_begin, std::int64_t hi_end) {
+  const int qmin = *std::min_element(qubits, qubits + K);
+  if (qmin >= 2) {
+    monomial_runs_vec<K, v8d>(x, n, qubits, mv, hi_begin, hi_end);
+  } else if (qmin == 1) {
+    monomial_runs_vec<K, v4d>(x, n, qubits, mv, hi_begin, hi_end);
+  } else {
+    monomial_runs_vec<K, v2d>(x, n, qubits, mv, hi_begin, hi_end);
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void monomial_runs(double* x, int n, const int* qubits, int k, const MonomialMoves& mv, std::int64_t hi_begin,
+                   std::int64_t hi_end) {
+  switch (k) {
+    case 1: monomial_runs_k<1>(x, n, qubits, mv, hi_begin, hi_end); break;
+    case 2: monomial_runs_k<2>(x, n, qubits, mv, hi_begin, hi_end); break;
+    default: monomial_runs_k<3>(x, n, qubits, mv, hi_begin, hi_end); break;
+  }
+}
+
+template <int K>
+void monomial(Complex* rho, int n, const int* qubits, const int* perm, const Complex* phase) {
+  const MonomialMoves mv = monomial_moves<K>(n, qubits, perm, phase);
+  if (mv.count == 0) return;
+  const int qmin = *std::min_element(qubits, qubits + K);
+  double* x = reinterpret_cast<double*>(rho);
+  for_each_run(num_blocks(n, K) >> qmin, n,
+               [&](std::int64_t begin, std::int64_t end) { monomial_runs(x, n, qubits, K, mv, begin, end); });
 }
 
 // vec(B) <- S vec(B) on each block.
@@ -446,8 +536,7 @@ void superoperator_block(Complex* rho, int n, const int* qubits, const Complex* 
   const auto bits = touched_bits<K>(n, qubits);
   const auto off = block_offsets<K>(n, qubits);
   const std::int64_t blocks = num_blocks(n, K);
-#pragma omp parallel for schedule(static) if (parallel(n))
-  for (std::int64_t m = 0; m < blocks; ++m) {
+  for_each_block(blocks, n, [&](std::int64_t m) {
     const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
     Complex v[kElems];
     for (int e = 0; e < kElems; ++e) v[e] = rho[base + off[e]];
@@ -456,7 +545,7 @@ void superoperator_block(Complex* rho, int n, const int* qubits, const Complex* 
       for (int e = 0; e < kElems; ++e) acc += s[r * kElems + e] * v[e];
       rho[base + off[r]] = acc;
     }
-  }
+  });
 }
 
 // Runs [hi_begin, hi_end) of vec(B) <- S vec(B) for K = 1 or 2, vectorised across adjacent blocks
@@ -527,16 +616,9 @@ void dispatch_superoperator(Complex* rho, int n, const int* qubits, const Comple
   }
 }
 
-// Classifies U as diagonal or monomial (exact zeros only).
-bool is_diagonal(const Complex* u, int dim) {
-  for (int r = 0; r < dim; ++r)
-    for (int c = 0; c < dim; ++c)
-      if (r != c && u[r * dim + c] != 0.0) return false;
-  return true;
-}
-
+// Whether U is monomial (one nonzero per row and column, exact zeros only), with perm and phase.
 bool as_monomial(const Complex* u, int dim, int* perm, Complex* phase) {
-  std::vector<int> hits(static_cast<std::size_t>(dim), 0);
+  bool hit[8] = {};
   for (int c = 0; c < dim; ++c) {
     int found = -1;
     for (int r = 0; r < dim; ++r) {
@@ -545,7 +627,8 @@ bool as_monomial(const Complex* u, int dim, int* perm, Complex* phase) {
         found = r;
       }
     }
-    if (found < 0 || hits[static_cast<std::size_t>(found)]++ > 0) return false;
+    if (found < 0 || hit[found]) return false;
+    hit[found] = true;
     perm[c] = found;
     phase[c] = u[found * dim + c];
   }
@@ -557,10 +640,8 @@ void dispatch_unitary(Complex* rho, int n, const int* qubits, const Complex* u) 
   constexpr int kDim = 1 << K;
   int perm[kDim];
   Complex phase[kDim];
-  if (is_diagonal(u, kDim)) {
-    diagonal_block<K>(rho, n, qubits, u);
-  } else if (as_monomial(u, kDim, perm, phase)) {
-    monomial_block<K>(rho, n, qubits, perm, phase);
+  if (as_monomial(u, kDim, perm, phase)) {
+    monomial<K>(rho, n, qubits, perm, phase);
   } else if constexpr (K == 1) {
     unitary_1q(rho, n, qubits[0], u);
   } else if (K == 2 && std::min(qubits[0], qubits[1]) >= 1) {
@@ -577,6 +658,26 @@ void dispatch_unitary(Complex* rho, int n, const int* qubits, const Complex* u) 
 
 }  // namespace
 
+namespace detail {
+
+void unitary_unchecked(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* u) {
+  switch (k) {
+    case 1: dispatch_unitary<1>(rho, num_qubits, qubits, u); break;
+    case 2: dispatch_unitary<2>(rho, num_qubits, qubits, u); break;
+    default: dispatch_unitary<3>(rho, num_qubits, qubits, u); break;
+  }
+}
+
+void superoperator_unchecked(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* s) {
+  switch (k) {
+    case 1: dispatch_superoperator<1>(rho, num_qubits, qubits, s); break;
+    case 2: dispatch_superoperator<2>(rho, num_qubits, qubits, s); break;
+    default: dispatch_superoperator<3>(rho, num_qubits, qubits, s); break;
+  }
+}
+
+}  // namespace detail
+
 void apply_unitary(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* u,
                    double unitarity_tolerance) {
   validate_state(rho, num_qubits);
@@ -591,22 +692,14 @@ void apply_unitary(Complex* rho, int num_qubits, const int* qubits, int k, const
                                   std::to_string(unitarity_tolerance));
     }
   }
-  switch (k) {
-    case 1: dispatch_unitary<1>(rho, num_qubits, qubits, u); break;
-    case 2: dispatch_unitary<2>(rho, num_qubits, qubits, u); break;
-    default: dispatch_unitary<3>(rho, num_qubits, qubits, u); break;
-  }
+  detail::unitary_unchecked(rho, num_qubits, qubits, k, u);
 }
 
 void apply_superoperator(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* s) {
   validate_state(rho, num_qubits);
   validate_targets(num_qubits, qubits, k, 3);
   if (s == nullptr) throw std::invalid_argument("superoperator pointer is null");
-  switch (k) {
-    case 1: dispatch_superoperator<1>(rho, num_qubits, qubits, s); break;
-    case 2: dispatch_superoperator<2>(rho, num_qubits, qubits, s); break;
-    default: dispatch_superoperator<3>(rho, num_qubits, qubits, s); break;
-  }
+  detail::superoperator_unchecked(rho, num_qubits, qubits, k, s);
 }
 
 void apply_kraus(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* operators,

@@ -1,6 +1,7 @@
 // Kernels shared between kernels.cpp and channel.cpp (internal header).
 #pragma once
 
+#include "kraus/noise/kernel_call.hpp"
 #include "kraus/noise/kernels.hpp"
 
 namespace kraus::noise::detail {
@@ -11,6 +12,13 @@ void real_block_channel_1q(Complex* rho, int num_qubits, int qubit, const double
 // Depolarising on k = 1, 2 or 3 qubits in the form B <- (1 - alpha) B + alpha Tr(B) I / 2^k on every
 // 2^k x 2^k block (alpha = p 4^k / (4^k - 1) for the total error probability p).
 void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha);
+
+// apply_unitary (without the unitarity check) and apply_superoperator without their argument checks,
+// and noise::apply without its qubit checks: for callers that validated once for many applications
+// (sweep.cpp applies each call to thousands of tiles).
+void unitary_unchecked(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* u);
+void superoperator_unchecked(Complex* rho, int num_qubits, const int* qubits, int k, const Complex* s);
+void apply_unchecked(const KernelCall& call, Complex* rho, int num_qubits);
 
 // Throw std::invalid_argument for a bad buffer, qubit list or probability (kernels.cpp).
 void validate_state(const Complex* rho, int num_qubits);

@@ -116,7 +116,7 @@ void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Comple
         for (std::size_t r = 0; r < group_rows; ++r) dst[g.row_slot[r]] = src[g.row_offset[r]];
       }
       for (std::size_t t = 0; t < g.num_tiles; ++t) {
-        for (const KernelCall& call : local) apply(call, tile + t * g.tile_elems, g.b);
+        for (const KernelCall& call : local) detail::apply_unchecked(call, tile + t * g.tile_elems, g.b);
       }
       for (std::size_t c = 0; c < dim; ++c) {
         Complex* dst = rho + base + g.col_offset[c];

@@ -454,3 +454,43 @@ TEST_CASE("apply_superoperator gives bitwise the same state on 1 and 2 threads",
     }
   }
 }
+
+TEST_CASE("apply_unitary and the 1-qubit channels give bitwise the same state on 1 and 2 threads",
+          "[noise][kernels][parallel]") {
+  if (omp_set_num_threads == nullptr || omp_get_max_threads == nullptr) {
+    WARN("kraus_noise is built without OpenMP: nothing to compare");
+    return;
+  }
+  const int saved = omp_get_max_threads();
+  const int n = 8;
+  REQUIRE(n >= noise::kParallelMinQubits);
+  ref::Rng rng(8100);
+  const arma::cx_mat rho = random_state(n, rng);
+  const auto same_on_1_and_2_threads = [&](const std::function<void(Complex*)>& kernel) {
+    arma::cx_mat one = rho, two = rho;
+    omp_set_num_threads(1);
+    kernel(one.memptr());
+    omp_set_num_threads(2);
+    kernel(two.memptr());
+    omp_set_num_threads(saved);
+    REQUIRE_MATRIX_CLOSE(one, two, 0.0);
+  };
+  for (int k = 1; k <= 3; ++k) {
+    std::vector<std::vector<int>> targets = ref::random_tuples(n, k, 4, rng);
+    targets.push_back(k == 1 ? std::vector<int>{0} : k == 2 ? std::vector<int>{1, 0} : std::vector<int>{0, 2, 1});
+    for (const std::vector<int>& qubits : targets) {
+      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kDiagonal, UnitaryKind::kMonomial,
+                               UnitaryKind::kPermutation}) {
+        CAPTURE(qubits, kind_name(kind));
+        const std::vector<Complex> u = ref::row_major(make_unitary(kind, arma::uword{1} << k, rng));
+        same_on_1_and_2_threads([&](Complex* r) { noise::apply_unitary(r, n, qubits.data(), k, u.data()); });
+      }
+    }
+  }
+  for (const Channel1q& channel : one_qubit_channels(rng)) {
+    for (int q : {0, 1, 5}) {
+      CAPTURE(q, channel.name);
+      same_on_1_and_2_threads([&](Complex* r) { channel.kernel(r, n, q); });
+    }
+  }
+}
