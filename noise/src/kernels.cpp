@@ -441,11 +441,13 @@ void unitary_block(Complex* rho, int n, const int* qubits, const Complex* u) {
 // Monomial U (U(perm[a], a) = phase[a], zero elsewhere; diagonals included):
 // B'(perm a, perm b) = phase a conj(phase b) B(a, b) on every block. Only the elements that move or
 // change are read and written (a CNOT leaves a quarter of the state alone, a diagonal moves nothing),
-// and a permutation with unit phases (CNOT, SWAP, X, Toffoli) only copies. As for the unitaries, a
-// vector holds the same element of 1, 2 or 4 adjacent blocks (lowest target 0, 1, >= 2).
+// and a permutation with unit phases only copies; when it is also its own inverse (CNOT, SWAP, X,
+// Toffoli) it swaps pairs of elements in registers. As for the unitaries, a vector holds the same
+// element of 1, 2 or 4 adjacent blocks (lowest target 0, 1, >= 2).
 struct MonomialMoves {
   int count = 0;
   bool unit = true;                 // every factor is 1
+  bool swaps = false;               // unit, and the moves are the pairs src[i] <-> dst[i]
   std::uint64_t src[64], dst[64];   // element offsets in doubles from a block's base
   double re[64], im[64];            // the factor of each move
 };
@@ -466,6 +468,23 @@ MonomialMoves monomial_moves(int n, const int* qubits, const int* perm, const Co
       mv.im[mv.count++] = f.imag();
       mv.unit = mv.unit && f == Complex(1.0, 0.0);
     }
+  // An involution moves every element e to d and d back to e: keep each pair once (src < dst).
+  bool involution = mv.unit;
+  for (int i = 0; i < mv.count && involution; ++i) {
+    const std::ptrdiff_t j = std::find(mv.src, mv.src + mv.count, mv.dst[i]) - mv.src;
+    involution = j < mv.count && mv.dst[j] == mv.src[i];
+  }
+  if (involution) {
+    int pairs = 0;
+    for (int i = 0; i < mv.count; ++i) {
+      if (mv.src[i] < mv.dst[i]) {
+        mv.src[pairs] = mv.src[i];
+        mv.dst[pairs++] = mv.dst[i];
+      }
+    }
+    mv.count = pairs;
+    mv.swaps = true;
+  }
   return mv;
 }
 
@@ -482,6 +501,16 @@ inline __attribute__((always_inline)) void monomial_runs_vec(double* x, int n, c
     double* base = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << qmin, bits);
     for (std::uint64_t j = 0; j < len; j += kStep) {
       double* p = base + j;
+      if (mv.swaps) {
+        for (int i = 0; i < count; ++i) {
+          __builtin_prefetch(p + mv.src[i] + 64, 1);
+          __builtin_prefetch(p + mv.dst[i] + 64, 1);
+          const V a = load<V>(p + mv.src[i]), b = load<V>(p + mv.dst[i]);
+          store(p + mv.dst[i], a);
+          store(p + mv.src[i], b);
+        }
+        continue;
+      }
       // All sources are read before any destination is written: the moves permute the elements.
       for (int i = 0; i < count; ++i) {
         __builtin_prefetch(p + mv.src[i] + 64, 1);

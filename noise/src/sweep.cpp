@@ -47,8 +47,12 @@ struct TileGroups {
   int b = 0;                              // |S|
   std::size_t tile_elems = 0;             // 4^b
   std::size_t num_tiles = 0;              // 2^e tiles per group
-  std::vector<std::uint64_t> row_offset;  // over the 2^|E| group rows: row index bits (flat offset)
-  std::vector<std::uint32_t> row_slot;    // ... and where that row lands: tile * 4^b + row within it
+  // The 2^|E| group rows by lines of 4 (E holds row bits 0 and 1, its lowest): the flat offset of each
+  // line's first row and where that row lands (tile * 4^b + row within it); row i + t of a line lands
+  // at the line's slot + line_slot[t], the slots adding up as their bits are disjoint.
+  std::vector<std::uint64_t> line_offset;
+  std::vector<std::uint32_t> line_row_slot;
+  std::uint32_t line_slot[4] = {};
   std::vector<std::uint64_t> col_offset;  // over the 2^b tile columns: flat offset of the column bits
   std::vector<int> free_bits;             // flat positions fixed by a group, ascending
   std::uint64_t num_groups = 0;
@@ -64,8 +68,8 @@ TileGroups tile_groups(const std::vector<int>& s, int n) {
   std::sort(e.begin(), e.end());
   g.num_tiles = std::size_t{1} << (e.size() - s.size());
   const std::size_t group_rows = std::size_t{1} << e.size();
-  g.row_offset.resize(group_rows);
-  g.row_slot.resize(group_rows);
+  g.line_offset.resize(group_rows / 4);
+  g.line_row_slot.resize(group_rows / 4);
   for (std::size_t i = 0; i < group_rows; ++i) {
     std::uint64_t row_in_tile = 0, tile = 0;
     int next_s = 0, next_extra = 0;
@@ -77,8 +81,12 @@ TileGroups tile_groups(const std::vector<int>& s, int n) {
         tile |= bit << next_extra++;
       }
     }
-    g.row_offset[i] = deposit(i, e);
-    g.row_slot[i] = static_cast<std::uint32_t>(tile * g.tile_elems + row_in_tile);
+    const auto slot = static_cast<std::uint32_t>(tile * g.tile_elems + row_in_tile);
+    if (i % 4 == 0) {
+      g.line_offset[i / 4] = deposit(i, e);
+      g.line_row_slot[i / 4] = slot;
+    }
+    if (i < 4) g.line_slot[i] = slot;
   }
   std::vector<int> col_bits(s.size());
   for (std::size_t j = 0; j < s.size(); ++j) col_bits[j] = s[j] + n;
@@ -101,7 +109,8 @@ TileGroups tile_groups(const std::vector<int>& s, int n) {
 void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Complex* rho, int threads,
                std::vector<Complex>& scratch) {
   const std::size_t dim = std::size_t{1} << g.b;
-  const std::size_t group_rows = g.row_offset.size();
+  const std::size_t lines = g.line_offset.size();
+  const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
   const std::size_t per_thread = g.num_tiles * g.tile_elems;
   const auto run_range = [&](int thread) {
     Complex* tile = scratch.data() + per_thread * static_cast<std::size_t>(thread);
@@ -113,7 +122,14 @@ void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Comple
       for (std::size_t c = 0; c < dim; ++c) {
         const Complex* src = rho + base + g.col_offset[c];
         Complex* dst = tile + c * dim;
-        for (std::size_t r = 0; r < group_rows; ++r) dst[g.row_slot[r]] = src[g.row_offset[r]];
+        for (std::size_t l = 0; l < lines; ++l) {
+          const Complex* from = src + g.line_offset[l];
+          Complex* to = dst + g.line_row_slot[l];
+          to[s0] = from[0];
+          to[s1] = from[1];
+          to[s2] = from[2];
+          to[s3] = from[3];
+        }
       }
       for (std::size_t t = 0; t < g.num_tiles; ++t) {
         for (const KernelCall& call : local) detail::apply_unchecked(call, tile + t * g.tile_elems, g.b);
@@ -121,7 +137,14 @@ void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Comple
       for (std::size_t c = 0; c < dim; ++c) {
         Complex* dst = rho + base + g.col_offset[c];
         const Complex* src = tile + c * dim;
-        for (std::size_t r = 0; r < group_rows; ++r) dst[g.row_offset[r]] = src[g.row_slot[r]];
+        for (std::size_t l = 0; l < lines; ++l) {
+          Complex* to = dst + g.line_offset[l];
+          const Complex* from = src + g.line_row_slot[l];
+          to[0] = from[s0];
+          to[1] = from[s1];
+          to[2] = from[s2];
+          to[3] = from[s3];
+        }
       }
     }
   };
