@@ -198,30 +198,77 @@ void unitary_1q_runs(double* x, int n, int q, const Unitary1q u, std::int64_t hi
   }
 }
 
-// The same for q = 0, where the two rows of a block are adjacent: each vector holds one column
-// (B(0, b), B(1, b)) of a block.
+// The same for q = 1, where a run (2 blocks) of row 0 and the run of row 1 fill one cache line: one
+// vector (B00 B00 | B10 B10) a column, its halves mixed by U through a swap of the halves.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void unitary_1q_runs_q0(double* x, int n, const Unitary1q u, std::int64_t hi_begin, std::int64_t hi_end) {
-  const std::uint64_t sc = std::uint64_t{2} << n;
-  const std::array<int, 2> bits{0, n};
-  // Columns of U as vectors: (U(0, k), U(1, k)), split into duplicated real and imaginary parts.
-  const v4d c0r = {u.u00r, u.u00r, u.u10r, u.u10r}, c0i = {u.u00i, u.u00i, u.u10i, u.u10i};
-  const v4d c1r = {u.u01r, u.u01r, u.u11r, u.u11r}, c1i = {u.u01i, u.u01i, u.u11i, u.u11i};
+void unitary_1q_runs_q1(double* x, int n, const Unitary1q u, std::int64_t hi_begin, std::int64_t hi_end) {
+  const std::uint64_t sc = std::uint64_t{2} << (1 + n);
+  const std::array<int, 2> bits{1, 1 + n};
+  // T(:, b) = diag(U) B(:, b) + antidiag(U) swap(B(:, b)), by halves: row 0 then row 1.
+  const v8d dr = {u.u00r, u.u00r, u.u00r, u.u00r, u.u11r, u.u11r, u.u11r, u.u11r};
+  const v8d di = {u.u00i, u.u00i, u.u00i, u.u00i, u.u11i, u.u11i, u.u11i, u.u11i};
+  const v8d ar = {u.u01r, u.u01r, u.u01r, u.u01r, u.u10r, u.u10r, u.u10r, u.u10r};
+  const v8d ai = {u.u01i, u.u01i, u.u01i, u.u01i, u.u10i, u.u10i, u.u10i, u.u10i};
   for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
-    double* p = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi), bits);
+    double* p = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << 1, bits);
     __builtin_prefetch(p + 64, 1);
     __builtin_prefetch(p + sc + 64, 1);
-    const v4d v = load<v4d>(p), w = load<v4d>(p + sc);  // (B00, B10), (B01, B11)
-    const v4d v0 = __builtin_shufflevector(v, v, 0, 1, 0, 1), v1 = __builtin_shufflevector(v, v, 2, 3, 2, 3);
-    const v4d w0 = __builtin_shufflevector(w, w, 0, 1, 0, 1), w1 = __builtin_shufflevector(w, w, 2, 3, 2, 3);
-    // T(:, b) = U(:, 0) B(0, b) + U(:, 1) B(1, b)
-    const v4d t0 = c0r * v0 + c0i * times_i(v0) + c1r * v1 + c1i * times_i(v1);
-    const v4d t1 = c0r * w0 + c0i * times_i(w0) + c1r * w1 + c1i * times_i(w1);
-    const v4d it0 = times_i(t0), it1 = times_i(t1);
+    const v8d v = load<v8d>(p), w = load<v8d>(p + sc);  // (B00 | B10), (B01 | B11)
+    const v8d sv = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
+    const v8d sw = __builtin_shufflevector(w, w, 4, 5, 6, 7, 0, 1, 2, 3);
+    const v8d t0 = dr * v + di * times_i(v) + ar * sv + ai * times_i(sv);
+    const v8d t1 = dr * w + di * times_i(w) + ar * sw + ai * times_i(sw);
+    const v8d it0 = times_i(t0), it1 = times_i(t1);
     // B'(:, b) = T(:, 0) conj(U(b, 0)) + T(:, 1) conj(U(b, 1))
     store(p, t0 * u.u00r - it0 * u.u00i + t1 * u.u01r - it1 * u.u01i);
     store(p + sc, t0 * u.u10r - it0 * u.u10i + t1 * u.u11r - it1 * u.u11i);
   }
+}
+
+// The same for q = 0, where the two rows of a block are adjacent: each vector holds one column
+// (B(0, b), B(1, b)) of one block (V = v4d) or of two adjacent blocks (V = v8d), at p and p + sc.
+template <typename V>
+inline __attribute__((always_inline)) void unitary_1q_q0_blocks(double* p, std::uint64_t sc, const Unitary1q& u) {
+  constexpr int kBlocks = sizeof(V) / 32;
+  // Columns of U as vectors: (U(0, k), U(1, k)) per block, split into duplicated real and imaginary parts.
+  V c0r, c0i, c1r, c1i;
+  for (int j = 0; j < kBlocks; ++j) {
+    for (int h = 0; h < 2; ++h) {
+      c0r[4 * j + h] = u.u00r, c0r[4 * j + 2 + h] = u.u10r, c0i[4 * j + h] = u.u00i, c0i[4 * j + 2 + h] = u.u10i;
+      c1r[4 * j + h] = u.u01r, c1r[4 * j + 2 + h] = u.u11r, c1i[4 * j + h] = u.u01i, c1i[4 * j + 2 + h] = u.u11i;
+    }
+  }
+  __builtin_prefetch(p + 64, 1);
+  __builtin_prefetch(p + sc + 64, 1);
+  const V v = load<V>(p), w = load<V>(p + sc);  // (B00, B10) and (B01, B11) of each block
+  V v0, v1, w0, w1;  // B(0, b) and B(1, b) duplicated over each block's vector
+  if constexpr (kBlocks == 1) {
+    v0 = __builtin_shufflevector(v, v, 0, 1, 0, 1), v1 = __builtin_shufflevector(v, v, 2, 3, 2, 3);
+    w0 = __builtin_shufflevector(w, w, 0, 1, 0, 1), w1 = __builtin_shufflevector(w, w, 2, 3, 2, 3);
+  } else {
+    v0 = __builtin_shufflevector(v, v, 0, 1, 0, 1, 4, 5, 4, 5), v1 = __builtin_shufflevector(v, v, 2, 3, 2, 3, 6, 7, 6, 7);
+    w0 = __builtin_shufflevector(w, w, 0, 1, 0, 1, 4, 5, 4, 5), w1 = __builtin_shufflevector(w, w, 2, 3, 2, 3, 6, 7, 6, 7);
+  }
+  // T(:, b) = U(:, 0) B(0, b) + U(:, 1) B(1, b)
+  const V t0 = c0r * v0 + c0i * times_i(v0) + c1r * v1 + c1i * times_i(v1);
+  const V t1 = c0r * w0 + c0i * times_i(w0) + c1r * w1 + c1i * times_i(w1);
+  const V it0 = times_i(t0), it1 = times_i(t1);
+  // B'(:, b) = T(:, 0) conj(U(b, 0)) + T(:, 1) conj(U(b, 1))
+  store(p, t0 * u.u00r - it0 * u.u00i + t1 * u.u01r - it1 * u.u01i);
+  store(p + sc, t0 * u.u10r - it0 * u.u10i + t1 * u.u11r - it1 * u.u11i);
+}
+
+// Blocks hi and hi + 1 of an even hi lie next to each other (2^(n-1) blocks a column), so the runs go
+// two blocks a vector, with a lone block at an odd start or end.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void unitary_1q_runs_q0(double* x, int n, const Unitary1q u, std::int64_t hi_begin, std::int64_t hi_end) {
+  const std::uint64_t sc = std::uint64_t{2} << n;
+  const std::array<int, 2> bits{0, n};
+  const auto block = [&](std::int64_t hi) { return x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi), bits); };
+  std::int64_t hi = hi_begin;
+  if (hi < hi_end && hi % 2 != 0) unitary_1q_q0_blocks<v4d>(block(hi++), sc, u);
+  for (; hi + 1 < hi_end; hi += 2) unitary_1q_q0_blocks<v8d>(block(hi), sc, u);
+  if (hi < hi_end) unitary_1q_q0_blocks<v4d>(block(hi), sc, u);
 }
 
 void unitary_1q(Complex* rho, int n, int q, const Complex* m) {
@@ -232,6 +279,8 @@ void unitary_1q(Complex* rho, int n, int q, const Complex* m) {
   for_each_run(num_hi, n, [&](std::int64_t begin, std::int64_t end) {
     if (q == 0) {
       unitary_1q_runs_q0(x, n, u, begin, end);
+    } else if (q == 1) {
+      unitary_1q_runs_q1(x, n, u, begin, end);
     } else {
       unitary_1q_runs(x, n, q, u, begin, end);
     }
