@@ -28,17 +28,6 @@ std::string gib(std::uint64_t bytes) {
   return buf;
 }
 
-std::uint64_t available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::uint64_t value = 0;
-  std::string unit;
-  while (meminfo >> key >> value) {
-    std::getline(meminfo, unit);
-    if (key == "MemAvailable:") return value * 1024;
-  }
-  return 0;  // unknown: do not refuse
-}
 
 // What this process may still map under its address-space limit (ulimit -v): the limit less the
 // virtual memory in use (/proc/self/statm); UINT64_MAX without a limit.
@@ -67,6 +56,18 @@ void check_num_qubits(int num_qubits) {
 }
 
 }  // namespace
+
+std::uint64_t available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t value = 0;
+  std::string unit;
+  while (meminfo >> key >> value) {
+    std::getline(meminfo, unit);
+    if (key == "MemAvailable:") return value * 1024;
+  }
+  return 0;  // unknown: do not refuse
+}
 
 std::uint64_t density_matrix_bytes(int num_qubits) {
   // 16 * 4^n = 2^(4 + 2n) bytes; saturates where that does not fit in 64 bits (n >= 30).

@@ -147,7 +147,10 @@ void CircuitFunction::Impl::plan_adjoint() {
   const int S = static_cast<int>(program.steps.size());
   seg_begin.clear();
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
-  const std::uint64_t max_states = options.adjoint_memory_bytes / std::max<std::uint64_t>(state_bytes, 1);
+  const std::uint64_t budget = options.adjoint_memory_bytes > 0
+                                   ? options.adjoint_memory_bytes
+                                   : std::max(std::uint64_t{1} << 30, engine::available_memory_bytes() / 2);
+  const std::uint64_t max_states = budget / std::max<std::uint64_t>(state_bytes, 1);
   if (D == 0 || static_cast<std::uint64_t>(D) <= max_states) {
     seg_len = D;
     seg_begin = {0, S};

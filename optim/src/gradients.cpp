@@ -21,7 +21,6 @@ bool GradientOptions::IsValid(std::string* error) const {
                 std::to_string(finite_difference_step));
   }
   if (num_threads < 0) return fail("GradientOptions::num_threads must be >= 0 (0 = engine::num_threads())");
-  if (adjoint_memory_bytes == 0) return fail("GradientOptions::adjoint_memory_bytes must be positive");
   return true;
 }
 

@@ -89,6 +89,9 @@ class DensityMatrix {
 // Bytes needed by a density matrix of n qubits: 16 * 4^n (UINT64_MAX when that overflows, n >= 30).
 std::uint64_t density_matrix_bytes(int num_qubits);
 
+// MemAvailable of /proc/meminfo in bytes (0 when unknown).
+std::uint64_t available_memory_bytes();
+
 // Throws std::runtime_error when `bytes` exceed the memory available on this machine
 // (MemAvailable in /proc/meminfo), e.g. "15 qubits need 16.0 GiB for the density matrix; this
 // machine has 23.1 GiB available", or what the address-space limit (RLIMIT_AS, `ulimit -v`) leaves

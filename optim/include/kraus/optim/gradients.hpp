@@ -68,8 +68,9 @@ struct GradientOptions {
   int num_threads = 0;
   // Budget in bytes for the states the adjoint method stores per workspace. When the states of all
   // parametrised steps do not fit, about sqrt(D) checkpoints and sqrt(D) segment buffers are used
-  // (one extra forward pass). Default 1 GiB.
-  std::uint64_t adjoint_memory_bytes = std::uint64_t{1} << 30;
+  // (one extra forward pass). 0 (the default): half the memory available when the function is
+  // built or its options set (engine::available_memory_bytes), at least 1 GiB.
+  std::uint64_t adjoint_memory_bytes = 0;
 
   bool IsValid(std::string* error) const;
 };
