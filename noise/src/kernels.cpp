@@ -517,12 +517,10 @@ MonomialMoves monomial_moves(int n, const int* qubits, const int* perm, const Co
       mv.im[mv.count++] = f.imag();
       mv.unit = mv.unit && f == Complex(1.0, 0.0);
     }
-  // An involution moves every element e to d and d back to e: keep each pair once (src < dst).
+  // When perm is an involution every moved element e goes to d and d back to e: keep each pair once
+  // (src < dst).
   bool involution = mv.unit;
-  for (int i = 0; i < mv.count && involution; ++i) {
-    const std::ptrdiff_t j = std::find(mv.src, mv.src + mv.count, mv.dst[i]) - mv.src;
-    involution = j < mv.count && mv.dst[j] == mv.src[i];
-  }
+  for (int a = 0; a < kDim; ++a) involution = involution && perm[perm[a]] == a;
   if (involution) {
     int pairs = 0;
     for (int i = 0; i < mv.count; ++i) {
