@@ -156,17 +156,18 @@ std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOption
       if (std::find(joint.begin(), joint.end(), s.call.qubits[j]) == joint.end()) joint.push_back(s.call.qubits[j]);
     }
     std::sort(joint.begin(), joint.end());
-    // Up to fusion_max_qubits qubits in general; permutations and diagonals (CNOT ladders, CZ and
-    // phase runs) up to 3, the kernels' limit, where they stay cheap.
+    // Up to fusion_max_qubits qubits in general; diagonals (CZ and phase runs) up to 3, the kernels'
+    // limit, where they stay one multiply per element. Merging must be strictly cheaper: a merged
+    // call of equal cost only makes sweeps wider.
     double together = -1.0;
     if (!group.empty() && joint.size() <= 3) {
       std::vector<const KernelCall*> trial = group;
       trial.push_back(&s.call);
       const KernelCall m = merged(trial, joint);
-      const bool cheap_form = m.kind == KernelKind::kUnitary && (is_diagonal(m) || is_monomial(m));
-      if (static_cast<int>(joint.size()) <= options.fusion_max_qubits || cheap_form) {
+      const bool diagonal = m.kind == KernelKind::kUnitary && is_diagonal(m);
+      if (static_cast<int>(joint.size()) <= options.fusion_max_qubits || diagonal) {
         together = call_cost(m, options.pass_cost);
-        if (together > current + call_cost(s.call, options.pass_cost)) together = -1.0;
+        if (together >= current + call_cost(s.call, options.pass_cost)) together = -1.0;
       }
     }
     if (together < 0.0) {

@@ -181,27 +181,33 @@ TEST_CASE("program: fused and cache-blocked runs agree with the plain step-by-st
 }
 
 TEST_CASE("program: fusion merges what the cost model says and leaves rotations alone", "[program]") {
-  // A CNOT ladder, RY on two qubits, a parametrised RZ and its depolarising channel: the ladder
-  // becomes one 3-qubit permutation (cost 0.5 + pass), the RY pair one 2-qubit unitary (8 + pass
-  // against 2 (4 + pass)), the rotation stays a call of its own, filled when the program runs.
+  // A CZ ladder, RY and a depolarising channel on qubit 0, RY on qubits 1 and 2, a parametrised RZ
+  // and its depolarising channel (default cost model, pass_cost 0): the ladder becomes one 3-qubit
+  // diagonal (1 against 1 + 1), RY(0) and its channel one 1-qubit superoperator (4 against 4 + 1),
+  // RY(1) and RY(2) stay apart (a 2-qubit unitary costs 8, as they do), the rotation stays a call of
+  // its own, filled when the program runs.
   engine::Circuit c(3);
-  c.add_gate(Gate::kCX, {0, 1});
-  c.add_gate(Gate::kCX, {1, 2});
+  c.add_gate(Gate::kCZ, {0, 1});
+  c.add_gate(Gate::kCZ, {1, 2});
   c.add_gate(Gate::kRY, {0}, {0.3});
+  c.add_channel({0}, noise::depolarizing(1, 0.02));
   c.add_gate(Gate::kRY, {1}, {0.4});
+  c.add_gate(Gate::kRY, {2}, {0.5});
   c.add_rotation(Gate::kRZ, {2}, Angle::parameter(0));
   const noise::NoiseModel model = noise::NoiseModel::from_json(
       R"({"gate_noise": [{"gates": ["rz"], "channel": {"type": "depolarizing", "p": 0.01}}]})");
   const engine::Program p = engine::compile(c, &model);
-  REQUIRE(p.steps.size() == 6);
-  REQUIRE(p.forward.size() == 4);
+  REQUIRE(p.steps.size() == 8);
+  REQUIRE(p.forward.size() == 6);
   CHECK(p.forward[0].k == 3);
-  CHECK(p.forward[1].k == 2);
-  CHECK(p.forward_source == std::vector<int>{-1, -1, 4, -1});
-  CHECK(p.forward[3].kind == noise::KernelKind::kDepolarizing);
+  CHECK(p.forward[0].kind == noise::KernelKind::kUnitary);
+  CHECK(p.forward[1].k == 1);
+  CHECK(p.forward[1].kind == noise::KernelKind::kSuperoperator);
+  CHECK(p.forward_source == std::vector<int>{-1, -1, -1, -1, 6, -1});
+  CHECK(p.forward[5].kind == noise::KernelKind::kDepolarizing);
   engine::CompileOptions off;
   off.fusion = false;
-  CHECK(engine::compile(c, &model, off).forward.size() == 6);
+  CHECK(engine::compile(c, &model, off).forward.size() == 8);
   engine::CompileOptions bad;
   bad.block_qubits = 2;
   CHECK_THROWS_AS(engine::compile(c, &model, bad), std::invalid_argument);
