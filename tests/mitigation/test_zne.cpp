@@ -45,16 +45,6 @@ ZneOptions options(std::vector<double> s, const char* method, const char* extrap
   return o;
 }
 
-void append(Circuit& c, const Operation& op) {
-  switch (op.kind) {
-    case OpKind::kGate: c.add_gate(op.gate, op.qubits, op.params); break;
-    case OpKind::kUnitary: c.add_unitary(op.qubits, op.matrix); break;
-    case OpKind::kMeasure: c.add_measure(op.qubits[0], op.clbit); break;
-    case OpKind::kReset: c.add_reset(op.qubits[0]); break;
-    case OpKind::kBarrier: c.add_barrier(op.qubits); break;
-  }
-}
-
 }  // namespace
 
 TEST_CASE("Mitiq paper (LaRose et al. 2022): 50 X gates under depolarising noise", "[mitigation][zne]") {
@@ -204,7 +194,7 @@ TEST_CASE("gradient through ZNE equals finite differences of the mitigated value
           for (std::size_t m = 0; m < ops.size(); ++m) {
             Operation op = ops[m];
             if (m == i) op.params[0] = a + (pm == 0 ? pi / 2 : -pi / 2);
-            append(shifted, op);
+            shifted.add(op);
           }
           simulate(shifted, &scaled, rho);
           e[pm] = expectation(rho, obs);
@@ -315,7 +305,7 @@ TEST_CASE("options, parsing and refusals", "[mitigation][zne]") {
   // A terminal measurement is fine for folding.
   Circuit terminal = chain_of_x(3);
   Circuit with_measure(1, 1);
-  for (const Operation& op : terminal.operations()) append(with_measure, op);
+  for (const Operation& op : terminal.operations()) with_measure.add(op);
   with_measure.add_measure(0, 0);
   REQUIRE_CLOSE(mitigate(with_measure, &model, z, ZneOptions{}).value, mitigate(terminal, &model, z, ZneOptions{}).value,
                 1e-15);
