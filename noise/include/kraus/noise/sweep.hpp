@@ -21,13 +21,10 @@
 
 namespace kraus::noise {
 
-// Block size by measurement (2 threads, the 4-layer RY / CNOT ladder / depolarising circuit, a
-// temporary benchmark, 2026-12): b = 7 (256 KiB tiles, L2 is 1 MiB a core) was the fastest of 5, 6, 7
-// at n = 10, 12 and 13 (n = 12: 7.1 s, 3.8 s, 2.5 s). Each call on a tile costs a fixed few
-// microseconds (the kernel's OpenMP region), so larger tiles and fewer sweeps pay; at b = 8 the
-// tiles no longer stay in L2 (n = 13: 34.7 s against 23.5 s at b = 7). Applying the calls one by
-// one was still faster on that machine (n = 12: 1.9 s): the sweeps are bound by the in-cache speed
-// of the kernels, not by memory.
+// Block size by measurement (2 threads, the 4-layer RY / CNOT ladder / depolarising circuit as a
+// compiled program, 2026-12-05, docs/PERFORMANCE.md): b = 7 (256 KiB tiles, L2 is 1 MiB a core)
+// was the fastest of 6, 7, 8 at n = 12 (0.97, 0.74, 1.07 s) and n = 13 (4.6, 3.9, 4.6 s); the
+// same circuit call by call took 1.5 s at n = 12.
 inline constexpr int kDefaultBlockQubits = 7;
 
 // One sweep: the qubit set S (ascending) and the indices of the calls it applies, in the order they
