@@ -22,12 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_runner.hpp"
 #include "cli/noisy_reference.hpp"
 #include "reference/test_support.hpp"
 
-#ifndef KRAUS_CLI_BINARY
-#error "KRAUS_CLI_BINARY must name the kraus program"
-#endif
 #ifndef KRAUS_CLI_DATA_DIR
 #error "KRAUS_CLI_DATA_DIR must name tests/data/cli"
 #endif
@@ -38,6 +36,13 @@ namespace fs = std::filesystem;
 namespace ref = kraus::test;
 namespace noisy = kraus::test::noisy;
 using json = nlohmann::json;
+using kraus::test::cli::kraus_cli;
+using kraus::test::cli::quote;
+using kraus::test::cli::read_all;
+using kraus::test::cli::Result;
+using kraus::test::cli::scratch;
+using kraus::test::cli::show;
+using kraus::test::cli::write_scratch;
 using kraus::noise::ChannelSpec;
 using kraus::noise::NoiseModel;
 
@@ -45,74 +50,6 @@ const std::string kData = std::string(KRAUS_CLI_DATA_DIR) + "/";
 constexpr double kTol = 1e-10;
 
 // ---- running the program -------------------------------------------------------------------------
-
-// A scratch directory for this process, removed at exit.
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    path = fs::temp_directory_path() / ("kraus_cli_test_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-const fs::path& scratch() {
-  static ScratchDir dir;
-  return dir.path;
-}
-
-std::string write_scratch(const std::string& name, const std::string& contents) {
-  const fs::path p = scratch() / name;
-  std::ofstream(p, std::ios::binary) << contents;
-  return p.string();
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Single-quoted for /bin/sh.
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct Result {
-  int status = -1;  // exit status, -1 when the program did not exit normally
-  std::string out, err;
-};
-
-// Runs kraus with `args`; `prefix` goes before the command in the shell (e.g. "ulimit -v 3000000;"
-// or "OMP_NUM_THREADS=5000"), `stdout_to` replaces the redirection of stdout to a file (e.g.
-// ">/dev/full" or ">&-"; then Result::out stays empty).
-Result kraus_cli(const std::vector<std::string>& args, const std::string& prefix = "",
-                 const std::string& stdout_to = "") {
-  static int counter = 0;
-  const fs::path out = scratch() / ("stdout_" + std::to_string(counter) + ".txt");
-  const fs::path err = scratch() / ("stderr_" + std::to_string(counter) + ".txt");
-  ++counter;
-  std::string command = prefix + " " + quote(KRAUS_CLI_BINARY);
-  for (const std::string& a : args) command += " " + quote(a);
-  command += " </dev/null " + (stdout_to.empty() ? ">" + quote(out.string()) : stdout_to) + " 2>" + quote(err.string());
-  const int rc = std::system(command.c_str());
-  Result r;
-  r.status = rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.out = read_all(out);
-  r.err = read_all(err);
-  return r;
-}
-
-std::string show(const Result& r) {
-  return "exit status " + std::to_string(r.status) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
-}
 
 // A successful run: status 0, one JSON object on stdout, and on stderr exactly its "warnings", one
 // "kraus: warning: " line each.

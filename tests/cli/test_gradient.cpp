@@ -16,12 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_runner.hpp"
 #include "cli/noisy_reference.hpp"
 #include "reference/test_support.hpp"
 
-#ifndef KRAUS_CLI_BINARY
-#error "KRAUS_CLI_BINARY must name the kraus program"
-#endif
 #ifndef KRAUS_CLI_DATA_DIR
 #error "KRAUS_CLI_DATA_DIR must name tests/data/cli"
 #endif
@@ -31,6 +29,12 @@ namespace {
 namespace fs = std::filesystem;
 namespace noisy = kraus::test::noisy;
 using json = nlohmann::ordered_json;
+using kraus::test::cli::kraus_cli;
+using kraus::test::cli::read_all;
+using kraus::test::cli::Result;
+using kraus::test::cli::scratch;
+using kraus::test::cli::show;
+using kraus::test::cli::write_scratch;
 
 const std::string kData = std::string(KRAUS_CLI_DATA_DIR) + "/";
 const std::string kCircuit = kData + "gradient_circuit.qasm";
@@ -41,47 +45,15 @@ constexpr double kTheta = 0.7, kPhi = -0.4;
 
 // ---- running the program -------------------------------------------------------------------------
 
-fs::path scratch() {
-  static const fs::path dir = [] {
-    const fs::path p = fs::temp_directory_path() / ("kraus_gradient_test_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
-  return dir;
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string write_scratch(const std::string& name, const std::string& contents) {
-  const fs::path p = scratch() / name;
-  std::ofstream(p, std::ios::binary) << contents;
-  return p.string();
-}
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-Result kraus_gradient(const std::vector<std::string>& args) {
-  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
-  std::string command = KRAUS_CLI_BINARY " gradient";
-  for (const std::string& a : args) command += " '" + a + "'";  // no argument here holds a quote
-  command += " </dev/null >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int rc = std::system(command.c_str());
-  return {rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_all(out), read_all(err)};
+Result kraus_gradient(std::vector<std::string> args) {
+  args.insert(args.begin(), "gradient");
+  return kraus_cli(args);
 }
 
 // A successful run: status 0, one JSON object on stdout, its warnings (only) on stderr.
 json ok_json(const std::vector<std::string>& args) {
   const Result r = kraus_gradient(args);
-  INFO("exit status " << r.status << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err);
+  INFO(show(r));
   REQUIRE(r.status == 0);
   json j;
   REQUIRE_NOTHROW(j = json::parse(r.out));
@@ -93,7 +65,7 @@ json ok_json(const std::vector<std::string>& args) {
 
 void check_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
   const Result r = kraus_gradient(args);
-  INFO("exit status " << r.status << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err);
+  INFO(show(r));
   CHECK(r.status == 2);
   CHECK(r.out.empty());
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
