@@ -154,8 +154,9 @@ struct Unitary1q {
 };
 
 // Runs [hi_begin, hi_end) of rho <- U rho U^dagger on qubit q, for runs of at least
-// sizeof(V) / 16 blocks: each vector holds the same element of that many adjacent blocks.
-template <typename V>
+// sizeof(V) / 16 blocks: each vector holds the same element of that many adjacent blocks. A real U
+// (kReal: RY, H, X, ...) skips the imaginary terms, half the arithmetic.
+template <typename V, bool kReal>
 inline __attribute__((always_inline)) void unitary_1q_runs_vec(double* x, int n, int q, const Unitary1q u,
                                                                std::int64_t hi_begin, std::int64_t hi_end) {
   constexpr std::uint64_t kStep = sizeof(V) / sizeof(double);  // doubles per vector
@@ -173,6 +174,15 @@ inline __attribute__((always_inline)) void unitary_1q_runs_vec(double* x, int n,
       __builtin_prefetch(p + sc + 64, 1);
       __builtin_prefetch(p + sr + sc + 64, 1);
       const V b00 = load<V>(p), b10 = load<V>(p + sr), b01 = load<V>(p + sc), b11 = load<V>(p + sr + sc);
+      if constexpr (kReal) {
+        const V t00 = u.u00r * b00 + u.u01r * b10, t10 = u.u10r * b00 + u.u11r * b10;
+        const V t01 = u.u00r * b01 + u.u01r * b11, t11 = u.u10r * b01 + u.u11r * b11;
+        store(p, t00 * u.u00r + t01 * u.u01r);
+        store(p + sc, t00 * u.u10r + t01 * u.u11r);
+        store(p + sr, t10 * u.u00r + t11 * u.u01r);
+        store(p + sr + sc, t10 * u.u10r + t11 * u.u11r);
+        continue;
+      }
       const V ib00 = times_i(b00), ib10 = times_i(b10), ib01 = times_i(b01), ib11 = times_i(b11);
       // T = U B
       const V t00 = u.u00r * b00 + u.u00i * ib00 + u.u01r * b10 + u.u01i * ib10;
@@ -190,11 +200,18 @@ inline __attribute__((always_inline)) void unitary_1q_runs_vec(double* x, int n,
 }
 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void unitary_1q_runs(double* x, int n, int q, const Unitary1q u, std::int64_t hi_begin, std::int64_t hi_end) {
+void unitary_1q_runs(double* x, int n, int q, const Unitary1q u, bool real, std::int64_t hi_begin,
+                     std::int64_t hi_end) {
   if (q >= 2) {
-    unitary_1q_runs_vec<v8d>(x, n, q, u, hi_begin, hi_end);
+    if (real) {
+      unitary_1q_runs_vec<v8d, true>(x, n, q, u, hi_begin, hi_end);
+    } else {
+      unitary_1q_runs_vec<v8d, false>(x, n, q, u, hi_begin, hi_end);
+    }
+  } else if (real) {
+    unitary_1q_runs_vec<v4d, true>(x, n, q, u, hi_begin, hi_end);
   } else {
-    unitary_1q_runs_vec<v4d>(x, n, q, u, hi_begin, hi_end);
+    unitary_1q_runs_vec<v4d, false>(x, n, q, u, hi_begin, hi_end);
   }
 }
 
@@ -274,6 +291,7 @@ void unitary_1q_runs_q0(double* x, int n, const Unitary1q u, std::int64_t hi_beg
 void unitary_1q(Complex* rho, int n, int q, const Complex* m) {
   const Unitary1q u{m[0].real(), m[0].imag(), m[1].real(), m[1].imag(),
                     m[2].real(), m[2].imag(), m[3].real(), m[3].imag()};
+  const bool real = u.u00i == 0.0 && u.u01i == 0.0 && u.u10i == 0.0 && u.u11i == 0.0;
   double* x = reinterpret_cast<double*>(rho);
   const std::int64_t num_hi = num_blocks(n, 1) >> q;
   for_each_run(num_hi, n, [&](std::int64_t begin, std::int64_t end) {
@@ -282,7 +300,7 @@ void unitary_1q(Complex* rho, int n, int q, const Complex* m) {
     } else if (q == 1) {
       unitary_1q_runs_q1(x, n, u, begin, end);
     } else {
-      unitary_1q_runs(x, n, q, u, begin, end);
+      unitary_1q_runs(x, n, q, u, real, begin, end);
     }
   });
 }
@@ -350,20 +368,58 @@ void real_block_runs(double* x, int n, int q, const double* pm, const double* cm
   }
 }
 
-template <int K>
-void depolarizing_block_k(Complex* rho, int n, const int* qubits, double alpha) {
+// Runs [hi_begin, hi_end) of B <- (1 - alpha) B + alpha Tr(B) I / 2^K on every block, K = 2 or 3,
+// vectorised across adjacent blocks as superoperator_runs_vec is (the coefficients are real, so a
+// vector holds any doubles of a run).
+template <int K, typename V>
+inline __attribute__((always_inline)) void depolarizing_runs_vec(double* x, int n, const int* qubits, double alpha,
+                                                                 std::int64_t hi_begin, std::int64_t hi_end) {
   constexpr int kDim = 1 << K;
+  constexpr std::uint64_t kStep = sizeof(V) / sizeof(double);
+  const int qmin = *std::min_element(qubits, qubits + K);
   const auto bits = touched_bits<K>(n, qubits);
-  const auto off = block_offsets<K>(n, qubits);
-  const std::int64_t blocks = num_blocks(n, K);
+  const auto off_elems = block_offsets<K>(n, qubits);
+  std::uint64_t off[kDim * kDim];
+  for (int e = 0; e < kDim * kDim; ++e) off[e] = 2 * off_elems[static_cast<std::size_t>(e)];
   const double keep = 1.0 - alpha, mix = alpha / kDim;
-  for_each_block(blocks, n, [&](std::int64_t m) {
-    const std::uint64_t base = insert_zero_bits(static_cast<std::uint64_t>(m), bits);
-    Complex tr = 0.0;
-    for (int a = 0; a < kDim; ++a) tr += rho[base + off[a * (kDim + 1)]];
-    for (int e = 0; e < kDim * kDim; ++e) rho[base + off[e]] *= keep;
-    for (int a = 0; a < kDim; ++a) rho[base + off[a * (kDim + 1)]] += mix * tr;
-  });
+  const std::uint64_t len = std::uint64_t{2} << qmin;
+  for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
+    double* base = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << qmin, bits);
+    for (std::uint64_t j = 0; j < len; j += kStep) {
+      double* p = base + j;
+      V diag[kDim];
+      V tr = {};
+      for (int a = 0; a < kDim; ++a) {
+        diag[a] = load<V>(p + off[a * (kDim + 1)]);
+        tr += diag[a];
+      }
+      for (int a = 0; a < kDim; ++a) store(p + off[a * (kDim + 1)], keep * diag[a] + mix * tr);
+      for (int e = 0; e < kDim * kDim; ++e) {
+        if (e % (kDim + 1) != 0) store(p + off[e], keep * load<V>(p + off[e]));
+      }
+    }
+  }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void depolarizing_runs(double* x, int n, const int* qubits, int k, double alpha, std::int64_t hi_begin,
+                       std::int64_t hi_end) {
+  const int qmin = *std::min_element(qubits, qubits + k);
+  if (k == 2) {
+    if (qmin >= 2) {
+      depolarizing_runs_vec<2, v8d>(x, n, qubits, alpha, hi_begin, hi_end);
+    } else if (qmin == 1) {
+      depolarizing_runs_vec<2, v4d>(x, n, qubits, alpha, hi_begin, hi_end);
+    } else {
+      depolarizing_runs_vec<2, v2d>(x, n, qubits, alpha, hi_begin, hi_end);
+    }
+  } else if (qmin >= 2) {
+    depolarizing_runs_vec<3, v8d>(x, n, qubits, alpha, hi_begin, hi_end);
+  } else if (qmin == 1) {
+    depolarizing_runs_vec<3, v4d>(x, n, qubits, alpha, hi_begin, hi_end);
+  } else {
+    depolarizing_runs_vec<3, v2d>(x, n, qubits, alpha, hi_begin, hi_end);
+  }
 }
 
 }  // namespace
@@ -387,8 +443,14 @@ void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, 
       real_block_channel_1q(rho, num_qubits, qubits[0], p, c);
       break;
     }
-    case 2: depolarizing_block_k<2>(rho, num_qubits, qubits, alpha); break;
-    default: depolarizing_block_k<3>(rho, num_qubits, qubits, alpha); break;
+    default: {
+      double* x = reinterpret_cast<double*>(rho);
+      const int qmin = *std::min_element(qubits, qubits + k);
+      for_each_run(num_blocks(num_qubits, k) >> qmin, num_qubits, [&](std::int64_t begin, std::int64_t end) {
+        depolarizing_runs(x, num_qubits, qubits, k, alpha, begin, end);
+      });
+      break;
+    }
   }
 }
 
@@ -625,10 +687,12 @@ void superoperator_block(Complex* rho, int n, const int* qubits, const Complex* 
 }
 
 // Runs [hi_begin, hi_end) of vec(B) <- S vec(B) for K = 1 or 2, vectorised across adjacent blocks
-// as unitary_2q_runs_vec is (lowest target >= 1 for v4d, >= 2 for v8d). s holds S row-major as
-// (re, im) pairs. Each output is accumulated as sum Re(S) v + i sum Im(S) v, so that the 4^K loaded
-// vectors and two accumulators fit the 32 AVX-512 registers.
-template <int K, typename V>
+// as unitary_2q_runs_vec is (lowest target >= 1 for v4d, >= 2 for v8d; v2d, one complex number a
+// vector, for any). s holds S row-major as (re, im) pairs. Each output is accumulated as
+// sum Re(S) v + i sum Im(S) v, so that the 4^K loaded vectors and two accumulators fit the 32
+// AVX-512 registers; a real S (kReal: unitaries and channels with real matrices, such as RY with
+// depolarising or relaxation after it) skips the imaginary half.
+template <int K, typename V, bool kReal>
 inline __attribute__((always_inline)) void superoperator_runs_vec(double* x, int n, const int* qubits,
                                                                   const double* s, std::int64_t hi_begin,
                                                                   std::int64_t hi_end) {
@@ -649,43 +713,67 @@ inline __attribute__((always_inline)) void superoperator_runs_vec(double* x, int
       for (int e = 0; e < kElems; ++e) v[e] = load<V>(p + off[e]);
       for (int r = 0; r < kElems; ++r) {
         const double* sr = s + 2 * kElems * r;
-        V re = sr[0] * v[0], im = sr[1] * v[0];
-        for (int e = 1; e < kElems; ++e) {
-          re += sr[2 * e] * v[e];
-          im += sr[2 * e + 1] * v[e];
+        V re = sr[0] * v[0];
+        for (int e = 1; e < kElems; ++e) re += sr[2 * e] * v[e];
+        if constexpr (kReal) {
+          store(p + off[r], re);
+        } else {
+          V im = sr[1] * v[0];
+          for (int e = 1; e < kElems; ++e) im += sr[2 * e + 1] * v[e];
+          store(p + off[r], re + times_i(im));
         }
-        store(p + off[r], re + times_i(im));
       }
     }
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void superoperator_runs(double* x, int n, const int* qubits, int k, const double* s, std::int64_t hi_begin,
-                        std::int64_t hi_end) {
-  const bool wide = *std::min_element(qubits, qubits + k) >= 2;
-  if (k == 1) {
-    if (wide) {
-      superoperator_runs_vec<1, v8d>(x, n, qubits, s, hi_begin, hi_end);
-    } else {
-      superoperator_runs_vec<1, v4d>(x, n, qubits, s, hi_begin, hi_end);
-    }
-  } else if (wide) {
-    superoperator_runs_vec<2, v8d>(x, n, qubits, s, hi_begin, hi_end);
+template <int K, bool kReal>
+inline __attribute__((always_inline)) void superoperator_runs_k(double* x, int n, const int* qubits,
+                                                                const double* s, std::int64_t hi_begin,
+                                                                std::int64_t hi_end) {
+  const int qmin = *std::min_element(qubits, qubits + K);
+  if (qmin >= 2) {
+    superoperator_runs_vec<K, v8d, kReal>(x, n, qubits, s, hi_begin, hi_end);
+  } else if (qmin == 1) {
+    superoperator_runs_vec<K, v4d, kReal>(x, n, qubits, s, hi_begin, hi_end);
   } else {
-    superoperator_runs_vec<2, v4d>(x, n, qubits, s, hi_begin, hi_end);
+    superoperator_runs_vec<K, v2d, kReal>(x, n, qubits, s, hi_begin, hi_end);
   }
 }
 
-// The vectorised runs where every target is above qubit 0, else the scalar block loop.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void superoperator_runs(double* x, int n, const int* qubits, int k, const double* s, bool real,
+                        std::int64_t hi_begin, std::int64_t hi_end) {
+  if (k == 1) {
+    if (real) {
+      superoperator_runs_k<1, true>(x, n, qubits, s, hi_begin, hi_end);
+    } else {
+      superoperator_runs_k<1, false>(x, n, qubits, s, hi_begin, hi_end);
+    }
+  } else if (real) {
+    superoperator_runs_k<2, true>(x, n, qubits, s, hi_begin, hi_end);
+  } else {
+    superoperator_runs_k<2, false>(x, n, qubits, s, hi_begin, hi_end);
+  }
+}
+
+// Whether every entry of the dim x dim matrix m has an exactly zero imaginary part.
+bool is_real(const Complex* m, int dim) {
+  for (int i = 0; i < dim * dim; ++i)
+    if (m[i].imag() != 0.0) return false;
+  return true;
+}
+
+// The vectorised runs for 1 and 2 qubits, else the scalar block loop.
 template <int K>
 void dispatch_superoperator(Complex* rho, int n, const int* qubits, const Complex* s) {
-  const int qmin = *std::min_element(qubits, qubits + K);
-  if (K <= 2 && qmin >= 1) {
+  if constexpr (K <= 2) {
+    const int qmin = *std::min_element(qubits, qubits + K);
+    const bool real = is_real(s, 1 << (2 * K));
     double* x = reinterpret_cast<double*>(rho);
     const double* sd = reinterpret_cast<const double*>(s);
     for_each_run(num_blocks(n, K) >> qmin, n, [&](std::int64_t begin, std::int64_t end) {
-      superoperator_runs(x, n, qubits, K, sd, begin, end);
+      superoperator_runs(x, n, qubits, K, sd, real, begin, end);
     });
   } else {
     superoperator_block<K>(rho, n, qubits, s);

@@ -29,11 +29,17 @@ double uniform(ref::Rng& rng, double lo, double hi) {
 Complex random_phase(ref::Rng& rng) { return std::exp(kI * uniform(rng, -kPi, kPi)); }
 
 // The unitaries that steer apply_unitary down each of its paths (dense, diagonal, monomial).
-enum class UnitaryKind { kDense, kDiagonal, kMonomial, kPermutation };
+// kReal: a real orthogonal matrix (RY, H; the kernels' real path).
+enum class UnitaryKind { kDense, kReal, kDiagonal, kMonomial, kPermutation };
 
 arma::cx_mat make_unitary(UnitaryKind kind, arma::uword dim, ref::Rng& rng) {
   switch (kind) {
     case UnitaryKind::kDense: return ref::random_unitary(dim, rng);
+    case UnitaryKind::kReal: {
+      arma::mat q, r;
+      arma::qr(q, r, arma::mat(arma::real(ref::complex_gaussian(dim, dim, rng))));
+      return arma::cx_mat(q, arma::zeros<arma::mat>(dim, dim));
+    }
     case UnitaryKind::kDiagonal: {
       // Some entries exactly 1, so that some block elements keep their value.
       arma::cx_mat u(dim, dim, arma::fill::zeros);
@@ -58,6 +64,7 @@ arma::cx_mat make_unitary(UnitaryKind kind, arma::uword dim, ref::Rng& rng) {
 const char* kind_name(UnitaryKind kind) {
   switch (kind) {
     case UnitaryKind::kDense: return "dense";
+    case UnitaryKind::kReal: return "real";
     case UnitaryKind::kDiagonal: return "diagonal";
     case UnitaryKind::kMonomial: return "monomial";
     case UnitaryKind::kPermutation: return "permutation";
@@ -120,8 +127,8 @@ TEST_CASE("apply_unitary matches U rho U^dagger on every target tuple", "[noise]
   const arma::cx_mat rho = ref::debug_matrix(n);
   for (int k = 1; k <= std::min(3, n); ++k) {
     for (const std::vector<int>& qubits : ref::ordered_tuples(n, k)) {
-      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kDiagonal, UnitaryKind::kMonomial,
-                               UnitaryKind::kPermutation}) {
+      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kReal, UnitaryKind::kDiagonal,
+                               UnitaryKind::kMonomial, UnitaryKind::kPermutation}) {
         CAPTURE(n, qubits, kind_name(kind));
         const arma::cx_mat u = make_unitary(kind, arma::uword{1} << k, rng);
         arma::cx_mat out = rho;
@@ -155,13 +162,17 @@ TEST_CASE("apply_superoperator matches the dense reference for general superoper
   const arma::cx_mat rho = ref::debug_matrix(n);
   for (int k = 1; k <= std::min(2, n); ++k) {
     for (const std::vector<int>& qubits : ref::ordered_tuples(n, k)) {
-      CAPTURE(n, qubits);
       const arma::uword dk2 = arma::uword{1} << (2 * k);
-      // A general complex superoperator, not a channel: every entry matters.
-      const arma::cx_mat s = ref::complex_gaussian(dk2, dk2, rng);
-      arma::cx_mat out = rho;
-      noise::apply_superoperator(out.memptr(), n, qubits.data(), k, ref::row_major(s).data());
-      REQUIRE_MATRIX_CLOSE(out, ref::apply_superoperator(rho, s, qubits, n), 1e-11);
+      // A general complex superoperator, not a channel: every entry matters. A real one takes the
+      // kernels' real path.
+      for (bool real : {false, true}) {
+        CAPTURE(n, qubits, real);
+        arma::cx_mat s = ref::complex_gaussian(dk2, dk2, rng);
+        if (real) s = arma::cx_mat(arma::mat(arma::real(s)), arma::zeros<arma::mat>(dk2, dk2));
+        arma::cx_mat out = rho;
+        noise::apply_superoperator(out.memptr(), n, qubits.data(), k, ref::row_major(s).data());
+        REQUIRE_MATRIX_CLOSE(out, ref::apply_superoperator(rho, s, qubits, n), 1e-11);
+      }
     }
   }
 }
@@ -222,8 +233,8 @@ TEST_CASE("kernels on an 8-qubit buffer (parallel path) match the dense referenc
   const arma::cx_mat rho = ref::debug_matrix(n);
   for (int k = 1; k <= 3; ++k) {
     for (const std::vector<int>& qubits : ref::random_tuples(n, k, 5, rng)) {
-      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kDiagonal, UnitaryKind::kMonomial,
-                               UnitaryKind::kPermutation}) {
+      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kReal, UnitaryKind::kDiagonal,
+                               UnitaryKind::kMonomial, UnitaryKind::kPermutation}) {
         CAPTURE(qubits, kind_name(kind));
         const arma::cx_mat u = make_unitary(kind, arma::uword{1} << k, rng);
         arma::cx_mat out = rho;
@@ -399,10 +410,10 @@ TEST_CASE("apply_superoperator of random CPTP maps matches sum K rho K^dagger", 
   }
 }
 
-TEST_CASE("apply_superoperator above qubit 0 agrees with the scalar path on qubit 0 to rounding",
+TEST_CASE("apply_superoperator above qubit 0 agrees with the path on qubit 0 to rounding",
           "[noise][kernels]") {
-  // With the lowest target swapped onto qubit 0 the scalar block loop runs; swapping back must give
-  // the vectorised result up to the order of the sums.
+  // With the lowest target swapped onto qubit 0 the one-complex-a-vector path runs; swapping back
+  // must give the wide vectorised result up to the order of the sums.
   const int n = GENERATE(range(3, 10));
   ref::Rng rng(7000 + n);
   const arma::cx_mat rho = random_state(n, rng);
@@ -479,8 +490,8 @@ TEST_CASE("apply_unitary and the 1-qubit channels give bitwise the same state on
     std::vector<std::vector<int>> targets = ref::random_tuples(n, k, 4, rng);
     targets.push_back(k == 1 ? std::vector<int>{0} : k == 2 ? std::vector<int>{1, 0} : std::vector<int>{0, 2, 1});
     for (const std::vector<int>& qubits : targets) {
-      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kDiagonal, UnitaryKind::kMonomial,
-                               UnitaryKind::kPermutation}) {
+      for (UnitaryKind kind : {UnitaryKind::kDense, UnitaryKind::kReal, UnitaryKind::kDiagonal,
+                               UnitaryKind::kMonomial, UnitaryKind::kPermutation}) {
         CAPTURE(qubits, kind_name(kind));
         const std::vector<Complex> u = ref::row_major(make_unitary(kind, arma::uword{1} << k, rng));
         same_on_1_and_2_threads([&](Complex* r) { noise::apply_unitary(r, n, qubits.data(), k, u.data()); });
