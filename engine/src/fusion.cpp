@@ -124,63 +124,82 @@ double call_cost(const KernelCall& call, double pass_cost) {
 std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOptions& options, std::vector<int>* sources) {
   std::vector<KernelCall> out;
   sources->clear();
-  std::vector<const KernelCall*> group;  // consecutive fixed calls being considered
-  std::vector<int> qubits;               // their qubits, ascending
-  double current = 0.0;                  // the cost of the group as it would be applied now
-  auto flush = [&] {
-    if (group.size() == 1) {
-      out.push_back(*group.front());
-    } else if (!group.empty()) {
-      out.push_back(merged(group, qubits));
+  // Groups of fixed calls being considered, on pairwise disjoint qubit sets, in the order they were
+  // opened. Calls on disjoint qubits commute, so a call joins the one open group that shares its
+  // qubits even when calls on other qubits came in between (depolarising on a qubit, then the next
+  // layer's gate on it), and a group is emitted only when a call it does not absorb needs its qubits.
+  struct Group {
+    std::vector<const KernelCall*> calls;
+    std::vector<int> qubits;  // ascending
+    double cost = 0.0;        // of the group as it would be applied now
+  };
+  std::vector<Group> open;
+  auto emit = [&](Group& g) {
+    out.push_back(g.calls.size() == 1 ? *g.calls.front() : merged(g.calls, g.qubits));
+    sources->push_back(-1);
+  };
+  auto touches = [](const Group& g, const KernelCall& c) {
+    for (int j = 0; j < c.k; ++j)
+      if (std::binary_search(g.qubits.begin(), g.qubits.end(), c.qubits[j])) return true;
+    return false;
+  };
+  // Emits the open groups that share a qubit with c, in the order they were opened.
+  auto emit_touching = [&](const KernelCall& c) {
+    std::vector<Group> kept;
+    for (Group& g : open) {
+      if (touches(g, c)) {
+        emit(g);
+      } else {
+        kept.push_back(std::move(g));
+      }
     }
-    if (!group.empty()) sources->push_back(-1);
-    group.clear();
-    qubits.clear();
-    current = 0.0;
+    open = std::move(kept);
   };
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
-    if (s.kind != StepKind::kFixed) {
-      flush();
+    if (s.kind != StepKind::kFixed || !options.fusion) {
+      emit_touching(s.call);
       out.push_back(s.call);
-      sources->push_back(static_cast<int>(i));
+      sources->push_back(s.kind != StepKind::kFixed ? static_cast<int>(i) : -1);
       continue;
     }
-    if (!options.fusion) {
-      out.push_back(s.call);
-      sources->push_back(-1);
-      continue;
+    std::size_t shared = open.size(), count = 0;
+    for (std::size_t g = 0; g < open.size(); ++g) {
+      if (touches(open[g], s.call)) shared = g, ++count;
     }
-    std::vector<int> joint = qubits;
-    for (int j = 0; j < s.call.k; ++j) {
-      if (std::find(joint.begin(), joint.end(), s.call.qubits[j]) == joint.end()) joint.push_back(s.call.qubits[j]);
-    }
-    std::sort(joint.begin(), joint.end());
     // Up to fusion_max_qubits qubits in general; diagonals (CZ and phase runs) up to 3, the kernels'
     // limit, where they stay one multiply per element. Merging must be strictly cheaper: a merged
     // call of equal cost only makes sweeps wider.
-    double together = -1.0;
-    if (!group.empty() && joint.size() <= 3) {
-      std::vector<const KernelCall*> trial = group;
-      trial.push_back(&s.call);
-      const KernelCall m = merged(trial, joint);
-      const bool diagonal = m.kind == KernelKind::kUnitary && is_diagonal(m);
-      if (static_cast<int>(joint.size()) <= options.fusion_max_qubits || diagonal) {
-        together = call_cost(m, options.pass_cost);
-        if (together >= current + call_cost(s.call, options.pass_cost)) together = -1.0;
+    if (count == 1) {
+      Group& g = open[shared];
+      std::vector<int> joint = g.qubits;
+      for (int j = 0; j < s.call.k; ++j) joint.push_back(s.call.qubits[j]);
+      std::sort(joint.begin(), joint.end());
+      joint.erase(std::unique(joint.begin(), joint.end()), joint.end());
+      if (joint.size() <= 3) {
+        std::vector<const KernelCall*> trial = g.calls;
+        trial.push_back(&s.call);
+        const KernelCall m = merged(trial, joint);
+        const bool diagonal = m.kind == KernelKind::kUnitary && is_diagonal(m);
+        const double together = call_cost(m, options.pass_cost);
+        if ((static_cast<int>(joint.size()) <= options.fusion_max_qubits || diagonal) &&
+            together < g.cost + call_cost(s.call, options.pass_cost)) {
+          g.calls = std::move(trial);
+          g.qubits = std::move(joint);
+          g.cost = together;
+          continue;
+        }
       }
     }
-    if (together < 0.0) {
-      flush();
-      joint.assign(s.call.qubits, s.call.qubits + s.call.k);
-      std::sort(joint.begin(), joint.end());
-      together = call_cost(s.call, options.pass_cost);
-    }
-    group.push_back(&s.call);
-    qubits = std::move(joint);
-    current = together;
+    emit_touching(s.call);
+    Group g;
+    g.calls.push_back(&s.call);
+    g.qubits.assign(s.call.qubits, s.call.qubits + s.call.k);
+    std::sort(g.qubits.begin(), g.qubits.end());
+    g.cost = call_cost(s.call, options.pass_cost);
+    open.push_back(std::move(g));
   }
-  flush();
+  for (Group& g : open) emit(g);
   return out;
 }
 

@@ -342,7 +342,11 @@ void Program::apply_adjoint(std::size_t i, const double* angle_values, Complex* 
 
 void Program::initial_state(const double* x, Complex* rho) const {
   const std::uint64_t d = std::uint64_t{1} << num_qubits;
-  std::fill(rho, rho + d * d, Complex(0.0, 0.0));
+  // Zeroed by columns in parallel for large states: one thread alone fills 256 MiB at about half the
+  // bandwidth two reach (5 % of the 12-qubit layered run, bench/).
+  const auto columns = static_cast<std::int64_t>(d);
+#pragma omp parallel for schedule(static) if (num_qubits >= noise::kParallelMinQubits)
+  for (std::int64_t c = 0; c < columns; ++c) std::fill(rho + c * columns, rho + (c + 1) * columns, Complex(0.0, 0.0));
   if (amplitude_features == 0) {
     rho[0] = 1.0;
     return;

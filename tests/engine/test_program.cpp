@@ -185,7 +185,8 @@ TEST_CASE("program: fusion merges what the cost model says and leaves rotations 
   // and its depolarising channel (default cost model, pass_cost 0): the ladder becomes one 3-qubit
   // diagonal (1 against 1 + 1), RY(0) and its channel one 1-qubit superoperator (4 against 4 + 1),
   // RY(1) and RY(2) stay apart (a 2-qubit unitary costs 8, as they do), the rotation stays a call of
-  // its own, filled when the program runs.
+  // its own, filled when the program runs. A group is emitted when a call it does not absorb needs
+  // its qubits (RY(2) before the rotation), the others at the end in the order they were opened.
   engine::Circuit c(3);
   c.add_gate(Gate::kCZ, {0, 1});
   c.add_gate(Gate::kCZ, {1, 2});
@@ -201,13 +202,29 @@ TEST_CASE("program: fusion merges what the cost model says and leaves rotations 
   REQUIRE(p.forward.size() == 6);
   CHECK(p.forward[0].k == 3);
   CHECK(p.forward[0].kind == noise::KernelKind::kUnitary);
-  CHECK(p.forward[1].k == 1);
-  CHECK(p.forward[1].kind == noise::KernelKind::kSuperoperator);
-  CHECK(p.forward_source == std::vector<int>{-1, -1, -1, -1, 6, -1});
+  CHECK(p.forward[1].qubits[0] == 2);
+  CHECK(p.forward[1].kind == noise::KernelKind::kUnitary);
+  CHECK(p.forward_source == std::vector<int>{-1, -1, 6, -1, -1, -1});
+  CHECK(p.forward[3].k == 1);
+  CHECK(p.forward[3].qubits[0] == 0);
+  CHECK(p.forward[3].kind == noise::KernelKind::kSuperoperator);
+  CHECK(p.forward[4].qubits[0] == 1);
   CHECK(p.forward[5].kind == noise::KernelKind::kDepolarizing);
   engine::CompileOptions off;
   off.fusion = false;
   CHECK(engine::compile(c, &model, off).forward.size() == 8);
+  // A call joins the group on its qubits past calls on other qubits: depolarising on qubit 0, RY on
+  // qubit 1, RY on qubit 0 gives one superoperator on qubit 0 and RY(1).
+  engine::Circuit d(2);
+  d.add_channel({0}, noise::depolarizing(1, 0.02));
+  d.add_gate(Gate::kRY, {1}, {0.4});
+  d.add_gate(Gate::kRY, {0}, {0.3});
+  const engine::Program q = engine::compile(d, nullptr);
+  REQUIRE(q.forward.size() == 2);
+  CHECK(q.forward[0].kind == noise::KernelKind::kSuperoperator);
+  CHECK(q.forward[0].qubits[0] == 0);
+  CHECK(q.forward[1].kind == noise::KernelKind::kUnitary);
+  CHECK(q.forward[1].qubits[0] == 1);
   engine::CompileOptions bad;
   bad.block_qubits = 2;
   CHECK_THROWS_AS(engine::compile(c, &model, bad), std::invalid_argument);
