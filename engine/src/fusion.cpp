@@ -20,17 +20,6 @@ bool is_diagonal(const KernelCall& c) {
   return true;
 }
 
-// One non-zero per row and per column (a permutation with phases): CNOT, SWAP, X, Toffoli, ...
-bool is_monomial(const KernelCall& c) {
-  const int dim = 1 << c.k;
-  for (int r = 0; r < dim; ++r) {
-    int nonzero = 0;
-    for (int col = 0; col < dim; ++col) nonzero += c.matrix[static_cast<std::size_t>(r * dim + col)] != 0.0;
-    if (nonzero != 1) return false;
-  }
-  return true;
-}
-
 // Position of each of the call's qubits in `group` (ascending qubit list).
 std::vector<int> positions(const KernelCall& c, const std::vector<int>& group) {
   std::vector<int> pos(static_cast<std::size_t>(c.k));
@@ -108,19 +97,6 @@ KernelCall merged(const std::vector<const KernelCall*>& calls, const std::vector
 
 }  // namespace
 
-double call_cost(const KernelCall& call, double pass_cost) {
-  switch (call.kind) {
-    case KernelKind::kUnitary:
-      if (is_diagonal(call)) return 1.0 + pass_cost;
-      if (is_monomial(call)) return 0.5 + pass_cost;
-      return 2.0 * (1 << call.k) + pass_cost;  // U on the row bits and conj(U) on the column bits
-    case KernelKind::kSuperoperator: return static_cast<double>(1 << (2 * call.k)) + pass_cost;
-    case KernelKind::kDepolarizing:
-    case KernelKind::kRealBlock1q: return 1.0 + pass_cost;
-  }
-  return pass_cost;
-}
-
 std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOptions& options, std::vector<int>* sources) {
   std::vector<KernelCall> out;
   sources->clear();
@@ -181,9 +157,9 @@ std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOption
         trial.push_back(&s.call);
         const KernelCall m = merged(trial, joint);
         const bool diagonal = m.kind == KernelKind::kUnitary && is_diagonal(m);
-        const double together = call_cost(m, options.pass_cost);
+        const double together = noise::kernel_cost(m) + options.pass_cost;
         if ((static_cast<int>(joint.size()) <= options.fusion_max_qubits || diagonal) &&
-            together < g.cost + call_cost(s.call, options.pass_cost)) {
+            together < g.cost + noise::kernel_cost(s.call) + options.pass_cost) {
           g.calls = std::move(trial);
           g.qubits = std::move(joint);
           g.cost = together;
@@ -196,7 +172,7 @@ std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOption
     g.calls.push_back(&s.call);
     g.qubits.assign(s.call.qubits, s.call.qubits + s.call.k);
     std::sort(g.qubits.begin(), g.qubits.end());
-    g.cost = call_cost(s.call, options.pass_cost);
+    g.cost = noise::kernel_cost(s.call) + options.pass_cost;
     open.push_back(std::move(g));
   }
   for (Group& g : open) emit(g);

@@ -15,7 +15,4 @@ namespace kraus::engine::detail {
 std::vector<noise::KernelCall> fuse(const std::vector<Step>& steps, const CompileOptions& options,
                                     std::vector<int>* sources);
 
-// The cost model: complex multiply-adds per density-matrix element of one call, plus pass_cost.
-double call_cost(const noise::KernelCall& call, double pass_cost);
-
 }  // namespace kraus::engine::detail

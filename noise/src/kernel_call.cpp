@@ -96,6 +96,45 @@ KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind ki
   return call;
 }
 
+double kernel_cost(const KernelCall& call) {
+  const int dim = 1 << call.k;
+  switch (call.kind) {
+    case KernelKind::kUnitary: {
+      int most_in_a_row = 0;
+      bool diagonal = true, real = true;
+      for (int r = 0; r < dim; ++r) {
+        int in_row = 0;
+        for (int c = 0; c < dim; ++c) {
+          const Complex v = call.matrix[static_cast<std::size_t>(r * dim + c)];
+          in_row += v != 0.0;
+          diagonal = diagonal && (r == c || v == 0.0);
+          real = real && v.imag() == 0.0;
+        }
+        most_in_a_row = std::max(most_in_a_row, in_row);
+      }
+      if (diagonal) return 1.0;
+      if (most_in_a_row == 1) return 0.5;  // a unitary with one nonzero a row is monomial
+      return (real ? 1.0 : 2.0) * dim;
+    }
+    case KernelKind::kSuperoperator: {
+      const int sd = dim * dim;
+      bool real = true;
+      for (const Complex& v : call.matrix) real = real && v.imag() == 0.0;
+      if (!real) return sd;
+      detail::RealGroups groups;
+      if (call.k == 2 && detail::real_groups(call.matrix.data(), &groups)) {
+        double cost = 0.0;  // m^2 real multiply-adds for each group of m elements
+        for (int i = 0; i < groups.count; ++i) cost += groups.size[i] * groups.size[i];
+        return cost / 32.0;
+      }
+      return sd / 2.0;
+    }
+    case KernelKind::kDepolarizing:
+    case KernelKind::kRealBlock1q: return 1.0;
+  }
+  return 0.0;
+}
+
 void detail::apply_unchecked(const KernelCall& call, Complex* rho, int num_qubits) {
   switch (call.kind) {
     case KernelKind::kUnitary:

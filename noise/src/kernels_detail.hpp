@@ -13,6 +13,21 @@ void real_block_channel_1q(Complex* rho, int num_qubits, int qubit, const double
 // 2^k x 2^k block (alpha = p 4^k / (4^k - 1) for the total error probability p).
 void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha);
 
+// A real 2-qubit superoperator as closed groups of the 16 block elements: S only maps elements of a
+// group to elements of the same group, so each group is one small dense real matrix. Channels that
+// keep populations apart from coherences (depolarising with thermal relaxation on both qubits) split
+// into groups of 1, 2 and 4.
+struct RealGroups {
+  int count = 0;
+  int size[16] = {};
+  int element[16][4] = {};    // block elements (column-stacked index) of each group
+  double matrix[16][16] = {};  // row-major size x size, S restricted to the group
+};
+
+// Whether the row-major 16 x 16 superoperator s is real with every group at most 4 elements; fills
+// `groups` when it is.
+bool real_groups(const Complex* s, RealGroups* groups);
+
 // apply_unitary (without the unitarity check) and apply_superoperator without their argument checks,
 // and noise::apply without its qubit checks: for callers that validated once for many applications
 // (sweep.cpp applies each call to thousands of tiles).

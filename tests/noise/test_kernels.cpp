@@ -164,11 +164,25 @@ TEST_CASE("apply_superoperator matches the dense reference for general superoper
     for (const std::vector<int>& qubits : ref::ordered_tuples(n, k)) {
       const arma::uword dk2 = arma::uword{1} << (2 * k);
       // A general complex superoperator, not a channel: every entry matters. A real one takes the
-      // kernels' real path.
-      for (bool real : {false, true}) {
-        CAPTURE(n, qubits, real);
+      // kernels' real path; a real 2-qubit one that maps the block elements within groups of at
+      // most 4 (random groups of 1 to 4 elements here) the grouped path.
+      for (int form = 0; form < 3; ++form) {
+        CAPTURE(n, qubits, form);
         arma::cx_mat s = ref::complex_gaussian(dk2, dk2, rng);
-        if (real) s = arma::cx_mat(arma::mat(arma::real(s)), arma::zeros<arma::mat>(dk2, dk2));
+        if (form > 0) s = arma::cx_mat(arma::mat(arma::real(s)), arma::zeros<arma::mat>(dk2, dk2));
+        if (form == 2) {
+          std::vector<arma::uword> order(dk2);
+          for (arma::uword e = 0; e < dk2; ++e) order[e] = e;
+          std::shuffle(order.begin(), order.end(), rng);
+          std::vector<int> group(dk2);
+          for (arma::uword e = 0, g = 0; e < dk2; ++g) {
+            const arma::uword size = std::min<arma::uword>(1 + rng() % 4, dk2 - e);
+            for (arma::uword j = 0; j < size; ++j) group[order[e++]] = static_cast<int>(g);
+          }
+          for (arma::uword r = 0; r < dk2; ++r)
+            for (arma::uword c = 0; c < dk2; ++c)
+              if (group[r] != group[c]) s(r, c) = 0.0;
+        }
         arma::cx_mat out = rho;
         noise::apply_superoperator(out.memptr(), n, qubits.data(), k, ref::row_major(s).data());
         REQUIRE_MATRIX_CLOSE(out, ref::apply_superoperator(rho, s, qubits, n), 1e-11);

@@ -36,21 +36,25 @@ namespace kraus::engine {
 
 // How run() executes a program (the steps, and hence the gradients, do not depend on these).
 struct CompileOptions {
-  // Operator fusion: consecutive fixed steps (gates and channels, not parametrised rotations) are
-  // merged into one kernel call when that is strictly cheaper by the cost model below: unitaries
-  // into one unitary, anything with a channel into one superoperator, on at most fusion_max_qubits
-  // qubits; runs of diagonal gates (CZ, phase gates) on up to 3. Default true.
+  // Operator fusion: fixed steps (gates and channels, not parametrised rotations) are merged into
+  // one kernel call when that is strictly cheaper by the cost model below, also past steps on other
+  // qubits (they commute): unitaries into one unitary, anything with a channel into one
+  // superoperator, on at most fusion_max_qubits qubits; runs of diagonal gates (CZ, phase gates) on
+  // up to 3. Default true.
   bool fusion = true;
   // 1 or 2 (a fused 3-qubit superoperator costs 64 multiply-adds per element). Default 2.
   int fusion_max_qubits = 2;
-  // The cost model, in complex multiply-adds per density-matrix element of one call: a dense
-  // k-qubit unitary 2·2^k, a diagonal one 1, a permutation 0.5, a k-qubit superoperator 4^k,
-  // depolarising and real block channels 1; plus pass_cost for every call (its trip through the
+  // The cost model is noise::kernel_cost (kraus/noise/kernel_call.hpp), in complex multiply-adds
+  // per density-matrix element of one call (a dense 1-qubit unitary 4, or 2 when real; a 1-qubit
+  // superoperator 4, or 2 when real; a real 2-qubit superoperator with few nonzero entries about 1;
+  // depolarising and real block channels 1), plus pass_cost for every call (its trip through the
   // state, or through a cache-resident tile when blocked). Merging wins when the merged call costs
   // less than the calls it replaces. Default 0, by measurement with cache blocking on
   // (docs/PERFORMANCE.md): a call's trip through a tile costs little against its arithmetic. So a
-  // gate and the 1-qubit channels after it become one 1-qubit superoperator (4 against 4 + 1 + 1),
-  // while two 1-qubit gates stay apart (a 2-qubit unitary costs 8, as they do).
+  // gate and the 1-qubit channels after it become one 1-qubit superoperator (RY and depolarising: 2
+  // against 2 + 1), a CNOT with the depolarising and relaxation after it one sparse real 2-qubit
+  // superoperator (about 1 against 0.5 + 3), while two 1-qubit gates stay apart (a 2-qubit unitary
+  // costs as much as they do).
   double pass_cost = 0.0;
   // Cache blocking (kraus/noise/sweep.hpp): calls on at most block_qubits qubits between them are
   // applied tile by tile in one sweep over memory; 0 turns it off (every call one pass). At least 3.

@@ -53,6 +53,17 @@ KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind ki
 // kRealBlock1q; anything else kSuperoperator. Exact zeros up to 1e-15.
 KernelKind detect_kernel(const Channel& channel);
 
+// The cost model of the kernels' paths, in complex multiply-adds per density-matrix element (a real
+// coefficient times a complex element counts one half): dense k-qubit unitary 2 * 2^k (U on the row
+// bits, conj(U) on the column bits; 2^k when U is real), diagonal 1, permutation with phases 0.5,
+// k-qubit superoperator 4^k (4^k / 2 when real), depolarising and real block channels 1. A real
+// 2-qubit superoperator that maps the 16 block elements within closed groups of at most 4 (channels
+// that keep populations apart from coherences: depolarising with thermal relaxation on both qubits
+// splits into groups of 1, 2, 2, 4) takes a grouped path costing the sum of the groups' squared
+// sizes / 32 (1.1 for that channel). Operator fusion (engine) merges calls when this says it is
+// cheaper.
+double kernel_cost(const KernelCall& call);
+
 // rho <- call(rho) on an n-qubit buffer. Qubits are checked against n (std::invalid_argument);
 // the data is trusted (it was built by the functions above).
 void apply(const KernelCall& call, Complex* rho, int num_qubits);
