@@ -380,6 +380,32 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   return p;
 }
 
+void Program::run_forward(const double* angle_values, std::vector<noise::KernelCall>& bound, Complex* rho) const {
+  const std::vector<noise::KernelCall>* calls = &forward;
+  if (!angles.empty()) {
+    if (bound.size() != forward.size()) bound = forward;
+    for (std::size_t j = 0; j < bound.size(); ++j) {
+      const int source = forward_source[j];
+      if (source < 0) continue;
+      const Step& s = steps[static_cast<std::size_t>(source)];
+      const double a = angle_values[static_cast<std::size_t>(s.angle)];
+      if (s.kind == StepKind::kRotation) {
+        bound[j].matrix.resize(std::size_t{1} << (2 * s.call.k));
+        rotation_matrix(s, a, bound[j].matrix.data());
+      } else {
+        const noise::Matrix sop = s.angle_channel->superoperator(a);
+        bound[j].matrix.assign(sop.data(), sop.data() + static_cast<std::size_t>(sop.rows()) * sop.cols());
+      }
+    }
+    calls = &bound;
+  }
+  if (sweeps.empty()) {
+    for (const noise::KernelCall& c : *calls) noise::apply(c, rho, num_qubits);
+  } else {
+    noise::run_sweeps(sweeps, calls->data(), rho, num_qubits);
+  }
+}
+
 void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho) {
   if (rho.num_qubits() != program.num_qubits) {
     throw std::invalid_argument("the state has " + std::to_string(rho.num_qubits()) + " qubits, the program " +
@@ -388,31 +414,8 @@ void run(const Program& program, const double* theta, const double* x, DensityMa
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   program.initial_state(x, rho.data());
-  // Calls whose matrices come from an angle are filled in a copy of the schedule.
   std::vector<noise::KernelCall> bound;
-  const std::vector<noise::KernelCall>* calls = &program.forward;
-  if (!program.angles.empty()) {
-    bound = program.forward;
-    for (std::size_t j = 0; j < bound.size(); ++j) {
-      const int source = program.forward_source[j];
-      if (source < 0) continue;
-      const Step& s = program.steps[static_cast<std::size_t>(source)];
-      const double a = angles[static_cast<std::size_t>(s.angle)];
-      if (s.kind == StepKind::kRotation) {
-        bound[j].matrix.resize(std::size_t{1} << (2 * s.call.k));
-        Program::rotation_matrix(s, a, bound[j].matrix.data());
-      } else {
-        const noise::Matrix sop = s.angle_channel->superoperator(a);
-        bound[j].matrix.assign(sop.data(), sop.data() + static_cast<std::size_t>(sop.rows()) * sop.cols());
-      }
-    }
-    calls = &bound;
-  }
-  if (program.sweeps.empty()) {
-    for (const noise::KernelCall& c : *calls) noise::apply(c, rho.data(), program.num_qubits);
-  } else {
-    noise::run_sweeps(program.sweeps, calls->data(), rho.data(), program.num_qubits);
-  }
+  program.run_forward(angles.data(), bound, rho.data());
 }
 
 }  // namespace kraus::engine

@@ -53,6 +53,8 @@ void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, 
 // Per-thread buffers, allocated once and reused.
 struct Workspace {
   std::vector<Complex> state, obs, scratch;
+  // The program's forward schedule with this workspace's angles written in (Program::run_forward).
+  std::vector<noise::KernelCall> bound;
   // Stored states, one contiguous block each: slot i at slots[i·d²], checkpoint i likewise.
   std::vector<Complex> slots, checkpoints;
   std::size_t num_slots = 0, num_checkpoints = 0;
@@ -92,7 +94,7 @@ struct CircuitFunction::Impl {
     pool.push_back(std::move(ws));
   }
   void ensure_adjoint_buffers(Workspace& ws);
-  void copy_state(const Complex* from, Complex* to) const { std::memcpy(static_cast<void*>(to), static_cast<const void*>(from), d * d * sizeof(Complex)); }
+  void copy_state(const Complex* from, Complex* to) const;
   Complex* slot(Workspace& ws, int i) const { return ws.slots.data() + static_cast<std::size_t>(i) * d * d; }
   Complex* checkpoint(Workspace& ws, int i) const {
     return ws.checkpoints.data() + static_cast<std::size_t>(i) * d * d;
@@ -168,7 +170,8 @@ struct CircuitFunction::Impl {
 
   void read_values(const Workspace& ws, double* values) const;
 
-  // Plain forward pass with ws.angles already set.
+  // Plain forward pass with ws.angles already set: the program's forward schedule (fused and
+  // cache-blocked), as engine::run.
   void forward_plain(Workspace& ws, const double* x, double* values);
 
   static noise::Matrix angle_channel_derivative(const engine::Step& s, double a);
