@@ -374,6 +374,10 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   p.amplitude_features = circuit.amplitude_features();
   Compiler(circuit, model, p).run();
   p.forward = detail::fuse(p.steps, options, &p.forward_source);
+  p.forward_adjoint.reserve(p.forward.size());
+  for (std::size_t j = 0; j < p.forward.size(); ++j) {
+    p.forward_adjoint.push_back(p.forward_source[j] < 0 ? adjoint_call(p.forward[j]) : KernelCall{});
+  }
   if (options.block_qubits > 0 && p.num_qubits > options.block_qubits) {
     p.sweeps = noise::plan_sweeps(p.forward.data(), p.forward.size(), p.num_qubits, options.block_qubits);
   }

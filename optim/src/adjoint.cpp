@@ -1,5 +1,5 @@
 // CircuitFunction: the adjoint method (stored states or checkpoints, then the observable carried
-// backwards through the adjoint of every step).
+// backwards through the adjoint of every call of the fused forward schedule).
 #include <cmath>
 
 #include "circuit_function.hpp"
@@ -66,10 +66,11 @@ void CircuitFunction::Impl::forward_adjoint(Workspace& ws, const double* theta, 
   ensure_adjoint_buffers(ws);
   compute_angles(theta, x, ws.angles);
   prepare_initial(ws, x);
+  const int calls = static_cast<int>(program.forward.size());
   if (single_segment()) {
-    run_steps(ws, 0, static_cast<int>(program.steps.size()), true, 0, false);
+    run_calls(ws, 0, calls, true, 0, false);
   } else {
-    run_steps(ws, 0, static_cast<int>(program.steps.size()), false, 0, true);
+    run_calls(ws, 0, calls, false, 0, true);
   }
   read_values(ws, values);
   evaluations.fetch_add(1, std::memory_order_relaxed);
@@ -105,13 +106,18 @@ void CircuitFunction::Impl::backward(Workspace& ws, const double* x, const doubl
       } else {
         copy_state(checkpoint(ws, seg - 1), ws.state.data());
       }
-      run_steps(ws, seg_begin[static_cast<std::size_t>(seg)], seg_begin[static_cast<std::size_t>(seg) + 1], true,
+      run_calls(ws, seg_begin[static_cast<std::size_t>(seg)], seg_begin[static_cast<std::size_t>(seg) + 1], true,
                 slot_base, false);
     }
-    for (int i = seg_begin[static_cast<std::size_t>(seg) + 1] - 1; i >= seg_begin[static_cast<std::size_t>(seg)];
-         --i) {
-      const engine::Step& s = program.steps[static_cast<std::size_t>(i)];
-      const int slot_index = slot_of[static_cast<std::size_t>(i)];
+    for (int j = seg_begin[static_cast<std::size_t>(seg) + 1] - 1; j >= seg_begin[static_cast<std::size_t>(seg)];
+         --j) {
+      const int source = program.forward_source[static_cast<std::size_t>(j)];
+      if (source < 0) {
+        noise::apply(program.forward_adjoint[static_cast<std::size_t>(j)], o, n);
+        continue;
+      }
+      const engine::Step& s = program.steps[static_cast<std::size_t>(source)];
+      const int slot_index = slot_of[static_cast<std::size_t>(j)];
       if (slot_index >= 0) {
         const Complex* saved = slot(ws, slot_index - slot_base);
         double g = 0.0;
@@ -125,7 +131,7 @@ void CircuitFunction::Impl::backward(Workspace& ws, const double* x, const doubl
         }
         ws.angle_grads[static_cast<std::size_t>(s.angle)] += g;
       }
-      program.apply_adjoint(static_cast<std::size_t>(i), ws.angles.data(), o);
+      program.apply_adjoint(static_cast<std::size_t>(source), ws.angles.data(), o);
     }
   }
   evaluations.fetch_add(single_segment() ? 1 : 2, std::memory_order_relaxed);
@@ -143,8 +149,8 @@ void CircuitFunction::Impl::chain_rule(const double* angle_grads, const double* 
 }
 
 void CircuitFunction::Impl::plan_adjoint() {
-  const int D = static_cast<int>(diff_steps.size());
-  const int S = static_cast<int>(program.steps.size());
+  const int D = static_cast<int>(diff_calls.size());
+  const int S = static_cast<int>(program.forward.size());
   seg_begin.clear();
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
   const std::uint64_t budget = options.adjoint_memory_bytes > 0
@@ -175,7 +181,7 @@ void CircuitFunction::Impl::plan_adjoint() {
   }
   seg_len = best;
   seg_begin.push_back(0);
-  for (int first = best; first < D; first += best) seg_begin.push_back(diff_steps[static_cast<std::size_t>(first)]);
+  for (int first = best; first < D; first += best) seg_begin.push_back(diff_calls[static_cast<std::size_t>(first)]);
   seg_begin.push_back(S);
 }
 

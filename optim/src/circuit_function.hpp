@@ -67,16 +67,17 @@ struct CircuitFunction::Impl {
   int num_params = 0;
   int num_features = 0;
   engine::Program program;
-  std::vector<int> slot_of;           // per step: its index among the differentiable steps, or -1
-  std::vector<int> diff_steps;        // step indices of the differentiable steps, in order
+  // The adjoint method runs the program's fused forward schedule (Program::forward), call by call:
+  std::vector<int> slot_of;           // per call: its index among the differentiable calls, or -1
+  std::vector<int> diff_calls;        // call indices of the differentiable calls (parametrised steps)
   std::vector<int> shift_rotations;   // step indices of differentiable rotations (parameter shift)
   bool param_channels = false;
   std::vector<engine::PauliSum> observables;
   GradientOptions options;
   std::atomic<std::int64_t> evaluations{0};
 
-  // Adjoint plan: segment i covers steps [seg_begin[i], seg_begin[i+1]) and the differentiable
-  // steps [i·seg_len, (i+1)·seg_len).
+  // Adjoint plan: segment i covers calls [seg_begin[i], seg_begin[i+1]) and the differentiable
+  // calls [i·seg_len, (i+1)·seg_len).
   int seg_len = 0;
   std::vector<int> seg_begin;
 
@@ -164,9 +165,10 @@ struct CircuitFunction::Impl {
   void prepare_initial(Workspace& ws, const double* x) const { program.initial_state(x, ws.state.data()); }
 
 
-  // Runs steps [begin, end) on ws.state. With `store`, saves the states the adjoint needs: slot
-  // (step.slot - slot_base) after a differentiable rotation, before a differentiable channel.
-  void run_steps(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const;
+  // Runs calls [begin, end) of the forward schedule on ws.state. With `store`, saves the states the
+  // adjoint needs: slot (slot_of[call] - slot_base) after a differentiable rotation, before a
+  // differentiable channel.
+  void run_calls(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const;
 
   void read_values(const Workspace& ws, double* values) const;
 

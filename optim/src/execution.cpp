@@ -42,15 +42,19 @@ void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise:
   num_params = program.num_parameters;
   num_features = program.num_features;
   param_channels = circuit.has_parameter_dependent_channels();
-  slot_of.assign(program.steps.size(), -1);
+  const auto differentiable = [&](const engine::Step& s) {
+    return s.kind != engine::StepKind::kFixed && program.angles[static_cast<std::size_t>(s.angle)].depends_on_parameters();
+  };
   for (std::size_t i = 0; i < program.steps.size(); ++i) {
     const engine::Step& s = program.steps[i];
-    if (s.kind == engine::StepKind::kFixed || !program.angles[static_cast<std::size_t>(s.angle)].depends_on_parameters()) {
-      continue;
-    }
-    slot_of[i] = static_cast<int>(diff_steps.size());
-    diff_steps.push_back(static_cast<int>(i));
-    if (s.kind == engine::StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
+    if (differentiable(s) && s.kind == engine::StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
+  }
+  slot_of.assign(program.forward.size(), -1);
+  for (std::size_t j = 0; j < program.forward.size(); ++j) {
+    const int source = program.forward_source[j];
+    if (source < 0 || !differentiable(program.steps[static_cast<std::size_t>(source)])) continue;
+    slot_of[j] = static_cast<int>(diff_calls.size());
+    diff_calls.push_back(static_cast<int>(j));
   }
 }
 
@@ -77,10 +81,13 @@ std::unique_ptr<Workspace> CircuitFunction::Impl::acquire() {
 }
 
 void CircuitFunction::Impl::ensure_adjoint_buffers(Workspace& ws) {
-  const std::size_t num_slots = diff_steps.empty() ? 0 : static_cast<std::size_t>(seg_len);
+  const std::size_t num_slots = diff_calls.empty() ? 0 : static_cast<std::size_t>(seg_len);
   const std::size_t num_checkpoints = seg_begin.size() >= 2 ? seg_begin.size() - 2 : 0;
   bool need_scratch = false;
-  for (int i : diff_steps) need_scratch = need_scratch || program.steps[static_cast<std::size_t>(i)].kind == engine::StepKind::kAngleChannel;
+  for (int j : diff_calls) {
+    const engine::Step& s = program.steps[static_cast<std::size_t>(program.forward_source[static_cast<std::size_t>(j)])];
+    need_scratch = need_scratch || s.kind == engine::StepKind::kAngleChannel;
+  }
   const std::uint64_t dd = d * d;
   std::uint64_t missing = 0;
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
@@ -123,22 +130,27 @@ void CircuitFunction::Impl::copy_state(const Complex* from, Complex* to) const {
   }
 }
 
-void CircuitFunction::Impl::run_steps(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const {
+void CircuitFunction::Impl::run_calls(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const {
   std::size_t next_checkpoint = 1;
-  for (int i = begin; i < end; ++i) {
-    const engine::Step& s = program.steps[static_cast<std::size_t>(i)];
-    const int slot_index = slot_of[static_cast<std::size_t>(i)];
+  for (int j = begin; j < end; ++j) {
+    const int source = program.forward_source[static_cast<std::size_t>(j)];
+    const int slot_index = slot_of[static_cast<std::size_t>(j)];
     if (checkpoints) {
-      while (next_checkpoint + 1 < seg_begin.size() && seg_begin[next_checkpoint] == i) {
+      while (next_checkpoint + 1 < seg_begin.size() && seg_begin[next_checkpoint] == j) {
         copy_state(ws.state.data(), checkpoint(ws, static_cast<int>(next_checkpoint) - 1));
         ++next_checkpoint;
       }
     }
-    if (store && slot_index >= 0 && s.kind == engine::StepKind::kAngleChannel) {
+    if (source < 0) {
+      noise::apply(program.forward[static_cast<std::size_t>(j)], ws.state.data(), n);
+      continue;
+    }
+    const engine::StepKind kind = program.steps[static_cast<std::size_t>(source)].kind;
+    if (store && slot_index >= 0 && kind == engine::StepKind::kAngleChannel) {
       copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
     }
-    program.apply_step(static_cast<std::size_t>(i), ws.angles.data(), ws.state.data());
-    if (store && slot_index >= 0 && s.kind == engine::StepKind::kRotation) {
+    program.apply_step(static_cast<std::size_t>(source), ws.angles.data(), ws.state.data());
+    if (store && slot_index >= 0 && kind == engine::StepKind::kRotation) {
       copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
     }
   }

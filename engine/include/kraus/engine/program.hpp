@@ -93,10 +93,13 @@ struct Program {
   std::vector<Step> steps;
   // What run() executes: the steps' calls with fixed runs fused (CompileOptions::fusion), in order;
   // forward_source[j] is the step whose angle gives call j its matrix at run time (a rotation or an
-  // angle-dependent channel), -1 for a fixed call. sweeps: the cache-blocked plan of `forward`
-  // (empty when blocking is off or the state is small).
+  // angle-dependent channel), -1 for a fixed call. forward_adjoint[j]: the adjoint map of fixed call
+  // j (for the others see apply_adjoint of their step), so that the adjoint gradient runs the same
+  // fused schedule backwards. sweeps: the cache-blocked plan of `forward` (empty when blocking is
+  // off or the state is small).
   std::vector<noise::KernelCall> forward;
   std::vector<int> forward_source;
+  std::vector<noise::KernelCall> forward_adjoint;
   std::vector<noise::Sweep> sweeps;
 
   // The rotation matrix of step `s` (kRotation) at angle a, row-major into u (2^k x 2^k).
