@@ -406,7 +406,7 @@ void Program::run_forward(const double* angle_values, std::vector<noise::KernelC
   if (sweeps.empty()) {
     for (const noise::KernelCall& c : *calls) noise::apply(c, rho, num_qubits);
   } else {
-    noise::run_sweeps(sweeps, calls->data(), rho, num_qubits);
+    noise::run_sweeps(sweeps, calls->data(), rho, num_qubits, /*hermitian=*/true);
   }
 }
 

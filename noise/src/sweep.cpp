@@ -107,18 +107,37 @@ TileGroups tile_groups(const std::vector<int>& s, int n) {
 // unitaries on 5-qubit tiles). The kernels on tiles of fewer than kParallelMinQubits qubits do not
 // enter OpenMP at all, and the calls were checked by run_sweeps, so each call is detail::apply_unchecked.
 void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Complex* rho, int threads,
-               std::vector<Complex>& scratch) {
+               std::vector<Complex>& scratch, bool hermitian) {
   const std::size_t dim = std::size_t{1} << g.b;
   const std::size_t lines = g.line_offset.size();
   const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
   const std::size_t per_thread = g.num_tiles * g.tile_elems;
+  // For a Hermitian state, tile (r, c) (r, c: the fixed row and column bits) is the conjugate
+  // transpose of tile (c, r), and stays so under Hermiticity-preserving calls: only the tiles with
+  // r <= c are gathered and computed, and each is also written, conjugate-transposed, as its mirror.
+  // This needs the row and column bits of a group to be the same qubits, that is groups of one tile
+  // (S holds row bits 0 and 1): the free bits are then the f row bits, then the same f column bits.
+  const bool mirror = hermitian && g.num_tiles == 1;
+  const std::size_t f = g.free_bits.size() / 2;
+  std::vector<std::uint64_t> order;  // the groups to process when mirroring: r <= c, by c then r
+  if (mirror) {
+    order.reserve(((std::size_t{1} << f) + 1) << f >> 1);
+    for (std::uint64_t c = 0; c < (std::uint64_t{1} << f); ++c)
+      for (std::uint64_t r = 0; r <= c; ++r) order.push_back(r | c << f);
+  }
+  const std::uint64_t count = mirror ? order.size() : g.num_groups;
+  const auto base_of = [&](std::uint64_t group) {
+    std::uint64_t base = 0;
+    for (std::size_t i = 0; i < g.free_bits.size(); ++i) base |= ((group >> i) & 1) << g.free_bits[i];
+    return base;
+  };
   const auto run_range = [&](int thread) {
     Complex* tile = scratch.data() + per_thread * static_cast<std::size_t>(thread);
-    const std::uint64_t begin = g.num_groups * static_cast<std::uint64_t>(thread) / static_cast<std::uint64_t>(threads);
-    const std::uint64_t end = g.num_groups * static_cast<std::uint64_t>(thread + 1) / static_cast<std::uint64_t>(threads);
-    for (std::uint64_t group = begin; group < end; ++group) {
-      std::uint64_t base = 0;
-      for (std::size_t i = 0; i < g.free_bits.size(); ++i) base |= ((group >> i) & 1) << g.free_bits[i];
+    const std::uint64_t begin = count * static_cast<std::uint64_t>(thread) / static_cast<std::uint64_t>(threads);
+    const std::uint64_t end = count * static_cast<std::uint64_t>(thread + 1) / static_cast<std::uint64_t>(threads);
+    for (std::uint64_t k = begin; k < end; ++k) {
+      const std::uint64_t group = mirror ? order[k] : k;
+      const std::uint64_t base = base_of(group);
       for (std::size_t c = 0; c < dim; ++c) {
         const Complex* src = rho + base + g.col_offset[c];
         // The lines of the column two ahead: strided lines that the hardware prefetcher misses.
@@ -147,6 +166,22 @@ void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Comple
           to[1] = from[s1];
           to[2] = from[s2];
           to[3] = from[s3];
+        }
+      }
+      const std::uint64_t r = group & ((std::uint64_t{1} << f) - 1), c = group >> f;
+      if (!mirror || r == c) continue;
+      // The mirror (c, r): its column j, row i holds conj(tile(j, i)).
+      const std::uint64_t mirror_base = base_of(c | r << f);
+      for (std::size_t j = 0; j < dim; ++j) {
+        Complex* dst = rho + mirror_base + g.col_offset[j];
+        const Complex* src = tile + j;
+        for (std::size_t l = 0; l < lines; ++l) {
+          Complex* to = dst + g.line_offset[l];
+          const Complex* from = src + g.line_row_slot[l] * dim;
+          to[0] = std::conj(from[s0 * dim]);
+          to[1] = std::conj(from[s1 * dim]);
+          to[2] = std::conj(from[s2 * dim]);
+          to[3] = std::conj(from[s3 * dim]);
         }
       }
     }
@@ -211,7 +246,8 @@ std::vector<Sweep> plan_sweeps(const KernelCall* calls, std::size_t count, int n
   return plan;
 }
 
-void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits) {
+void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits,
+                bool hermitian) {
   detail::validate_state(rho, num_qubits);
   if (!plan.empty() && calls == nullptr) throw std::invalid_argument("kernel call pointer is null");
   // Checked before any work, so that nothing throws inside the parallel loops.
@@ -262,7 +298,7 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
       }
       local.push_back(std::move(call));
     }
-    run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch);
+    run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch, hermitian);
   }
 }
 

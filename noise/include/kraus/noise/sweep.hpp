@@ -47,7 +47,12 @@ std::vector<Sweep> plan_sweeps(const KernelCall* calls, std::size_t count, int n
 // may have changed since planning. A sweep of several calls on fewer than n qubits runs tile by tile
 // (in parallel over tiles for n >= kParallelMinQubits; the result does not depend on the number of
 // threads); a single call, or a sweep over the whole register, runs directly with the normal kernels.
-// Throws std::invalid_argument for a bad buffer, or a sweep whose calls leave its qubit set.
-void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits);
+// `hermitian`: the caller promises that rho is Hermitian and that every call maps Hermitian matrices
+// to Hermitian matrices (channels and unitary conjugations do, so any density matrix under a compiled
+// program); then a sweep whose qubits include 0 and 1 computes only one tile of each pair of mirrored
+// tiles (half its arithmetic and reads) and writes the other as its conjugate transpose. Throws
+// std::invalid_argument for a bad buffer, or a sweep whose calls leave its qubit set.
+void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits,
+                bool hermitian = false);
 
 }  // namespace kraus::noise
