@@ -821,20 +821,20 @@ void superoperator_runs(double* x, int n, const int* qubits, int k, const double
   }
 }
 
+// One group of M elements at offsets off (doubles from the block's base), its M x M matrix m.
 template <int M, typename V>
-inline __attribute__((always_inline)) void real_group(double* p, const std::uint64_t* off, const detail::RealGroups& g,
-                                                      int i) {
+inline __attribute__((always_inline)) void real_group(double* p, const std::uint64_t* off, const double* m) {
   V v[M];
-  for (int c = 0; c < M; ++c) v[c] = load<V>(p + off[g.element[i][c]]);
+  for (int c = 0; c < M; ++c) v[c] = load<V>(p + off[c]);
   for (int r = 0; r < M; ++r) {
-    V acc = g.matrix[i][r * M] * v[0];
-    for (int c = 1; c < M; ++c) acc += g.matrix[i][r * M + c] * v[c];
-    store(p + off[g.element[i][r]], acc);
+    V acc = m[r * M] * v[0];
+    for (int c = 1; c < M; ++c) acc += m[r * M + c] * v[c];
+    store(p + off[r], acc);
   }
 }
 
 // Runs of a real 2-qubit superoperator in closed groups (detail::RealGroups), vectorised across
-// adjacent blocks as superoperator_runs_vec is.
+// adjacent blocks as superoperator_runs_vec is. The groups' element offsets are resolved once.
 template <typename V>
 inline __attribute__((always_inline)) void real_groups_runs_vec(double* x, int n, const int* qubits,
                                                                 const detail::RealGroups& g, std::int64_t hi_begin,
@@ -843,20 +843,21 @@ inline __attribute__((always_inline)) void real_groups_runs_vec(double* x, int n
   const int qmin = std::min(qubits[0], qubits[1]);
   const auto bits = touched_bits<2>(n, qubits);
   const auto off_elems = block_offsets<2>(n, qubits);
-  std::uint64_t off[16];
-  for (int e = 0; e < 16; ++e) off[e] = 2 * off_elems[static_cast<std::size_t>(e)];
+  std::uint64_t off[16][4];
+  for (int i = 0; i < g.count; ++i)
+    for (int c = 0; c < g.size[i]; ++c) off[i][c] = 2 * off_elems[static_cast<std::size_t>(g.element[i][c])];
   const std::uint64_t len = std::uint64_t{2} << qmin;
   for (std::int64_t hi = hi_begin; hi < hi_end; ++hi) {
     double* base = x + 2 * insert_zero_bits(static_cast<std::uint64_t>(hi) << qmin, bits);
     for (std::uint64_t j = 0; j < len; j += kStep) {
       double* p = base + j;
-      for (int e = 0; e < 16; ++e) prefetch(n, p + off[e] + 64);
+      for (int e = 0; e < 16; ++e) prefetch(n, p + 2 * off_elems[static_cast<std::size_t>(e)] + 64);
       for (int i = 0; i < g.count; ++i) {
         switch (g.size[i]) {
-          case 1: real_group<1, V>(p, off, g, i); break;
-          case 2: real_group<2, V>(p, off, g, i); break;
-          case 3: real_group<3, V>(p, off, g, i); break;
-          default: real_group<4, V>(p, off, g, i); break;
+          case 1: real_group<1, V>(p, off[i], g.matrix[i]); break;
+          case 2: real_group<2, V>(p, off[i], g.matrix[i]); break;
+          case 3: real_group<3, V>(p, off[i], g.matrix[i]); break;
+          default: real_group<4, V>(p, off[i], g.matrix[i]); break;
         }
       }
     }
