@@ -52,7 +52,7 @@ std::vector<Complex> expanded_unitary(const KernelCall& c, const std::vector<int
 
 // The group's calls as one call on the group's qubits: a unitary product when every call is a
 // unitary, else the superoperator, built by running the calls on each basis matrix |a><b| of the
-// group's register (the column a + b 2^m of S).
+// group's register (the column a + b 2^m of S), in the grouped real form when it has one.
 KernelCall merged(const std::vector<const KernelCall*>& calls, const std::vector<int>& group) {
   const int m = static_cast<int>(group.size()), dim = 1 << m;
   KernelCall out;
@@ -92,6 +92,7 @@ KernelCall merged(const std::vector<const KernelCall*>& calls, const std::vector
     }
     for (int r = 0; r < sd; ++r) out.matrix[static_cast<std::size_t>(r * sd + col)] = b[static_cast<std::size_t>(r)];
   }
+  noise::to_real_groups(&out);
   return out;
 }
 

@@ -29,31 +29,13 @@ std::vector<Complex> row_major(const arma::cx_mat& m) {
   return out;
 }
 
-// The call of the adjoint map: U† for a unitary, S† for a superoperator, the transposed blocks of a
-// real block channel (S is real there), the same call for depolarising (self-adjoint).
-KernelCall adjoint_call(const KernelCall& call) {
-  KernelCall adj = call;
-  switch (call.kind) {
-    case KernelKind::kUnitary:
-    case KernelKind::kSuperoperator: {
-      const int dim = call.kind == KernelKind::kUnitary ? 1 << call.k : 1 << (2 * call.k);
-      for (int r = 0; r < dim; ++r)
-        for (int c = 0; c < dim; ++c) adj.matrix[static_cast<std::size_t>(r * dim + c)] = std::conj(call.matrix[static_cast<std::size_t>(c * dim + r)]);
-      break;
-    }
-    case KernelKind::kRealBlock1q:
-      std::swap(adj.params[1], adj.params[2]);
-      std::swap(adj.params[5], adj.params[6]);
-      break;
-    case KernelKind::kDepolarizing: break;
-  }
-  return adj;
-}
-
+// A fixed step; a real 2-qubit superoperator that keeps its block elements in small groups (a
+// 2-qubit Pauli channel, a product of 1-qubit channels of real block form) takes the grouped form.
 Step fixed_step(KernelCall call) {
+  noise::to_real_groups(&call);
   Step s;
   s.kind = StepKind::kFixed;
-  s.adjoint = adjoint_call(call);
+  s.adjoint = noise::adjoint_call(call);
   s.call = std::move(call);
   return s;
 }
@@ -376,7 +358,7 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   p.forward = detail::fuse(p.steps, options, &p.forward_source);
   p.forward_adjoint.reserve(p.forward.size());
   for (std::size_t j = 0; j < p.forward.size(); ++j) {
-    p.forward_adjoint.push_back(p.forward_source[j] < 0 ? adjoint_call(p.forward[j]) : KernelCall{});
+    p.forward_adjoint.push_back(p.forward_source[j] < 0 ? noise::adjoint_call(p.forward[j]) : KernelCall{});
   }
   if (options.block_qubits > 0 && p.num_qubits > options.block_qubits) {
     p.sweeps = noise::plan_sweeps(p.forward.data(), p.forward.size(), p.num_qubits, options.block_qubits);

@@ -77,6 +77,13 @@ KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind ki
     case KernelKind::kSuperoperator:
       call.matrix.assign(s.data(), s.data() + static_cast<std::size_t>(s.rows()) * s.cols());
       break;
+    case KernelKind::kRealGroups2q:
+      call.kind = KernelKind::kSuperoperator;
+      call.matrix.assign(s.data(), s.data() + static_cast<std::size_t>(s.rows()) * s.cols());
+      if (!to_real_groups(&call)) {
+        throw std::invalid_argument("the channel is not a real 2-qubit channel of grouped form");
+      }
+      break;
     case KernelKind::kDepolarizing: {
       const double alpha = depolarizing_alpha(s, k, kRounding);
       if (alpha < 0.0) throw std::invalid_argument("the channel is not depolarising");
@@ -120,19 +127,59 @@ double kernel_cost(const KernelCall& call) {
       const int sd = dim * dim;
       bool real = true;
       for (const Complex& v : call.matrix) real = real && v.imag() == 0.0;
-      if (!real) return sd;
-      detail::RealGroups groups;
-      if (call.k == 2 && detail::real_groups(call.matrix.data(), &groups)) {
-        double cost = 0.0;  // m^2 real multiply-adds for each group of m elements
-        for (int i = 0; i < groups.count; ++i) cost += groups.size[i] * groups.size[i];
-        return cost / 32.0;
-      }
-      return sd / 2.0;
+      return real ? sd / 2.0 : sd;
+    }
+    case KernelKind::kRealGroups2q: {
+      const detail::RealGroups groups = detail::decode_groups(call.matrix.data());
+      double cost = 0.0;  // m^2 real multiply-adds for each group of m elements
+      for (int i = 0; i < groups.count; ++i) cost += groups.size[i] * groups.size[i];
+      return cost / 32.0;
     }
     case KernelKind::kDepolarizing:
     case KernelKind::kRealBlock1q: return 1.0;
   }
   return 0.0;
+}
+
+bool to_real_groups(KernelCall* call) {
+  detail::RealGroups groups;
+  if (call->kind != KernelKind::kSuperoperator || call->k != 2 || !detail::real_groups(call->matrix.data(), &groups)) {
+    return false;
+  }
+  call->kind = KernelKind::kRealGroups2q;
+  call->matrix = detail::encode_groups(groups);
+  return true;
+}
+
+KernelCall adjoint_call(const KernelCall& call) {
+  KernelCall adj = call;
+  switch (call.kind) {
+    case KernelKind::kUnitary:
+    case KernelKind::kSuperoperator: {
+      const int dim = call.kind == KernelKind::kUnitary ? 1 << call.k : 1 << (2 * call.k);
+      for (int r = 0; r < dim; ++r)
+        for (int c = 0; c < dim; ++c) {
+          adj.matrix[static_cast<std::size_t>(r * dim + c)] = std::conj(call.matrix[static_cast<std::size_t>(c * dim + r)]);
+        }
+      break;
+    }
+    case KernelKind::kRealBlock1q:
+      std::swap(adj.params[1], adj.params[2]);
+      std::swap(adj.params[5], adj.params[6]);
+      break;
+    case KernelKind::kRealGroups2q: {
+      detail::RealGroups g = detail::decode_groups(call.matrix.data());
+      for (int i = 0; i < g.count; ++i) {
+        const int m = g.size[i];
+        for (int r = 0; r < m; ++r)
+          for (int c = r + 1; c < m; ++c) std::swap(g.matrix[i][r * m + c], g.matrix[i][c * m + r]);
+      }
+      adj.matrix = detail::encode_groups(g);
+      break;
+    }
+    case KernelKind::kDepolarizing: break;
+  }
+  return adj;
 }
 
 void detail::apply_unchecked(const KernelCall& call, Complex* rho, int num_qubits) {
@@ -148,6 +195,9 @@ void detail::apply_unchecked(const KernelCall& call, Complex* rho, int num_qubit
       break;
     case KernelKind::kRealBlock1q:
       real_block_channel_1q(rho, num_qubits, call.qubits[0], call.params, call.params + 4);
+      break;
+    case KernelKind::kRealGroups2q:
+      real_groups_2q(rho, num_qubits, call.qubits, decode_groups(call.matrix.data()));
       break;
   }
 }

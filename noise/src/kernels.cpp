@@ -891,15 +891,6 @@ void dispatch_superoperator(Complex* rho, int n, const int* qubits, const Comple
     const int qmin = *std::min_element(qubits, qubits + K);
     const bool real = is_real(s, 1 << (2 * K));
     double* x = reinterpret_cast<double*>(rho);
-    if (K == 2 && real) {
-      detail::RealGroups g;
-      if (detail::real_groups(s, &g)) {
-        for_each_run(num_blocks(n, K) >> qmin, n, [&](std::int64_t begin, std::int64_t end) {
-          real_groups_runs(x, n, qubits, g, begin, end);
-        });
-        return;
-      }
-    }
     const double* sd = reinterpret_cast<const double*>(s);
     for_each_run(num_blocks(n, K) >> qmin, n, [&](std::int64_t begin, std::int64_t end) {
       superoperator_runs(x, n, qubits, K, sd, real, begin, end);
@@ -952,6 +943,38 @@ void dispatch_unitary(Complex* rho, int n, const int* qubits, const Complex* u) 
 }  // namespace
 
 namespace detail {
+
+std::vector<Complex> encode_groups(const RealGroups& g) {
+  std::vector<Complex> out;
+  out.emplace_back(g.count);
+  for (int i = 0; i < g.count; ++i) {
+    const int m = g.size[i];
+    out.emplace_back(m);
+    for (int c = 0; c < m; ++c) out.emplace_back(g.element[i][c]);
+    for (int e = 0; e < m * m; ++e) out.emplace_back(g.matrix[i][e]);
+  }
+  return out;
+}
+
+RealGroups decode_groups(const Complex* data) {
+  RealGroups g;
+  std::size_t at = 0;
+  g.count = static_cast<int>(data[at++].real());
+  for (int i = 0; i < g.count; ++i) {
+    const int m = static_cast<int>(data[at++].real());
+    g.size[i] = m;
+    for (int c = 0; c < m; ++c) g.element[i][c] = static_cast<int>(data[at++].real());
+    for (int e = 0; e < m * m; ++e) g.matrix[i][e] = data[at++].real();
+  }
+  return g;
+}
+
+void real_groups_2q(Complex* rho, int n, const int* qubits, const RealGroups& g) {
+  double* x = reinterpret_cast<double*>(rho);
+  const int qmin = std::min(qubits[0], qubits[1]);
+  for_each_run(num_blocks(n, 2) >> qmin, n,
+               [&](std::int64_t begin, std::int64_t end) { real_groups_runs(x, n, qubits, g, begin, end); });
+}
 
 bool real_groups(const Complex* s, RealGroups* groups) {
   int parent[16];

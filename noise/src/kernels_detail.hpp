@@ -1,6 +1,8 @@
 // Kernels shared between kernels.cpp and channel.cpp (internal header).
 #pragma once
 
+#include <vector>
+
 #include "kraus/noise/kernel_call.hpp"
 #include "kraus/noise/kernels.hpp"
 
@@ -14,9 +16,8 @@ void real_block_channel_1q(Complex* rho, int num_qubits, int qubit, const double
 void depolarizing_block(Complex* rho, int num_qubits, const int* qubits, int k, double alpha);
 
 // A real 2-qubit superoperator as closed groups of the 16 block elements: S only maps elements of a
-// group to elements of the same group, so each group is one small dense real matrix. Channels that
-// keep populations apart from coherences (depolarising with thermal relaxation on both qubits) split
-// into groups of 1, 2 and 4.
+// group to elements of the same group, so each group is one small dense real matrix (the data of a
+// kRealGroups2q call, decoded).
 struct RealGroups {
   int count = 0;
   int size[16] = {};
@@ -27,6 +28,11 @@ struct RealGroups {
 // Whether the row-major 16 x 16 superoperator s is real with every group at most 4 elements; fills
 // `groups` when it is.
 bool real_groups(const Complex* s, RealGroups* groups);
+// The matrix of a kRealGroups2q call (kernel_call.hpp) from groups, and back.
+std::vector<Complex> encode_groups(const RealGroups& groups);
+RealGroups decode_groups(const Complex* data);
+// rho <- S rho for S given by its groups, on qubits[0..1].
+void real_groups_2q(Complex* rho, int num_qubits, const int* qubits, const RealGroups& groups);
 
 // apply_unitary (without the unitarity check) and apply_superoperator without their argument checks,
 // and noise::apply without its qubit checks: for callers that validated once for many applications

@@ -10,6 +10,7 @@
 #include "cli/noisy_reference.hpp"
 #include "kraus/engine/program.hpp"
 #include "kraus/engine/simulator.hpp"
+#include "kraus/noise/kernels.hpp"
 #include "reference/test_support.hpp"
 
 namespace {
@@ -134,7 +135,15 @@ TEST_CASE("program: steps take the kernel the channel table names", "[program]")
   CHECK(p.steps[1].call.kind == noise::KernelKind::kRealBlock1q);
   CHECK(p.steps[2].call.kind == noise::KernelKind::kUnitary);
   CHECK(p.steps[3].call.kind == noise::KernelKind::kDepolarizing);
-  CHECK(p.steps[4].call.kind == noise::KernelKind::kSuperoperator);
+  // The table names the superoperator for a 2-qubit Pauli channel; being real, with its block
+  // elements in groups of 4, it is compiled to the grouped form, which applies the same map.
+  CHECK(p.steps[4].call.kind == noise::KernelKind::kRealGroups2q);
+  const noise::Channel pauli = model.gate_noise[2].channel.build(2);
+  arma::cx_mat a = ref::debug_matrix(2), b = ref::debug_matrix(2);
+  noise::apply(p.steps[4].call, a.memptr(), 2);
+  const int qubits[2] = {0, 1};
+  noise::apply_superoperator(b.memptr(), 2, qubits, 2, pauli.superoperator().data());
+  CHECK(ref::max_abs_diff(a, b) <= 1e-14);
 }
 
 TEST_CASE("program: fused and cache-blocked runs agree with the plain step-by-step run", "[program]") {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kraus/noise/kernel_call.hpp"
 #include "kraus/noise/kernels.hpp"
 #include "reference/test_support.hpp"
 
@@ -164,30 +165,73 @@ TEST_CASE("apply_superoperator matches the dense reference for general superoper
     for (const std::vector<int>& qubits : ref::ordered_tuples(n, k)) {
       const arma::uword dk2 = arma::uword{1} << (2 * k);
       // A general complex superoperator, not a channel: every entry matters. A real one takes the
-      // kernels' real path; a real 2-qubit one that maps the block elements within groups of at
-      // most 4 (random groups of 1 to 4 elements here) the grouped path.
-      for (int form = 0; form < 3; ++form) {
-        CAPTURE(n, qubits, form);
+      // kernels' real path.
+      for (bool real : {false, true}) {
+        CAPTURE(n, qubits, real);
         arma::cx_mat s = ref::complex_gaussian(dk2, dk2, rng);
-        if (form > 0) s = arma::cx_mat(arma::mat(arma::real(s)), arma::zeros<arma::mat>(dk2, dk2));
-        if (form == 2) {
-          std::vector<arma::uword> order(dk2);
-          for (arma::uword e = 0; e < dk2; ++e) order[e] = e;
-          std::shuffle(order.begin(), order.end(), rng);
-          std::vector<int> group(dk2);
-          for (arma::uword e = 0, g = 0; e < dk2; ++g) {
-            const arma::uword size = std::min<arma::uword>(1 + rng() % 4, dk2 - e);
-            for (arma::uword j = 0; j < size; ++j) group[order[e++]] = static_cast<int>(g);
-          }
-          for (arma::uword r = 0; r < dk2; ++r)
-            for (arma::uword c = 0; c < dk2; ++c)
-              if (group[r] != group[c]) s(r, c) = 0.0;
-        }
+        if (real) s = arma::cx_mat(arma::mat(arma::real(s)), arma::zeros<arma::mat>(dk2, dk2));
         arma::cx_mat out = rho;
         noise::apply_superoperator(out.memptr(), n, qubits.data(), k, ref::row_major(s).data());
         REQUIRE_MATRIX_CLOSE(out, ref::apply_superoperator(rho, s, qubits, n), 1e-11);
       }
     }
+  }
+}
+
+TEST_CASE("grouped real 2-qubit superoperators: conversion, application, adjoint and cost", "[noise][kernels]") {
+  // A real 16 x 16 superoperator that maps the block elements within random groups of 1 to 4
+  // elements; to_real_groups turns its call into the kRealGroups2q form, which must apply the same
+  // map, have the transposed map as adjoint, and cost the sum of the squared group sizes / 32.
+  const int n = 4;
+  ref::Rng rng(2500);
+  const arma::cx_mat rho = ref::complex_gaussian(16, 16, rng);
+  for (const std::vector<int>& qubits : ref::ordered_tuples(n, 2)) {
+    CAPTURE(qubits);
+    std::vector<arma::uword> order(16);
+    for (arma::uword e = 0; e < 16; ++e) order[e] = e;
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<int> group(16);
+    double squares = 0.0;
+    for (arma::uword e = 0, g = 0; e < 16; ++g) {
+      const arma::uword size = std::min<arma::uword>(1 + rng() % 4, 16 - e);
+      squares += static_cast<double>(size * size);
+      for (arma::uword j = 0; j < size; ++j) group[order[e++]] = static_cast<int>(g);
+    }
+    arma::mat s = arma::real(ref::complex_gaussian(16, 16, rng));
+    for (arma::uword r = 0; r < 16; ++r)
+      for (arma::uword c = 0; c < 16; ++c)
+        if (group[r] != group[c]) s(r, c) = 0.0;
+    const arma::cx_mat sc(s, arma::zeros<arma::mat>(16, 16));
+    noise::KernelCall call;
+    call.kind = noise::KernelKind::kSuperoperator;
+    call.k = 2;
+    std::copy(qubits.begin(), qubits.end(), call.qubits);
+    call.matrix = ref::row_major(sc);
+    REQUIRE(noise::to_real_groups(&call));
+    REQUIRE(call.kind == noise::KernelKind::kRealGroups2q);
+    CHECK(noise::kernel_cost(call) == squares / 32.0);
+    arma::cx_mat out = rho;
+    noise::apply(call, out.memptr(), n);
+    REQUIRE_MATRIX_CLOSE(out, ref::apply_superoperator(rho, sc, qubits, n), 1e-12);
+    out = rho;
+    noise::apply(noise::adjoint_call(call), out.memptr(), n);
+    REQUIRE_MATRIX_CLOSE(out, ref::apply_superoperator(rho, arma::cx_mat(sc.t()), qubits, n), 1e-12);
+  }
+  // Not grouped: a complex entry, or a group of 5.
+  noise::KernelCall complex_call;
+  complex_call.kind = noise::KernelKind::kSuperoperator;
+  complex_call.k = 2;
+  complex_call.qubits[0] = 0, complex_call.qubits[1] = 1;
+  complex_call.matrix.assign(256, 0.0);
+  for (int e = 0; e < 16; ++e) complex_call.matrix[static_cast<std::size_t>(17 * e)] = 1.0;
+  noise::KernelCall chain = complex_call;
+  complex_call.matrix[0] = Complex(0.0, 1.0);
+  for (int e = 0; e < 4; ++e) chain.matrix[static_cast<std::size_t>(16 * e + e + 1)] = 0.5;  // 0-1-2-3-4
+  for (noise::KernelCall c : {complex_call, chain}) {
+    const std::vector<Complex> before = c.matrix;
+    CHECK_FALSE(noise::to_real_groups(&c));
+    CHECK(c.kind == noise::KernelKind::kSuperoperator);
+    CHECK(c.matrix == before);
   }
 }
 

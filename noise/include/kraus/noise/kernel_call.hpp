@@ -29,6 +29,11 @@ enum class KernelKind {
   // damping, thermal relaxation, reset, measurement): (B00, B11) <- P (B00, B11) with P = params[0..3]
   // and (B01, B10) <- C (B01, B10) with C = params[4..7], both row-major 2x2.
   kRealBlock1q,
+  // k = 2, a real superoperator that maps the 16 block elements (column-stacked index a + 4 b) within
+  // closed groups of at most 4 (depolarising and relaxation after a CNOT): matrix holds, as real
+  // parts, the number of groups, then for each group its size m, its m elements and its m x m matrix
+  // row-major. Made by to_real_groups.
+  kRealGroups2q,
 };
 
 struct KernelCall {
@@ -48,6 +53,16 @@ KernelCall unitary_call(const int* qubits, int k, const Complex* u);
 // have the form `kind` needs (a table entry naming the wrong kernel is a bug the tests catch).
 KernelCall channel_call(const Channel& channel, const int* qubits, KernelKind kind);
 
+// Turns a 2-qubit kSuperoperator call whose superoperator is real and keeps the block elements in
+// closed groups of at most 4 into the equivalent kRealGroups2q call; returns whether it did (other
+// calls are left as they are).
+bool to_real_groups(KernelCall* call);
+
+// The call of the adjoint map E† (Tr(A E(B)) = Tr(E†(A) B)): U† for a unitary, S† for a
+// superoperator, the transposed blocks and groups of the real forms, the same call for depolarising
+// (self-adjoint).
+KernelCall adjoint_call(const KernelCall& call);
+
 // The cheapest kind for a channel given as data only (explicit channels built in code): a single
 // Kraus operator -> kUnitary; depolarising form -> kDepolarizing; 1-qubit real block form ->
 // kRealBlock1q; anything else kSuperoperator. Exact zeros up to 1e-15.
@@ -56,12 +71,9 @@ KernelKind detect_kernel(const Channel& channel);
 // The cost model of the kernels' paths, in complex multiply-adds per density-matrix element (a real
 // coefficient times a complex element counts one half): dense k-qubit unitary 2 * 2^k (U on the row
 // bits, conj(U) on the column bits; 2^k when U is real), diagonal 1, permutation with phases 0.5,
-// k-qubit superoperator 4^k (4^k / 2 when real), depolarising and real block channels 1. A real
-// 2-qubit superoperator that maps the 16 block elements within closed groups of at most 4 (channels
-// that keep populations apart from coherences: depolarising with thermal relaxation on both qubits
-// splits into groups of 1, 2, 2, 4) takes a grouped path costing the sum of the groups' squared
-// sizes / 32 (1.1 for that channel). Operator fusion (engine) merges calls when this says it is
-// cheaper.
+// k-qubit superoperator 4^k (4^k / 2 when real), kRealGroups2q the sum of the groups' squared sizes
+// / 32 (2 for a CNOT with depolarising and relaxation after it: groups of 4), depolarising and real
+// block channels 1. Operator fusion (engine) merges calls when this says it is cheaper.
 double kernel_cost(const KernelCall& call);
 
 // rho <- call(rho) on an n-qubit buffer. Qubits are checked against n (std::invalid_argument);
