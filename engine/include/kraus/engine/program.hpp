@@ -46,15 +46,15 @@ struct CompileOptions {
   int fusion_max_qubits = 2;
   // The cost model is noise::kernel_cost (kraus/noise/kernel_call.hpp), in complex multiply-adds
   // per density-matrix element of one call (a dense 1-qubit unitary 4, or 2 when real; a 1-qubit
-  // superoperator 4, or 2 when real; a real 2-qubit superoperator with few nonzero entries about 1;
-  // depolarising and real block channels 1), plus pass_cost for every call (its trip through the
+  // superoperator 4, or 2 when real; a grouped real 2-qubit superoperator 2 or less; depolarising
+  // and real block channels 1), plus pass_cost for every call (its trip through the
   // state, or through a cache-resident tile when blocked). Merging wins when the merged call costs
   // less than the calls it replaces. Default 0, by measurement with cache blocking on
   // (docs/PERFORMANCE.md): a call's trip through a tile costs little against its arithmetic. So a
   // gate and the 1-qubit channels after it become one 1-qubit superoperator (RY and depolarising: 2
-  // against 2 + 1), a CNOT with the depolarising and relaxation after it one sparse real 2-qubit
-  // superoperator (about 1 against 0.5 + 3), while two 1-qubit gates stay apart (a 2-qubit unitary
-  // costs as much as they do).
+  // against 2 + 1), a CNOT with the depolarising and relaxation after it one grouped real 2-qubit
+  // superoperator (2 against 0.5 + 3), while two 1-qubit gates stay apart (a 2-qubit unitary costs
+  // as much as they do).
   double pass_cost = 0.0;
   // Cache blocking (kraus/noise/sweep.hpp): calls on at most block_qubits qubits between them are
   // applied tile by tile in one sweep over memory; 0 turns it off (every call one pass). At least 3.
