@@ -112,7 +112,9 @@ struct Program {
   void apply_adjoint(std::size_t i, const double* angle_values, noise::Complex* rho) const;
   // Sets rho (2^n x 2^n) to the initial state: |0...0>, or the amplitude encoding of x.
   void initial_state(const double* x, noise::Complex* rho) const;
-  // Runs the forward schedule (fused, cache-blocked) on rho with the angles' values at hand. `bound`
+  // Runs the forward schedule (fused, cache-blocked) on rho with the angles' values at hand. rho must
+  // be Hermitian (a density matrix): a blocked sweep computes one tile of each mirrored pair and
+  // writes the other as its conjugate transpose (noise::run_sweeps). `bound`
   // is the caller's buffer for the schedule with the angles' matrices written in: made a copy of
   // `forward` when its size differs, then only those calls are refilled, so a caller that keeps it
   // (one per thread) allocates nothing per run.
