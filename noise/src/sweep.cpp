@@ -1,6 +1,7 @@
 #include "kraus/noise/sweep.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,12 @@ std::uint64_t qubit_mask(const KernelCall& call) {
 }
 
 int popcount(std::uint64_t x) { return __builtin_popcountll(x); }
+
+// i^k for k mod 4.
+Complex i_power(int k) {
+  static const Complex powers[4] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
+  return powers[k & 3];
+}
 
 std::vector<int> mask_qubits(std::uint64_t mask) {
   std::vector<int> qubits;
@@ -101,95 +108,211 @@ TileGroups tile_groups(const std::vector<int>& s, int n) {
   return g;
 }
 
-// Runs the calls of one sweep group by group; `local` holds them renumbered onto the tile's qubits.
-// The groups are split into `threads` contiguous ranges (a static schedule) run by std::threads, not
-// an OpenMP team (a team around the kernels cost 9.3 us a call against 6.2 us, 2 threads, 1-qubit
-// unitaries on 5-qubit tiles). The kernels on tiles of fewer than kParallelMinQubits qubits do not
-// enter OpenMP at all, and the calls were checked by run_sweeps, so each call is detail::apply_unchecked.
-void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Complex* rho, int threads,
-               std::vector<Complex>& scratch, bool hermitian) {
-  const std::size_t dim = std::size_t{1} << g.b;
-  const std::size_t lines = g.line_offset.size();
-  const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
-  const std::size_t per_thread = g.num_tiles * g.tile_elems;
-  // For a Hermitian state, tile (r, c) (r, c: the fixed row and column bits) is the conjugate
-  // transpose of tile (c, r), and stays so under Hermiticity-preserving calls: only the tiles with
-  // r <= c are gathered and computed, and each is also written, conjugate-transposed, as its mirror.
-  // This needs the row and column bits of a group to be the same qubits, that is groups of one tile
-  // (S holds row bits 0 and 1): the free bits are then the f row bits, then the same f column bits.
-  const bool mirror = hermitian && g.num_tiles == 1;
-  const std::size_t f = g.free_bits.size() / 2;
+// The order in which one sweep visits its groups, and where each group lies. For a Hermitian state,
+// tile (r, c) (r, c: the fixed row and column bits) is the conjugate transpose of tile (c, r), and
+// stays so under Hermiticity-preserving calls: only the tiles with r <= c are gathered and computed,
+// and each is also written, conjugate-transposed, as its mirror. This needs the row and column bits
+// of a group to be the same qubits, that is groups of one tile (S holds row bits 0 and 1): the free
+// bits are then the f row bits, then the same f column bits.
+struct GroupOrder {
+  bool mirror = false;
+  std::size_t f = 0;
   std::vector<std::uint64_t> order;  // the groups to process when mirroring: r <= c, by c then r
-  if (mirror) {
-    order.reserve(((std::size_t{1} << f) + 1) << f >> 1);
-    for (std::uint64_t c = 0; c < (std::uint64_t{1} << f); ++c)
-      for (std::uint64_t r = 0; r <= c; ++r) order.push_back(r | c << f);
-  }
-  const std::uint64_t count = mirror ? order.size() : g.num_groups;
-  const auto base_of = [&](std::uint64_t group) {
-    std::uint64_t base = 0;
-    for (std::size_t i = 0; i < g.free_bits.size(); ++i) base |= ((group >> i) & 1) << g.free_bits[i];
-    return base;
-  };
-  const auto run_range = [&](int thread) {
-    Complex* tile = scratch.data() + per_thread * static_cast<std::size_t>(thread);
-    const std::uint64_t begin = count * static_cast<std::uint64_t>(thread) / static_cast<std::uint64_t>(threads);
-    const std::uint64_t end = count * static_cast<std::uint64_t>(thread + 1) / static_cast<std::uint64_t>(threads);
-    for (std::uint64_t k = begin; k < end; ++k) {
-      const std::uint64_t group = mirror ? order[k] : k;
-      const std::uint64_t base = base_of(group);
-      for (std::size_t c = 0; c < dim; ++c) {
-        const Complex* src = rho + base + g.col_offset[c];
-        // The lines of the column two ahead: strided lines that the hardware prefetcher misses.
-        const Complex* ahead = rho + base + g.col_offset[c + 2 < dim ? c + 2 : c];
-        Complex* dst = tile + c * dim;
-        for (std::size_t l = 0; l < lines; ++l) {
-          __builtin_prefetch(ahead + g.line_offset[l]);
-          const Complex* from = src + g.line_offset[l];
-          Complex* to = dst + g.line_row_slot[l];
-          to[s0] = from[0];
-          to[s1] = from[1];
-          to[s2] = from[2];
-          to[s3] = from[3];
-        }
-      }
-      for (std::size_t t = 0; t < g.num_tiles; ++t) {
-        for (const KernelCall& call : local) detail::apply_unchecked(call, tile + t * g.tile_elems, g.b);
-      }
-      for (std::size_t c = 0; c < dim; ++c) {
-        Complex* dst = rho + base + g.col_offset[c];
-        const Complex* src = tile + c * dim;
-        for (std::size_t l = 0; l < lines; ++l) {
-          Complex* to = dst + g.line_offset[l];
-          const Complex* from = src + g.line_row_slot[l];
-          to[0] = from[s0];
-          to[1] = from[s1];
-          to[2] = from[s2];
-          to[3] = from[s3];
-        }
-      }
-      const std::uint64_t r = group & ((std::uint64_t{1} << f) - 1), c = group >> f;
-      if (!mirror || r == c) continue;
-      // The mirror (c, r): its column j, row i holds conj(tile(j, i)).
-      const std::uint64_t mirror_base = base_of(c | r << f);
-      for (std::size_t j = 0; j < dim; ++j) {
-        Complex* dst = rho + mirror_base + g.col_offset[j];
-        const Complex* src = tile + j;
-        for (std::size_t l = 0; l < lines; ++l) {
-          Complex* to = dst + g.line_offset[l];
-          const Complex* from = src + g.line_row_slot[l] * dim;
-          to[0] = std::conj(from[s0 * dim]);
-          to[1] = std::conj(from[s1 * dim]);
-          to[2] = std::conj(from[s2 * dim]);
-          to[3] = std::conj(from[s3 * dim]);
-        }
-      }
+  std::uint64_t count = 0;
+
+  GroupOrder(const TileGroups& g, bool hermitian) : mirror(hermitian && g.num_tiles == 1), f(g.free_bits.size() / 2) {
+    if (mirror) {
+      order.reserve(((std::size_t{1} << f) + 1) << f >> 1);
+      for (std::uint64_t c = 0; c < (std::uint64_t{1} << f); ++c)
+        for (std::uint64_t r = 0; r <= c; ++r) order.push_back(r | c << f);
     }
+    count = mirror ? order.size() : g.num_groups;
+  }
+  std::uint64_t group(std::uint64_t k) const { return mirror ? order[k] : k; }
+  // An off-diagonal tile of a mirrored pair: the other one is written as its conjugate transpose.
+  bool has_mirror(std::uint64_t group) const { return mirror && (group & ((std::uint64_t{1} << f) - 1)) != group >> f; }
+  std::uint64_t mirror_of(std::uint64_t group) const { return group >> f | (group & ((std::uint64_t{1} << f) - 1)) << f; }
+};
+
+std::uint64_t group_base(const TileGroups& g, std::uint64_t group) {
+  std::uint64_t base = 0;
+  for (std::size_t i = 0; i < g.free_bits.size(); ++i) base |= ((group >> i) & 1) << g.free_bits[i];
+  return base;
+}
+
+// The group at `base` from rho into its 2^e contiguous tiles.
+void gather(const TileGroups& g, const Complex* rho, std::uint64_t base, Complex* tile) {
+  const std::size_t dim = std::size_t{1} << g.b;
+  const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
+  for (std::size_t c = 0; c < dim; ++c) {
+    const Complex* src = rho + base + g.col_offset[c];
+    // The lines of the column two ahead: strided lines that the hardware prefetcher misses.
+    const Complex* ahead = rho + base + g.col_offset[c + 2 < dim ? c + 2 : c];
+    Complex* dst = tile + c * dim;
+    for (std::size_t l = 0; l < g.line_offset.size(); ++l) {
+      __builtin_prefetch(ahead + g.line_offset[l]);
+      const Complex* from = src + g.line_offset[l];
+      Complex* to = dst + g.line_row_slot[l];
+      to[s0] = from[0];
+      to[s1] = from[1];
+      to[s2] = from[2];
+      to[s3] = from[3];
+    }
+  }
+}
+
+// The tiles back into the group at `base`, and, for the off-diagonal tile of a mirrored pair, its
+// conjugate transpose into the mirror group at `mirror_base` (column j, row i holds conj(tile(j, i))).
+void scatter(const TileGroups& g, const Complex* tile, Complex* rho, std::uint64_t base, bool mirrored,
+             std::uint64_t mirror_base) {
+  const std::size_t dim = std::size_t{1} << g.b;
+  const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
+  for (std::size_t c = 0; c < dim; ++c) {
+    Complex* dst = rho + base + g.col_offset[c];
+    const Complex* src = tile + c * dim;
+    for (std::size_t l = 0; l < g.line_offset.size(); ++l) {
+      Complex* to = dst + g.line_offset[l];
+      const Complex* from = src + g.line_row_slot[l];
+      to[0] = from[s0];
+      to[1] = from[s1];
+      to[2] = from[s2];
+      to[3] = from[s3];
+    }
+  }
+  if (!mirrored) return;
+  for (std::size_t j = 0; j < dim; ++j) {
+    Complex* dst = rho + mirror_base + g.col_offset[j];
+    const Complex* src = tile + j;
+    for (std::size_t l = 0; l < g.line_offset.size(); ++l) {
+      Complex* to = dst + g.line_offset[l];
+      const Complex* from = src + g.line_row_slot[l] * dim;
+      to[0] = std::conj(from[s0 * dim]);
+      to[1] = std::conj(from[s1 * dim]);
+      to[2] = std::conj(from[s2 * dim]);
+      to[3] = std::conj(from[s3 * dim]);
+    }
+  }
+}
+
+// Runs body(thread, begin, end) for `threads` contiguous ranges of [0, count) (a static schedule) on
+// std::threads, not an OpenMP team (a team around the kernels cost 9.3 us a call against 6.2 us, 2
+// threads, 1-qubit unitaries on 5-qubit tiles). The kernels on tiles of fewer than kParallelMinQubits
+// qubits do not enter OpenMP at all.
+template <class Body>
+void split_over_threads(std::uint64_t count, int threads, const Body& body) {
+  const auto run_range = [&](int thread) {
+    const auto t = static_cast<std::uint64_t>(thread), all = static_cast<std::uint64_t>(threads);
+    body(thread, count * t / all, count * (t + 1) / all);
   };
   std::vector<std::thread> workers;
   for (int thread = 1; thread < threads; ++thread) workers.emplace_back(run_range, thread);
   run_range(0);
   for (std::thread& worker : workers) worker.join();
+}
+
+// Runs the calls of one sweep group by group; `local` holds them renumbered onto the tile's qubits.
+// The calls were checked by run_sweeps, so each call is detail::apply_unchecked.
+void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Complex* rho, int threads,
+               std::vector<Complex>& scratch, bool hermitian) {
+  const GroupOrder groups(g, hermitian);
+  const std::size_t per_thread = g.num_tiles * g.tile_elems;
+  split_over_threads(groups.count, threads, [&](int thread, std::uint64_t begin, std::uint64_t end) {
+    Complex* tile = scratch.data() + per_thread * static_cast<std::size_t>(thread);
+    for (std::uint64_t k = begin; k < end; ++k) {
+      const std::uint64_t group = groups.group(k), base = group_base(g, group);
+      gather(g, rho, base, tile);
+      for (std::size_t t = 0; t < g.num_tiles; ++t) {
+        for (const KernelCall& call : local) detail::apply_unchecked(call, tile + t * g.tile_elems, g.b);
+      }
+      const bool mirrored = groups.has_mirror(group);
+      scatter(g, tile, rho, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
+    }
+  });
+}
+
+// `call` with its qubits renumbered to their positions in `qubits` (ascending, holding them).
+KernelCall localize(KernelCall call, const std::vector<int>& qubits) {
+  for (int j = 0; j < call.k; ++j) {
+    call.qubits[j] = static_cast<int>(std::lower_bound(qubits.begin(), qubits.end(), call.qubits[j]) - qubits.begin());
+  }
+  return call;
+}
+
+std::uint64_t localize_mask(std::uint64_t mask, const std::vector<int>& qubits) {
+  std::uint64_t out = 0;
+  for (std::size_t j = 0; j < qubits.size(); ++j) out |= ((mask >> qubits[j]) & 1) << j;
+  return out;
+}
+
+// Throws unless the sweep's qubits are strictly ascending and in range; returns them as a mask.
+std::uint64_t checked_sweep_mask(const Sweep& sweep, int num_qubits) {
+  std::uint64_t set = 0;
+  for (std::size_t j = 0; j < sweep.qubits.size(); ++j) {
+    const int q = sweep.qubits[j];
+    if (q < 0 || q >= num_qubits) {
+      throw std::invalid_argument("sweep qubit " + std::to_string(q) + " is out of range [0, " +
+                                  std::to_string(num_qubits - 1) + "]");
+    }
+    if (j > 0 && q <= sweep.qubits[j - 1]) throw std::invalid_argument("sweep qubits are not strictly ascending");
+    set |= std::uint64_t{1} << q;
+  }
+  return set;
+}
+
+void check_call_in(const KernelCall& call, std::uint64_t set, int num_qubits, std::size_t index) {
+  detail::validate_targets(num_qubits, call.qubits, call.k, 3);
+  if ((qubit_mask(call) & ~set) != 0) {
+    throw std::invalid_argument("call " + std::to_string(index) + " acts on a qubit outside its sweep's qubits");
+  }
+}
+
+int sweep_threads(int num_qubits) {
+#ifdef _OPENMP
+  // One thread inside a caller's parallel region, as the kernels' own regions there.
+  if (num_qubits >= kParallelMinQubits && !omp_in_parallel()) return omp_get_max_threads();
+#endif
+  (void)num_qubits;
+  return 1;
+}
+
+// dst <- src over 4^n elements, in parallel for large states (one thread copies at about half the
+// bandwidth two reach).
+void copy_state(const Complex* src, Complex* dst, int num_qubits) {
+  const std::uint64_t len = std::uint64_t{1} << (2 * num_qubits);
+  const int threads = sweep_threads(num_qubits);
+  split_over_threads(len, threads, [&](int, std::uint64_t begin, std::uint64_t end) {
+    std::memcpy(static_cast<void*>(dst + begin), static_cast<const void*>(src + begin), (end - begin) * sizeof(Complex));
+  });
+}
+
+// Re Σ conj(σ(r, c)) X(r, c) over one dim x dim tile for X = -i/2 [P, ρ], P = i^{|x&z|} X^x Z^z on
+// the tile's qubits: P|b> = ph(b)|b^x> with ph(b) = i^{|x&z|} (-1)^{|b&z|}, so
+// (Pρ)(r, c) = ph(r^x) ρ(r^x, c) and (ρP)(r, c) = ρ(r, c^x) ph(c).
+double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::size_t dim, std::uint64_t xm,
+                              std::uint64_t zm) {
+  double re = 0.0, im = 0.0;  // Σ conj(σ) [(-1)^{|r^x&z|} ρ(r^x, c) - (-1)^{|c&z|} ρ(r, c^x)]
+  for (std::size_t c = 0; c < dim; ++c) {
+    const Complex* col = rho + c * dim;
+    const Complex* col_x = rho + (c ^ xm) * dim;
+    const Complex* s = sigma + c * dim;
+    const double c_sign = (popcount(c & zm) & 1) ? -1.0 : 1.0;
+    for (std::size_t r = 0; r < dim; ++r) {
+      const double r_sign = (popcount((r ^ xm) & zm) & 1) ? -1.0 : 1.0;
+      const Complex v = r_sign * col[r ^ xm] - c_sign * col_x[r];
+      re += s[r].real() * v.real() + s[r].imag() * v.imag();
+      im += s[r].real() * v.imag() - s[r].imag() * v.real();
+    }
+  }
+  // -i/2 · i^{|x&z|} · (re + i im), real part.
+  const Complex factor = Complex(0.0, -0.5) * i_power(popcount(xm & zm));
+  return (factor * Complex(re, im)).real();
+}
+
+// Re Σ conj(a_i) b_i over `len` elements.
+double tile_inner(const Complex* a, const Complex* b, std::size_t len) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < len; ++i) s += a[i].real() * b[i].real() + a[i].imag() * b[i].imag();
+  return s;
 }
 
 }  // namespace
@@ -247,42 +370,26 @@ std::vector<Sweep> plan_sweeps(const KernelCall* calls, std::size_t count, int n
 }
 
 void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits,
-                bool hermitian) {
+                bool hermitian, Complex* const* checkpoints) {
   detail::validate_state(rho, num_qubits);
   if (!plan.empty() && calls == nullptr) throw std::invalid_argument("kernel call pointer is null");
   // Checked before any work, so that nothing throws inside the parallel loops.
   std::size_t scratch_elems = 0;
   for (const Sweep& sweep : plan) {
-    std::uint64_t set = 0;
-    for (std::size_t j = 0; j < sweep.qubits.size(); ++j) {
-      const int q = sweep.qubits[j];
-      if (q < 0 || q >= num_qubits) {
-        throw std::invalid_argument("sweep qubit " + std::to_string(q) + " is out of range [0, " +
-                                    std::to_string(num_qubits - 1) + "]");
-      }
-      if (j > 0 && q <= sweep.qubits[j - 1]) throw std::invalid_argument("sweep qubits are not strictly ascending");
-      set |= std::uint64_t{1} << q;
-    }
-    for (std::size_t i : sweep.calls) {
-      detail::validate_targets(num_qubits, calls[i].qubits, calls[i].k, 3);
-      if ((qubit_mask(calls[i]) & ~set) != 0) {
-        throw std::invalid_argument("call " + std::to_string(i) + " acts on a qubit outside its sweep's qubits");
-      }
-    }
+    const std::uint64_t set = checked_sweep_mask(sweep, num_qubits);
+    for (std::size_t i : sweep.calls) check_call_in(calls[i], set, num_qubits, i);
     const int b = static_cast<int>(sweep.qubits.size());
     if (sweep.calls.size() > 1 && b < num_qubits) {
       const int extra = std::min(num_qubits, 2) - popcount(set & 3);
       scratch_elems = std::max(scratch_elems, std::size_t{1} << (2 * b + extra));
     }
   }
-  int threads = 1;
-#ifdef _OPENMP
-  // One thread inside a caller's parallel region, as the kernels' own regions there.
-  if (num_qubits >= kParallelMinQubits && !omp_in_parallel()) threads = omp_get_max_threads();
-#endif
+  const int threads = sweep_threads(num_qubits);
   // Allocated once for all sweeps: fresh pages are slow on first touch.
   std::vector<Complex> scratch(scratch_elems * static_cast<std::size_t>(threads));
-  for (const Sweep& sweep : plan) {
+  for (std::size_t p = 0; p < plan.size(); ++p) {
+    const Sweep& sweep = plan[p];
+    if (checkpoints != nullptr && checkpoints[p] != nullptr) copy_state(rho, checkpoints[p], num_qubits);
     const int b = static_cast<int>(sweep.qubits.size());
     if (sweep.calls.size() == 1 || b >= num_qubits) {
       for (std::size_t i : sweep.calls) apply(calls[i], rho, num_qubits);
@@ -290,15 +397,110 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
     }
     std::vector<KernelCall> local;
     local.reserve(sweep.calls.size());
-    for (std::size_t i : sweep.calls) {
-      KernelCall call = calls[i];
-      for (int j = 0; j < call.k; ++j) {
-        call.qubits[j] = static_cast<int>(std::lower_bound(sweep.qubits.begin(), sweep.qubits.end(), call.qubits[j]) -
-                                          sweep.qubits.begin());
-      }
-      local.push_back(std::move(call));
-    }
+    for (std::size_t i : sweep.calls) local.push_back(localize(calls[i], sweep.qubits));
     run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch, hermitian);
+  }
+}
+
+void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCall* adjoints,
+                    const CallDerivative* derivatives, const Complex* before, Complex* sigma, int num_qubits,
+                    double* gradient, std::vector<Complex>& scratch) {
+  detail::validate_state(before, num_qubits);
+  detail::validate_state(sigma, num_qubits);
+  if (calls == nullptr || adjoints == nullptr || derivatives == nullptr || gradient == nullptr) {
+    throw std::invalid_argument("null call, adjoint, derivative or gradient pointer");
+  }
+  const std::uint64_t set = checked_sweep_mask(sweep, num_qubits);
+  if (sweep.qubits.empty()) throw std::invalid_argument("sweep without qubits");
+  // The calls renumbered onto the tile, and the differentiated ones in sweep order.
+  std::vector<KernelCall> local, local_adjoint;
+  std::vector<CallDerivative> local_derivative;
+  std::vector<std::size_t> differentiated;  // positions in the sweep
+  for (std::size_t pos = 0; pos < sweep.calls.size(); ++pos) {
+    const std::size_t i = sweep.calls[pos];
+    check_call_in(calls[i], set, num_qubits, i);
+    check_call_in(adjoints[i], set, num_qubits, i);
+    local.push_back(localize(calls[i], sweep.qubits));
+    local_adjoint.push_back(localize(adjoints[i], sweep.qubits));
+    CallDerivative d;
+    d.kind = derivatives[i].kind;
+    if (d.kind == CallDerivative::Kind::kPauliRotation) {
+      const std::uint64_t support = derivatives[i].x_mask | derivatives[i].z_mask;
+      if ((support & ~set) != 0) {
+        throw std::invalid_argument("the rotation of call " + std::to_string(i) + " acts outside its sweep's qubits");
+      }
+      d.x_mask = localize_mask(derivatives[i].x_mask, sweep.qubits);
+      d.z_mask = localize_mask(derivatives[i].z_mask, sweep.qubits);
+    } else if (d.kind == CallDerivative::Kind::kSuperoperator) {
+      check_call_in(derivatives[i].derivative, set, num_qubits, i);
+      d.derivative = localize(derivatives[i].derivative, sweep.qubits);
+    }
+    if (d.kind != CallDerivative::Kind::kNone) differentiated.push_back(pos);
+    local_derivative.push_back(std::move(d));
+  }
+  const TileGroups g = tile_groups(sweep.qubits, num_qubits);
+  const GroupOrder groups(g, /*hermitian=*/true);
+  const int threads = sweep_threads(num_qubits);
+  const std::size_t dim = std::size_t{1} << g.b, group_elems = g.num_tiles * g.tile_elems;
+  // Per thread: the state's group, the observable's group, and the state after (or, for a
+  // superoperator derivative, before) every differentiated call of one tile.
+  const std::size_t per_thread = 2 * group_elems + differentiated.size() * g.tile_elems;
+  if (scratch.size() < per_thread * static_cast<std::size_t>(threads)) scratch.resize(per_thread * threads);
+  // Partial sums in fixed chunks of groups, added in chunk order: the gradient does not depend on the
+  // number of threads.
+  const std::uint64_t chunks = std::min<std::uint64_t>(groups.count, 64);
+  std::vector<double> sums(chunks * differentiated.size(), 0.0);
+  split_over_threads(chunks, threads, [&](int thread, std::uint64_t first_chunk, std::uint64_t end_chunk) {
+    Complex* rho_group = scratch.data() + per_thread * static_cast<std::size_t>(thread);
+    Complex* sigma_group = rho_group + group_elems;
+    Complex* saved = sigma_group + group_elems;
+    for (std::uint64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
+      double* sum = sums.data() + chunk * differentiated.size();
+      for (std::uint64_t k = groups.count * chunk / chunks; k < groups.count * (chunk + 1) / chunks; ++k) {
+        const std::uint64_t group = groups.group(k), base = group_base(g, group);
+        const bool mirrored = groups.has_mirror(group);
+        // Tr(A B) over a mirrored pair of tiles is twice the real part of one tile's sum.
+        const double weight = mirrored ? 2.0 : 1.0;
+        gather(g, before, base, rho_group);
+        gather(g, sigma, base, sigma_group);
+        for (std::size_t t = 0; t < g.num_tiles; ++t) {
+          Complex* rho = rho_group + t * g.tile_elems;
+          Complex* obs = sigma_group + t * g.tile_elems;
+          std::size_t next = 0;
+          for (std::size_t pos = 0; pos < local.size(); ++pos) {
+            const CallDerivative& d = local_derivative[pos];
+            const bool store = d.kind != CallDerivative::Kind::kNone;
+            Complex* copy = saved + next * g.tile_elems;
+            if (store && d.kind == CallDerivative::Kind::kSuperoperator) std::copy(rho, rho + g.tile_elems, copy);
+            detail::apply_unchecked(local[pos], rho, g.b);
+            if (store && d.kind == CallDerivative::Kind::kPauliRotation) std::copy(rho, rho + g.tile_elems, copy);
+            next += store;
+          }
+          for (std::size_t pos = local.size(); pos-- > 0;) {
+            const CallDerivative& d = local_derivative[pos];
+            if (d.kind != CallDerivative::Kind::kNone) {
+              --next;
+              Complex* copy = saved + next * g.tile_elems;
+              double value = 0.0;
+              if (d.kind == CallDerivative::Kind::kPauliRotation) {
+                value = rotation_tile_gradient(copy, obs, dim, d.x_mask, d.z_mask);
+              } else {
+                detail::apply_unchecked(d.derivative, copy, g.b);
+                value = tile_inner(obs, copy, g.tile_elems);
+              }
+              sum[next] += weight * value;
+            }
+            detail::apply_unchecked(local_adjoint[pos], obs, g.b);
+          }
+        }
+        scatter(g, sigma_group, sigma, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
+      }
+    }
+  });
+  for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
+    for (std::size_t j = 0; j < differentiated.size(); ++j) {
+      gradient[sweep.calls[differentiated[j]]] += sums[chunk * differentiated.size() + j];
+    }
   }
 }
 

@@ -83,6 +83,17 @@ KernelCall random_call(int n, ref::Rng& rng) {
   return call;
 }
 
+// random_call made Hermiticity-preserving.
+KernelCall hermitian_call(int n, ref::Rng& rng) {
+  KernelCall call = random_call(n, rng);
+  if (call.kind == KernelKind::kRealBlock1q) {
+    // The coherences' block C symmetric with equal diagonal.
+    call.params[7] = call.params[4];
+    call.params[6] = call.params[5];
+  }
+  return call;
+}
+
 arma::cx_mat one_by_one(arma::cx_mat rho, const std::vector<KernelCall>& calls, int n) {
   for (const KernelCall& call : calls) noise::apply(call, rho.memptr(), n);
   return rho;
@@ -143,15 +154,7 @@ TEST_CASE("hermitian sweeps compute half the mirrored tiles and equal the calls 
   ref::Rng rng(9150);
   for (int n = 4; n <= 9; ++n) {
     std::vector<KernelCall> calls;
-    for (int i = 0; i < 12 + 3 * n; ++i) {
-      KernelCall call = random_call(n, rng);
-      if (call.kind == KernelKind::kRealBlock1q) {
-        // Hermiticity-preserving: the coherences' block C symmetric with equal diagonal.
-        call.params[7] = call.params[4];
-        call.params[6] = call.params[5];
-      }
-      calls.push_back(std::move(call));
-    }
+    for (int i = 0; i < 12 + 3 * n; ++i) calls.push_back(hermitian_call(n, rng));
     const arma::cx_mat g = ref::complex_gaussian(arma::uword{1} << n, arma::uword{1} << n, rng);
     const arma::cx_mat rho = g + g.t();
     const arma::cx_mat expected = one_by_one(rho, calls, n);
@@ -240,6 +243,217 @@ TEST_CASE("sweeps give bitwise the same state with 1 and 2 threads", "[sweep][pa
     REQUIRE(std::memcmp(one.memptr(), two.memptr(), one.n_elem * sizeof(Complex)) == 0);
     REQUIRE_MATRIX_CLOSE(one, one_by_one(rho, calls, n), kTol);
   }
+}
+
+namespace {
+
+// The dense Pauli string i^{|x&z|} X^x Z^z on `bits` qubits: P(b^x, b) = i^{|x&z|} (-1)^{|b&z|}.
+arma::cx_mat dense_pauli(int bits, std::uint64_t xm, std::uint64_t zm) {
+  const arma::uword dim = arma::uword{1} << bits;
+  static const Complex i_powers[4] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+  arma::cx_mat p(dim, dim, arma::fill::zeros);
+  for (arma::uword b = 0; b < dim; ++b) {
+    const double sign = (__builtin_popcountll(b & zm) & 1) ? -1.0 : 1.0;
+    p(b ^ xm, b) = sign * i_powers[__builtin_popcountll(xm & zm) & 3];
+  }
+  return p;
+}
+
+// A list of Hermiticity-preserving calls, some differentiated: Pauli rotations exp(-iθP/2) on 1 to 3
+// random qubits, and superoperators with an arbitrary CP map as their "derivative" (sweep_gradient
+// only evaluates Tr(σ_j D(ρ_{j-1})); whether D is the true derivative is not its business).
+struct DifferentiatedCalls {
+  std::vector<KernelCall> calls, adjoints;
+  std::vector<noise::CallDerivative> derivatives;
+};
+
+DifferentiatedCalls differentiated_calls(int n, int count, ref::Rng& rng) {
+  DifferentiatedCalls out;
+  for (int i = 0; i < count; ++i) {
+    noise::CallDerivative d;
+    KernelCall call;
+    const int kind = static_cast<int>(rng() % 3);
+    if (kind == 0) {
+      const int k = 1 + static_cast<int>(rng() % static_cast<std::uint64_t>(std::min(3, n)));
+      const std::vector<int> qubits = random_qubits(n, k, rng);
+      std::uint64_t lx = 0, lz = 0;
+      while ((lx | lz) == 0) {
+        lx = rng() % (std::uint64_t{1} << k);
+        lz = rng() % (std::uint64_t{1} << k);
+      }
+      const double theta = uniform(rng, -3.0, 3.0);
+      const arma::cx_mat u = std::cos(theta / 2) * arma::eye<arma::cx_mat>(arma::uword{1} << k, arma::uword{1} << k) -
+                             Complex(0.0, std::sin(theta / 2)) * dense_pauli(k, lx, lz);
+      call = noise::unitary_call(qubits.data(), k, ref::row_major(u).data());
+      d.kind = noise::CallDerivative::Kind::kPauliRotation;
+      for (int j = 0; j < k; ++j) {
+        d.x_mask |= ((lx >> j) & 1) << qubits[static_cast<std::size_t>(j)];
+        d.z_mask |= ((lz >> j) & 1) << qubits[static_cast<std::size_t>(j)];
+      }
+    } else if (kind == 1) {
+      const int k = 1 + static_cast<int>(rng() % static_cast<std::uint64_t>(std::min(2, n)));
+      const std::vector<int> qubits = random_qubits(n, k, rng);
+      const arma::uword dim = arma::uword{1} << k;
+      call.kind = KernelKind::kSuperoperator;
+      call.k = k;
+      std::copy(qubits.begin(), qubits.end(), call.qubits);
+      call.matrix = ref::row_major(ref::superoperator_from_kraus(ref::random_kraus_operators(dim, 2, rng)));
+      d.kind = noise::CallDerivative::Kind::kSuperoperator;
+      d.derivative = call;
+      d.derivative.matrix = ref::row_major(ref::superoperator_from_kraus(ref::random_kraus_operators(dim, 3, rng)));
+    } else {
+      call = hermitian_call(n, rng);
+    }
+    out.adjoints.push_back(noise::adjoint_call(call));
+    out.calls.push_back(std::move(call));
+    out.derivatives.push_back(std::move(d));
+  }
+  return out;
+}
+
+// The adjoint method on the dense state, call by call: the gradient entries and σ_0.
+std::vector<double> dense_gradient(const DifferentiatedCalls& c, const arma::cx_mat& rho, arma::cx_mat& sigma, int n) {
+  std::vector<arma::cx_mat> before{rho};
+  for (const KernelCall& call : c.calls) before.push_back(one_by_one(before.back(), {call}, n));
+  std::vector<double> gradient(c.calls.size(), 0.0);
+  for (std::size_t j = c.calls.size(); j-- > 0;) {
+    const noise::CallDerivative& d = c.derivatives[j];
+    if (d.kind == noise::CallDerivative::Kind::kPauliRotation) {
+      const arma::cx_mat p = dense_pauli(n, d.x_mask, d.z_mask);
+      const arma::cx_mat& after = before[j + 1];
+      gradient[j] = std::real(arma::trace(sigma * (Complex(0.0, -0.5) * (p * after - after * p))));
+    } else if (d.kind == noise::CallDerivative::Kind::kSuperoperator) {
+      gradient[j] = std::real(arma::trace(sigma * one_by_one(before[j], {d.derivative}, n)));
+    }
+    sigma = one_by_one(sigma, {c.adjoints[j]}, n);
+  }
+  return gradient;
+}
+
+arma::cx_mat random_hermitian(int n, ref::Rng& rng) {
+  const arma::cx_mat g = ref::complex_gaussian(arma::uword{1} << n, arma::uword{1} << n, rng);
+  return g + g.t();
+}
+
+// The plan backwards with stored states from run_sweeps' checkpoints.
+std::vector<double> swept_gradient(const DifferentiatedCalls& c, const std::vector<noise::Sweep>& plan,
+                                   const arma::cx_mat& rho, arma::cx_mat& sigma, int n) {
+  std::vector<arma::cx_mat> stored(plan.size(), arma::cx_mat(rho.n_rows, rho.n_cols));
+  std::vector<Complex*> pointers;
+  for (arma::cx_mat& m : stored) pointers.push_back(m.memptr());
+  arma::cx_mat state = rho;
+  noise::run_sweeps(plan, c.calls.data(), state.memptr(), n, /*hermitian=*/true, pointers.data());
+  std::vector<double> gradient(c.calls.size(), 0.0);
+  std::vector<Complex> scratch;
+  for (std::size_t p = plan.size(); p-- > 0;) {
+    noise::sweep_gradient(plan[p], c.calls.data(), c.adjoints.data(), c.derivatives.data(), stored[p].memptr(),
+                          sigma.memptr(), n, gradient.data(), scratch);
+  }
+  return gradient;
+}
+
+}  // namespace
+
+TEST_CASE("run_sweeps stores the state before each sweep", "[sweep]") {
+  ref::Rng rng(9600);
+  const int n = 6;
+  std::vector<KernelCall> calls;
+  for (int i = 0; i < 40; ++i) calls.push_back(hermitian_call(n, rng));
+  const std::vector<noise::Sweep> plan = noise::plan_sweeps(calls.data(), calls.size(), n, 3);
+  REQUIRE(plan.size() >= 3);
+  const arma::cx_mat rho = random_hermitian(n, rng);
+  std::vector<arma::cx_mat> stored(plan.size(), arma::cx_mat(64, 64, arma::fill::zeros));
+  std::vector<Complex*> pointers;
+  for (arma::cx_mat& m : stored) pointers.push_back(m.memptr());
+  pointers[1] = nullptr;  // not stored
+  arma::cx_mat state = rho, expected = rho;
+  noise::run_sweeps(plan, calls.data(), state.memptr(), n, /*hermitian=*/true, pointers.data());
+  for (std::size_t p = 0; p < plan.size(); ++p) {
+    CAPTURE(p);
+    if (p == 1) {
+      REQUIRE(ref::max_abs_diff(stored[p], arma::cx_mat(64, 64, arma::fill::zeros)) == 0.0);
+    } else {
+      REQUIRE_MATRIX_CLOSE(stored[p], expected, kTol);
+    }
+    for (std::size_t i : plan[p].calls) expected = one_by_one(expected, {calls[i]}, n);
+  }
+  REQUIRE_MATRIX_CLOSE(state, expected, kTol);
+}
+
+TEST_CASE("sweep_gradient equals the adjoint method on the dense state", "[sweep][gradient]") {
+  ref::Rng rng(9700);
+  for (int n = 2; n <= 7; ++n) {
+    const DifferentiatedCalls c = differentiated_calls(n, 10 + 4 * n, rng);
+    const arma::cx_mat rho = random_hermitian(n, rng), observable = random_hermitian(n, rng);
+    arma::cx_mat sigma0 = observable;
+    const std::vector<double> expected = dense_gradient(c, rho, sigma0, n);
+    double scale = 0.0;
+    for (double g : expected) scale = std::max(scale, std::abs(g));
+    for (int b = 3; b <= std::max(3, n); ++b) {
+      CAPTURE(n, b);
+      const std::vector<noise::Sweep> plan = noise::plan_sweeps(c.calls.data(), c.calls.size(), n, b);
+      arma::cx_mat sigma = observable;
+      const std::vector<double> gradient = swept_gradient(c, plan, rho, sigma, n);
+      for (std::size_t j = 0; j < gradient.size(); ++j) {
+        CAPTURE(j);
+        REQUIRE(std::abs(gradient[j] - expected[j]) <= 1e-11 * scale);
+        if (c.derivatives[j].kind == noise::CallDerivative::Kind::kNone) REQUIRE(gradient[j] == 0.0);
+      }
+      REQUIRE_MATRIX_CLOSE(sigma, sigma0, 1e-11 * scale);
+    }
+  }
+}
+
+TEST_CASE("sweep_gradient gives bitwise the same gradient with 1 and 2 threads", "[sweep][gradient][parallel]") {
+  ref::Rng rng(9800);
+  const int n = 8;
+  REQUIRE(n >= noise::kParallelMinQubits);
+  const DifferentiatedCalls c = differentiated_calls(n, 30, rng);
+  const arma::cx_mat rho = random_hermitian(n, rng), observable = random_hermitian(n, rng);
+  const std::vector<noise::Sweep> plan = noise::plan_sweeps(c.calls.data(), c.calls.size(), n, 5);
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  arma::cx_mat sigma_one = observable;
+  const std::vector<double> one = swept_gradient(c, plan, rho, sigma_one, n);
+  omp_set_num_threads(2);
+  arma::cx_mat sigma_two = observable;
+  const std::vector<double> two = swept_gradient(c, plan, rho, sigma_two, n);
+  omp_set_num_threads(saved);
+  REQUIRE(one == two);
+  REQUIRE(std::memcmp(sigma_one.memptr(), sigma_two.memptr(), sigma_one.n_elem * sizeof(Complex)) == 0);
+  arma::cx_mat sigma0 = observable;
+  const std::vector<double> expected = dense_gradient(c, rho, sigma0, n);
+  for (std::size_t j = 0; j < one.size(); ++j) REQUIRE(std::abs(one[j] - expected[j]) <= 1e-9);
+}
+
+TEST_CASE("sweep_gradient rejects bad arguments", "[sweep][gradient][validation]") {
+  ref::Rng rng(9900);
+  const int n = 4;
+  DifferentiatedCalls c = differentiated_calls(n, 8, rng);
+  arma::cx_mat rho = random_hermitian(n, rng), sigma = random_hermitian(n, rng);
+  const arma::cx_mat sigma_before = sigma;
+  std::vector<double> gradient(c.calls.size(), 0.0);
+  std::vector<Complex> scratch;
+  const noise::Sweep all{{0, 1, 2, 3}, {0, 1, 2, 3, 4, 5, 6, 7}};
+  const auto run = [&](const noise::Sweep& sweep) {
+    noise::sweep_gradient(sweep, c.calls.data(), c.adjoints.data(), c.derivatives.data(), rho.memptr(),
+                          sigma.memptr(), n, gradient.data(), scratch);
+  };
+  CHECK_THROWS_AS(run(noise::Sweep{{}, {}}), std::invalid_argument);
+  CHECK_THROWS_AS(run(noise::Sweep{{0, 0, 1}, {}}), std::invalid_argument);
+  CHECK_THROWS_AS(noise::sweep_gradient(all, c.calls.data(), c.adjoints.data(), c.derivatives.data(), nullptr,
+                                        sigma.memptr(), n, gradient.data(), scratch),
+                  std::invalid_argument);
+  // A rotation whose Pauli string leaves the sweep's qubits.
+  c.derivatives[0].kind = noise::CallDerivative::Kind::kPauliRotation;
+  c.derivatives[0].x_mask = std::uint64_t{1} << 3;
+  c.calls[0].k = 1;
+  c.calls[0].qubits[0] = 0;
+  c.calls[0].matrix.resize(4);
+  c.adjoints[0] = noise::adjoint_call(c.calls[0]);
+  CHECK_THROWS_AS(run(noise::Sweep{{0, 1, 2}, {0}}), std::invalid_argument);
+  REQUIRE(ref::max_abs_diff(sigma, sigma_before) == 0.0);
+  REQUIRE(std::all_of(gradient.begin(), gradient.end(), [](double g) { return g == 0.0; }));
 }
 
 TEST_CASE("plan_sweeps and run_sweeps reject bad arguments", "[sweep][validation]") {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "kraus/noise/kernel_call.hpp"
@@ -50,9 +51,44 @@ std::vector<Sweep> plan_sweeps(const KernelCall* calls, std::size_t count, int n
 // `hermitian`: the caller promises that rho is Hermitian and that every call maps Hermitian matrices
 // to Hermitian matrices (channels and unitary conjugations do, so any density matrix under a compiled
 // program); then a sweep whose qubits include 0 and 1 computes only one tile of each pair of mirrored
-// tiles (half its arithmetic and reads) and writes the other as its conjugate transpose. Throws
-// std::invalid_argument for a bad buffer, or a sweep whose calls leave its qubit set.
+// tiles (half its arithmetic and reads) and writes the other as its conjugate transpose.
+// `checkpoints`: null, or one pointer per sweep; a non-null checkpoints[i] (a 4^n buffer) receives the
+// state before sweep i (the adjoint method's stored states). Throws std::invalid_argument for a bad
+// buffer, or a sweep whose calls leave its qubit set.
 void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits,
-                bool hermitian = false);
+                bool hermitian = false, Complex* const* checkpoints = nullptr);
+
+// The derivative of a call with respect to its angle θ, for sweep_gradient.
+struct CallDerivative {
+  enum class Kind {
+    kNone,           // not differentiated
+    kPauliRotation,  // the call is ρ -> U ρ U†, U = exp(-iθP/2), P = i^{|x&z|} X^x Z^z with the masks on
+                     // the register: d/dθ call(ρ) = -i/2 [P, call(ρ)]
+    kSuperoperator,  // d/dθ call(ρ) = derivative(ρ), `derivative` a call on qubits of the sweep
+  };
+  Kind kind = Kind::kNone;
+  std::uint64_t x_mask = 0, z_mask = 0;
+  KernelCall derivative;
+};
+
+// One sweep of the adjoint method (reverse-mode differentiation of run_sweeps), tile by tile. With
+// ρ_0 = `before` the state before the sweep, ρ_j = call_j(ρ_{j-1}) along the sweep's calls, and
+// σ = `sigma` the observable carried back to the sweep's end (Heisenberg picture), it
+//  * adds Tr(σ_j · d/dθ call_j(ρ_{j-1})) to gradient[i] for every call i = sweep.calls[j] whose
+//    derivative is not kNone, σ_j being the observable after call j: adjoint_{j+1}†...(σ);
+//  * replaces sigma by σ_0, the observable carried back to the sweep's start (adjoints[i]: the call
+//    of the adjoint map, noise::adjoint_call).
+// calls, adjoints, derivatives and gradient are indexed by call index. Both states must be Hermitian
+// and every call, adjoint and derivative Hermiticity-preserving (as for run_sweeps with hermitian =
+// true: mirrored tiles are computed once). Every tile recomputes its ρ_j from `before` and keeps the
+// ones it differentiates (one tile each), so a sweep of many differentiated calls on large tiles needs
+// much cache: split it (a consecutive part of a sweep is a sweep). The sums are added in fixed chunks
+// of tiles, so the gradient does not depend on the number of threads. `scratch` is the caller's
+// buffer, grown as needed (keep it: fresh memory is slow on first touch). Throws
+// std::invalid_argument for bad buffers, a sweep without qubits, or calls, adjoints, derivatives or
+// rotations outside the sweep's qubits.
+void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCall* adjoints,
+                    const CallDerivative* derivatives, const Complex* before, Complex* sigma, int num_qubits,
+                    double* gradient, std::vector<Complex>& scratch);
 
 }  // namespace kraus::noise
