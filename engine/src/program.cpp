@@ -35,7 +35,6 @@ Step fixed_step(KernelCall call) {
   noise::to_real_groups(&call);
   Step s;
   s.kind = StepKind::kFixed;
-  s.adjoint = noise::adjoint_call(call);
   s.call = std::move(call);
   return s;
 }
@@ -286,42 +285,6 @@ void Program::angle_values(const double* theta, const double* x, double* out) co
   for (std::size_t i = 0; i < angles.size(); ++i) out[i] = angles[i].value(theta, x);
 }
 
-void Program::apply_step(std::size_t i, const double* angle_values, Complex* rho) const {
-  const Step& s = steps[i];
-  switch (s.kind) {
-    case StepKind::kFixed: noise::apply(s.call, rho, num_qubits); break;
-    case StepKind::kRotation: {
-      Complex u[16];
-      rotation_matrix(s, angle_values[s.angle], u);
-      noise::apply_unitary(rho, num_qubits, s.call.qubits, s.call.k, u, -1.0);
-      break;
-    }
-    case StepKind::kAngleChannel: {
-      const noise::Matrix sop = s.angle_channel->superoperator(angle_values[s.angle]);
-      noise::apply_superoperator(rho, num_qubits, s.call.qubits, s.call.k, sop.data());
-      break;
-    }
-  }
-}
-
-void Program::apply_adjoint(std::size_t i, const double* angle_values, Complex* rho) const {
-  const Step& s = steps[i];
-  switch (s.kind) {
-    case StepKind::kFixed: noise::apply(s.adjoint, rho, num_qubits); break;
-    case StepKind::kRotation: {
-      Complex u[16];
-      rotation_matrix(s, -angle_values[s.angle], u);  // U(a)† = U(-a)
-      noise::apply_unitary(rho, num_qubits, s.call.qubits, s.call.k, u, -1.0);
-      break;
-    }
-    case StepKind::kAngleChannel: {
-      const noise::Matrix adj = s.angle_channel->superoperator(angle_values[s.angle]).adjoint();
-      noise::apply_superoperator(rho, num_qubits, s.call.qubits, s.call.k, adj.data());
-      break;
-    }
-  }
-}
-
 void Program::initial_state(const double* x, Complex* rho) const {
   const std::uint64_t d = std::uint64_t{1} << num_qubits;
   // Zeroed by columns in parallel for large states: one thread alone fills 256 MiB at about half the
@@ -366,23 +329,27 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   return p;
 }
 
+void Program::bind(const double* angle_values, std::vector<noise::KernelCall>& bound) const {
+  if (bound.size() != forward.size()) bound = forward;
+  for (std::size_t j = 0; j < bound.size(); ++j) {
+    const int source = forward_source[j];
+    if (source < 0) continue;
+    const Step& s = steps[static_cast<std::size_t>(source)];
+    const double a = angle_values[static_cast<std::size_t>(s.angle)];
+    if (s.kind == StepKind::kRotation) {
+      bound[j].matrix.resize(std::size_t{1} << (2 * s.call.k));
+      rotation_matrix(s, a, bound[j].matrix.data());
+    } else {
+      const noise::Matrix sop = s.angle_channel->superoperator(a);
+      bound[j].matrix.assign(sop.data(), sop.data() + static_cast<std::size_t>(sop.rows()) * sop.cols());
+    }
+  }
+}
+
 void Program::run_forward(const double* angle_values, std::vector<noise::KernelCall>& bound, Complex* rho) const {
   const std::vector<noise::KernelCall>* calls = &forward;
   if (!angles.empty()) {
-    if (bound.size() != forward.size()) bound = forward;
-    for (std::size_t j = 0; j < bound.size(); ++j) {
-      const int source = forward_source[j];
-      if (source < 0) continue;
-      const Step& s = steps[static_cast<std::size_t>(source)];
-      const double a = angle_values[static_cast<std::size_t>(s.angle)];
-      if (s.kind == StepKind::kRotation) {
-        bound[j].matrix.resize(std::size_t{1} << (2 * s.call.k));
-        rotation_matrix(s, a, bound[j].matrix.data());
-      } else {
-        const noise::Matrix sop = s.angle_channel->superoperator(a);
-        bound[j].matrix.assign(sop.data(), sop.data() + static_cast<std::size_t>(sop.rows()) * sop.cols());
-      }
-    }
+    bind(angle_values, bound);
     calls = &bound;
   }
   if (sweeps.empty()) {

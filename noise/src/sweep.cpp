@@ -52,6 +52,7 @@ std::uint64_t deposit(std::uint64_t x, const std::vector<int>& positions) {
 // of a thread lie next to each other in memory.
 struct TileGroups {
   int b = 0;                              // |S|
+  bool whole = false;                     // S is every qubit: the tile is the state, in its layout
   std::size_t tile_elems = 0;             // 4^b
   std::size_t num_tiles = 0;              // 2^e tiles per group
   // The 2^|E| group rows by lines of 4 (E holds row bits 0 and 1, its lowest): the flat offset of each
@@ -69,6 +70,12 @@ TileGroups tile_groups(const std::vector<int>& s, int n) {
   TileGroups g;
   g.b = static_cast<int>(s.size());
   g.tile_elems = std::size_t{1} << (2 * g.b);
+  if (g.b == n) {  // the whole register: one tile, laid out as the state
+    g.whole = true;
+    g.num_tiles = 1;
+    g.num_groups = 1;
+    return g;
+  }
   std::vector<int> e = s;
   for (int q = 0; q < std::min(n, 2); ++q)
     if (!std::binary_search(s.begin(), s.end(), q)) e.push_back(q);
@@ -142,6 +149,10 @@ std::uint64_t group_base(const TileGroups& g, std::uint64_t group) {
 
 // The group at `base` from rho into its 2^e contiguous tiles.
 void gather(const TileGroups& g, const Complex* rho, std::uint64_t base, Complex* tile) {
+  if (g.whole) {
+    std::copy(rho, rho + g.tile_elems, tile);
+    return;
+  }
   const std::size_t dim = std::size_t{1} << g.b;
   const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
   for (std::size_t c = 0; c < dim; ++c) {
@@ -165,6 +176,10 @@ void gather(const TileGroups& g, const Complex* rho, std::uint64_t base, Complex
 // conjugate transpose into the mirror group at `mirror_base` (column j, row i holds conj(tile(j, i))).
 void scatter(const TileGroups& g, const Complex* tile, Complex* rho, std::uint64_t base, bool mirrored,
              std::uint64_t mirror_base) {
+  if (g.whole) {
+    std::copy(tile, tile + g.tile_elems, rho);
+    return;
+  }
   const std::size_t dim = std::size_t{1} << g.b;
   const std::uint32_t s0 = g.line_slot[0], s1 = g.line_slot[1], s2 = g.line_slot[2], s3 = g.line_slot[3];
   for (std::size_t c = 0; c < dim; ++c) {
@@ -285,27 +300,75 @@ void copy_state(const Complex* src, Complex* dst, int num_qubits) {
   });
 }
 
-// Re Σ conj(σ(r, c)) X(r, c) over one dim x dim tile for X = -i/2 [P, ρ], P = i^{|x&z|} X^x Z^z on
-// the tile's qubits: P|b> = ph(b)|b^x> with ph(b) = i^{|x&z|} (-1)^{|b&z|}, so
-// (Pρ)(r, c) = ph(r^x) ρ(r^x, c) and (ρP)(r, c) = ρ(r, c^x) ph(c).
-double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::size_t dim, std::uint64_t xm,
-                              std::uint64_t zm) {
-  double re = 0.0, im = 0.0;  // Σ conj(σ) [(-1)^{|r^x&z|} ρ(r^x, c) - (-1)^{|c&z|} ρ(r, c^x)]
-  for (std::size_t c = 0; c < dim; ++c) {
-    const Complex* col = rho + c * dim;
-    const Complex* col_x = rho + (c ^ xm) * dim;
-    const Complex* s = sigma + c * dim;
-    const double c_sign = (popcount(c & zm) & 1) ? -1.0 : 1.0;
-    for (std::size_t r = 0; r < dim; ++r) {
-      const double r_sign = (popcount((r ^ xm) & zm) & 1) ? -1.0 : 1.0;
-      const Complex v = r_sign * col[r ^ xm] - c_sign * col_x[r];
-      re += s[r].real() * v.real() + s[r].imag() * v.imag();
-      im += s[r].real() * v.imag() - s[r].imag() * v.real();
-    }
+typedef double v4d __attribute__((vector_size(32)));  // two complex numbers
+
+// Σ conj(σ) ρ over two-element vectors as lanes: `re` gets σ ρ (its four lanes add up to the real
+// part), `im` σ swap(ρ) (lanes 0 + 2 - 1 - 3: the imaginary part).
+struct ConjDot {
+  v4d re = {}, im = {};
+  inline __attribute__((always_inline)) void add(v4d s, v4d r) {
+    re += s * r;
+    im += s * __builtin_shufflevector(r, r, 1, 0, 3, 2);
   }
-  // -i/2 · i^{|x&z|} · (re + i im), real part.
-  const Complex factor = Complex(0.0, -0.5) * i_power(popcount(xm & zm));
-  return (factor * Complex(re, im)).real();
+  Complex value() const { return {re[0] + re[1] + re[2] + re[3], im[0] + im[2] - im[1] - im[3]}; }
+};
+
+inline __attribute__((always_inline)) v4d load4(const double* p) {
+  v4d v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Re Σ conj(σ(r, c)) X(r, c) over one dim x dim tile (dim >= 2) for X = -i/2 [P, ρ], P = ω X^x Z^z
+// (ω = i^{|x&z|}) on the tile's qubits: P|b> = ω s(b)|b^x> with s(b) = (-1)^{|b&z|}, so
+// (Pρ)(r, c) = ω s(r^x) ρ(r^x, c) and (ρP)(r, c) = ω s(c) ρ(r, c^x). With T1 = Σ conj(σ) (Pρ) and
+// T2 = Σ conj(σ) (ρP) the value is Re(-i/2 (T1 - T2)); for a Hermitian tile (σ and ρ both, a
+// diagonal tile of a mirrored sweep) T1 = conj(T2) and it is -Im T2, which needs no permuted rows.
+// Two accumulators each (the additions' latency, not the loads, bound one). `signs`: the caller's
+// 2·dim doubles.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::size_t dim, std::uint64_t xm,
+                              std::uint64_t zm, bool hermitian_tile, double* signs) {
+  const double* p = reinterpret_cast<const double*>(rho);
+  const double* q = reinterpret_cast<const double*>(sigma);
+  // T2 / ω = Σ_c s(c) Σ_r conj(σ(r, c)) ρ(r, c^x): the columns of each sign apart.
+  ConjDot plus[2], minus[2];
+  for (std::size_t c = 0; c < dim; ++c) {
+    ConjDot* acc = (popcount(c & zm) & 1) ? minus : plus;
+    const double* col_x = p + 2 * (c ^ xm) * dim;
+    const double* s = q + 2 * c * dim;
+    std::size_t r = 0;
+    for (; r + 8 <= 2 * dim; r += 8) {
+      acc[0].add(load4(s + r), load4(col_x + r));
+      acc[1].add(load4(s + r + 4), load4(col_x + r + 4));
+    }
+    if (r < 2 * dim) acc[0].add(load4(s + r), load4(col_x + r));
+  }
+  const Complex omega = i_power(popcount(xm & zm));
+  const Complex t2 = omega * (plus[0].value() + plus[1].value() - minus[0].value() - minus[1].value());
+  if (hermitian_tile) return -t2.imag();
+  // T1 / ω = Σ_c Σ_r conj(σ(r, c)) s(r^x) ρ(r^x, c), by pairs of rows: rows r, r + 1 (r even) read
+  // the pair at (r^x) & ~1, swapped when x flips bit 0; the signs go onto σ.
+  for (std::size_t r = 0; r < dim; ++r) signs[2 * r] = signs[2 * r + 1] = (popcount((r ^ xm) & zm) & 1) ? -1.0 : 1.0;
+  const bool swap = (xm & 1) != 0;
+  const std::uint64_t pair = ~std::uint64_t{1};
+  const auto rows = [&](const double* col, std::size_t r) {
+    const v4d rv = load4(col + 2 * ((r ^ xm) & pair));
+    return swap ? __builtin_shufflevector(rv, rv, 2, 3, 0, 1) : rv;
+  };
+  ConjDot t1a, t1b;
+  for (std::size_t c = 0; c < dim; ++c) {
+    const double* col = p + 2 * c * dim;
+    const double* s = q + 2 * c * dim;
+    std::size_t r = 0;
+    for (; r + 4 <= dim; r += 4) {
+      t1a.add(load4(s + 2 * r) * load4(signs + 2 * r), rows(col, r));
+      t1b.add(load4(s + 2 * r + 4) * load4(signs + 2 * r + 4), rows(col, r + 2));
+    }
+    if (r < dim) t1a.add(load4(s + 2 * r) * load4(signs + 2 * r), rows(col, r));
+  }
+  const Complex t1_value = omega * (t1a.value() + t1b.value());
+  return (Complex(0.0, -0.5) * (t1_value - t2)).real();
 }
 
 // Re Σ conj(a_i) b_i over `len` elements.
@@ -413,93 +476,116 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
   const std::uint64_t set = checked_sweep_mask(sweep, num_qubits);
   if (sweep.qubits.empty()) throw std::invalid_argument("sweep without qubits");
   // The calls renumbered onto the tile, and the differentiated ones in sweep order.
-  std::vector<KernelCall> local, local_adjoint;
-  std::vector<CallDerivative> local_derivative;
+  // Over the whole register the calls are their own local form (no copies: small states run many
+  // gradients); otherwise copies renumbered onto the tile, kept in `renumbered`.
+  const bool whole = static_cast<int>(sweep.qubits.size()) == num_qubits;
+  std::vector<KernelCall> renumbered;
+  renumbered.reserve(whole ? 0 : 3 * sweep.calls.size());
+  const auto local_form = [&](const KernelCall& call, std::size_t i) -> const KernelCall* {
+    check_call_in(call, set, num_qubits, i);
+    if (whole) return &call;
+    renumbered.push_back(localize(call, sweep.qubits));
+    return &renumbered.back();
+  };
+  struct LocalDerivative {
+    CallDerivative::Kind kind;
+    std::uint64_t x_mask, z_mask;
+    const KernelCall* derivative;
+  };
+  std::vector<const KernelCall*> local, local_adjoint;
+  std::vector<LocalDerivative> local_derivative;
   std::vector<std::size_t> differentiated;  // positions in the sweep
   for (std::size_t pos = 0; pos < sweep.calls.size(); ++pos) {
     const std::size_t i = sweep.calls[pos];
-    check_call_in(calls[i], set, num_qubits, i);
-    check_call_in(adjoints[i], set, num_qubits, i);
-    local.push_back(localize(calls[i], sweep.qubits));
-    local_adjoint.push_back(localize(adjoints[i], sweep.qubits));
-    CallDerivative d;
-    d.kind = derivatives[i].kind;
+    local.push_back(local_form(calls[i], i));
+    local_adjoint.push_back(local_form(adjoints[i], i));
+    const CallDerivative& d = derivatives[i];
+    LocalDerivative ld{d.kind, 0, 0, nullptr};
     if (d.kind == CallDerivative::Kind::kPauliRotation) {
-      const std::uint64_t support = derivatives[i].x_mask | derivatives[i].z_mask;
-      if ((support & ~set) != 0) {
+      if (((d.x_mask | d.z_mask) & ~set) != 0) {
         throw std::invalid_argument("the rotation of call " + std::to_string(i) + " acts outside its sweep's qubits");
       }
-      d.x_mask = localize_mask(derivatives[i].x_mask, sweep.qubits);
-      d.z_mask = localize_mask(derivatives[i].z_mask, sweep.qubits);
+      ld.x_mask = localize_mask(d.x_mask, sweep.qubits);
+      ld.z_mask = localize_mask(d.z_mask, sweep.qubits);
     } else if (d.kind == CallDerivative::Kind::kSuperoperator) {
-      check_call_in(derivatives[i].derivative, set, num_qubits, i);
-      d.derivative = localize(derivatives[i].derivative, sweep.qubits);
+      ld.derivative = local_form(d.derivative, i);
     }
     if (d.kind != CallDerivative::Kind::kNone) differentiated.push_back(pos);
-    local_derivative.push_back(std::move(d));
+    local_derivative.push_back(ld);
   }
+  const std::size_t num_diff = differentiated.size();
+  const std::size_t forward_end = num_diff == 0 ? 0 : differentiated.back() + 1;
   const TileGroups g = tile_groups(sweep.qubits, num_qubits);
   const GroupOrder groups(g, /*hermitian=*/true);
   const int threads = sweep_threads(num_qubits);
   const std::size_t dim = std::size_t{1} << g.b, group_elems = g.num_tiles * g.tile_elems;
-  // Per thread: the state's group, the observable's group, and the state after (or, for a
-  // superoperator derivative, before) every differentiated call of one tile.
-  const std::size_t per_thread = 2 * group_elems + differentiated.size() * g.tile_elems;
+  // Per thread: the state's group, the observable's group, the state after (or, for a superoperator
+  // derivative, before) every differentiated call of one tile, and rotation_tile_gradient's signs.
+  const std::size_t per_thread = 2 * group_elems + num_diff * g.tile_elems + dim;
   if (scratch.size() < per_thread * static_cast<std::size_t>(threads)) scratch.resize(per_thread * threads);
   // Partial sums in fixed chunks of groups, added in chunk order: the gradient does not depend on the
   // number of threads.
   const std::uint64_t chunks = std::min<std::uint64_t>(groups.count, 64);
-  std::vector<double> sums(chunks * differentiated.size(), 0.0);
+  std::vector<double> sums(chunks * num_diff, 0.0);
   split_over_threads(chunks, threads, [&](int thread, std::uint64_t first_chunk, std::uint64_t end_chunk) {
     Complex* rho_group = scratch.data() + per_thread * static_cast<std::size_t>(thread);
     Complex* sigma_group = rho_group + group_elems;
     Complex* saved = sigma_group + group_elems;
+    double* signs = reinterpret_cast<double*>(saved + num_diff * g.tile_elems);  // 2·dim
     for (std::uint64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
-      double* sum = sums.data() + chunk * differentiated.size();
+      double* sum = sums.data() + chunk * num_diff;
       for (std::uint64_t k = groups.count * chunk / chunks; k < groups.count * (chunk + 1) / chunks; ++k) {
         const std::uint64_t group = groups.group(k), base = group_base(g, group);
         const bool mirrored = groups.has_mirror(group);
         // Tr(A B) over a mirrored pair of tiles is twice the real part of one tile's sum.
         const double weight = mirrored ? 2.0 : 1.0;
-        gather(g, before, base, rho_group);
-        gather(g, sigma, base, sigma_group);
+        const bool hermitian_tile = groups.mirror && !mirrored;
+        if (num_diff > 0) gather(g, before, base, rho_group);
+        // Over the whole register the observable is worked on in place.
+        Complex* obs_group = whole ? sigma : sigma_group;
+        if (!whole) gather(g, sigma, base, sigma_group);
         for (std::size_t t = 0; t < g.num_tiles; ++t) {
           Complex* rho = rho_group + t * g.tile_elems;
-          Complex* obs = sigma_group + t * g.tile_elems;
+          Complex* obs = obs_group + t * g.tile_elems;
+          // ρ up to the last differentiated call only; the states the gradient needs go to `saved`,
+          // the last one stays in rho.
+          const auto state_of = [&](std::size_t j) { return j + 1 == num_diff ? rho : saved + j * g.tile_elems; };
           std::size_t next = 0;
-          for (std::size_t pos = 0; pos < local.size(); ++pos) {
-            const CallDerivative& d = local_derivative[pos];
-            const bool store = d.kind != CallDerivative::Kind::kNone;
-            Complex* copy = saved + next * g.tile_elems;
-            if (store && d.kind == CallDerivative::Kind::kSuperoperator) std::copy(rho, rho + g.tile_elems, copy);
-            detail::apply_unchecked(local[pos], rho, g.b);
-            if (store && d.kind == CallDerivative::Kind::kPauliRotation) std::copy(rho, rho + g.tile_elems, copy);
-            next += store;
+          for (std::size_t pos = 0; pos < forward_end; ++pos) {
+            const CallDerivative::Kind kind = local_derivative[pos].kind;
+            if (kind == CallDerivative::Kind::kSuperoperator) {
+              if (pos + 1 == forward_end) break;  // its state before is the last one kept
+              std::copy(rho, rho + g.tile_elems, state_of(next++));
+            }
+            detail::apply_unchecked(*local[pos], rho, g.b);
+            if (kind == CallDerivative::Kind::kPauliRotation && pos + 1 < forward_end) {
+              std::copy(rho, rho + g.tile_elems, state_of(next++));
+            }
           }
+          next = num_diff;
           for (std::size_t pos = local.size(); pos-- > 0;) {
-            const CallDerivative& d = local_derivative[pos];
+            const LocalDerivative& d = local_derivative[pos];
             if (d.kind != CallDerivative::Kind::kNone) {
-              --next;
-              Complex* copy = saved + next * g.tile_elems;
+              Complex* state = state_of(--next);
               double value = 0.0;
               if (d.kind == CallDerivative::Kind::kPauliRotation) {
-                value = rotation_tile_gradient(copy, obs, dim, d.x_mask, d.z_mask);
+                value = rotation_tile_gradient(state, obs, dim, d.x_mask, d.z_mask, hermitian_tile, signs);
               } else {
-                detail::apply_unchecked(d.derivative, copy, g.b);
-                value = tile_inner(obs, copy, g.tile_elems);
+                detail::apply_unchecked(*d.derivative, state, g.b);
+                value = tile_inner(obs, state, g.tile_elems);
               }
               sum[next] += weight * value;
             }
-            detail::apply_unchecked(local_adjoint[pos], obs, g.b);
+            detail::apply_unchecked(*local_adjoint[pos], obs, g.b);
           }
         }
-        scatter(g, sigma_group, sigma, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
+        if (!whole) scatter(g, sigma_group, sigma, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
       }
     }
   });
   for (std::uint64_t chunk = 0; chunk < chunks; ++chunk) {
-    for (std::size_t j = 0; j < differentiated.size(); ++j) {
-      gradient[sweep.calls[differentiated[j]]] += sums[chunk * differentiated.size() + j];
+    for (std::size_t j = 0; j < num_diff; ++j) {
+      gradient[sweep.calls[differentiated[j]]] += sums[chunk * num_diff + j];
     }
   }
 }

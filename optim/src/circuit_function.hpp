@@ -19,6 +19,7 @@
 
 #include "kraus/engine/program.hpp"
 #include "kraus/noise/kernels.hpp"
+#include "kraus/noise/sweep.hpp"
 #include "kraus/optim/gradients.hpp"
 
 #ifdef _OPENMP
@@ -52,12 +53,17 @@ void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, 
 
 // Per-thread buffers, allocated once and reused.
 struct Workspace {
-  std::vector<Complex> state, obs, scratch;
-  // The program's forward schedule with this workspace's angles written in (Program::run_forward).
-  std::vector<noise::KernelCall> bound;
-  // Stored states, one contiguous block each: slot i at slots[i·d²], checkpoint i likewise.
+  std::vector<Complex> state, obs;
+  // The program's forward schedule with this workspace's angles written in (Program::bind), and for
+  // the adjoint method its adjoint maps and derivatives, call by call.
+  std::vector<noise::KernelCall> bound, bound_adjoint;
+  std::vector<noise::CallDerivative> derivatives;
+  std::vector<double> call_grads;
+  // Stored states, one contiguous block each: slot i at slots[i·d²], checkpoint i likewise; where
+  // run_sweeps stores the state before each piece (null: not stored).
   std::vector<Complex> slots, checkpoints;
-  std::size_t num_slots = 0, num_checkpoints = 0;
+  std::vector<Complex*> stored;
+  std::vector<Complex> tiles;  // noise::sweep_gradient's scratch
   std::vector<double> angles, theta, values, weights, angle_grads;
 };
 
@@ -67,8 +73,11 @@ struct CircuitFunction::Impl {
   int num_params = 0;
   int num_features = 0;
   engine::Program program;
-  // The adjoint method runs the program's fused forward schedule (Program::forward), call by call:
-  std::vector<int> slot_of;           // per call: its index among the differentiable calls, or -1
+  // The adjoint method runs the program's fused forward schedule (Program::forward) in pieces, the
+  // program's cache-blocked sweeps grown and cut (plan_adjoint); the state before each piece is
+  // stored (or recomputed from checkpoints), and noise::sweep_gradient carries the observable back
+  // through one piece at a time.
+  std::vector<noise::Sweep> adjoint_plan;
   std::vector<int> diff_calls;        // call indices of the differentiable calls (parametrised steps)
   std::vector<int> shift_rotations;   // step indices of differentiable rotations (parameter shift)
   bool param_channels = false;
@@ -76,8 +85,10 @@ struct CircuitFunction::Impl {
   GradientOptions options;
   std::atomic<std::int64_t> evaluations{0};
 
-  // Adjoint plan: segment i covers calls [seg_begin[i], seg_begin[i+1]) and the differentiable
-  // calls [i·seg_len, (i+1)·seg_len).
+  // Memory plan: segment i covers pieces [seg_begin[i], seg_begin[i+1]) of adjoint_plan, at most
+  // seg_len of them. One segment: the state before every piece is stored by the forward pass. Several:
+  // the forward pass stores the state before each segment (a checkpoint), and the backward pass
+  // recomputes a segment's pieces from it.
   int seg_len = 0;
   std::vector<int> seg_begin;
 
@@ -97,6 +108,9 @@ struct CircuitFunction::Impl {
   void ensure_adjoint_buffers(Workspace& ws);
   void copy_state(const Complex* from, Complex* to) const;
   Complex* slot(Workspace& ws, int i) const { return ws.slots.data() + static_cast<std::size_t>(i) * d * d; }
+  const Complex* slot(const Workspace& ws, int i) const {
+    return ws.slots.data() + static_cast<std::size_t>(i) * d * d;
+  }
   Complex* checkpoint(Workspace& ws, int i) const {
     return ws.checkpoints.data() + static_cast<std::size_t>(i) * d * d;
   }
@@ -164,11 +178,9 @@ struct CircuitFunction::Impl {
 
   void prepare_initial(Workspace& ws, const double* x) const { program.initial_state(x, ws.state.data()); }
 
-
-  // Runs calls [begin, end) of the forward schedule on ws.state. With `store`, saves the states the
-  // adjoint needs: slot (slot_of[call] - slot_base) after a differentiable rotation, before a
-  // differentiable channel.
-  void run_calls(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const;
+  // Runs pieces [begin, end) of adjoint_plan on ws.state (angles bound), storing the state before
+  // each piece in slot (piece - begin) when `store`.
+  void run_pieces(Workspace& ws, int begin, int end, bool store);
 
   void read_values(const Workspace& ws, double* values) const;
 

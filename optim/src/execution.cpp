@@ -49,12 +49,11 @@ void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise:
     const engine::Step& s = program.steps[i];
     if (differentiable(s) && s.kind == engine::StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
   }
-  slot_of.assign(program.forward.size(), -1);
   for (std::size_t j = 0; j < program.forward.size(); ++j) {
     const int source = program.forward_source[j];
-    if (source < 0 || !differentiable(program.steps[static_cast<std::size_t>(source)])) continue;
-    slot_of[j] = static_cast<int>(diff_calls.size());
-    diff_calls.push_back(static_cast<int>(j));
+    if (source >= 0 && differentiable(program.steps[static_cast<std::size_t>(source)])) {
+      diff_calls.push_back(static_cast<int>(j));
+    }
   }
 }
 
@@ -81,27 +80,18 @@ std::unique_ptr<Workspace> CircuitFunction::Impl::acquire() {
 }
 
 void CircuitFunction::Impl::ensure_adjoint_buffers(Workspace& ws) {
-  const std::size_t num_slots = diff_calls.empty() ? 0 : static_cast<std::size_t>(seg_len);
+  const std::size_t num_slots = static_cast<std::size_t>(seg_len);
   const std::size_t num_checkpoints = seg_begin.size() >= 2 ? seg_begin.size() - 2 : 0;
-  bool need_scratch = false;
-  for (int j : diff_calls) {
-    const engine::Step& s = program.steps[static_cast<std::size_t>(program.forward_source[static_cast<std::size_t>(j)])];
-    need_scratch = need_scratch || s.kind == engine::StepKind::kAngleChannel;
-  }
   const std::uint64_t dd = d * d;
   std::uint64_t missing = 0;
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
   if (ws.obs.size() != dd) missing += state_bytes;
-  if (need_scratch && ws.scratch.size() != dd) missing += state_bytes;
   if (ws.slots.size() != num_slots * dd) missing += num_slots * state_bytes;
   if (ws.checkpoints.size() != num_checkpoints * dd) missing += num_checkpoints * state_bytes;
-  ws.num_slots = num_slots;
-  ws.num_checkpoints = num_checkpoints;
   if (missing == 0) return;
   engine::require_memory(n, missing);
   // Value-initialised: the pages are touched once, here, and reused by every later evaluation.
   if (ws.obs.size() != dd) ws.obs.assign(dd, Complex(0.0, 0.0));
-  if (need_scratch && ws.scratch.size() != dd) ws.scratch.assign(dd, Complex(0.0, 0.0));
   if (ws.slots.size() != num_slots * dd) {
     ws.slots.clear();
     ws.slots.shrink_to_fit();
@@ -116,7 +106,7 @@ void CircuitFunction::Impl::ensure_adjoint_buffers(Workspace& ws) {
 
 void CircuitFunction::Impl::copy_state(const Complex* from, Complex* to) const {
   // By columns over the threads for large states: one thread copies at about half the bandwidth two
-  // reach, and the adjoint method copies the state after every parametrised rotation.
+  // reach.
   const auto columns = static_cast<std::int64_t>(d);
   const auto copy_column = [&](std::int64_t c) {
     std::memcpy(static_cast<void*>(to + c * columns), static_cast<const void*>(from + c * columns),
@@ -127,32 +117,6 @@ void CircuitFunction::Impl::copy_state(const Complex* from, Complex* to) const {
     for (std::int64_t c = 0; c < columns; ++c) copy_column(c);
   } else {
     for (std::int64_t c = 0; c < columns; ++c) copy_column(c);
-  }
-}
-
-void CircuitFunction::Impl::run_calls(Workspace& ws, int begin, int end, bool store, int slot_base, bool checkpoints) const {
-  std::size_t next_checkpoint = 1;
-  for (int j = begin; j < end; ++j) {
-    const int source = program.forward_source[static_cast<std::size_t>(j)];
-    const int slot_index = slot_of[static_cast<std::size_t>(j)];
-    if (checkpoints) {
-      while (next_checkpoint + 1 < seg_begin.size() && seg_begin[next_checkpoint] == j) {
-        copy_state(ws.state.data(), checkpoint(ws, static_cast<int>(next_checkpoint) - 1));
-        ++next_checkpoint;
-      }
-    }
-    if (source < 0) {
-      noise::apply(program.forward[static_cast<std::size_t>(j)], ws.state.data(), n);
-      continue;
-    }
-    const engine::StepKind kind = program.steps[static_cast<std::size_t>(source)].kind;
-    if (store && slot_index >= 0 && kind == engine::StepKind::kAngleChannel) {
-      copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
-    }
-    program.apply_step(static_cast<std::size_t>(source), ws.angles.data(), ws.state.data());
-    if (store && slot_index >= 0 && kind == engine::StepKind::kRotation) {
-      copy_state(ws.state.data(), slot(ws, slot_index - slot_base));
-    }
   }
 }
 

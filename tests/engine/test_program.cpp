@@ -27,9 +27,11 @@ engine::Complex hs(const arma::cx_mat& a, const arma::cx_mat& b) { return arma::
 
 }  // namespace
 
-TEST_CASE("program: every compiled step's adjoint call is the adjoint map", "[program]") {
+TEST_CASE("program: every call of the schedule has its adjoint map", "[program]") {
   // Every channel family of the dense reference's suites (each kernel kind), idle noise, mid-circuit
-  // measurements and resets, explicit and angle-dependent channels, parametrised rotations.
+  // measurements and resets, explicit and angle-dependent channels, parametrised rotations; each step
+  // on its own (no fusion) and the fused schedule. The adjoint of call j is forward_adjoint[j] for a
+  // fixed call and noise::adjoint_call of the bound call otherwise (as the adjoint gradient takes them).
   const std::string family = GENERATE(from_range(noisy::channel_cases()));
   INFO("channel family " << family);
   ref::Rng rng(0x7au + std::hash<std::string>{}(family));
@@ -43,18 +45,30 @@ TEST_CASE("program: every compiled step's adjoint call is the adjoint map", "[pr
   c.add_channel({1, 2}, noise::Channel::from_kraus({noisy::to_noise(kraus[0]), noisy::to_noise(kraus[1])}));
   c.add_angle_dependent_channel({1}, engine::angle_dependent_amplitude_damping(0.4), Angle::parameter(1));
   const noise::NoiseModel model = noisy::random_model(family, n, true, rng);
-  const engine::Program p = engine::compile(c, &model);
-  const std::vector<double> theta = {0.4, -1.1};
-  std::vector<double> angles(p.angles.size());
-  p.angle_values(theta.data(), nullptr, angles.data());
-  const arma::cx_mat a0 = ref::debug_matrix(n), b0 = ref::complex_gaussian(1u << n, 1u << n, rng);
-  REQUIRE(p.steps.size() > 20);
-  for (std::size_t i = 0; i < p.steps.size(); ++i) {
-    INFO("step " << i);
-    arma::cx_mat a = a0, b = b0;
-    p.apply_step(i, angles.data(), b.memptr());
-    p.apply_adjoint(i, angles.data(), a.memptr());
-    CHECK(std::abs(hs(a0, b) - hs(a, b0)) <= 1e-12 * (1.0 + std::abs(hs(a0, b))));
+  for (const bool fusion : {false, true}) {
+    INFO("fusion " << fusion);
+    engine::CompileOptions options;
+    options.fusion = fusion;
+    const engine::Program p = engine::compile(c, &model, options);
+    if (!fusion) REQUIRE(p.forward.size() == p.steps.size());
+    REQUIRE(p.forward.size() > (fusion ? 5u : 20u));
+    const std::vector<double> theta = {0.4, -1.1};
+    std::vector<double> angles(p.angles.size());
+    p.angle_values(theta.data(), nullptr, angles.data());
+    std::vector<noise::KernelCall> bound;
+    p.bind(angles.data(), bound);
+    const arma::cx_mat a0 = ref::debug_matrix(n), b0 = ref::complex_gaussian(1u << n, 1u << n, rng);
+    int parametrised = 0;
+    for (std::size_t j = 0; j < p.forward.size(); ++j) {
+      INFO("call " << j);
+      arma::cx_mat a = a0, b = b0;
+      const bool fixed = p.forward_source[j] < 0;
+      parametrised += !fixed;
+      noise::apply(bound[j], b.memptr(), n);
+      noise::apply(fixed ? p.forward_adjoint[j] : noise::adjoint_call(bound[j]), a.memptr(), n);
+      CHECK(std::abs(hs(a0, b) - hs(a, b0)) <= 1e-12 * (1.0 + std::abs(hs(a0, b))));
+    }
+    REQUIRE(parametrised == 2);
   }
 }
 

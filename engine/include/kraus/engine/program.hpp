@@ -73,7 +73,6 @@ enum class StepKind {
 struct Step {
   StepKind kind = StepKind::kFixed;
   noise::KernelCall call;     // kFixed; for the others the qubits (and k) only
-  noise::KernelCall adjoint;  // kFixed: the adjoint map E† (U† for a unitary, S† for a channel)
   // kRotation: the local generator P (row-major 2^k x 2^k, a Pauli string up to sign), so that
   // U(a) = cos(a/2) I - i sin(a/2) P; and P on the register as sign · X^x_mask Z^z_mask (times
   // i^|x&z|), for the gradient Im Tr(ρ O P).
@@ -94,7 +93,7 @@ struct Program {
   // What run() executes: the steps' calls with fixed runs fused (CompileOptions::fusion), in order;
   // forward_source[j] is the step whose angle gives call j its matrix at run time (a rotation or an
   // angle-dependent channel), -1 for a fixed call. forward_adjoint[j]: the adjoint map of fixed call
-  // j (for the others see apply_adjoint of their step), so that the adjoint gradient runs the same
+  // j (for the others, noise::adjoint_call of the bound call), so that the adjoint gradient runs the same
   // fused schedule backwards. sweeps: the cache-blocked plan of `forward` (empty when blocking is
   // off or the state is small).
   std::vector<noise::KernelCall> forward;
@@ -106,18 +105,16 @@ struct Program {
   static void rotation_matrix(const Step& s, double a, noise::Complex* u);
   // Values of every angle at (θ, x) into out (angles.size()).
   void angle_values(const double* theta, const double* x, double* out) const;
-  // Step i forward (rho <- E_i(rho)) or adjoint (rho <- E_i†(rho)) on an n-qubit buffer, with the
-  // angles' values at hand.
-  void apply_step(std::size_t i, const double* angle_values, noise::Complex* rho) const;
-  void apply_adjoint(std::size_t i, const double* angle_values, noise::Complex* rho) const;
+  // Writes the angles' matrices into `bound`, the caller's copy of `forward` (made when its size
+  // differs; then only the calls of rotations and angle-dependent channels are refilled, so a caller
+  // that keeps it allocates nothing per run).
+  void bind(const double* angle_values, std::vector<noise::KernelCall>& bound) const;
   // Sets rho (2^n x 2^n) to the initial state: |0...0>, or the amplitude encoding of x.
   void initial_state(const double* x, noise::Complex* rho) const;
   // Runs the forward schedule (fused, cache-blocked) on rho with the angles' values at hand. rho must
   // be Hermitian (a density matrix): a blocked sweep computes one tile of each mirrored pair and
   // writes the other as its conjugate transpose (noise::run_sweeps). `bound`
-  // is the caller's buffer for the schedule with the angles' matrices written in: made a copy of
-  // `forward` when its size differs, then only those calls are refilled, so a caller that keeps it
-  // (one per thread) allocates nothing per run.
+  // is the caller's buffer for bind.
   void run_forward(const double* angle_values, std::vector<noise::KernelCall>& bound, noise::Complex* rho) const;
 };
 
