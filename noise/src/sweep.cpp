@@ -227,20 +227,24 @@ void split_over_threads(std::uint64_t count, int threads, const Body& body) {
 
 // Runs the calls of one sweep group by group; `local` holds them renumbered onto the tile's qubits.
 // The calls were checked by run_sweeps, so each call is detail::apply_unchecked.
+// With `checkpoint`, every group is also written there as gathered (the state before the sweep),
+// mirrors included: no separate pass to copy the state.
 void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Complex* rho, int threads,
-               std::vector<Complex>& scratch, bool hermitian) {
+               std::vector<Complex>& scratch, bool hermitian, Complex* checkpoint) {
   const GroupOrder groups(g, hermitian);
   const std::size_t per_thread = g.num_tiles * g.tile_elems;
   split_over_threads(groups.count, threads, [&](int thread, std::uint64_t begin, std::uint64_t end) {
     Complex* tile = scratch.data() + per_thread * static_cast<std::size_t>(thread);
     for (std::uint64_t k = begin; k < end; ++k) {
       const std::uint64_t group = groups.group(k), base = group_base(g, group);
+      const bool mirrored = groups.has_mirror(group);
+      const std::uint64_t mirror_base = mirrored ? group_base(g, groups.mirror_of(group)) : 0;
       gather(g, rho, base, tile);
+      if (checkpoint != nullptr) scatter(g, tile, checkpoint, base, mirrored, mirror_base);
       for (std::size_t t = 0; t < g.num_tiles; ++t) {
         for (const KernelCall& call : local) detail::apply_unchecked(call, tile + t * g.tile_elems, g.b);
       }
-      const bool mirrored = groups.has_mirror(group);
-      scatter(g, tile, rho, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
+      scatter(g, tile, rho, base, mirrored, mirror_base);
     }
   });
 }
@@ -324,31 +328,16 @@ inline __attribute__((always_inline)) v4d load4(const double* p) {
 // (Pρ)(r, c) = ω s(r^x) ρ(r^x, c) and (ρP)(r, c) = ω s(c) ρ(r, c^x). With T1 = Σ conj(σ) (Pρ) and
 // T2 = Σ conj(σ) (ρP) the value is Re(-i/2 (T1 - T2)); for a Hermitian tile (σ and ρ both, a
 // diagonal tile of a mirrored sweep) T1 = conj(T2) and it is -Im T2, which needs no permuted rows.
-// Two accumulators each (the additions' latency, not the loads, bound one). `signs`: the caller's
-// 2·dim doubles.
+// Columns c and c^x are taken together, so that each column of σ and ρ comes from memory once (ρ is
+// a stored copy, often in the L3) and is then read from the L1. Two accumulators each (the
+// additions' latency bounds one). `signs`: the caller's 2·dim doubles.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::size_t dim, std::uint64_t xm,
                               std::uint64_t zm, bool hermitian_tile, double* signs) {
   const double* p = reinterpret_cast<const double*>(rho);
   const double* q = reinterpret_cast<const double*>(sigma);
-  // T2 / ω = Σ_c s(c) Σ_r conj(σ(r, c)) ρ(r, c^x): the columns of each sign apart.
-  ConjDot plus[2], minus[2];
-  for (std::size_t c = 0; c < dim; ++c) {
-    ConjDot* acc = (popcount(c & zm) & 1) ? minus : plus;
-    const double* col_x = p + 2 * (c ^ xm) * dim;
-    const double* s = q + 2 * c * dim;
-    std::size_t r = 0;
-    for (; r + 8 <= 2 * dim; r += 8) {
-      acc[0].add(load4(s + r), load4(col_x + r));
-      acc[1].add(load4(s + r + 4), load4(col_x + r + 4));
-    }
-    if (r < 2 * dim) acc[0].add(load4(s + r), load4(col_x + r));
-  }
-  const Complex omega = i_power(popcount(xm & zm));
-  const Complex t2 = omega * (plus[0].value() + plus[1].value() - minus[0].value() - minus[1].value());
-  if (hermitian_tile) return -t2.imag();
-  // T1 / ω = Σ_c Σ_r conj(σ(r, c)) s(r^x) ρ(r^x, c), by pairs of rows: rows r, r + 1 (r even) read
-  // the pair at (r^x) & ~1, swapped when x flips bit 0; the signs go onto σ.
+  // T1 pairs rows r, r + 1 (r even) with the pair at (r^x) & ~1, swapped when x flips bit 0; the
+  // signs s(r^x) go onto σ.
   for (std::size_t r = 0; r < dim; ++r) signs[2 * r] = signs[2 * r + 1] = (popcount((r ^ xm) & zm) & 1) ? -1.0 : 1.0;
   const bool swap = (xm & 1) != 0;
   const std::uint64_t pair = ~std::uint64_t{1};
@@ -356,18 +345,37 @@ double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::siz
     const v4d rv = load4(col + 2 * ((r ^ xm) & pair));
     return swap ? __builtin_shufflevector(rv, rv, 2, 3, 0, 1) : rv;
   };
-  ConjDot t1a, t1b;
-  for (std::size_t c = 0; c < dim; ++c) {
-    const double* col = p + 2 * c * dim;
+  ConjDot plus[2], minus[2], t1[2];  // T2 / ω by the sign s(c) of the column; T1 / ω
+  // Σ_r conj(σ(r, c)) ρ(r, c') into T2 (sign of c) and, when `with_t1`, Σ_r conj(σ(r, c)) s(r^x) ρ(r^x, c).
+  const auto column = [&](std::size_t c, std::size_t c_other, bool with_t1) {
+    ConjDot* acc = (popcount(c & zm) & 1) ? minus : plus;
     const double* s = q + 2 * c * dim;
+    const double* other = p + 2 * c_other * dim;
+    const double* own = p + 2 * c * dim;
     std::size_t r = 0;
-    for (; r + 4 <= dim; r += 4) {
-      t1a.add(load4(s + 2 * r) * load4(signs + 2 * r), rows(col, r));
-      t1b.add(load4(s + 2 * r + 4) * load4(signs + 2 * r + 4), rows(col, r + 2));
+    for (; r + 8 <= 2 * dim; r += 8) {
+      acc[0].add(load4(s + r), load4(other + r));
+      acc[1].add(load4(s + r + 4), load4(other + r + 4));
     }
-    if (r < dim) t1a.add(load4(s + 2 * r) * load4(signs + 2 * r), rows(col, r));
+    if (r < 2 * dim) acc[0].add(load4(s + r), load4(other + r));
+    if (!with_t1) return;
+    std::size_t k = 0;
+    for (; k + 4 <= dim; k += 4) {
+      t1[0].add(load4(s + 2 * k) * load4(signs + 2 * k), rows(own, k));
+      t1[1].add(load4(s + 2 * k + 4) * load4(signs + 2 * k + 4), rows(own, k + 2));
+    }
+    if (k < dim) t1[0].add(load4(s + 2 * k) * load4(signs + 2 * k), rows(own, k));
+  };
+  for (std::size_t c = 0; c < dim; ++c) {
+    const std::size_t c_x = c ^ xm;
+    if (c_x < c) continue;  // done with its partner
+    column(c, c_x, !hermitian_tile);
+    if (c_x != c) column(c_x, c, !hermitian_tile);
   }
-  const Complex t1_value = omega * (t1a.value() + t1b.value());
+  const Complex omega = i_power(popcount(xm & zm));
+  const Complex t2 = omega * (plus[0].value() + plus[1].value() - minus[0].value() - minus[1].value());
+  if (hermitian_tile) return -t2.imag();
+  const Complex t1_value = omega * (t1[0].value() + t1[1].value());
   return (Complex(0.0, -0.5) * (t1_value - t2)).real();
 }
 
@@ -452,16 +460,17 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
   std::vector<Complex> scratch(scratch_elems * static_cast<std::size_t>(threads));
   for (std::size_t p = 0; p < plan.size(); ++p) {
     const Sweep& sweep = plan[p];
-    if (checkpoints != nullptr && checkpoints[p] != nullptr) copy_state(rho, checkpoints[p], num_qubits);
+    Complex* checkpoint = checkpoints != nullptr ? checkpoints[p] : nullptr;
     const int b = static_cast<int>(sweep.qubits.size());
     if (sweep.calls.size() == 1 || b >= num_qubits) {
+      if (checkpoint != nullptr) copy_state(rho, checkpoint, num_qubits);
       for (std::size_t i : sweep.calls) apply(calls[i], rho, num_qubits);
       continue;
     }
     std::vector<KernelCall> local;
     local.reserve(sweep.calls.size());
     for (std::size_t i : sweep.calls) local.push_back(localize(calls[i], sweep.qubits));
-    run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch, hermitian);
+    run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch, hermitian, checkpoint);
   }
 }
 

@@ -1,7 +1,6 @@
 // CircuitFunction: the adjoint method. The forward schedule runs in pieces (cache-blocked sweeps)
 // storing the state before each piece (or checkpoints); the observable is then carried back one
 // piece at a time by noise::sweep_gradient, which recomputes the states inside each tile.
-#include <cmath>
 
 #include "circuit_function.hpp"
 
@@ -130,16 +129,21 @@ void CircuitFunction::Impl::plan_adjoint() {
   // size with the lowest qubits it lacks (so that its tiles hold qubits 0 and 1 and are computed once
   // per mirrored pair, and a lone call does not run on tiny tiles), then cut so that no piece
   // differentiates more calls than kPieceTileBytes of tile copies hold.
+  // Beyond the block size, sweeps of at most n - 2 qubits, so that a sweep has at least 10 mirrored
+  // tiles to share between threads (8 qubits, 10 layers: 31 ms with 6-qubit sweeps against 44 ms with
+  // 7).
+  const int block = n <= noise::kDefaultBlockQubits ? noise::kDefaultBlockQubits
+                                                    : std::min(noise::kDefaultBlockQubits, n - 2);
   const std::vector<noise::Sweep> sweeps =
-      program.sweeps.empty()
-          ? noise::plan_sweeps(program.forward.data(), program.forward.size(), n, noise::kDefaultBlockQubits)
-          : program.sweeps;
+      block == noise::kDefaultBlockQubits && !program.sweeps.empty()
+          ? program.sweeps
+          : noise::plan_sweeps(program.forward.data(), program.forward.size(), n, block);
   std::vector<char> differentiated(program.forward.size(), 0);
   for (int j : diff_calls) differentiated[static_cast<std::size_t>(j)] = 1;
   adjoint_plan.clear();
   for (const noise::Sweep& sweep : sweeps) {
     std::vector<int> qubits = sweep.qubits;
-    for (int q = 0; q < n && static_cast<int>(qubits.size()) < std::min(n, noise::kDefaultBlockQubits); ++q) {
+    for (int q = 0; q < n && static_cast<int>(qubits.size()) < std::min(n, block); ++q) {
       if (!std::binary_search(sweep.qubits.begin(), sweep.qubits.end(), q)) qubits.push_back(q);
     }
     std::sort(qubits.begin(), qubits.end());
@@ -178,15 +182,14 @@ void CircuitFunction::Impl::plan_adjoint() {
   std::uint64_t best_total = UINT64_MAX;
   for (int s = 1; s <= P; ++s) {
     const std::uint64_t total = static_cast<std::uint64_t>(s) + static_cast<std::uint64_t>((P + s - 1) / s - 1);
-    if (total <= max_states && total < best_total) {
+    if (total < best_total) {
       best_total = total;
       best = s;
     }
   }
-  if (best < 0) {
+  if (best_total > max_states) {
     throw std::runtime_error("the adjoint gradient of this circuit on " + std::to_string(n) + " qubits runs in " +
-                             std::to_string(P) + " pieces and needs at least " +
-                             std::to_string(2 * static_cast<std::uint64_t>(std::ceil(std::sqrt(P)))) +
+                             std::to_string(P) + " pieces and needs at least " + std::to_string(best_total) +
                              " stored states, more than GradientOptions::adjoint_memory_bytes allows; raise it or "
                              "use parameter shift");
   }
