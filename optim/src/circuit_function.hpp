@@ -1,6 +1,6 @@
 // CircuitFunction's implementation, shared by its source files (internal header):
 //  * execution.cpp: the compiled program, per-thread workspaces, forward passes, Pauli read-outs;
-//  * adjoint.cpp: the adjoint method (stored states, checkpoints, backward pass);
+//  * adjoint.cpp: the adjoint method (pieces, stored states or checkpoints, backward pass);
 //  * shift_rules.cpp: parameter shift and finite differences;
 //  * gradients.cpp: the public API.
 #pragma once
