@@ -138,7 +138,9 @@ struct GroupOrder {
   std::uint64_t group(std::uint64_t k) const { return mirror ? order[k] : k; }
   // An off-diagonal tile of a mirrored pair: the other one is written as its conjugate transpose.
   bool has_mirror(std::uint64_t group) const { return mirror && (group & ((std::uint64_t{1} << f) - 1)) != group >> f; }
-  std::uint64_t mirror_of(std::uint64_t group) const { return group >> f | (group & ((std::uint64_t{1} << f) - 1)) << f; }
+  std::uint64_t mirror_of(std::uint64_t group) const {
+    return group >> f | (group & ((std::uint64_t{1} << f) - 1)) << f;
+  }
 };
 
 std::uint64_t group_base(const TileGroups& g, std::uint64_t group) {
@@ -300,7 +302,8 @@ void copy_state(const Complex* src, Complex* dst, int num_qubits) {
   const std::uint64_t len = std::uint64_t{1} << (2 * num_qubits);
   const int threads = sweep_threads(num_qubits);
   split_over_threads(len, threads, [&](int, std::uint64_t begin, std::uint64_t end) {
-    std::memcpy(static_cast<void*>(dst + begin), static_cast<const void*>(src + begin), (end - begin) * sizeof(Complex));
+    std::memcpy(static_cast<void*>(dst + begin), static_cast<const void*>(src + begin),
+                (end - begin) * sizeof(Complex));
   });
 }
 
@@ -588,7 +591,9 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
             detail::apply_unchecked(*local_adjoint[pos], obs, g.b);
           }
         }
-        if (!whole) scatter(g, sigma_group, sigma, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
+        if (!whole) {
+          scatter(g, sigma_group, sigma, base, mirrored, mirrored ? group_base(g, groups.mirror_of(group)) : 0);
+        }
       }
     }
   });

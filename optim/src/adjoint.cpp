@@ -67,6 +67,9 @@ void CircuitFunction::Impl::backward(Workspace& ws, const double* x, const doubl
     if (weights[i] == 0.0) continue;
     for (const auto& [coeff, ps] : observables[i].terms) detail::add_pauli(o, d, ps.x_mask, ps.z_mask, weights[i] * coeff);
   }
+  const auto step_of_call = [&](int j) -> const engine::Step& {
+    return program.steps[static_cast<std::size_t>(program.forward_source[static_cast<std::size_t>(j)])];
+  };
   // This evaluation's adjoint maps and derivatives.
   if (ws.bound_adjoint.size() != program.forward.size()) ws.bound_adjoint = program.forward_adjoint;
   ws.derivatives.resize(program.forward.size());
@@ -74,7 +77,7 @@ void CircuitFunction::Impl::backward(Workspace& ws, const double* x, const doubl
     if (program.forward_source[j] >= 0) ws.bound_adjoint[j] = noise::adjoint_call(ws.bound[j]);
   }
   for (int j : diff_calls) {
-    const engine::Step& s = program.steps[static_cast<std::size_t>(program.forward_source[static_cast<std::size_t>(j)])];
+    const engine::Step& s = step_of_call(j);
     noise::CallDerivative& cd = ws.derivatives[static_cast<std::size_t>(j)];
     if (s.kind == engine::StepKind::kRotation) {
       cd.kind = noise::CallDerivative::Kind::kPauliRotation;
@@ -105,7 +108,7 @@ void CircuitFunction::Impl::backward(Workspace& ws, const double* x, const doubl
   }
   std::fill(ws.angle_grads.begin(), ws.angle_grads.end(), 0.0);
   for (int j : diff_calls) {
-    const engine::Step& s = program.steps[static_cast<std::size_t>(program.forward_source[static_cast<std::size_t>(j)])];
+    const engine::Step& s = step_of_call(j);
     // A rotation's generator is sign · X^x Z^z (times i^|x&z|).
     const double scale = s.kind == engine::StepKind::kRotation ? s.sign : 1.0;
     ws.angle_grads[static_cast<std::size_t>(s.angle)] += scale * ws.call_grads[static_cast<std::size_t>(j)];

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@ void run(const Circuit& c, DensityMatrix& rho) {
       case OpKind::kReset: rho.reset(op.qubits[0]); break;
       case OpKind::kMeasure:
       case OpKind::kBarrier: break;
+      case OpKind::kChannel: throw std::logic_error("the QASM 2 parser made a channel operation");
     }
   }
 }

@@ -93,9 +93,9 @@ struct Program {
   // What run() executes: the steps' calls with fixed runs fused (CompileOptions::fusion), in order;
   // forward_source[j] is the step whose angle gives call j its matrix at run time (a rotation or an
   // angle-dependent channel), -1 for a fixed call. forward_adjoint[j]: the adjoint map of fixed call
-  // j (for the others, noise::adjoint_call of the bound call), so that the adjoint gradient runs the same
-  // fused schedule backwards. sweeps: the cache-blocked plan of `forward` (empty when blocking is
-  // off or the state is small).
+  // j (for the others, noise::adjoint_call of the bound call), so that the adjoint gradient runs the
+  // same fused schedule backwards. sweeps: the cache-blocked plan of `forward` (empty when blocking
+  // is off or the state is small).
   std::vector<noise::KernelCall> forward;
   std::vector<int> forward_source;
   std::vector<noise::KernelCall> forward_adjoint;
@@ -113,8 +113,8 @@ struct Program {
   void initial_state(const double* x, noise::Complex* rho) const;
   // Runs the forward schedule (fused, cache-blocked) on rho with the angles' values at hand. rho must
   // be Hermitian (a density matrix): a blocked sweep computes one tile of each mirrored pair and
-  // writes the other as its conjugate transpose (noise::run_sweeps). `bound`
-  // is the caller's buffer for bind.
+  // writes the other as its conjugate transpose (noise::run_sweeps). `bound` is the caller's buffer
+  // for bind.
   void run_forward(const double* angle_values, std::vector<noise::KernelCall>& bound, noise::Complex* rho) const;
 };
 

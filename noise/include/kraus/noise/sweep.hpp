@@ -62,8 +62,9 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
 struct CallDerivative {
   enum class Kind {
     kNone,           // not differentiated
-    kPauliRotation,  // the call is ρ -> U ρ U†, U = exp(-iθP/2), P = i^{|x&z|} X^x Z^z with the masks on
-                     // the register: d/dθ call(ρ) = -i/2 [P, call(ρ)]
+    kPauliRotation,  // the call conjugates by U = exp(-iθP/2), P = i^{|x&z|} X^x Z^z with the masks on
+                     // the register: d/dθ call(ρ) = -i/2 [P, call(ρ)] (a rotation by -P: the caller
+                     // negates the result)
     kSuperoperator,  // d/dθ call(ρ) = derivative(ρ), `derivative` a call on qubits of the sweep
   };
   Kind kind = Kind::kNone;

@@ -68,8 +68,9 @@ struct GradientOptions {
   int num_threads = 0;
   // Budget in bytes for the states the adjoint method stores per workspace: one before each of its P
   // pieces (cache-blocked sweeps of the schedule; docs/optim.md). When P states do not fit, about
-  // sqrt(P) checkpoints and sqrt(P) segment buffers are used (one extra forward pass). 0 (the default): half the memory available when the function is
-  // built or its options set (engine::available_memory_bytes), at least 1 GiB.
+  // sqrt(P) checkpoints and sqrt(P) segment buffers are used (one extra forward pass). 0 (the
+  // default): half the memory available when the function is built or its options set
+  // (engine::available_memory_bytes), at least 1 GiB.
   std::uint64_t adjoint_memory_bytes = 0;
 
   bool IsValid(std::string* error) const;
