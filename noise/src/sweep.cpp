@@ -340,8 +340,10 @@ double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::siz
   const double* p = reinterpret_cast<const double*>(rho);
   const double* q = reinterpret_cast<const double*>(sigma);
   // T1 pairs rows r, r + 1 (r even) with the pair at (r^x) & ~1, swapped when x flips bit 0; the
-  // signs s(r^x) go onto σ.
-  for (std::size_t r = 0; r < dim; ++r) signs[2 * r] = signs[2 * r + 1] = (popcount((r ^ xm) & zm) & 1) ? -1.0 : 1.0;
+  // signs s(r^x) go onto σ. A Hermitian tile needs no T1.
+  if (!hermitian_tile) {
+    for (std::size_t r = 0; r < dim; ++r) signs[2 * r] = signs[2 * r + 1] = (popcount((r ^ xm) & zm) & 1) ? -1.0 : 1.0;
+  }
   const bool swap = (xm & 1) != 0;
   const std::uint64_t pair = ~std::uint64_t{1};
   const auto rows = [&](const double* col, std::size_t r) {
@@ -487,9 +489,8 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
   }
   const std::uint64_t set = checked_sweep_mask(sweep, num_qubits);
   if (sweep.qubits.empty()) throw std::invalid_argument("sweep without qubits");
-  // The calls renumbered onto the tile, and the differentiated ones in sweep order.
-  // Over the whole register the calls are their own local form (no copies: small states run many
-  // gradients); otherwise copies renumbered onto the tile, kept in `renumbered`.
+  // The calls on the tile's qubits: over the whole register the calls themselves (no copies: small
+  // states run many gradients), otherwise copies renumbered onto the tile, kept in `renumbered`.
   const bool whole = static_cast<int>(sweep.qubits.size()) == num_qubits;
   std::vector<KernelCall> renumbered;
   renumbered.reserve(whole ? 0 : 3 * sweep.calls.size());

@@ -108,9 +108,6 @@ struct CircuitFunction::Impl {
   void ensure_adjoint_buffers(Workspace& ws);
   void copy_state(const Complex* from, Complex* to) const;
   Complex* slot(Workspace& ws, int i) const { return ws.slots.data() + static_cast<std::size_t>(i) * d * d; }
-  const Complex* slot(const Workspace& ws, int i) const {
-    return ws.slots.data() + static_cast<std::size_t>(i) * d * d;
-  }
   Complex* checkpoint(Workspace& ws, int i) const {
     return ws.checkpoints.data() + static_cast<std::size_t>(i) * d * d;
   }
