@@ -2,6 +2,9 @@
 // device, under a noise model, on one density matrix; one JSON object on stdout.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <tuple>
+#include <utility>
 #include <map>
 #include <optional>
 #include <random>
@@ -17,6 +20,8 @@
 #include "kraus/engine/observables.hpp"
 #include "kraus/engine/sampling.hpp"
 #include "kraus/engine/simulator.hpp"
+#include "kraus/engine/state_vector.hpp"
+#include "kraus/engine/trajectories.hpp"
 #include "kraus/engine/transpile.hpp"
 #include "kraus/mitigation/noise_scaling.hpp"
 #include "kraus/mitigation/readout_mitigation.hpp"
@@ -31,13 +36,20 @@ const char* const kSimulateUsage =
     "                      [--observable EXPR]... [--hamiltonian FILE]...\n"
     "                      [--shots N] [--seed S] [--memory] [--readout-in-expectations] [--mitigate-readout]\n"
     "                      [--basis LIST|device] [--route] [--route-seed S]\n"
+    "                      [--method auto|density-matrix|statevector|trajectories] [--trajectories N]\n"
     "                      [--density-matrix] [--threads T] [--no-fusion]\n"
     "                      [--zne-scales 1,2,3] [--zne-method M] [--zne-extrapolator E] [--zne-seed S]\n"
     "\n"
-    "Runs the circuit exactly on a density matrix and prints one JSON object:\n"
-    "  num_qubits, trace, purity, probabilities (2^n numbers; bit k of the index is program qubit k;\n"
-    "  readout error included when the model has one), expectations (exact, keyed by the observable\n"
-    "  as given; readout error only with --readout-in-expectations), counts and memory (with --shots;\n"
+    "Runs the circuit on a density matrix (exact), a state vector (exact, noiseless circuits) or as\n"
+    "quantum trajectories (Monte-Carlo, noisy circuits beyond the density matrix; docs/trajectories.md)\n"
+    "and prints one JSON object:\n"
+    "  method (name, and why auto chose it), trajectories (count, seed, state_reads,\n"
+    "  channel_decisions; trajectories only),\n"
+    "  num_qubits, trace and purity (not for trajectories), probabilities (2^n numbers; bit k of the\n"
+    "  index is program qubit k; readout error included when the model has one; trajectories: their\n"
+    "  means, with probability_stderr, up to 20 qubits), expectations (keyed by the observable as given;\n"
+    "  exact, or trajectory means with expectation_stderr; readout error only with\n"
+    "  --readout-in-expectations), counts and memory (with --shots;\n"
     "  keyed by classical bits as Qiskit Aer does: registers in declaration order, the last one\n"
     "  leftmost, separated by a space, bit 0 rightmost; readout error included; a circuit without a\n"
     "  measurement has no counts), shot_estimates (with --shots N >= 2 and observables: value, stderr,\n"
@@ -56,8 +68,10 @@ const char* const kSimulateUsage =
     "                         <P><qubit>, P in I X Y Z; \"I\" is the identity); repeatable\n"
     "  --hamiltonian FILE     a Pauli sum from a JSON file {\"terms\": [{\"coefficient\": c, \"pauli\": \"Z0 Z1\"}]}\n"
     "                         (docs/observables.md); keyed by the file name; repeatable\n"
-    "  --shots N              sample N measurement shots (0 <= N <= 2^40)\n"
-    "  --seed S               seed of the shot sampler (default 1); same seed, same counts\n"
+    "  --shots N              sample N measurement shots (0 <= N <= 2^40); trajectories spread them\n"
+    "                         over the trajectories in order, each drawn from its trajectory's state\n"
+    "  --seed S               seed of the shot sampler and of the trajectories (default 1); same\n"
+    "                         seed, same counts and estimates, for any number of threads\n"
     "  --memory               also list every shot's outcome in order (N <= 1000000)\n"
     "  --readout-in-expectations\n"
     "                         expectations (and shot estimates) from the noisy measured distribution\n"
@@ -69,6 +83,12 @@ const char* const kSimulateUsage =
     "                         without it such a gate is an error\n"
     "  --route-seed S         seed of SABRE's random layouts (default 1)\n"
     "  --density-matrix       include the final density matrix (program qubit order)\n"
+    "  --method M             auto (default): the state vector for a noiseless circuit, the density\n"
+    "                         matrix for a noisy one up to 12 qubits when it fits in half the free\n"
+    "                         memory, trajectories beyond; or density-matrix, statevector (noiseless\n"
+    "                         circuits only), trajectories\n"
+    "  --trajectories N       trajectories of --method trajectories (2 <= N <= 2^40, default 1000);\n"
+    "                         standard errors shrink as 1/sqrt(N)\n"
     "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --no-fusion            run the compiled program call by call: no operator fusion and no cache\n"
     "                         blocking (for comparison; the results agree to rounding, 1e-12)\n"
@@ -96,6 +116,8 @@ struct Options {
   bool memory = false, readout_in_expectations = false, mitigate_readout = false, route = false;
   bool with_density_matrix = false, zne_on = false, no_fusion = false;
   std::optional<int> threads;
+  std::string method = "auto";
+  std::optional<long long> trajectories;
   kraus::mitigation::ZneOptions zne;
 };
 
@@ -136,6 +158,13 @@ Options parse_options(int argc, char** argv, bool* help) {
       o.seed = parse_integer(arg, option_value(argc, argv, i, "simulate"), 0, 1LL << 62);
     } else if (arg == "--route-seed") {
       o.route_seed = parse_integer(arg, option_value(argc, argv, i, "simulate"), 0, 1LL << 62);
+    } else if (arg == "--method") {
+      o.method = option_value(argc, argv, i, "simulate");
+      if (o.method != "auto" && o.method != "density-matrix" && o.method != "statevector" && o.method != "trajectories") {
+        throw UsageError("--method must be auto, density-matrix, statevector or trajectories, got '" + printable(o.method) + "'");
+      }
+    } else if (arg == "--trajectories") {
+      o.trajectories = parse_integer(arg, option_value(argc, argv, i, "simulate"), 2, 1LL << 40);
     } else if (arg == "--threads") {
       o.threads = static_cast<int>(parse_integer(arg, option_value(argc, argv, i, "simulate"), 1, 1024));
     } else if (arg == "--zne-scales" || arg == "--zne-method" || arg == "--zne-extrapolator" || arg == "--zne-seed") {
@@ -162,6 +191,18 @@ Options parse_options(int argc, char** argv, bool* help) {
   if (o.memory && *o.shots > static_cast<long long>(kraus::engine::kMaxMemoryShots)) {
     throw UsageError("--memory lists at most " + std::to_string(kraus::engine::kMaxMemoryShots) + " shots");
   }
+  if (o.trajectories && o.method != "trajectories" && o.method != "auto") {
+    throw UsageError("--trajectories needs --method trajectories (or auto)");
+  }
+  if (o.method == "statevector" || o.method == "trajectories") {
+    const std::string m = "--method " + o.method;
+    if (o.with_density_matrix) throw UsageError(m + " has no density matrix to print (--density-matrix)");
+    if (o.zne_on) throw UsageError(m + ": zero-noise extrapolation runs on the density matrix only (not yet here)");
+    if (o.method == "trajectories" && o.readout_in_expectations) {
+      throw UsageError(m + ": --readout-in-expectations is not supported yet (readout errors act on the probabilities and counts)");
+    }
+    if (o.method == "trajectories" && o.memory) throw UsageError(m + ": --memory is not supported yet");
+  }
   if (o.zne_on && o.readout_in_expectations) {
     throw UsageError("--readout-in-expectations cannot be combined with zero-noise extrapolation yet");
   }
@@ -176,6 +217,20 @@ std::uint64_t run_bytes(int n) {
   const std::uint64_t output = std::uint64_t{512} << n;
   return state > UINT64_MAX - output ? UINT64_MAX : state + output;
 }
+
+// Memory of a state-vector or trajectory run on n qubits: a state per thread and one more, plus 64
+// bytes per basis state for the probabilities, their errors and readout mitigation.
+std::uint64_t vector_run_bytes(int n) {
+  const std::uint64_t states = static_cast<std::uint64_t>(kraus::engine::num_threads() + 1);
+  const std::uint64_t state = kraus::engine::state_vector_bytes(n);
+  if (n > 50 || state > UINT64_MAX / (states + 4)) return UINT64_MAX;
+  return state * (states + 4);
+}
+
+// Trajectories print their probabilities up to this many qubits (16 MiB of numbers).
+constexpr int kMaxPrintedTrajectoryQubits = 20;
+// --method auto takes the density matrix for noisy circuits up to this many qubits (256 MiB).
+constexpr int kAutoDensityMatrixQubits = 12;
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -281,15 +336,18 @@ bool z_only(const kraus::engine::PauliSum& sum) {
 // (slots); `perm` maps them to program order.
 struct SimulateResult {
   int num_qubits = 0;
+  std::string method, method_reason;  // the method that ran, and why (--method auto)
   std::vector<Observable> observables;
   std::optional<kraus::engine::NoiseCoverage> coverage;
   std::optional<kraus::engine::TranspileResult> translation;
   bool routed = false;  // the model has a coupling map: the output has the layout
   std::vector<kraus::mitigation::ZneResult> zne;  // with zero-noise extrapolation, one per observable
   std::optional<kraus::engine::DensityMatrix> rho;
+  std::optional<kraus::engine::StateVector> psi;
+  std::optional<kraus::engine::TrajectoryResult> trajectories;
   std::vector<std::uint64_t> perm;
-  std::vector<double> probabilities;
-  std::vector<double> expectations;  // one per observable
+  std::vector<double> probabilities, probability_errors;  // errors: trajectories
+  std::vector<double> expectations, expectation_errors;    // one per observable; errors: trajectories
   // With --shots: which qubits are read into which classical bits; the outcomes in order (--memory)
   // and their tally; the shot estimates (one per observable, or none).
   std::optional<kraus::engine::MeasurementMap> measured;
@@ -304,13 +362,44 @@ struct SimulateResult {
   std::vector<std::string> warnings;
 };
 
+std::string gib(std::uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+// The method of a run, and why: --method as given, or auto's choice.
+std::pair<std::string, std::string> choose_method(const Options& o, const kraus::engine::Program& program, int n) {
+  const bool noiseless = kraus::engine::is_noiseless(program);
+  if (o.method == "statevector" && !noiseless) {
+    throw UsageError("--method statevector: the circuit has noise, mid-circuit measurements or resets; use --method "
+                     "trajectories or density-matrix");
+  }
+  if (o.method != "auto") return {o.method, "requested with --method"};
+  const char* needs = o.with_density_matrix ? "--density-matrix" : o.zne_on ? "zero-noise extrapolation"
+                      : o.readout_in_expectations ? "--readout-in-expectations" : nullptr;
+  if (needs) return {"density-matrix", std::string(needs) + " needs the density matrix"};
+  if (noiseless) return {"statevector", "the circuit has no noise, mid-circuit measurement or reset: the state vector is exact"};
+  const std::uint64_t available = kraus::engine::available_memory_bytes();
+  const std::string size = gib(run_bytes(n));
+  if (n <= kAutoDensityMatrixQubits && (available == 0 || run_bytes(n) <= available / 2)) {
+    return {"density-matrix", "a noisy circuit of " + std::to_string(n) + " qubits: the exact density matrix (" + size +
+                                  ") fits in half the free memory"};
+  }
+  return {"trajectories", "a noisy circuit of " + std::to_string(n) + " qubits: the density matrix (" + size +
+                              ") is beyond " + std::to_string(kAutoDensityMatrixQubits) +
+                              " qubits or half the free memory"};
+}
+
 // Checks everything that can be checked, then runs the circuit.
 SimulateResult run(const Options& o) {
   SimulateResult r;
   std::vector<std::string>& warnings = r.warnings;
 
   g_stage = "reading the circuit";
-  const kraus::engine::Circuit written = read_circuit(*o.circuit_path, run_bytes, "the density matrix and the output");
+  const bool dense = o.method == "density-matrix";
+  const kraus::engine::Circuit written = read_circuit(*o.circuit_path, dense ? run_bytes : vector_run_bytes,
+                                                      dense ? "the density matrix and the output" : "the state vectors and the output");
   const std::vector<double> theta = parameter_values(written, o.parameters_path, *o.circuit_path);
   const kraus::engine::Circuit program = written.bind(theta.data(), nullptr);
   const int n = r.num_qubits = program.num_qubits();
@@ -396,33 +485,76 @@ SimulateResult run(const Options& o) {
     }
   }
 
-  kraus::engine::require_memory(n, run_bytes(n), "the density matrix and the output");
-  g_stage = "allocating the density matrix";
-  kraus::engine::DensityMatrix& rho = r.rho.emplace(n);
-  if (o.zne_on) {
-    // Runs first, with rho as its workspace, so that nothing is printed before every part succeeded.
-    g_stage = "running zero-noise extrapolation";
-    r.zne = kraus::mitigation::mitigate(circuit, noise, slot_sums, o.zne, &rho);
-    for (std::size_t i = 0; i < r.zne.size(); ++i) {
-      for (const std::string& w : r.zne[i].warnings) warnings.push_back(r.observables[i].label + ": " + w);
-    }
-  }
-  g_stage = "simulating the circuit";
+  g_stage = "compiling the circuit";
   kraus::engine::CompileOptions compile_options;
   if (o.no_fusion) {
     compile_options.fusion = false;
     compile_options.block_qubits = 0;
   }
-  kraus::engine::simulate(circuit, noise, rho, compile_options);
-  r.probabilities = kraus::engine::probabilities_with_readout(rho, noise);
+  const kraus::engine::Program compiled = kraus::engine::compile(circuit, noise, compile_options);
+  std::tie(r.method, r.method_reason) = choose_method(o, compiled, n);
   r.perm = slot_permutation(final_layout);
+  if (r.method == "trajectories") {
+    if (n > kMaxPrintedTrajectoryQubits) {
+      if (o.mitigate_readout) {
+        throw UsageError("--mitigate-readout needs the probabilities, which trajectories estimate up to " +
+                         std::to_string(kMaxPrintedTrajectoryQubits) + " qubits");
+      }
+      warnings.push_back("trajectories of " + std::to_string(n) + " qubits: the probabilities are not estimated (" +
+                         std::to_string(kMaxPrintedTrajectoryQubits) + " qubits at most); use --shots for counts");
+    }
+    kraus::engine::require_memory(n, vector_run_bytes(n), "the state vectors and the output");
+    g_stage = "running the trajectories";
+    kraus::engine::TrajectoryOptions t;
+    t.trajectories = static_cast<std::uint64_t>(o.trajectories.value_or(1000));
+    t.seed = static_cast<std::uint64_t>(o.seed);
+    t.probabilities = n <= kMaxPrintedTrajectoryQubits;
+    t.shots = o.shots && !r.measured->empty() ? static_cast<std::uint64_t>(*o.shots) : 0;
+    t.readout = readout;
+    const kraus::engine::TrajectoryResult& tr =
+        r.trajectories.emplace(kraus::engine::run_trajectories(compiled, nullptr, nullptr, slot_sums, t));
+    r.probabilities = tr.probabilities;
+    r.probability_errors = tr.probability_errors;
+    for (const kraus::engine::Estimate& e : tr.expectations) {
+      r.expectations.push_back(e.mean);
+      r.expectation_errors.push_back(e.standard_error);
+    }
+    r.qubit_counts = tr.counts;
+    if (o.shots && !r.observables.empty()) {
+      warnings.push_back("--shots with trajectories: no shot_estimates; the expectations carry their standard errors "
+                         "(expectation_stderr)");
+    }
+  } else if (r.method == "statevector") {
+    kraus::engine::require_memory(n, vector_run_bytes(n), "the state vector and the output");
+    g_stage = "simulating the circuit";
+    kraus::engine::StateVector& psi = r.psi.emplace(n);
+    kraus::engine::run(compiled, nullptr, nullptr, psi);
+    r.probabilities = psi.probabilities();
+    if (!readout.empty()) readout.apply(r.probabilities, n);
+    for (const kraus::engine::PauliSum& sum : slot_sums) r.expectations.push_back(kraus::engine::expectation(psi, sum));
+  } else {
+    kraus::engine::require_memory(n, run_bytes(n), "the density matrix and the output");
+    g_stage = "allocating the density matrix";
+    kraus::engine::DensityMatrix& rho = r.rho.emplace(n);
+    if (o.zne_on) {
+      // Runs first, with rho as its workspace, so that nothing is printed before every part succeeded.
+      g_stage = "running zero-noise extrapolation";
+      r.zne = kraus::mitigation::mitigate(circuit, noise, slot_sums, o.zne, &rho);
+      for (std::size_t i = 0; i < r.zne.size(); ++i) {
+        for (const std::string& w : r.zne[i].warnings) warnings.push_back(r.observables[i].label + ": " + w);
+      }
+    }
+    g_stage = "simulating the circuit";
+    kraus::engine::run(compiled, nullptr, nullptr, rho);
+    r.probabilities = kraus::engine::probabilities_with_readout(rho, noise);
+    for (const kraus::engine::PauliSum& sum : slot_sums) {
+      r.expectations.push_back(o.readout_in_expectations ? kraus::engine::expectation_with_readout(rho, sum, readout)
+                                                         : kraus::engine::expectation(rho, sum));
+    }
+  }
 
   g_stage = "preparing the output";
-  for (const kraus::engine::PauliSum& sum : slot_sums) {
-    r.expectations.push_back(o.readout_in_expectations ? kraus::engine::expectation_with_readout(rho, sum, readout)
-                                                       : kraus::engine::expectation(rho, sum));
-  }
-  if (o.shots) {
+  if (o.shots && !r.trajectories) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(o.seed));
     if (!r.measured->empty()) {
       if (o.memory) {
@@ -439,9 +571,10 @@ SimulateResult run(const Options& o) {
       for (std::size_t i = 0; i < slot_sums.size(); ++i) {
         std::vector<double> term_values;
         for (const auto& term : slot_sums[i].terms) {
-          term_values.push_back(o.readout_in_expectations
-                                    ? kraus::engine::expectation_with_readout(rho, term.second, readout)
-                                    : kraus::engine::expectation(rho, term.second));
+          term_values.push_back(r.psi ? kraus::engine::expectation(*r.psi, term.second)
+                                : o.readout_in_expectations
+                                    ? kraus::engine::expectation_with_readout(*r.rho, term.second, readout)
+                                    : kraus::engine::expectation(*r.rho, term.second));
         }
         // One stream per observable, from (seed, index): independent of the other options.
         std::seed_seq seq{static_cast<std::uint32_t>(o.seed), static_cast<std::uint32_t>(o.seed >> 32),
@@ -483,15 +616,33 @@ SimulateResult run(const Options& o) {
 // Prints the result as one JSON object (warnings also on stderr).
 void report(const Options& o, const SimulateResult& r, json provenance_json) {
   g_stage = "preparing the output";
-  const kraus::engine::DensityMatrix& rho = *r.rho;
   json out;
   out["num_qubits"] = r.num_qubits;
-  out["trace"] = rho.trace();
-  out["purity"] = rho.purity();
-  out["probabilities"] = in_program_order(r.probabilities, r.perm);
+  out["method"] = {{"name", r.method}, {"reason", r.method_reason}};
+  if (r.trajectories) {
+    const kraus::engine::TrajectoryResult& t = *r.trajectories;
+    out["trajectories"] = {{"count", t.trajectories},
+                           {"seed", t.seed},
+                           {"state_reads", t.state_reads},
+                           {"channel_decisions", t.channel_decisions}};
+  } else if (r.rho) {
+    out["trace"] = r.rho->trace();
+    out["purity"] = r.rho->purity();
+  } else {
+    out["trace"] = r.psi->squared_norm();
+    out["purity"] = 1.0;
+  }
+  if (!r.probabilities.empty()) out["probabilities"] = in_program_order(r.probabilities, r.perm);
+  if (!r.probability_errors.empty()) out["probability_stderr"] = in_program_order(r.probability_errors, r.perm);
   out["expectations"] = json::object();
   for (std::size_t i = 0; i < r.observables.size(); ++i) {
     out["expectations"][r.observables[i].label] = r.expectations[i];
+  }
+  if (r.trajectories) {
+    out["expectation_stderr"] = json::object();
+    for (std::size_t i = 0; i < r.observables.size(); ++i) {
+      out["expectation_stderr"][r.observables[i].label] = r.expectation_errors[i];
+    }
   }
   if (o.shots) {
     out["shots"] = *o.shots;
@@ -567,7 +718,7 @@ void report(const Options& o, const SimulateResult& r, json provenance_json) {
     out.update(tail);
     write_out(out.dump(2) + "\n");
   } else {
-    write_with_density_matrix(out, rho.matrix(), r.perm, tail);
+    write_with_density_matrix(out, r.rho->matrix(), r.perm, tail);
   }
   finish_output();
 }

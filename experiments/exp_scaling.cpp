@@ -1,10 +1,12 @@
 // exp_scaling: the cost of one noisy circuit evaluation (time and memory) against the number of
-// qubits and the depth, per noise model.
+// qubits and the depth, per noise model and per method: the exact density matrix, or
+// --trajectories state-vector trajectories (the estimate of <Z_0> with its standard error).
 //
 // Circuit: `depth` hardware-efficient layers, each RY(theta) on every qubit followed by the CNOT
 // chain cx(0,1), cx(1,2), ..., cx(n-2,n-1); angles uniform in [0, 2 pi) from the seed. The noise
-// model's channels follow every gate (kraus::engine::simulate). One density matrix per qubit count
-// is allocated and reused for every point with that count.
+// model's channels follow every gate (kraus::engine::compile). One density matrix per qubit count
+// is allocated and reused for every point with that count; trajectories allocate one state vector
+// per thread (below 18 qubits; one from 18 on) per evaluation.
 //
 // Time: one warm-up evaluation, then `--repetitions` samples, each the mean of k back-to-back
 // evaluations with k chosen so that a sample lasts at least `--min-sample-seconds` (k = 1 for large
@@ -40,6 +42,8 @@
 #include "kraus/engine/circuit.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/simulator.hpp"
+#include "kraus/engine/state_vector.hpp"
+#include "kraus/engine/trajectories.hpp"
 #include "kraus/optim/ansatz.hpp"
 #include "kraus/optim/objectives.hpp"
 
@@ -87,10 +91,12 @@ ex::StudySpec make_spec() {
   s.summary =
       "Times one evaluation of a noisy hardware-efficient circuit (depth x [RY on every qubit, then the CNOT\n"
       "chain cx(0,1) ... cx(n-2,n-1)], the model's noise after every gate) on an exact n-qubit density\n"
-      "matrix, against n and depth, per noise model, and records the process's peak memory next to the\n"
-      "state's 16*4^n bytes.";
+      "matrix or as --trajectories state-vector trajectories, against n and depth, per noise model, and\n"
+      "records the process's peak memory next to the state's bytes (16*4^n; 16*2^n per trajectory state).";
   s.default_noise = {"ideal", "depolarizing", "amplitude_damping", "readout_only", "device_like"};
   s.quick_noise = {"ideal", "depolarizing"};
+  s.category = {"method", "how an evaluation runs: density-matrix (exact) or trajectories (--trajectories of them)",
+                {"density-matrix", "trajectories"}, "density-matrix", "density-matrix,trajectories"};
   s.qubits = {"2:13", "2:8"};
   s.depth = {"2:10:2", "2,4"};
   s.noise_scale = {"1", "1"};
@@ -107,20 +113,27 @@ ex::StudySpec make_spec() {
       {"epoch-samples", ex::StudyOption::Kind::kInt, "S",
        "training samples of the timed epoch (full-batch gradient); 0: no epoch timing", "8", "4", 0, 100000},
       {"epoch-max-qubits", ex::StudyOption::Kind::kInt, "N", "time epochs only up to N qubits", "12", "30", 1, 30},
+      {"trajectories", ex::StudyOption::Kind::kInt, "N", "trajectories per evaluation of --method trajectories", "200",
+       "200", 2, 10000000},
   };
   s.columns = {"threads",         "seconds_per_evaluation", "seconds_min",       "seconds_max",
                "repetitions",     "evaluations_per_sample", "gates",             "gate_noise_channels",
                "state_bytes",     "peak_rss_bytes",         "peak_rss_increase_bytes", "rss_before_bytes",
-               "peak_rss_reset",  "trace",                  "purity",                  "epoch_samples",
-               "seconds_per_epoch", "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
+               "peak_rss_reset",  "trace",                  "purity",                  "trajectories",
+               "z0",              "z0_stderr",              "epoch_samples",           "seconds_per_epoch",
+               "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
   s.epilogue =
-      "Columns after the grid (study, noise_model, noise_scale, qubits, depth, seed): threads,\n"
-      "seconds_per_evaluation (median), seconds_min, seconds_max, repetitions, evaluations_per_sample,\n"
-      "gates, gate_noise_channels, state_bytes (16*4^n), peak_rss_bytes, peak_rss_increase_bytes,\n"
-      "rss_before_bytes, peak_rss_reset, trace and purity of the final state, then epoch_samples,\n"
+      "Columns after the grid (study, noise_model, method, noise_scale, qubits, depth, seed): threads,\n"
+      "seconds_per_evaluation (median; trajectories: all of them), seconds_min, seconds_max, repetitions,\n"
+      "evaluations_per_sample, gates, gate_noise_channels, state_bytes (16*4^n; trajectories: 16*2^n per\n"
+      "state vector held at once), peak_rss_bytes, peak_rss_increase_bytes, rss_before_bytes,\n"
+      "peak_rss_reset, trace and purity of the final state (density matrix only), trajectories, z0 (<Z_0>:\n"
+      "exact, or the trajectories' mean) and z0_stderr (its standard error; 0 for the density matrix), then\n"
+      "epoch_samples,\n"
       "seconds_per_epoch (median of --repetitions full-batch loss-and-gradient evaluations on epoch_samples\n"
       "samples), epoch_circuit_evaluations (forward and backward passes per epoch) and\n"
-      "epoch_peak_rss_increase_bytes (all empty above --epoch-max-qubits or with --epoch-samples 0).\n"
+      "epoch_peak_rss_increase_bytes (all empty above --epoch-max-qubits, with --epoch-samples 0 and for\n"
+      "trajectories, which have no gradient yet).\n"
       "Cost: the default grid ends at 13 qubits, a 1 GiB state on which one depth-1 evaluation takes 4 to\n"
       "10 s on one core (depth 10: 40 to 100 s); the whole grid takes 2 to 3 hours on one core, mostly at\n"
       "13 qubits (--repetitions 3 or --qubits 2:12 cut that). --quick takes about a second.\n"
@@ -133,6 +146,7 @@ struct Settings {
   double min_sample_seconds = 0.02;
   int epoch_samples = 8;
   int epoch_max_qubits = 12;
+  std::uint64_t trajectories = 200;
 };
 
 struct EpochCost {
@@ -205,9 +219,13 @@ int main(int argc, char** argv) {
     settings->min_sample_seconds = o.get_double("min-sample-seconds");
     settings->epoch_samples = static_cast<int>(o.get_int("epoch-samples"));
     settings->epoch_max_qubits = static_cast<int>(o.get_int("epoch-max-qubits"));
+    settings->trajectories = static_cast<std::uint64_t>(o.get_int("trajectories"));
     const int largest = *std::max_element(o.qubits.begin(), o.qubits.end());
+    const bool dense = std::find(o.category.begin(), o.category.end(), "density-matrix") != o.category.end();
     try {
-      kraus::engine::require_memory(largest, kraus::engine::density_matrix_bytes(largest));
+      kraus::engine::require_memory(largest, dense ? kraus::engine::density_matrix_bytes(largest)
+                                                   : 3 * kraus::engine::state_vector_bytes(largest),
+                                    dense ? "the density matrix" : "the trajectories' state vectors");
     } catch (const std::exception& e) {
       throw ex::UsageError(std::string("--qubits: ") + e.what());
     }
@@ -236,7 +254,7 @@ int main(int argc, char** argv) {
     nlohmann::ordered_json d;
     d["circuit"] =
         "depth layers of RY(theta) on every qubit, then cx(q, q+1) for q = 0..n-2; theta uniform in [0, 2 pi) from "
-        "std::mt19937_64(seed); the noise model's channels after every gate (kraus::engine::simulate); a model "
+        "std::mt19937_64(seed); the noise model's channels after every gate (kraus::engine::compile); a model "
         "calibrated on more qubits is used on its qubits 0..n-1 (rules and readout errors of absent qubits dropped)";
     d["timing"] =
         "one warm-up evaluation, then `repetitions` samples, each the mean over evaluations_per_sample back-to-back "
@@ -248,6 +266,10 @@ int main(int argc, char** argv) {
         "peak_rss_increase_bytes = peak_rss_bytes - rss_before_bytes (RSS before that allocation); state_bytes = "
         "16 * 4^n; the peak is reset again before every later point of the same qubit count (the epoch "
         "timing of the previous point raised it)";
+    d["methods"] =
+        "density-matrix: kraus::engine::run on an exact density matrix (z0 exact, z0_stderr 0); trajectories: "
+        "kraus::engine::run_trajectories with `trajectories` trajectories per evaluation and seed = the point's "
+        "seed (z0 their mean, z0_stderr its standard error; docs/trajectories.md)";
     d["epoch"] =
         "epoch_samples seeded samples of n features uniform in [0, 1], RY(pi x_q) angle encoding, the same depth "
         "layers (optim::Ansatz: RY, CNOT chain), <Z_q> readouts on every qubit, binary logistic head "
@@ -259,7 +281,12 @@ int main(int argc, char** argv) {
   };
   hooks.run_point = [settings, state](const ex::GridPoint& p) {
     const int n = p.qubits;
-    if (!state->rho || state->rho->num_qubits() != n) {
+    const bool dense = p.category == "density-matrix";
+    if (!dense) {
+      state->rho.reset();
+      state->rss_before = ex::current_rss_bytes();
+      state->peak_reset = ex::reset_peak_rss();
+    } else if (!state->rho || state->rho->num_qubits() != n) {
       state->rho.reset();  // free the previous state before measuring the baseline
       state->rss_before = ex::current_rss_bytes();
       state->peak_reset = ex::reset_peak_rss();
@@ -269,27 +296,42 @@ int main(int argc, char** argv) {
       // the current RSS (which holds the state).
       state->peak_reset = ex::reset_peak_rss();
     }
-    DensityMatrix& rho = *state->rho;
     const Circuit c = hardware_efficient_circuit(n, p.depth, p.seed);
     const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, n);
     kraus::engine::validate_noise(c, model);
     long long gates = 0, channels = 0, silent = 0;
     count_noise(c, model, &gates, &channels, &silent);
+    const kraus::engine::Program program = kraus::engine::compile(c, &model);
+    const std::vector<kraus::engine::PauliSum> z0 = {kraus::engine::PauliSum::parse("Z0")};
+    kraus::engine::TrajectoryOptions t;
+    t.trajectories = settings->trajectories;
+    t.seed = p.seed;
+    kraus::engine::Estimate z0_estimate;
+    // One evaluation: the density matrix, or every trajectory.
+    auto evaluate = [&] {
+      if (dense) {
+        kraus::engine::run(program, nullptr, nullptr, *state->rho);
+      } else {
+        z0_estimate = kraus::engine::run_trajectories(program, nullptr, nullptr, z0, t).expectations[0];
+      }
+    };
 
     ex::Stopwatch warm_up;
-    kraus::engine::simulate(c, &model, rho);
+    evaluate();
     const double first = std::max(warm_up.seconds(), 1e-9);
-    const double trace = rho.trace();
-    const double purity = rho.purity();
+    if (dense) z0_estimate = {kraus::engine::expectation(*state->rho, z0[0]), 0.0, 1};
     const long long per_sample =
         std::clamp(static_cast<long long>(std::ceil(settings->min_sample_seconds / first)), 1LL, 1000000LL);
     std::vector<double> samples;
     for (int r = 0; r < settings->repetitions; ++r) {
       ex::Stopwatch sw;
-      for (long long k = 0; k < per_sample; ++k) kraus::engine::simulate(c, &model, rho);
+      for (long long k = 0; k < per_sample; ++k) evaluate();
       samples.push_back(sw.seconds() / static_cast<double>(per_sample));
     }
     const std::uint64_t peak = ex::peak_rss_bytes();
+    const int workers = n < kraus::engine::kTrajectoryParallelQubits ? kraus::engine::num_threads() : 1;
+    const std::uint64_t state_bytes = dense ? kraus::engine::density_matrix_bytes(n)
+                                            : static_cast<std::uint64_t>(workers) * kraus::engine::state_vector_bytes(n);
 
     ex::Row row;
     row.set("threads", kraus::engine::num_threads())
@@ -300,14 +342,19 @@ int main(int argc, char** argv) {
         .set("evaluations_per_sample", per_sample)
         .set("gates", gates)
         .set("gate_noise_channels", channels)
-        .set("state_bytes", static_cast<unsigned long long>(kraus::engine::density_matrix_bytes(n)))
+        .set("state_bytes", static_cast<unsigned long long>(state_bytes))
         .set("peak_rss_bytes", static_cast<unsigned long long>(peak))
         .set("peak_rss_increase_bytes", static_cast<unsigned long long>(peak > state->rss_before ? peak - state->rss_before : 0))
         .set("rss_before_bytes", static_cast<unsigned long long>(state->rss_before))
         .set("peak_rss_reset", state->peak_reset ? 1 : 0)
-        .set("trace", trace)
-        .set("purity", purity);
-    if (settings->epoch_samples > 0 && n <= settings->epoch_max_qubits) {
+        .set("z0", z0_estimate.mean)
+        .set("z0_stderr", z0_estimate.standard_error);
+    if (dense) {
+      row.set("trace", state->rho->trace()).set("purity", state->rho->purity()).set("trajectories", "");
+    } else {
+      row.set("trace", "").set("purity", "").set("trajectories", static_cast<unsigned long long>(settings->trajectories));
+    }
+    if (dense && settings->epoch_samples > 0 && n <= settings->epoch_max_qubits) {
       const EpochCost e = time_epoch(n, p.depth, p.seed, settings->epoch_samples, settings->repetitions, model);
       // Give the epoch's freed buffers back to the system, so that the next qubit count's state is
       // fresh memory (its allocation shows in the RSS) rather than recycled heap pages.

@@ -6,16 +6,18 @@ usage: /usr/bin/python3 plots/plot_scaling.py DIR/scaling.csv [--out PREFIX] [--
 Writes PREFIX.png and PREFIX.pdf (default PREFIX: the CSV's path without .csv) and prints their
 paths. Reads only the CSV (columns in docs/experiments.md) and draws what it holds:
 
-  left   seconds_per_evaluation (log scale) against qubits, one line per noise model and depth
-         (colour = depth, line style and marker = noise model; several noise scales get one line
-         each), with a dashed 4^n reference line through the slowest series' last point;
+  left   seconds_per_evaluation (log scale) against qubits, one line per noise model, method and
+         depth (colour = depth, line style and marker = noise model and method, trajectories labelled
+         with their count; several noise scales get one line each), with a dashed 4^n reference line
+         through the slowest series' last point;
   middle seconds_per_epoch (log scale, the full-batch gradient over epoch_samples samples) against
          qubits, the same lines; rows without an epoch (empty columns) are left out;
   right  peak_rss_increase_bytes against qubits, one line per noise model (the largest value over
          the depths and seeds of each qubit count: the state is reused, so that is the peak of the
          whole qubit count; 0, below what RSS resolves for small states, is left as a gap), the
          epoch's epoch_peak_rss_increase_bytes (thin lines, largest over depths), next to
-         state_bytes = 16*4^n, the density matrix itself.
+         state_bytes = 16*4^n, the density matrix itself (trajectory rows: their state vectors' bytes
+         are not drawn; their RSS lines are).
 
 Several seeds of one point are drawn as their median. Errors (a missing, empty or foreign CSV, a
 value that is not a number) print one line on stderr and exit with status 2.
@@ -40,6 +42,8 @@ def collect(rows, path):
     time_series, epoch_series, memory_series, epoch_memory, state = {}, {}, {}, {}, {}
     for r in rows:
         label = r["noise_model"]
+        if r.get("method", "density-matrix") == "trajectories":
+            label += f" [{r.get('trajectories', '')} trajectories]"
         if len(scales) > 1:
             label += f" x{r.get('noise_scale', '1')}"
         n = int(common.number(r, "qubits", path))
@@ -49,7 +53,8 @@ def collect(rows, path):
             raise common.PlotError(f"{path}:{r['_line']}: seconds_per_evaluation {seconds} is not positive")
         time_series.setdefault((label, depth), {}).setdefault(n, []).append(seconds)
         memory_series.setdefault(label, {}).setdefault(n, []).append(common.number(r, "peak_rss_increase_bytes", path))
-        state[n] = common.number(r, "state_bytes", path)
+        if r.get("method", "density-matrix") == "density-matrix":
+            state[n] = common.number(r, "state_bytes", path)
         if r.get("seconds_per_epoch", "") != "":
             epoch_series.setdefault((label, depth), {}).setdefault(n, []).append(
                 common.number(r, "seconds_per_epoch", path))
@@ -118,8 +123,9 @@ def draw(rows, path, prefix, title):
         if any(y == y for y in ys):
             ax_m.plot(qs, ys, linestyle=style[model], linewidth=0.8, color="0.5", label=f"{model}: epoch peak increase")
     qs = sorted(state)
-    ax_m.plot(qs, [state[q] for q in qs], color="black", linestyle=(0, (6, 3)), linewidth=1.2,
-              label=r"density matrix $16\cdot 4^n$ bytes")
+    if qs:
+        ax_m.plot(qs, [state[q] for q in qs], color="black", linestyle=(0, (6, 3)), linewidth=1.2,
+                  label=r"density matrix $16\cdot 4^n$ bytes")
     ax_m.set_yscale("log")
     ax_m.set_xlabel("qubits n")
     ax_m.set_ylabel("bytes")
@@ -130,7 +136,7 @@ def draw(rows, path, prefix, title):
     for ax in (ax_t, ax_e, ax_m):
         ax.set_xticks(all_q)
     threads = sorted({r.get("threads", "") for r in rows} - {""}, key=int)
-    heading = title or "exp_scaling: cost of a noisy circuit evaluation and a training epoch on an exact density matrix"
+    heading = title or "exp_scaling: cost of a noisy circuit evaluation (density matrix, trajectories) and a training epoch"
     if threads:
         heading += f" ({', '.join(threads)} thread{'s' if threads != ['1'] else ''})"
     fig.suptitle(heading, fontsize=11)

@@ -55,21 +55,25 @@ def scaling_table(rows, path):
     largest = max(int(num(r, "qubits", path)) for r in rows)
     deepest = max(int(num(r, "depth", path)) for r in rows)
     out = []
-    for model in sorted({r["noise_model"] for r in rows}):
-        sel = [r for r in rows if r["noise_model"] == model and int(r["qubits"]) == largest and int(r["depth"]) == deepest]
-        prev = [r for r in rows if r["noise_model"] == model and int(r["qubits"]) == largest - 1
-                and int(r["depth"]) == deepest]
-        if not sel:
-            continue
-        t = mean([num(r, "seconds_per_evaluation", path) for r in sel])
-        growth = t / mean([num(r, "seconds_per_evaluation", path) for r in prev]) if prev else math.nan
-        epoch = [num(r, "seconds_per_epoch", path) for r in sel if r.get("seconds_per_epoch", "") != ""]
-        samples = sel[0].get("epoch_samples", "")
-        out.append([model, largest, deepest, fmt(t), fmt(growth, 2), fmt(mean(epoch)) + (f" ({samples} samples)" if epoch else ""),
-                    fmt(max(num(r, "peak_rss_increase_bytes", path) for r in sel) / 2**20),
-                    fmt(num(sel[0], "state_bytes", path) / 2**20)])
-    return table(["noise model", "qubits", "depth", "s / evaluation", f"× from n−1 (4^n: 4)", "s / epoch",
-                  "peak RSS increase (MiB)", "16·4^n (MiB)"], out)
+    for method in sorted({r.get("method", "density-matrix") for r in rows}):
+        for model in sorted({r["noise_model"] for r in rows}):
+            def pick(n):
+                return [r for r in rows if r["noise_model"] == model and r.get("method", "density-matrix") == method
+                        and int(r["qubits"]) == n and int(r["depth"]) == deepest]
+            sel, prev = pick(largest), pick(largest - 1)
+            if not sel:
+                continue
+            t = mean([num(r, "seconds_per_evaluation", path) for r in sel])
+            growth = t / mean([num(r, "seconds_per_evaluation", path) for r in prev]) if prev else math.nan
+            epoch = [num(r, "seconds_per_epoch", path) for r in sel if r.get("seconds_per_epoch", "") != ""]
+            samples = sel[0].get("epoch_samples", "")
+            label = method + (f" ({sel[0]['trajectories']})" if sel[0].get("trajectories", "") != "" else "")
+            out.append([model, label, largest, deepest, fmt(t), fmt(growth, 2),
+                        fmt(mean(epoch)) + (f" ({samples} samples)" if epoch else ""),
+                        fmt(max(num(r, "peak_rss_increase_bytes", path) for r in sel) / 2**20),
+                        fmt(num(sel[0], "state_bytes", path) / 2**20)])
+    return table(["noise model", "method (trajectories)", "qubits", "depth", "s / evaluation", "× from n−1",
+                  "s / epoch", "peak RSS increase (MiB)", "state (MiB)"], out)
 
 
 def barren_plateau_table(rows, path):

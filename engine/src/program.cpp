@@ -12,6 +12,7 @@
 #include "kraus/engine/simulator.hpp"
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/kernels.hpp"
+#include "kraus/noise/vector_kernels.hpp"
 
 namespace kraus::engine {
 namespace {
@@ -29,14 +30,27 @@ std::vector<Complex> row_major(const arma::cx_mat& m) {
   return out;
 }
 
-// A fixed step; a real 2-qubit superoperator that keeps its block elements in small groups (a
+// A fixed step (`channel`: the channel it applies, null for a gate); a real 2-qubit superoperator that keeps its block elements in small groups (a
 // 2-qubit Pauli channel, a product of 1-qubit channels of real block form) takes the grouped form.
-Step fixed_step(KernelCall call) {
+Step fixed_step(KernelCall call, std::shared_ptr<const noise::Channel> channel = nullptr) {
   noise::to_real_groups(&call);
   Step s;
   s.kind = StepKind::kFixed;
   s.call = std::move(call);
+  s.channel = std::move(channel);
   return s;
+}
+
+// The non-selective measurement (|0><0|, |1><1|) and the reset (|0><0|, |0><1|) of one qubit.
+std::shared_ptr<const noise::Channel> measurement_channel() {
+  static const auto channel = std::make_shared<const noise::Channel>(noise::Channel::from_kraus(
+      {noise::Matrix::rows_of({{1.0, 0.0}, {0.0, 0.0}}), noise::Matrix::rows_of({{0.0, 0.0}, {0.0, 1.0}})}));
+  return channel;
+}
+std::shared_ptr<const noise::Channel> reset_channel() {
+  static const auto channel = std::make_shared<const noise::Channel>(noise::Channel::from_kraus(
+      {noise::Matrix::rows_of({{1.0, 0.0}, {0.0, 0.0}}), noise::Matrix::rows_of({{0.0, 1.0}, {0.0, 0.0}})}));
+  return channel;
 }
 
 KernelCall qubits_only(const std::vector<int>& qubits) {
@@ -153,7 +167,7 @@ class Compiler {
       }
     }
     std::vector<Step> idle_steps;
-    for (int q = 0; q < n; ++q) idle_steps.push_back(fixed_step(noise::channel_call(*idle, &q, idle_kernel)));
+    for (int q = 0; q < n; ++q) idle_steps.push_back(fixed_step(noise::channel_call(*idle, &q, idle_kernel), idle));
     std::size_t next = 0;
     for (int l = 0; l < num_layers; ++l) {
       std::vector<bool> busy(static_cast<std::size_t>(n), false);
@@ -197,10 +211,10 @@ class Compiler {
         break;
       }
       case OpKind::kMeasure:
-        if (followed) program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 0, 0, 1, 0, 0, 0, 0})));
+        if (followed) program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 0, 0, 1, 0, 0, 0, 0}), measurement_channel()));
         break;
       case OpKind::kReset:
-        program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 1, 0, 0, 0, 0, 0, 0})));
+        program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 1, 0, 0, 0, 0, 0, 0}), reset_channel()));
         break;
       case OpKind::kBarrier: break;
       case OpKind::kChannel:
@@ -213,7 +227,7 @@ class Compiler {
           s.angle_channel = op.angle_channel;
           program_.steps.push_back(std::move(s));
         } else {
-          program_.steps.push_back(fixed_step(noise::channel_call(*op.channel, op.qubits.data(), noise::detect_kernel(*op.channel))));
+          program_.steps.push_back(fixed_step(noise::channel_call(*op.channel, op.qubits.data(), noise::detect_kernel(*op.channel)), op.channel));
         }
         break;
     }
@@ -236,7 +250,7 @@ class Compiler {
     if (it == noise_cache_.end()) {
       std::vector<Step> steps;
       for (const noise::PlacedChannel& pc : model_->channels_after(key.first, op.qubits)) {
-        steps.push_back(fixed_step(noise::channel_call(*pc.channel, pc.qubits.data(), pc.kernel)));
+        steps.push_back(fixed_step(noise::channel_call(*pc.channel, pc.qubits.data(), pc.kernel), pc.channel));
       }
       it = noise_cache_.emplace(std::move(key), std::move(steps)).first;
     }
@@ -296,17 +310,33 @@ void Program::initial_state(const double* x, Complex* rho) const {
     rho[0] = 1.0;
     return;
   }
-  // ψ = x / |x| zero-padded to d; ρ = ψ ψ^T (ψ real).
+  const double inv = 1.0 / amplitude_norm2(x);
+  const std::uint64_t f = static_cast<std::uint64_t>(amplitude_features);
+  for (std::uint64_t c = 0; c < f; ++c)  // ρ = ψ ψ^T with ψ = x / |x| zero-padded (real)
+    for (std::uint64_t r = 0; r < f; ++r) rho[r + c * d] = x[r] * x[c] * inv;
+}
+
+void Program::initial_state_vector(const double* x, Complex* psi) const {
+  const std::uint64_t d = std::uint64_t{1} << num_qubits;
+  const auto size = static_cast<std::int64_t>(d);
+#pragma omp parallel for schedule(static) if (num_qubits >= noise::kVectorParallelMinQubits)
+  for (std::int64_t i = 0; i < size; ++i) psi[i] = 0.0;
+  if (amplitude_features == 0) {
+    psi[0] = 1.0;
+    return;
+  }
+  const double inv = 1.0 / std::sqrt(amplitude_norm2(x));
+  for (int i = 0; i < amplitude_features; ++i) psi[i] = x[i] * inv;
+}
+
+double Program::amplitude_norm2(const double* x) const {
   if (x == nullptr) throw std::invalid_argument("amplitude encoding needs a feature vector");
   double norm2 = 0.0;
   for (int i = 0; i < amplitude_features; ++i) norm2 += x[i] * x[i];
   if (!(norm2 > 0.0) || !std::isfinite(norm2)) {
     throw std::invalid_argument("amplitude encoding of an all-zero (or non-finite) feature vector");
   }
-  const double inv = 1.0 / norm2;
-  const std::uint64_t f = static_cast<std::uint64_t>(amplitude_features);
-  for (std::uint64_t c = 0; c < f; ++c)
-    for (std::uint64_t r = 0; r < f; ++r) rho[r + c * d] = x[r] * x[c] * inv;
+  return norm2;
 }
 
 Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options) {

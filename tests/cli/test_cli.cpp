@@ -559,6 +559,86 @@ TEST_CASE("usage errors", "[cli]") {
   CHECK(!r.err.empty());
 }
 
+// ---- methods: density matrix, state vector, trajectories ---------------------------------------------
+
+TEST_CASE("method auto: the state vector for noiseless circuits, the density matrix for small noisy ones", "[cli][method]") {
+  ref::Rng rng(91);
+  noisy::CircuitOptions opt;
+  opt.num_ops = 30;
+  opt.mid_circuit = false;
+  opt.max_unitary_qubits = 0;
+  const noisy::RefCircuit c = noisy::random_circuit(5, rng, opt);
+  const std::string qasm = write_scratch("method_auto.qasm", noisy::to_qasm(c));
+  const json sv = ok_json({"simulate", qasm, "--observable", "X0 Z3"});
+  CHECK(sv["method"]["name"] == "statevector");
+  const json dm = ok_json({"simulate", qasm, "--observable", "X0 Z3", "--method", "density-matrix"});
+  CHECK(dm["method"]["name"] == "density-matrix");
+  const arma::cx_mat exact = noisy::reference_simulate(c, nullptr);
+  for (std::size_t i = 0; i < 32; ++i) {
+    CHECK(std::abs(sv["probabilities"][i].get<double>() - exact(i, i).real()) <= kTol);
+  }
+  CHECK(std::abs(sv["expectations"]["X0 Z3"].get<double>() - dense_expectation(exact, "X0 Z3", 5)) <= kTol);
+  CHECK(std::abs(sv["purity"].get<double>() - 1.0) <= kTol);
+  // --density-matrix needs the density matrix: auto takes it.
+  CHECK(ok_json({"simulate", qasm, "--density-matrix"})["method"]["name"] == "density-matrix");
+  const NoiseModel model = noisy::random_model("amplitude_damping", 5, true, rng);
+  const std::string noise = write_scratch("method_auto.json", model_json(model));
+  const json noisy_auto = ok_json({"simulate", qasm, "--noise", noise});
+  CHECK(noisy_auto["method"]["name"] == "density-matrix");
+  CHECK(noisy_auto["method"]["reason"].get<std::string>().find("5 qubits") != std::string::npos);
+}
+
+TEST_CASE("method trajectories: estimates within 5 standard errors of the density matrix, the same for any thread count",
+          "[cli][method][statistical]") {
+  ref::Rng rng(92);
+  noisy::CircuitOptions opt;
+  opt.num_ops = 20;
+  opt.max_unitary_qubits = 0;
+  const noisy::RefCircuit c = noisy::random_circuit(4, rng, opt);
+  NoiseModel model = noisy::random_model("thermal_relaxation", 4, true, rng);
+  model.readout.push_back({false, {2}, 0.05, 0.1, {}});
+  const std::string qasm = write_scratch("method_traj.qasm", noisy::to_qasm(c));
+  const std::string noise = write_scratch("method_traj.json", model_json(model));
+  const std::vector<std::string> args = {"simulate", qasm, "--noise", noise, "--method", "trajectories",
+                                         "--trajectories", "6000", "--observable", "Z0 Z1 - 0.5*X2", "--seed", "5"};
+  const json dm = ok_json({"simulate", qasm, "--noise", noise, "--observable", "Z0 Z1 - 0.5*X2"});
+  std::vector<std::string> one = args, two = args;
+  one.insert(one.end(), {"--threads", "1"});
+  two.insert(two.end(), {"--threads", std::to_string(std::min(2, available_cores()))});
+  const json t1 = ok_json(one), t2 = ok_json(two);
+  CHECK(t1["method"]["name"] == "trajectories");
+  CHECK(t1["trajectories"]["count"] == 6000);
+  CHECK(t1["trajectories"]["seed"] == 5);
+  CHECK_FALSE(t1.contains("purity"));
+  CHECK(t1["expectations"] == t2["expectations"]);
+  CHECK(t1["probabilities"] == t2["probabilities"]);
+  const double mean = t1["expectations"]["Z0 Z1 - 0.5*X2"].get<double>();
+  const double se = t1["expectation_stderr"]["Z0 Z1 - 0.5*X2"].get<double>();
+  const double exact = dm["expectations"]["Z0 Z1 - 0.5*X2"].get<double>();
+  INFO("trajectories " << mean << " +- " << se << ", density matrix " << exact);
+  CHECK(se > 0.0);
+  CHECK(std::abs(mean - exact) <= 5.0 * se);
+  for (std::size_t i = 0; i < 16; ++i) {
+    const double p = t1["probabilities"][i].get<double>(), e = t1["probability_stderr"][i].get<double>();
+    const double x = dm["probabilities"][i].get<double>();
+    INFO("p(" << i << ") " << p << " +- " << e << ", exact " << x);
+    CHECK(std::abs(p - x) <= 5.0 * e + 1e-12);
+  }
+}
+
+TEST_CASE("method option errors", "[cli][method]") {
+  const std::string circuit = kData + "bell_x.qasm";
+  const std::string noise = write_scratch("method_err.json", R"({"gate_noise": [{"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.1}}]})");
+  check_error({"simulate", circuit, "--method", "exact"}, {"--method", "'exact'"});
+  check_error({"simulate", circuit, "--method", "trajectories", "--trajectories", "1"}, {"--trajectories"});
+  check_error({"simulate", circuit, "--method", "density-matrix", "--trajectories", "10"}, {"--trajectories needs --method trajectories"});
+  check_error({"simulate", circuit, "--noise", noise, "--method", "statevector"}, {"--method statevector", "noise"});
+  check_error({"simulate", circuit, "--method", "trajectories", "--density-matrix"}, {"--density-matrix"});
+  check_error({"simulate", circuit, "--method", "trajectories", "--noise", noise, "--observable", "Z0", "--zne-scales", "1,3"},
+              {"zero-noise extrapolation"});
+  check_error({"simulate", circuit, "--method", "trajectories", "--shots", "10", "--memory"}, {"--memory"});
+}
+
 // ---- zero-noise extrapolation through the command ----------------------------------------------------
 
 // The Mitiq paper's example (LaRose et al., Quantum 6, 774, 2022): 50 X gates, 1-qubit depolarising

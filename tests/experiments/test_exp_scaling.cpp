@@ -20,11 +20,11 @@ using json = nlohmann::json;
 namespace {
 
 const std::vector<std::string> kColumns = {
-    "study",       "noise_model",           "noise_scale",           "qubits",           "depth",
+    "study",       "noise_model",           "method",                "noise_scale",      "qubits",           "depth",
     "seed",        "threads",               "seconds_per_evaluation", "seconds_min",     "seconds_max",
     "repetitions", "evaluations_per_sample", "gates",                "gate_noise_channels", "state_bytes",
     "peak_rss_bytes", "peak_rss_increase_bytes", "rss_before_bytes", "peak_rss_reset", "trace",
-    "purity", "epoch_samples", "seconds_per_epoch", "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
+    "purity", "trajectories", "z0", "z0_stderr", "epoch_samples", "seconds_per_epoch", "epoch_circuit_evaluations", "epoch_peak_rss_increase_bytes"};
 
 using kraus::test::study::count_lines;
 using kraus::test::study::num;
@@ -42,7 +42,7 @@ Result run(const std::vector<std::string>& args, const fs::path& scratch) {
 }
 
 std::string key(const std::map<std::string, std::string>& row) {
-  return row.at("noise_model") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
+  return row.at("noise_model") + " " + row.at("method") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
          row.at("seed");
 }
 
@@ -77,8 +77,16 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
           "[experiments][exp_scaling]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Table t = kraus::test::study::run_quick(KRAUS_EXP_SCALING_BINARY, "scaling", 28, kColumns, out, dir.path);
-  REQUIRE(t.rows.size() == 28);  // qubits 2..8 x depth {2, 4} x {ideal, depolarizing}
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_SCALING_BINARY, "scaling", 56, kColumns, out, dir.path);
+  REQUIRE(t.rows.size() == 56);  // qubits 2..8 x depth {2, 4} x {ideal, depolarizing} x both methods
+  // <Z_0> of each (noise model, qubits, depth) by the density matrix, to compare the trajectories' with.
+  std::map<std::string, double> exact_z0;
+  for (const auto& row : t.rows) {
+    if (row.at("method") == "density-matrix") {
+      exact_z0[row.at("noise_model") + " " + row.at("qubits") + " " + row.at("depth")] = num(row, "z0");
+    }
+  }
+  REQUIRE(exact_z0.size() == 28);
   std::set<std::string> keys;
   for (const auto& row : t.rows) {
     CAPTURE(key(row));
@@ -100,11 +108,28 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
     CHECK(num(row, "evaluations_per_sample") >= 1);
     CHECK(row.at("gates") == std::to_string(depth * (2 * n - 1)));
     CHECK(row.at("gate_noise_channels") == (row.at("noise_model") == "ideal" ? "0" : row.at("gates")));
+    CHECK(num(row, "rss_before_bytes") > 0);
+    CHECK((row.at("peak_rss_reset") == "0" || row.at("peak_rss_reset") == "1"));
+    const double exact = exact_z0.at(row.at("noise_model") + " " + row.at("qubits") + " " + row.at("depth"));
+    if (row.at("method") == "trajectories") {
+      // 200 trajectories (--quick) of one state vector per thread; <Z_0> within 5 standard errors, or
+      // 5 / sqrt(N) where rare errors leave the sample's own standard error unreliable (the engine's
+      // tests check the statistics).
+      CHECK(row.at("trajectories") == "200");
+      CHECK(row.at("state_bytes") == std::to_string(16ULL << n));
+      CHECK(row.at("trace").empty());
+      CHECK(row.at("purity").empty());
+      CHECK(std::fabs(num(row, "z0") - exact) <= 5.0 * std::max(num(row, "z0_stderr"), 1.0 / std::sqrt(200.0)));
+      if (row.at("noise_model") == "ideal") CHECK(num(row, "z0_stderr") == 0.0);
+      CHECK(row.at("epoch_samples").empty());
+      continue;
+    }
+    CHECK(row.at("method") == "density-matrix");
+    CHECK(row.at("trajectories").empty());
+    CHECK(num(row, "z0_stderr") == 0.0);
     CHECK(row.at("state_bytes") == std::to_string(16ULL << (2 * n)));
     CHECK(num(row, "peak_rss_bytes") >= num(row, "state_bytes"));
     CHECK(num(row, "peak_rss_bytes") >= num(row, "peak_rss_increase_bytes"));
-    CHECK(num(row, "rss_before_bytes") > 0);
-    CHECK((row.at("peak_rss_reset") == "0" || row.at("peak_rss_reset") == "1"));
     if (n == 8 && row.at("peak_rss_reset") == "1") {
       CHECK(num(row, "peak_rss_increase_bytes") >= 0.5 * num(row, "state_bytes"));
     }
@@ -125,8 +150,8 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
       CHECK(purity > std::ldexp(1.0, -n));
     }
   }
-  CHECK(keys.size() == 28);
-  CHECK(count_lines(out / "scaling.progress") == 28);
+  CHECK(keys.size() == 56);
+  CHECK(count_lines(out / "scaling.progress") == 56);
 
   const json j = json::parse(slurp(out / "scaling.json"));
   CHECK(j["study"] == "scaling");
@@ -148,11 +173,11 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
   CHECK(j["machine"]["cores"].get<int>() >= 1);
   CHECK(j["machine"]["memory_bytes"].get<double>() > 0);
   CHECK(j["output"]["columns"] == kColumns);
-  CHECK(j["output"]["rows"] == 28);
+  CHECK(j["output"]["rows"] == 56);
   CHECK(j["method"]["circuit"].get<std::string>().size() > 0);
   REQUIRE(j["runs"].size() == 1);
   CHECK(j["runs"][0]["status"] == "complete");
-  CHECK(j["runs"][0]["points_measured"] == 28);
+  CHECK(j["runs"][0]["points_measured"] == 56);
 }
 
 TEST_CASE("exp_scaling killed with SIGKILL and run again: no duplicate, no missing row", "[experiments][exp_scaling]") {

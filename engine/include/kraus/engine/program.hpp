@@ -81,6 +81,10 @@ struct Step {
   double sign = 1.0;
   int angle = -1;  // kRotation, kAngleChannel: index into Program::angles
   std::shared_ptr<const AngleDependentChannel> angle_channel;  // kAngleChannel
+  // The channel of a kFixed channel step (noise rules, idle noise, explicit channels, mid-circuit
+  // measurements and resets as their Kraus operators), null for gates: the state-vector executors
+  // sample its Kraus operators (trajectories.hpp).
+  std::shared_ptr<const noise::Channel> channel;
 };
 
 struct Program {
@@ -111,11 +115,16 @@ struct Program {
   void bind(const double* angle_values, std::vector<noise::KernelCall>& bound) const;
   // Sets rho (2^n x 2^n) to the initial state: |0...0>, or the amplitude encoding of x.
   void initial_state(const double* x, noise::Complex* rho) const;
+  // Sets psi (2^n amplitudes) to the initial state: |0...0>, or x / |x| zero-padded.
+  void initial_state_vector(const double* x, noise::Complex* psi) const;
   // Runs the forward schedule (fused, cache-blocked) on rho with the angles' values at hand. rho must
   // be Hermitian (a density matrix): a blocked sweep computes one tile of each mirrored pair and
   // writes the other as its conjugate transpose (noise::run_sweeps). `bound` is the caller's buffer
   // for bind.
   void run_forward(const double* angle_values, std::vector<noise::KernelCall>& bound, noise::Complex* rho) const;
+
+ private:
+  double amplitude_norm2(const double* x) const;  // |x|^2 of the amplitude features, checked
 };
 
 // Compiles `circuit` under `model` (null: noiseless). The model is read here and not kept. Throws

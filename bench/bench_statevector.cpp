@@ -1,0 +1,187 @@
+// State-vector and trajectory benchmarks, with a STREAM-triad anchor measured in the same run.
+//
+//   build/bench/kraus_bench_statevector --benchmark_out=sv.json --benchmark_out_format=json
+//
+// Arguments are (qubits n, threads, ...). A kernel pass over a state vector reads and writes every
+// amplitude once: 2 * 16 * 2^n bytes, reported as bytes_per_second; the triad a = b + s c runs over
+// three arrays as large as the n-qubit state (16 * 2^n bytes each; STREAM counts 3 arrays per pass).
+// States are allocated once per n and reused (first writes to fresh memory are very slow here).
+//  * BM_SvTriad, BM_SvGate1q (RY on qubit 0, the middle qubit, the top qubit: arg 2), BM_SvCNOT;
+//  * BM_SvLayered: the noiseless layered circuit 10 x [RY on every qubit, CNOT ladder] (390 gates at
+//    20 qubits) with the fused queue of fusion_max_qubits = arg 2;
+//  * BM_Trajectories: the noisy layered circuit (depth 10; depolarising p = 0.01, then amplitude
+//    damping gamma = 0.01 on each gate qubit, after every gate), `trajectories` per iteration,
+//    reported as trajectories per second.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "kraus/engine/program.hpp"
+#include "kraus/engine/state_vector.hpp"
+#include "kraus/engine/trajectories.hpp"
+#include "kraus/noise/noise_model.hpp"
+#include "kraus/noise/vector_kernels.hpp"
+
+namespace {
+
+using kraus::engine::Gate;
+
+kraus::engine::StateVector& state(int n) {
+  static std::map<int, std::unique_ptr<kraus::engine::StateVector>> states;
+  auto& s = states[n];
+  if (!s) s = std::make_unique<kraus::engine::StateVector>(n);
+  return *s;
+}
+
+void set_threads(benchmark::State& st) {
+  kraus::engine::set_num_threads(static_cast<int>(st.range(1)));
+  st.counters["threads"] = static_cast<double>(st.range(1));
+  st.counters["qubits"] = static_cast<double>(st.range(0));
+}
+
+void report_passes(benchmark::State& st, int n, double passes_per_iteration) {
+  const double bytes = 2.0 * 16.0 * static_cast<double>(std::uint64_t{1} << n);
+  st.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(st.iterations()) * bytes * passes_per_iteration));
+}
+
+void BM_SvTriad(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const std::int64_t len = std::int64_t{2} << n;  // doubles in 16 * 2^n bytes
+  static std::map<int, std::vector<double>> arrays;
+  auto &a = arrays[3 * n], &b = arrays[3 * n + 1], &c = arrays[3 * n + 2];
+  if (a.empty()) {
+    a.assign(static_cast<std::size_t>(len), 0.0);
+    b.assign(static_cast<std::size_t>(len), 1.0);
+    c.assign(static_cast<std::size_t>(len), 2.0);
+  }
+  double* pa = a.data();
+  const double* pb = b.data();
+  const double* pc = c.data();
+  for (auto _ : st) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < len; ++i) pa[i] = pb[i] + 3.0 * pc[i];
+    benchmark::ClobberMemory();
+  }
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * 3 * len * 8);
+}
+
+void BM_SvGate1q(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const int where = static_cast<int>(st.range(2));
+  const int q = where == 0 ? 0 : where == 1 ? n / 2 : n - 1;
+  const double c = std::cos(0.35), s = std::sin(0.35);
+  const kraus::noise::Complex ry[4] = {c, -s, s, c};
+  const kraus::noise::VectorCall call = kraus::noise::vector_call(&q, 1, ry);
+  kraus::engine::StateVector& psi = state(n);
+  for (auto _ : st) {
+    kraus::noise::apply(call, psi.data(), n);
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
+void BM_SvCNOT(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const int qs[2] = {n / 2, n / 2 + 1};
+  const kraus::noise::Complex cx[16] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0};
+  const kraus::noise::VectorCall call = kraus::noise::vector_call(qs, 2, cx);
+  kraus::engine::StateVector& psi = state(n);
+  for (auto _ : st) {
+    kraus::noise::apply(call, psi.data(), n);
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 1.0);
+}
+
+kraus::engine::Circuit layered_circuit(int n, int depth) {
+  kraus::engine::Circuit c(n);
+  for (int layer = 0; layer < depth; ++layer) {
+    for (int q = 0; q < n; ++q) c.add_gate(Gate::kRY, {q}, {0.1 * (q + 1) + layer});
+    for (int q = 0; q + 1 < n; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  }
+  return c;
+}
+
+void BM_SvLayered(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const int fusion = static_cast<int>(st.range(2));
+  st.counters["fusion"] = fusion;
+  const kraus::engine::Program program = kraus::engine::compile(layered_circuit(n, 10), nullptr);
+  kraus::engine::StateVector& psi = state(n);
+  for (auto _ : st) {
+    kraus::engine::run(program, nullptr, nullptr, psi, fusion);
+    benchmark::ClobberMemory();
+  }
+  report_passes(st, n, 10.0 * (2 * n - 1));  // as if every gate were one pass
+}
+
+void BM_Trajectories(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const auto trajectories = static_cast<std::uint64_t>(st.range(2));
+  const int fusion = static_cast<int>(st.range(3));
+  st.counters["fusion"] = fusion;
+  const kraus::noise::NoiseModel model = kraus::noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.01}},
+      {"gates": ["*"], "channel": {"type": "amplitude_damping", "gamma": 0.01}}]})");
+  const kraus::engine::Program program = kraus::engine::compile(layered_circuit(n, 10), &model);
+  kraus::engine::TrajectoryOptions options;
+  options.trajectories = trajectories;
+  options.fusion_max_qubits = fusion;
+  const std::vector<kraus::engine::PauliSum> observables = {kraus::engine::PauliSum::parse("Z0")};
+  std::uint64_t reads = 0, decisions = 0;
+  for (auto _ : st) {
+    const kraus::engine::TrajectoryResult r =
+        kraus::engine::run_trajectories(program, nullptr, nullptr, observables, options);
+    reads = r.state_reads;
+    decisions = r.channel_decisions;
+    benchmark::DoNotOptimize(r.expectations[0].mean);
+  }
+  st.counters["trajectories_per_s"] =
+      benchmark::Counter(static_cast<double>(trajectories) * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
+  st.counters["state_reads_per_trajectory"] = static_cast<double>(reads) / static_cast<double>(trajectories);
+  st.counters["decisions_per_trajectory"] = static_cast<double>(decisions) / static_cast<double>(trajectories);
+}
+
+void kernel_args(benchmark::internal::Benchmark* b) {
+  for (int n : {16, 20, 22, 24})
+    for (int t : {1, 2}) b->Args({n, t});
+  b->ArgNames({"n", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void gate_args(benchmark::internal::Benchmark* b) {
+  for (int n : {16, 20, 22, 24})
+    for (int t : {1, 2})
+      for (int where : {0, 1, 2}) b->Args({n, t, where});
+  b->ArgNames({"n", "threads", "where"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void layered_args(benchmark::internal::Benchmark* b) {
+  for (int n : {16, 20, 24})
+    for (int t : {1, 2})
+      for (int f = 1; f <= 4; ++f) b->Args({n, t, f});
+  b->ArgNames({"n", "threads", "fusion"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void trajectory_args(benchmark::internal::Benchmark* b) {
+  for (int t : {1, 2})
+    for (int f = 1; f <= 4; ++f) b->Args({16, t, 64, f});
+  for (int f : {2, 3}) b->Args({20, 2, 4, f});
+  b->ArgNames({"n", "threads", "trajectories", "fusion"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_SvTriad)->Apply(kernel_args);
+BENCHMARK(BM_SvGate1q)->Apply(gate_args);
+BENCHMARK(BM_SvCNOT)->Apply(kernel_args);
+BENCHMARK(BM_SvLayered)->Apply(layered_args);
+BENCHMARK(BM_Trajectories)->Apply(trajectory_args);
+
+}  // namespace
+BENCHMARK_MAIN();

@@ -1,0 +1,57 @@
+// The state vector of n qubits, and a noiseless compiled program run on it.
+//
+// Conventions (the same throughout kraus): psi[i] is the amplitude of basis state i, qubit q is bit
+// q of i (qubit 0 the least significant bit); R_P(theta) = exp(-i theta P / 2). 16 * 2^n bytes: 20
+// qubits 16 MiB, 24 qubits 256 MiB, 28 qubits 4 GiB. The kernels are kraus/noise/vector_kernels.hpp.
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <vector>
+
+#include "kraus/engine/observables.hpp"
+#include "kraus/engine/program.hpp"
+
+namespace kraus::engine {
+
+class StateVector {
+ public:
+  // |0...0> on num_qubits qubits (1 <= n <= 40). Fails with std::runtime_error before allocating
+  // when the machine lacks the memory (require_memory).
+  explicit StateVector(int num_qubits);
+
+  int num_qubits() const { return num_qubits_; }
+  std::uint64_t dim() const { return std::uint64_t{1} << num_qubits_; }
+  Complex* data() { return amplitudes_.data(); }
+  const Complex* data() const { return amplitudes_.data(); }
+
+  // Back to |0...0> without reallocating.
+  void reset_to_zero_state();
+  double squared_norm() const;
+  // |psi_i|^2 (the state is normalised by the executors).
+  std::vector<double> probabilities() const;
+
+ private:
+  int num_qubits_;
+  std::vector<Complex> amplitudes_;
+};
+
+// Bytes of a state vector of n qubits: 16 * 2^n.
+std::uint64_t state_vector_bytes(int num_qubits);
+
+// <psi|P|psi> and <psi|O|psi> for a normalised state, in O(2^n) without forming P.
+double expectation(const StateVector& psi, const PauliString& pauli);
+double expectation(const StateVector& psi, const PauliSum& observable);
+
+// Runs a noiseless program on psi (which must have program.num_qubits qubits): psi is set to the
+// program's initial state, then its gates run with consecutive gates fused into dense, diagonal or
+// monomial matrices on at most `fusion_max_qubits` qubits (1 to 4; 1 fuses only gates on the same
+// qubit). A program with any channel, mid-circuit measurement or reset is refused
+// (std::invalid_argument): run it as trajectories (trajectories.hpp) or on a density matrix.
+void run(const Program& program, const double* theta, const double* x, StateVector& psi, int fusion_max_qubits = 2);
+
+// Whether the program has no channel step (noise, mid-circuit measurement, reset): what the state
+// vector can run exactly.
+bool is_noiseless(const Program& program);
+
+}  // namespace kraus::engine

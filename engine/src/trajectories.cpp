@@ -1,0 +1,180 @@
+#include "kraus/engine/trajectories.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/state_vector.hpp"
+#include "kraus/noise/vector_kernels.hpp"
+#include "vector_executor.hpp"
+
+namespace kraus::engine {
+namespace {
+
+using detail::SplitMix64;
+
+// Streams of (seed, stream) besides the trajectories' own (which are 0 .. N-1).
+constexpr std::uint64_t kReadoutStream = ~std::uint64_t{0};
+
+// What one trajectory leaves for the reduction.
+struct Slot {
+  std::vector<double> values;         // per observable
+  std::vector<double> probabilities;  // with options.probabilities
+  std::vector<std::uint64_t> shots;   // outcomes, in drawing order
+  detail::WalkStats stats;
+};
+
+// `count` outcomes drawn from |psi_i|^2 with `rng`: sorted uniforms in one pass over psi.
+void draw_shots(const Complex* psi, std::uint64_t dim, std::uint64_t count, SplitMix64& rng,
+                std::vector<std::uint64_t>& out) {
+  out.clear();
+  if (count == 0) return;
+  std::vector<double> u(count);
+  for (double& v : u) v = rng.uniform();
+  std::sort(u.begin(), u.end());
+  double cumulative = 0.0;
+  std::uint64_t i = 0;
+  for (const double v : u) {
+    while (i + 1 < dim && cumulative + std::norm(psi[i]) <= v) cumulative += std::norm(psi[i++]);
+    out.push_back(i);
+  }
+}
+
+// Welford's running mean and sum of squared deviations, fed in trajectory order.
+struct Running {
+  double mean = 0.0, m2 = 0.0;
+  void add(double v, std::uint64_t count_before) {
+    const double delta = v - mean;
+    mean += delta / static_cast<double>(count_before + 1);
+    m2 += delta * (v - mean);
+  }
+  // s / sqrt(N), s the sample standard deviation of N values.
+  double standard_error(std::uint64_t count) const {
+    const double nn = static_cast<double>(count);
+    return std::sqrt(std::max(0.0, m2) / (nn - 1.0) / nn);
+  }
+};
+
+}  // namespace
+
+bool TrajectoryOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& m) {
+    if (error) *error = m;
+    return false;
+  };
+  if (trajectories < 2 || trajectories > (std::uint64_t{1} << 40)) {
+    return fail("TrajectoryOptions::trajectories must be in [2, 2^40] (a standard error needs two)");
+  }
+  if (shots > (std::uint64_t{1} << 40)) return fail("TrajectoryOptions::shots must be at most 2^40");
+  if (fusion_max_qubits < 1 || fusion_max_qubits > 4) return fail("TrajectoryOptions::fusion_max_qubits must be 1 to 4");
+  return true;
+}
+
+TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
+                                  const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
+  std::string why;
+  if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  const int n = program.num_qubits;
+  for (const PauliSum& o : observables) {
+    if (o.min_qubits() > n) {
+      throw std::invalid_argument("observable " + o.to_string() + " acts on qubits the " + std::to_string(n) +
+                                  "-qubit program lacks");
+    }
+  }
+  for (const noise::ReadoutError& e : options.readout.errors()) {
+    for (const int q : e.qubits) {
+      if (q >= n) throw std::invalid_argument("a readout error names qubit " + std::to_string(q) + " of a " +
+                                              std::to_string(n) + "-qubit program");
+    }
+  }
+  std::vector<double> angles(program.angles.size());
+  program.angle_values(theta, x, angles.data());
+  const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
+
+  const std::uint64_t dim = std::uint64_t{1} << n;
+  const std::uint64_t round = n < kTrajectoryParallelQubits ? kTrajectoryRound : 1;
+  const int workers = n < kTrajectoryParallelQubits ? std::max(1, std::min<int>(num_threads(), static_cast<int>(round))) : 1;
+  // One state per worker, and a probability row per slot of a round.
+  std::uint64_t bytes = static_cast<std::uint64_t>(workers) * state_vector_bytes(n);
+  if (options.probabilities) bytes += (round + 2) * dim * sizeof(double);  // the slots' rows, the means and squares
+  require_memory(n, bytes, "the trajectories' state vectors");
+
+  TrajectoryResult result;
+  result.trajectories = options.trajectories;
+  result.seed = options.seed;
+  const std::uint64_t total = options.trajectories;
+  std::vector<Running> values(observables.size());
+  std::vector<Running> probabilities(options.probabilities ? dim : 0);
+  std::vector<Slot> slots(round);
+  std::vector<StateVector> states;
+  std::vector<detail::Walker> walkers;
+  for (int w = 0; w < workers; ++w) {
+    states.emplace_back(n);
+    walkers.emplace_back(schedule, options.fusion_max_qubits);
+  }
+  std::map<std::uint64_t, std::uint64_t> counts;
+
+  for (std::uint64_t first = 0; first < total; first += round) {
+    const std::uint64_t in_round = std::min(round, total - first);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers) if (workers > 1)
+    for (std::int64_t j = 0; j < static_cast<std::int64_t>(in_round); ++j) {
+#ifdef _OPENMP
+      const int w = workers > 1 ? omp_get_thread_num() : 0;
+#else
+      const int w = 0;
+#endif
+      const std::uint64_t t = first + static_cast<std::uint64_t>(j);
+      StateVector& psi = states[static_cast<std::size_t>(w)];
+      Slot& slot = slots[static_cast<std::size_t>(j)];
+      SplitMix64 rng{detail::mix_seed(options.seed, t)};
+      program.initial_state_vector(x, psi.data());
+      slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
+      slot.values.resize(observables.size());
+      for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
+      if (options.probabilities) {
+        slot.probabilities.resize(dim);
+        noise::probabilities(psi.data(), n, slot.probabilities.data());
+        if (!options.readout.empty()) options.readout.apply(slot.probabilities, n);
+      }
+      const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
+      draw_shots(psi.data(), dim, shots, rng, slot.shots);
+    }
+    // In trajectory order, whatever thread ran them.
+    for (std::uint64_t j = 0; j < in_round; ++j) {
+      const Slot& slot = slots[j];
+      for (std::size_t o = 0; o < observables.size(); ++o) values[o].add(slot.values[o], first + j);
+      for (const std::uint64_t s : slot.shots) ++counts[s];
+      result.state_reads += slot.stats.state_reads;
+      result.channel_decisions += slot.stats.decisions;
+    }
+    if (options.probabilities) {
+      const auto size = static_cast<std::int64_t>(dim);
+#pragma omp parallel for schedule(static) if (n >= noise::kVectorParallelMinQubits)
+      for (std::int64_t i = 0; i < size; ++i) {
+        for (std::uint64_t j = 0; j < in_round; ++j) {
+          probabilities[static_cast<std::size_t>(i)].add(slots[j].probabilities[static_cast<std::size_t>(i)], first + j);
+        }
+      }
+    }
+  }
+
+  for (const Running& v : values) result.expectations.push_back({v.mean, v.standard_error(total), total});
+  for (const Running& p : probabilities) {
+    result.probabilities.push_back(p.mean);
+    result.probability_errors.push_back(p.standard_error(total));
+  }
+  if (!counts.empty() && !options.readout.empty()) {
+    std::mt19937_64 rng(detail::mix_seed(options.seed, kReadoutStream));
+    counts = options.readout.apply_to_counts(counts, n, rng);
+  }
+  result.counts = std::move(counts);
+  return result;
+}
+
+}  // namespace kraus::engine
