@@ -273,8 +273,9 @@ TEST_CASE("noiseless run with its keys and expectations keyed as given", "[cli]"
   const json out = ok_json(args);
   std::set<std::string> keys;
   for (auto it = out.begin(); it != out.end(); ++it) keys.insert(it.key());
-  CHECK(keys == std::set<std::string>{"num_qubits", "trace", "purity", "probabilities", "expectations", "warnings",
-                                      "provenance"});
+  CHECK(keys == std::set<std::string>{"num_qubits", "method", "trace", "purity", "probabilities", "expectations",
+                                      "warnings", "provenance"});
+  CHECK(out.at("method").at("name") == "statevector");
   CHECK(out.at("num_qubits") == 3);
   CHECK_THAT(out.at("trace").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
   CHECK_THAT(out.at("purity").get<double>(), Catch::Matchers::WithinAbs(1.0, 1e-12));
@@ -535,7 +536,10 @@ TEST_CASE("a bad observable", "[cli]") {
 }
 
 TEST_CASE("too many qubits for the memory fails before allocating", "[cli]") {
-  check_error({"simulate", kData + "twenty_qubits.qasm"}, {"qubits need"});
+  check_error({"simulate", kData + "twenty_qubits.qasm", "--method", "density-matrix"}, {"qubits need"});
+  // The state vector of 30 qubits (16 GiB, one per thread and one more) does not fit either.
+  const std::string thirty = write_scratch("thirty.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[30];\nh q[0];\n");
+  check_error({"simulate", thirty}, {"thirty.qasm:3:", "30 qubits need", "the state vectors and the output"});
 }
 
 TEST_CASE("usage errors", "[cli]") {
@@ -740,7 +744,7 @@ TEST_CASE("the density matrix is streamed exactly as one JSON document would pri
 TEST_CASE("a register too large for the memory is refused at its qreg line at once", "[cli][hardening]") {
   // After the qreg come 5 million barriers in nested gates: the check must not wait for them.
   const auto start = std::chrono::steady_clock::now();
-  check_error({"simulate", kHardening + "twenty_qubits_then_expansion.qasm"},
+  check_error({"simulate", kHardening + "twenty_qubits_then_expansion.qasm", "--method", "density-matrix"},
               {"twenty_qubits_then_expansion.qasm:3:", "20 qubits need", "the density matrix and the output"});
   // Hang detection only: before the check moved to the qreg line this took 35 s.
   CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 10.0);
@@ -752,7 +756,8 @@ TEST_CASE("an address-space limit is respected before allocating", "[cli][harden
   // 14 qubits need 4 GiB; under ulimit -v 3000000 (2.9 GiB) the check refuses them at the qreg
   // whatever the machine has available, instead of a bare std::bad_alloc. (Much lower limits make
   // OpenBLAS's thread start-up spin before main runs, so the limit stays at the issue's 3 GB.)
-  const Result r = kraus_cli({"simulate", kHardening + "fourteen_qubits.qasm"}, "ulimit -v 3000000;");
+  const Result r =
+      kraus_cli({"simulate", kHardening + "fourteen_qubits.qasm", "--method", "density-matrix"}, "ulimit -v 3000000;");
   INFO(show(r));
   CHECK(r.status == 2);
   CHECK(r.out.empty());
