@@ -9,6 +9,12 @@
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/matrix.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#else
+inline int omp_in_parallel() { return 0; }
+#endif
+
 namespace kraus::engine::detail {
 namespace {
 
@@ -196,10 +202,57 @@ void Walker::push(int k, const int* qubits, const Complex* matrix, double scale)
   std::copy(product, product + db * db, b.m);
 }
 
+// Applies the queued matrices in an order their shared qubits allow, in rounds: first every matrix on
+// qubits below kChunkQubits that no earlier pending matrix on a shared qubit holds back, all of them
+// chunk by chunk in one sweep over memory (a chunk of 2^kChunkQubits amplitudes stays in cache
+// while they run on it); then, one pass each, every other matrix nothing earlier holds back.
 void Walker::flush(Complex* psi) {
+  const int n = schedule_.num_qubits;
+  const int chunk_qubits = std::min(n, kChunkQubits);
+  const std::uint64_t low = (std::uint64_t{1} << chunk_qubits) - 1;
+  calls_.resize(used_);
+  masks_.resize(used_);
+  done_.assign(used_, 0);
   for (std::size_t b = 0; b < used_; ++b) {
     const Block& block = blocks_[b];
-    noise::apply(noise::vector_call(block.qubits, block.k, block.m), psi, schedule_.num_qubits);
+    calls_[b] = noise::vector_call(block.qubits, block.k, block.m);
+    masks_[b] = 0;
+    for (int j = 0; j < block.k; ++j) masks_[b] |= std::uint64_t{1} << block.qubits[j];
+  }
+  std::size_t remaining = used_;
+  std::vector<std::size_t>& sweep = sweep_;
+  while (remaining > 0) {
+    sweep.clear();
+    std::uint64_t held = 0;  // qubits of earlier matrices still pending
+    for (std::size_t b = 0; b < used_; ++b) {
+      if (done_[b]) continue;
+      if ((masks_[b] & ~low) == 0 && (masks_[b] & held) == 0) {
+        sweep.push_back(b);
+      } else {
+        held |= masks_[b];
+      }
+    }
+    if (!sweep.empty()) {
+      const auto chunks = static_cast<std::int64_t>(std::uint64_t{1} << (n - chunk_qubits));
+      const std::uint64_t size = std::uint64_t{1} << chunk_qubits;
+#pragma omp parallel for schedule(static) if (n >= noise::kVectorParallelMinQubits && chunks > 1 && !omp_in_parallel())
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        for (const std::size_t b : sweep) noise::apply(calls_[b], psi + static_cast<std::uint64_t>(c) * size, chunk_qubits);
+      }
+      for (const std::size_t b : sweep) done_[b] = 1;
+      remaining -= sweep.size();
+    }
+    held = 0;
+    for (std::size_t b = 0; b < used_; ++b) {
+      if (done_[b]) continue;
+      if ((masks_[b] & ~low) != 0 && (masks_[b] & held) == 0) {
+        noise::apply(calls_[b], psi, n);
+        done_[b] = 1;
+        --remaining;
+      } else {
+        held |= masks_[b];
+      }
+    }
   }
   used_ = 0;
 }

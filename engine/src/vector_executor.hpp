@@ -60,6 +60,10 @@ struct WalkStats {
   std::uint64_t state_reads = 0, decisions = 0;
 };
 
+// Matrices on qubits below this run chunk by chunk over 2^kChunkQubits amplitudes (128 KiB) in one
+// sweep (Walker::flush).
+inline constexpr int kChunkQubits = 13;
+
 // Walks a schedule over psi (already in the initial state; left normalised), fusing gates on at most
 // fusion_max_qubits qubits. `rng` draws one uniform per channel; null only for a schedule without
 // channels. Workspace kept between walks (no allocation per walk once warm).
@@ -82,6 +86,11 @@ class Walker {
   std::vector<Block> blocks_;
   std::size_t used_ = 0;
   std::vector<double> probability_;  // the exact probabilities of one decision
+  // flush's workspace: the blocks' calls and qubit masks, which are applied, one sweep's blocks.
+  std::vector<noise::VectorCall> calls_;
+  std::vector<std::uint64_t> masks_;
+  std::vector<char> done_;
+  std::vector<std::size_t> sweep_;
 };
 
 }  // namespace kraus::engine::detail
