@@ -31,6 +31,8 @@ void finish_output() {
 
 void warn(const std::string& text) { std::cerr << "kraus: warning: " << printable(text) << "\n"; }
 
+void progress_note(const std::string& text) { std::cerr << "kraus: " << printable(text) << "\n"; }
+
 double parse_number(const std::string& flag, const char* text) {
   char* end = nullptr;
   const double v = std::strtod(text, &end);

@@ -27,6 +27,8 @@ void write_out(const std::string& text);
 void finish_output();
 // A warning on stderr: "kraus: warning: <text>".
 void warn(const std::string& text);
+// "kraus: TEXT" on stderr: progress of a long run (not a warning; the JSON does not list it).
+void progress_note(const std::string& text);
 
 // Option values; UsageError naming the flag on bad text or a value outside [lo, hi].
 double parse_number(const std::string& flag, const char* text);

@@ -153,6 +153,7 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
       result.state_reads += slot.stats.state_reads;
       result.channel_decisions += slot.stats.decisions;
     }
+    if (options.progress) options.progress(first + in_round, total);
     if (options.probabilities) {
       const auto size = static_cast<std::int64_t>(dim);
 #pragma omp parallel for schedule(static) if (n >= noise::kVectorParallelMinQubits)

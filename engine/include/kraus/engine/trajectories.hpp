@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ struct TrajectoryOptions {
   noise::ReadoutModel readout;
   // The fused matrices' largest size in qubits, 1 to 4. Default 2 (bench/: fastest at 16-20 qubits).
   int fusion_max_qubits = 2;
+  // Called on the calling thread after each round with the trajectories done and the total (for
+  // progress reports of long runs); may be empty.
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 
   bool IsValid(std::string* error) const;
 };
