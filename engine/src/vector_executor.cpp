@@ -144,6 +144,7 @@ Walker::Walker(const VectorSchedule& schedule, int fusion_max_qubits)
   std::size_t most = 0;
   for (const SampledChannel& ch : schedule.channels) most = std::max(most, ch.operators.size());
   probability_.resize(most);
+  stride_ = std::size_t{1} << (2 * std::max(fusion_max_qubits, 3));
 }
 
 // Queues `scale` * matrix on `qubits`: merged into the latest block it may join (a block after the
@@ -171,14 +172,19 @@ void Walker::push(int k, const int* qubits, const Complex* matrix, double scale)
   }
   const int d = 1 << k;
   if (best < 0) {
-    if (used_ == blocks_.size()) blocks_.emplace_back();
-    Block& nb = blocks_[used_++];
+    if (used_ == blocks_.size()) {
+      blocks_.emplace_back();
+      matrices_.resize(blocks_.size() * stride_);
+    }
+    Block& nb = blocks_[used_];
+    Complex* m = this->matrix(used_++);
     nb.k = k;
     std::copy(qubits, qubits + k, nb.qubits);
-    for (int i = 0; i < d * d; ++i) nb.m[i] = scale * matrix[i];
+    for (int i = 0; i < d * d; ++i) m[i] = scale * matrix[i];
     return;
   }
   Block& b = blocks_[static_cast<std::size_t>(best)];
+  Complex* m = this->matrix(static_cast<std::size_t>(best));
   Complex grown[256], op[256], product[256];
   if (best_size > b.k) {  // the block takes the new qubits as its higher bits: m (x) I
     int nq[4] = {-1, -1, -1, -1};
@@ -186,20 +192,20 @@ void Walker::push(int k, const int* qubits, const Complex* matrix, double scale)
     int nk = b.k;
     for (int j = 0; j < k; ++j)
       if (position(b.qubits, b.k, qubits[j]) < 0) nq[nk++] = qubits[j];
-    embed(b.m, b.qubits, b.k, nq, nk, grown);
+    embed(m, b.qubits, b.k, nq, nk, grown);
     b.k = nk;
     std::copy(nq, nq + nk, b.qubits);
-    std::copy(grown, grown + (1 << (2 * nk)), b.m);
+    std::copy(grown, grown + (1 << (2 * nk)), m);
   }
   embed(matrix, qubits, k, b.qubits, b.k, op);
   const int db = 1 << b.k;
   for (int r = 0; r < db; ++r)
     for (int c = 0; c < db; ++c) {
       Complex acc(0.0, 0.0);
-      for (int t = 0; t < db; ++t) acc += op[r * db + t] * b.m[t * db + c];
+      for (int t = 0; t < db; ++t) acc += op[r * db + t] * m[t * db + c];
       product[r * db + c] = scale * acc;
     }
-  std::copy(product, product + db * db, b.m);
+  std::copy(product, product + db * db, m);
 }
 
 // Applies the queued matrices in an order their shared qubits allow, in rounds: first every matrix on
@@ -215,7 +221,7 @@ void Walker::flush(Complex* psi) {
   done_.assign(used_, 0);
   for (std::size_t b = 0; b < used_; ++b) {
     const Block& block = blocks_[b];
-    calls_[b] = noise::vector_call(block.qubits, block.k, block.m);
+    calls_[b] = noise::vector_call(block.qubits, block.k, matrix(b));
     masks_[b] = 0;
     for (int j = 0; j < block.k; ++j) masks_[b] |= std::uint64_t{1} << block.qubits[j];
   }

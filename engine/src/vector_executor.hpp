@@ -73,17 +73,20 @@ class Walker {
   WalkStats walk(Complex* psi, SplitMix64* rng);
 
  private:
+  // A queued matrix: its qubits, and its row-major 2^k x 2^k entries at matrices_[index * stride_].
   struct Block {
     int k = 0;
     int qubits[4] = {-1, -1, -1, -1};
-    Complex m[256];
   };
+  Complex* matrix(std::size_t b) { return matrices_.data() + b * stride_; }
   void push(int k, const int* qubits, const Complex* matrix, double scale);
   void flush(Complex* psi);
 
   const VectorSchedule& schedule_;
   int fusion_max_qubits_;
   std::vector<Block> blocks_;
+  std::vector<Complex> matrices_;
+  std::size_t stride_ = 0;  // entries per block: 4^max(fusion_max_qubits, 3)
   std::size_t used_ = 0;
   std::vector<double> probability_;  // the exact probabilities of one decision
   // flush's workspace: the blocks' calls and qubit masks, which are applied, one sweep's blocks.
