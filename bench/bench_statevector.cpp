@@ -9,11 +9,14 @@
 //  * BM_SvTriad, BM_SvGate1q (RY on qubit 0, the middle qubit, the top qubit: arg 2), BM_SvCNOT;
 //  * BM_SvLayered: the noiseless layered circuit 10 x [RY on every qubit, CNOT ladder] (390 gates at
 //    20 qubits) with the fused queue of fusion_max_qubits = arg 2;
+//  * BM_SvAdjoint: the adjoint gradient of the layered circuit with every RY a parameter, in forward
+//    runs of the same program;
 //  * BM_Trajectories: the noisy layered circuit (depth 10; depolarising p = 0.01, then amplitude
 //    damping gamma = 0.01 on each gate qubit, after every gate), `trajectories` per iteration,
 //    reported as trajectories per second.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -122,6 +125,36 @@ void BM_SvLayered(benchmark::State& st) {
   report_passes(st, n, 10.0 * (2 * n - 1));  // as if every gate were one pass
 }
 
+// The adjoint gradient of <Z_0> for the layered circuit with every RY a parameter (10 n of them),
+// against the forward run of the same program: forward_evaluations = gradient time / forward time
+// (the forward run timed over 5 runs just before).
+void BM_SvAdjoint(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  kraus::engine::Circuit c(n);
+  for (int layer = 0; layer < 10; ++layer) {
+    for (int q = 0; q < n; ++q) c.add_rotation(Gate::kRY, {q}, kraus::engine::Angle::parameter(layer * n + q));
+    for (int q = 0; q + 1 < n; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  }
+  const kraus::engine::Program program = kraus::engine::compile(c, nullptr);
+  std::vector<double> theta(static_cast<std::size_t>(10 * n)), gradient(theta.size());
+  for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = 0.1 * static_cast<double>(i);
+  const kraus::engine::PauliSum z0 = kraus::engine::PauliSum::parse("Z0");
+  kraus::engine::StateVector& psi = state(n);
+  kraus::engine::run(program, theta.data(), nullptr, psi);
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < 5; ++r) kraus::engine::run(program, theta.data(), nullptr, psi);
+  const double forward = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 5.0;
+  double total = 0.0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(kraus::engine::adjoint_gradient(program, theta.data(), nullptr, z0, gradient.data()));
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  st.counters["forward_evaluations"] = total / static_cast<double>(st.iterations()) / forward;
+  st.counters["parameters"] = static_cast<double>(theta.size());
+}
+
 void BM_Trajectories(benchmark::State& st) {
   set_threads(st);
   const int n = static_cast<int>(st.range(0));
@@ -182,6 +215,7 @@ BENCHMARK(BM_SvGate1q)->Apply(gate_args);
 BENCHMARK(BM_SvCNOT)->Apply(kernel_args);
 BENCHMARK(BM_SvLayered)->Apply(layered_args);
 BENCHMARK(BM_Trajectories)->Apply(trajectory_args);
+BENCHMARK(BM_SvAdjoint)->Apply(kernel_args);
 
 }  // namespace
 BENCHMARK_MAIN();

@@ -82,4 +82,79 @@ void run(const Program& program, const double* theta, const double* x, StateVect
   detail::Walker(schedule, fusion_max_qubits).walk(psi.data(), nullptr);
 }
 
+namespace {
+
+// psi <- P psi for a Pauli string (i^|x & z| X^x Z^z), one 1-qubit pass per factor.
+void apply_pauli(const PauliString& p, Complex* psi, int n) {
+  static const Complex x[4] = {0.0, 1.0, 1.0, 0.0};
+  static const Complex y[4] = {0.0, Complex(0.0, -1.0), Complex(0.0, 1.0), 0.0};
+  static const Complex z[4] = {1.0, 0.0, 0.0, -1.0};
+  for (int q = 0; q < n; ++q) {
+    const bool has_x = (p.x_mask >> q) & 1, has_z = (p.z_mask >> q) & 1;
+    if (!has_x && !has_z) continue;
+    noise::apply(noise::vector_call(&q, 1, has_x && has_z ? y : has_x ? x : z), psi, n);
+  }
+}
+
+// The row-major conjugate transpose of a 2^k x 2^k matrix.
+std::vector<Complex> adjoint_of(const std::vector<Complex>& u, int k) {
+  const int d = 1 << k;
+  std::vector<Complex> out(u.size());
+  for (int r = 0; r < d; ++r)
+    for (int c = 0; c < d; ++c) out[static_cast<std::size_t>(c * d + r)] = std::conj(u[static_cast<std::size_t>(r * d + c)]);
+  return out;
+}
+
+}  // namespace
+
+double adjoint_gradient(const Program& program, const double* theta, const double* x, const PauliSum& observable,
+                        double* gradient) {
+  const int n = program.num_qubits;
+  if (!is_noiseless(program)) {
+    throw std::invalid_argument("the adjoint gradient on a state vector needs a noiseless program (no channels, "
+                                "mid-circuit measurements or resets)");
+  }
+  if (observable.min_qubits() > n) {
+    throw std::invalid_argument("observable " + observable.to_string() + " acts on qubits the " + std::to_string(n) +
+                                "-qubit program lacks");
+  }
+  if (gradient == nullptr && program.num_parameters > 0) throw std::invalid_argument("null gradient");
+  require_memory(n, 3 * state_vector_bytes(n), "the adjoint gradient's three state vectors");
+  std::vector<double> angles(program.angles.size());
+  program.angle_values(theta, x, angles.data());
+  StateVector psi(n), lambda(n), scratch(n);
+  run(program, theta, x, psi);
+  // lambda = O psi.
+  std::fill(lambda.data(), lambda.data() + lambda.dim(), Complex(0.0, 0.0));
+  for (const auto& [c, p] : observable.terms) {
+    std::copy(psi.data(), psi.data() + psi.dim(), scratch.data());
+    apply_pauli(p, scratch.data(), n);
+    for (std::uint64_t i = 0; i < psi.dim(); ++i) lambda.data()[i] += c * scratch.data()[i];
+  }
+  const double value = noise::inner_product(psi.data(), lambda.data(), n).real();
+  std::fill(gradient, gradient + program.num_parameters, 0.0);
+  std::vector<Complex> u;
+  for (std::size_t j = program.steps.size(); j-- > 0;) {
+    const Step& s = program.steps[j];
+    const int k = s.call.k;
+    if (s.kind == StepKind::kRotation) {
+      // d<O>/da = Im <lambda|P|psi> at the state after the rotation.
+      std::copy(psi.data(), psi.data() + psi.dim(), scratch.data());
+      noise::apply(noise::vector_call(s.call.qubits, k, s.generator.data()), scratch.data(), n);
+      const double d = noise::inner_product(lambda.data(), scratch.data(), n).imag();
+      for (const AngleTerm& t : program.angles[static_cast<std::size_t>(s.angle)].terms) {
+        if (t.param >= 0) gradient[t.param] += d * Angle::term_derivative(t, x);
+      }
+      u.resize(std::size_t{1} << (2 * k));
+      Program::rotation_matrix(s, angles[static_cast<std::size_t>(s.angle)], u.data());
+    } else {
+      u = s.call.matrix;
+    }
+    const noise::VectorCall undo = noise::vector_call(s.call.qubits, k, adjoint_of(u, k).data());
+    noise::apply(undo, psi.data(), n);
+    noise::apply(undo, lambda.data(), n);
+  }
+  return value;
+}
+
 }  // namespace kraus::engine

@@ -899,6 +899,25 @@ double squared_norm(const Complex* psi, int num_qubits) {
   return s;
 }
 
+Complex inner_product(const Complex* a, const Complex* b, int num_qubits) {
+  validate_vector(a, num_qubits);
+  validate_vector(b, num_qubits);
+  const std::uint64_t chunk = chunk_amplitudes(num_qubits);
+  const std::uint64_t chunks = (std::uint64_t{1} << num_qubits) / chunk;
+  const std::vector<double> partials = chunk_partials(chunks, 2, num_qubits, [&](std::uint64_t c, double* out) {
+    double re = 0.0, im = 0.0;
+    for (std::uint64_t i = c * chunk; i < (c + 1) * chunk; ++i) {
+      re += a[i].real() * b[i].real() + a[i].imag() * b[i].imag();
+      im += a[i].real() * b[i].imag() - a[i].imag() * b[i].real();
+    }
+    out[0] = re;
+    out[1] = im;
+  });
+  Complex s(0.0, 0.0);
+  for (std::uint64_t c = 0; c < chunks; ++c) s += Complex(partials[2 * c], partials[2 * c + 1]);
+  return s;
+}
+
 void reduced_density_matrix(const Complex* psi, int num_qubits, const int* qubits, int k, Complex* out) {
   validate_vector(psi, num_qubits);
   if (qubits == nullptr || out == nullptr) throw std::invalid_argument("reduced_density_matrix: null qubit list or output");

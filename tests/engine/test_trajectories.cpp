@@ -158,6 +158,69 @@ TEST_CASE("state vector: noisy programs and bad arguments are refused", "[statev
   CHECK_THROWS_AS(engine::expectation(psi, engine::PauliString::parse("Z2")), std::invalid_argument);
 }
 
+TEST_CASE("state vector: the adjoint gradient against finite differences and the density matrix", "[statevector]") {
+  ref::Rng rng(0xad7);
+  const std::vector<Gate> rotations = {Gate::kRX, Gate::kRY, Gate::kRZ, Gate::kRXX, Gate::kRYY, Gate::kRZZ, Gate::kRZX};
+  for (int n = 1; n <= 5; ++n) {
+    INFO("n " << n);
+    noisy::CircuitOptions opt;
+    opt.num_ops = 6;
+    opt.mid_circuit = false;
+    opt.final_measure = false;
+    opt.three_qubit_share = 0.0;
+    engine::Circuit c(n);
+    const int num_params = 4;
+    std::uniform_real_distribution<double> u(-1.5, 1.5);
+    for (int block = 0; block < 3; ++block) {
+      for (const noisy::RefOp& op : noisy::random_circuit(n, rng, opt).ops) {
+        if (op.kind == noisy::RefKind::kGate) c.add_gate(op.gate, op.qubits, op.params);
+        if (op.kind == noisy::RefKind::kUnitary) c.add_unitary(op.qubits, op.u);
+      }
+      for (const Gate g : rotations) {
+        const int k = engine::gate_info(g).num_qubits;
+        if (k > n) continue;
+        // Shared parameters with scales and offsets, and a data-dependent term.
+        Angle a = Angle::parameter(static_cast<int>(rng() % num_params), u(rng), u(rng));
+        if (rng() % 2) a.add(static_cast<int>(rng() % num_params), 1, u(rng));
+        c.add_rotation(g, noisy::random_qubits(n, k, rng), a);
+      }
+    }
+    const engine::Program p = engine::compile(c, nullptr);
+    REQUIRE(p.num_parameters == num_params);
+    const std::vector<double> feature = {0.3, -0.8};
+    std::vector<double> theta(num_params);
+    for (double& t : theta) t = u(rng);
+    const engine::PauliSum obs = engine::PauliSum::parse(n >= 2 ? "0.7*Z0 X1 - 0.4*Y" + std::to_string(n - 1) + " + 0.2*I"
+                                                                  : "0.7*Z0 - 0.4*Y0");
+    std::vector<double> gradient(num_params);
+    const double value = engine::adjoint_gradient(p, theta.data(), feature.data(), obs, gradient.data());
+    engine::DensityMatrix rho(n);
+    engine::run(p, theta.data(), feature.data(), rho);
+    CHECK(std::abs(value - engine::expectation(rho, obs)) <= kTol);
+    auto f = [&](const std::vector<double>& t) {
+      engine::StateVector psi(n);
+      engine::run(p, t.data(), feature.data(), psi);
+      return engine::expectation(psi, obs);
+    };
+    for (int i = 0; i < num_params; ++i) {
+      std::vector<double> plus = theta, minus = theta;
+      plus[i] += 1e-5;
+      minus[i] -= 1e-5;
+      const double fd = (f(plus) - f(minus)) / 2e-5;
+      INFO("parameter " << i << ": adjoint " << gradient[i] << ", finite differences " << fd);
+      CHECK(std::abs(gradient[i] - fd) <= 1e-8);
+    }
+  }
+  // Noisy programs are refused.
+  engine::Circuit noisy_circuit(1);
+  noisy_circuit.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
+  noisy_circuit.add_channel({0}, noise::amplitude_damping(0.1));
+  double g = 0.0;
+  CHECK_THROWS_AS(engine::adjoint_gradient(engine::compile(noisy_circuit, nullptr), &g, nullptr,
+                                           engine::PauliSum::parse("Z0"), &g),
+                  std::invalid_argument);
+}
+
 // ---- trajectories --------------------------------------------------------------------------------
 
 TEST_CASE("trajectories: means within 5 standard errors of the density matrix for every channel family",

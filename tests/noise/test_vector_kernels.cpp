@@ -296,7 +296,7 @@ TEST_CASE("apply matches the definition on 14 and 15 qubits (parallel path)", "[
   }
 }
 
-TEST_CASE("squared_norm, probabilities and scale", "[noise][vector]") {
+TEST_CASE("squared_norm, probabilities, scale and inner_product", "[noise][vector]") {
   const int n = GENERATE(1, 2, 3, 4, 5, 7, 12, 13, 14);
   ref::Rng rng(9400 + static_cast<unsigned>(n));
   arma::cx_vec psi = random_vector(n, rng);
@@ -308,6 +308,9 @@ TEST_CASE("squared_norm, probabilities and scale", "[noise][vector]") {
   const arma::cx_vec before = psi;
   noise::scale(psi.memptr(), n, -0.375);
   REQUIRE(max_abs_diff(psi, -0.375 * before) == 0.0);
+  const arma::cx_vec other = random_vector(n, rng);
+  const Complex inner = arma::cdot(before, other);  // conj(before) . other
+  REQUIRE(std::abs(noise::inner_product(before.memptr(), other.memptr(), n) - inner) <= 1e-12 * std::abs(inner) + 1e-12);
 }
 
 TEST_CASE("reduced_density_matrix is the partial trace of |psi><psi|", "[noise][vector]") {
@@ -445,6 +448,11 @@ TEST_CASE("vector kernels give bitwise the same results on 1 and 2 threads", "[n
   on_threads(1, [&] { s1 = noise::squared_norm(psi.memptr(), n); });
   on_threads(2, [&] { s2 = noise::squared_norm(psi.memptr(), n); });
   REQUIRE(std::memcmp(&s1, &s2, sizeof s1) == 0);
+  const arma::cx_vec other = random_vector(n, rng);
+  Complex i1, i2;
+  on_threads(1, [&] { i1 = noise::inner_product(psi.memptr(), other.memptr(), n); });
+  on_threads(2, [&] { i2 = noise::inner_product(psi.memptr(), other.memptr(), n); });
+  REQUIRE(std::memcmp(&i1, &i2, sizeof i1) == 0);
   const std::uint64_t size = std::uint64_t{1} << n;
   for (int t = 0; t < 8; ++t) {
     const std::uint64_t x = rng() % size, z = rng() % size;

@@ -50,6 +50,16 @@ double expectation(const StateVector& psi, const PauliSum& observable);
 // (std::invalid_argument): run it as trajectories (trajectories.hpp) or on a density matrix.
 void run(const Program& program, const double* theta, const double* x, StateVector& psi, int fusion_max_qubits = 2);
 
+// The value <psi|O|psi> of a noiseless program at (theta, x) and its gradient d/dtheta_p (`gradient`
+// gets program.num_parameters entries) by the adjoint method (Jones & Gacon, arXiv:2009.02823): the
+// forward run, then one backward pass over the steps that un-applies each gate from psi and from
+// lambda = O psi and adds Im <lambda|P|psi> for each Pauli rotation exp(-i a P / 2), times da/dtheta_p
+// (Angle::term_derivative). Cost: the forward run plus, per gate, two un-applies, and per rotation a
+// copy, a P and an inner product; memory: three state vectors (require_memory). A program with
+// channels is refused (std::invalid_argument), as is an observable on qubits the program lacks.
+double adjoint_gradient(const Program& program, const double* theta, const double* x, const PauliSum& observable,
+                        double* gradient);
+
 // Whether the program has no channel step (noise, mid-circuit measurement, reset): what the state
 // vector can run exactly.
 bool is_noiseless(const Program& program);

@@ -57,6 +57,9 @@ void apply(const VectorCall& call, Complex* psi, int num_qubits);
 // sum_i |psi_i|^2.
 double squared_norm(const Complex* psi, int num_qubits);
 
+// <a|b> = sum_i conj(a_i) b_i. One read pass over both.
+Complex inner_product(const Complex* a, const Complex* b, int num_qubits);
+
 // The reduced density matrix of qubits[0..k) (k = 1 to 4, unnormalised): out is row-major
 // 2^k x 2^k with out[a * 2^k + b] = sum_m psi[m with bits a] conj(psi[m with bits b]), where bit j
 // of a and b sets qubits[j]. Its trace is squared_norm(psi). One read pass.
