@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/program.hpp"
 #include "kraus/noise/channel_table.hpp"
@@ -39,40 +40,16 @@ DensityMatrix& state(int n) {
   return *s;
 }
 
-void set_threads(benchmark::State& st) {
-  kraus::engine::set_num_threads(static_cast<int>(st.range(1)));
-  st.counters["threads"] = static_cast<double>(st.range(1));
-  st.counters["qubits"] = static_cast<double>(st.range(0));
-}
+using kraus::bench::set_threads;
 
 void report_passes(benchmark::State& st, int n, double passes_per_iteration) {
-  const double bytes = 2.0 * 16.0 * static_cast<double>(std::uint64_t{1} << (2 * n));
-  st.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(st.iterations()) * bytes * passes_per_iteration));
+  kraus::bench::report_passes(st, 16.0 * static_cast<double>(std::uint64_t{1} << (2 * n)), passes_per_iteration);
 }
 
-// STREAM triad a[i] = b[i] + s * c[i] on three double arrays of 16 * 4^n bytes each (the size of
-// an n-qubit density matrix). Bytes counted as STREAM does: 3 arrays per pass (no write-allocate).
+// STREAM triad on three arrays of 16 * 4^n bytes each (the size of an n-qubit density matrix).
 void BM_StreamTriad(benchmark::State& st) {
   set_threads(st);
-  const int n = static_cast<int>(st.range(0));
-  const std::int64_t len = std::int64_t{2} << (2 * n);  // doubles in 16 * 4^n bytes
-  static std::map<int, std::vector<double>> arrays;
-  auto& a = arrays[3 * n], &b = arrays[3 * n + 1], &c = arrays[3 * n + 2];
-  if (a.empty()) {
-    a.assign(static_cast<std::size_t>(len), 0.0);
-    b.assign(static_cast<std::size_t>(len), 1.0);
-    c.assign(static_cast<std::size_t>(len), 2.0);
-  }
-  double* pa = a.data();
-  const double* pb = b.data();
-  const double* pc = c.data();
-  const double s = 3.0;
-  for (auto _ : st) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < len; ++i) pa[i] = pb[i] + s * pc[i];
-    benchmark::ClobberMemory();
-  }
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * 3 * len * 8);
+  kraus::bench::stream_triad(st, std::int64_t{2} << (2 * static_cast<int>(st.range(0))));
 }
 
 // One 1-qubit gate (RX on the middle qubit).

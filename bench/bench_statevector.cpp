@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "kraus/engine/program.hpp"
 #include "kraus/engine/state_vector.hpp"
 #include "kraus/engine/trajectories.hpp"
@@ -39,37 +40,16 @@ kraus::engine::StateVector& state(int n) {
   return *s;
 }
 
-void set_threads(benchmark::State& st) {
-  kraus::engine::set_num_threads(static_cast<int>(st.range(1)));
-  st.counters["threads"] = static_cast<double>(st.range(1));
-  st.counters["qubits"] = static_cast<double>(st.range(0));
-}
+using kraus::bench::set_threads;
 
 void report_passes(benchmark::State& st, int n, double passes_per_iteration) {
-  const double bytes = 2.0 * 16.0 * static_cast<double>(std::uint64_t{1} << n);
-  st.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(st.iterations()) * bytes * passes_per_iteration));
+  kraus::bench::report_passes(st, 16.0 * static_cast<double>(std::uint64_t{1} << n), passes_per_iteration);
 }
 
+// STREAM triad on three arrays of 16 * 2^n bytes each (the size of an n-qubit state vector).
 void BM_SvTriad(benchmark::State& st) {
   set_threads(st);
-  const int n = static_cast<int>(st.range(0));
-  const std::int64_t len = std::int64_t{2} << n;  // doubles in 16 * 2^n bytes
-  static std::map<int, std::vector<double>> arrays;
-  auto &a = arrays[3 * n], &b = arrays[3 * n + 1], &c = arrays[3 * n + 2];
-  if (a.empty()) {
-    a.assign(static_cast<std::size_t>(len), 0.0);
-    b.assign(static_cast<std::size_t>(len), 1.0);
-    c.assign(static_cast<std::size_t>(len), 2.0);
-  }
-  double* pa = a.data();
-  const double* pb = b.data();
-  const double* pc = c.data();
-  for (auto _ : st) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < len; ++i) pa[i] = pb[i] + 3.0 * pc[i];
-    benchmark::ClobberMemory();
-  }
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * 3 * len * 8);
+  kraus::bench::stream_triad(st, std::int64_t{2} << static_cast<int>(st.range(0)));
 }
 
 void BM_SvGate1q(benchmark::State& st) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <random>
 #include <stdexcept>
 
@@ -120,6 +121,7 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
   }
   std::map<std::uint64_t, std::uint64_t> counts;
 
+  std::exception_ptr error;  // the first exception of a trajectory, rethrown after the round
   for (std::uint64_t first = 0; first < total; first += round) {
     const std::uint64_t in_round = std::min(round, total - first);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(workers) if (workers > 1)
@@ -129,22 +131,28 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
 #else
       const int w = 0;
 #endif
-      const std::uint64_t t = first + static_cast<std::uint64_t>(j);
-      StateVector& psi = states[static_cast<std::size_t>(w)];
-      Slot& slot = slots[static_cast<std::size_t>(j)];
-      SplitMix64 rng{detail::mix_seed(options.seed, t)};
-      program.initial_state_vector(x, psi.data());
-      slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
-      slot.values.resize(observables.size());
-      for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
-      if (options.probabilities) {
-        slot.probabilities.resize(dim);
-        noise::probabilities(psi.data(), n, slot.probabilities.data());
-        if (!options.readout.empty()) options.readout.apply(slot.probabilities, n);
+      try {
+        const std::uint64_t t = first + static_cast<std::uint64_t>(j);
+        StateVector& psi = states[static_cast<std::size_t>(w)];
+        Slot& slot = slots[static_cast<std::size_t>(j)];
+        SplitMix64 rng{detail::mix_seed(options.seed, t)};
+        program.initial_state_vector(x, psi.data());
+        slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
+        slot.values.resize(observables.size());
+        for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
+        if (options.probabilities) {
+          slot.probabilities.resize(dim);
+          noise::probabilities(psi.data(), n, slot.probabilities.data());
+          if (!options.readout.empty()) options.readout.apply(slot.probabilities, n);
+        }
+        const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
+        draw_shots(psi.data(), dim, shots, rng, slot.shots);
+      } catch (...) {
+#pragma omp critical(kraus_trajectory_error)
+        if (!error) error = std::current_exception();
       }
-      const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
-      draw_shots(psi.data(), dim, shots, rng, slot.shots);
     }
+    if (error) std::rethrow_exception(error);
     // In trajectory order, whatever thread ran them.
     for (std::uint64_t j = 0; j < in_round; ++j) {
       const Slot& slot = slots[j];
