@@ -199,7 +199,7 @@ Options parse_options(int argc, char** argv, bool* help) {
     const std::string m = "--method " + o.method;
     if (o.with_density_matrix) throw UsageError(m + " has no density matrix to print (--density-matrix)");
     if (o.zne_on) throw UsageError(m + ": zero-noise extrapolation runs on the density matrix only (not yet here)");
-    if (o.method == "trajectories" && o.readout_in_expectations) {
+    if (o.readout_in_expectations) {
       throw UsageError(m + ": --readout-in-expectations is not supported yet (readout errors act on the probabilities and counts)");
     }
     if (o.method == "trajectories" && o.memory) throw UsageError(m + ": --memory is not supported yet");

@@ -641,6 +641,8 @@ TEST_CASE("method option errors", "[cli][method]") {
   check_error({"simulate", circuit, "--method", "trajectories", "--noise", noise, "--observable", "Z0", "--zne-scales", "1,3"},
               {"zero-noise extrapolation"});
   check_error({"simulate", circuit, "--method", "trajectories", "--shots", "10", "--memory"}, {"--memory"});
+  check_error({"simulate", circuit, "--method", "statevector", "--readout-in-expectations"}, {"--readout-in-expectations"});
+  check_error({"simulate", circuit, "--method", "trajectories", "--readout-in-expectations"}, {"--readout-in-expectations"});
 }
 
 // ---- zero-noise extrapolation through the command ----------------------------------------------------
