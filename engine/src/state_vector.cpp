@@ -82,31 +82,6 @@ void run(const Program& program, const double* theta, const double* x, StateVect
   detail::Walker(schedule, fusion_max_qubits).walk(psi.data(), nullptr);
 }
 
-namespace {
-
-// psi <- P psi for a Pauli string (i^|x & z| X^x Z^z), one 1-qubit pass per factor.
-void apply_pauli(const PauliString& p, Complex* psi, int n) {
-  static const Complex x[4] = {0.0, 1.0, 1.0, 0.0};
-  static const Complex y[4] = {0.0, Complex(0.0, -1.0), Complex(0.0, 1.0), 0.0};
-  static const Complex z[4] = {1.0, 0.0, 0.0, -1.0};
-  for (int q = 0; q < n; ++q) {
-    const bool has_x = (p.x_mask >> q) & 1, has_z = (p.z_mask >> q) & 1;
-    if (!has_x && !has_z) continue;
-    noise::apply(noise::vector_call(&q, 1, has_x && has_z ? y : has_x ? x : z), psi, n);
-  }
-}
-
-// The row-major conjugate transpose of a 2^k x 2^k matrix.
-std::vector<Complex> adjoint_of(const std::vector<Complex>& u, int k) {
-  const int d = 1 << k;
-  std::vector<Complex> out(u.size());
-  for (int r = 0; r < d; ++r)
-    for (int c = 0; c < d; ++c) out[static_cast<std::size_t>(c * d + r)] = std::conj(u[static_cast<std::size_t>(r * d + c)]);
-  return out;
-}
-
-}  // namespace
-
 double adjoint_gradient(const Program& program, const double* theta, const double* x, const PauliSum& observable,
                         double* gradient) {
   const int n = program.num_qubits;
@@ -124,13 +99,7 @@ double adjoint_gradient(const Program& program, const double* theta, const doubl
   program.angle_values(theta, x, angles.data());
   StateVector psi(n), lambda(n), scratch(n);
   run(program, theta, x, psi);
-  // lambda = O psi.
-  std::fill(lambda.data(), lambda.data() + lambda.dim(), Complex(0.0, 0.0));
-  for (const auto& [c, p] : observable.terms) {
-    std::copy(psi.data(), psi.data() + psi.dim(), scratch.data());
-    apply_pauli(p, scratch.data(), n);
-    for (std::uint64_t i = 0; i < psi.dim(); ++i) lambda.data()[i] += c * scratch.data()[i];
-  }
+  detail::apply_observable(observable, psi.data(), lambda.data(), scratch.data(), n);
   const double value = noise::inner_product(psi.data(), lambda.data(), n).real();
   std::fill(gradient, gradient + program.num_parameters, 0.0);
   std::vector<Complex> u;
@@ -150,7 +119,7 @@ double adjoint_gradient(const Program& program, const double* theta, const doubl
     } else {
       u = s.call.matrix;
     }
-    const noise::VectorCall undo = noise::vector_call(s.call.qubits, k, adjoint_of(u, k).data());
+    const noise::VectorCall undo = noise::vector_call(s.call.qubits, k, detail::adjoint_of(u, k).data());
     noise::apply(undo, psi.data(), n);
     noise::apply(undo, lambda.data(), n);
   }

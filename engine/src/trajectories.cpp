@@ -77,8 +77,10 @@ bool TrajectoryOptions::IsValid(std::string* error) const {
   return true;
 }
 
-TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
-                                  const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
+namespace {
+
+// Checks what run_trajectories and trajectory_gradient both take (throws std::invalid_argument).
+void check_inputs(const Program& program, const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
   std::string why;
   if (!options.IsValid(&why)) throw std::invalid_argument(why);
   const int n = program.num_qubits;
@@ -94,16 +96,67 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
                                               std::to_string(n) + "-qubit program");
     }
   }
+}
+
+// How trajectories share the threads: below kTrajectoryParallelQubits, rounds of kTrajectoryRound
+// with one trajectory per worker thread; from it on, one trajectory at a time (the kernels use the
+// threads).
+struct Rounds {
+  std::uint64_t size = 1;
+  int workers = 1;
+  explicit Rounds(int n) {
+    if (n < kTrajectoryParallelQubits) {
+      size = kTrajectoryRound;
+      workers = std::max(1, std::min<int>(num_threads(), static_cast<int>(size)));
+    }
+  }
+
+  // body(t, worker, j) for trajectory t, the j-th of its round; after each round, on the calling
+  // thread, combine(first, count) and the progress callback. A body's exception is rethrown after its
+  // round.
+  template <class Body, class Combine>
+  void run(std::uint64_t total, const Body& body, const Combine& combine,
+           const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+    std::exception_ptr error;
+    for (std::uint64_t first = 0; first < total; first += size) {
+      const std::uint64_t in_round = std::min(size, total - first);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers) if (workers > 1)
+      for (std::int64_t j = 0; j < static_cast<std::int64_t>(in_round); ++j) {
+#ifdef _OPENMP
+        const int w = workers > 1 ? omp_get_thread_num() : 0;
+#else
+        const int w = 0;
+#endif
+        try {
+          body(first + static_cast<std::uint64_t>(j), w, static_cast<std::size_t>(j));
+        } catch (...) {
+#pragma omp critical(kraus_trajectory_error)
+          if (!error) error = std::current_exception();
+        }
+      }
+      if (error) std::rethrow_exception(error);
+      combine(first, in_round);
+      if (progress) progress(first + in_round, total);
+    }
+  }
+};
+
+}  // namespace
+
+TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
+                                  const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
+  check_inputs(program, observables, options);
+  const int n = program.num_qubits;
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
 
   const std::uint64_t dim = std::uint64_t{1} << n;
-  const std::uint64_t round = n < kTrajectoryParallelQubits ? kTrajectoryRound : 1;
-  const int workers = n < kTrajectoryParallelQubits ? std::max(1, std::min<int>(num_threads(), static_cast<int>(round))) : 1;
+  const Rounds rounds(n);
+  const int workers = rounds.workers;
   // One state per worker, and a probability row per slot of a round.
   std::uint64_t bytes = static_cast<std::uint64_t>(workers) * state_vector_bytes(n);
-  if (options.probabilities) bytes += (round + 2) * dim * sizeof(double);  // the slots' rows, the means and squares
+  if (options.probabilities) bytes += (rounds.size + 2) * dim * sizeof(double);  // the slots' rows, the means and squares
   require_memory(n, bytes, "the trajectories' state vectors");
 
   TrajectoryResult result;
@@ -112,7 +165,7 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
   const std::uint64_t total = options.trajectories;
   std::vector<Running> values(observables.size());
   std::vector<Running> probabilities(options.probabilities ? dim : 0);
-  std::vector<Slot> slots(round);
+  std::vector<Slot> slots(rounds.size);
   std::vector<StateVector> states;
   std::vector<detail::Walker> walkers;
   for (int w = 0; w < workers; ++w) {
@@ -121,39 +174,24 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
   }
   std::map<std::uint64_t, std::uint64_t> counts;
 
-  std::exception_ptr error;  // the first exception of a trajectory, rethrown after the round
-  for (std::uint64_t first = 0; first < total; first += round) {
-    const std::uint64_t in_round = std::min(round, total - first);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(workers) if (workers > 1)
-    for (std::int64_t j = 0; j < static_cast<std::int64_t>(in_round); ++j) {
-#ifdef _OPENMP
-      const int w = workers > 1 ? omp_get_thread_num() : 0;
-#else
-      const int w = 0;
-#endif
-      try {
-        const std::uint64_t t = first + static_cast<std::uint64_t>(j);
-        StateVector& psi = states[static_cast<std::size_t>(w)];
-        Slot& slot = slots[static_cast<std::size_t>(j)];
-        SplitMix64 rng{detail::mix_seed(options.seed, t)};
-        program.initial_state_vector(x, psi.data());
-        slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
-        slot.values.resize(observables.size());
-        for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
-        if (options.probabilities) {
-          slot.probabilities.resize(dim);
-          noise::probabilities(psi.data(), n, slot.probabilities.data());
-          if (!options.readout.empty()) options.readout.apply(slot.probabilities, n);
-        }
-        const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
-        draw_shots(psi.data(), dim, shots, rng, slot.shots);
-      } catch (...) {
-#pragma omp critical(kraus_trajectory_error)
-        if (!error) error = std::current_exception();
-      }
+  auto body = [&](std::uint64_t t, int w, std::size_t j) {
+    StateVector& psi = states[static_cast<std::size_t>(w)];
+    Slot& slot = slots[j];
+    SplitMix64 rng{detail::mix_seed(options.seed, t)};
+    program.initial_state_vector(x, psi.data());
+    slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
+    slot.values.resize(observables.size());
+    for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
+    if (options.probabilities) {
+      slot.probabilities.resize(dim);
+      noise::probabilities(psi.data(), n, slot.probabilities.data());
+      if (!options.readout.empty()) options.readout.apply(slot.probabilities, n);
     }
-    if (error) std::rethrow_exception(error);
-    // In trajectory order, whatever thread ran them.
+    const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
+    draw_shots(psi.data(), dim, shots, rng, slot.shots);
+  };
+  // In trajectory order, whatever thread ran them.
+  auto combine = [&](std::uint64_t first, std::uint64_t in_round) {
     for (std::uint64_t j = 0; j < in_round; ++j) {
       const Slot& slot = slots[j];
       for (std::size_t o = 0; o < observables.size(); ++o) values[o].add(slot.values[o], first + j);
@@ -161,7 +199,6 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
       result.state_reads += slot.stats.state_reads;
       result.channel_decisions += slot.stats.decisions;
     }
-    if (options.progress) options.progress(first + in_round, total);
     if (options.probabilities) {
       const auto size = static_cast<std::int64_t>(dim);
 #pragma omp parallel for schedule(static) if (n >= noise::kVectorParallelMinQubits)
@@ -171,7 +208,8 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
         }
       }
     }
-  }
+  };
+  rounds.run(total, body, combine, options.progress);
 
   for (const Running& v : values) result.expectations.push_back({v.mean, v.standard_error(total), total});
   for (const Running& p : probabilities) {
@@ -183,6 +221,177 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
     counts = options.readout.apply_to_counts(counts, n, rng);
   }
   result.counts = std::move(counts);
+  return result;
+}
+
+namespace {
+
+// The backward pass's kernel calls, made once per schedule: per gate op its adjoint; per channel op
+// and operator the adjoint and the undo (an empty matrix where there is none).
+struct BackwardCalls {
+  std::vector<noise::VectorCall> gate;
+  std::vector<std::vector<noise::VectorCall>> adjoint, undo;
+
+  explicit BackwardCalls(const detail::VectorSchedule& s) : gate(s.ops.size()), adjoint(s.ops.size()), undo(s.ops.size()) {
+    for (std::size_t i = 0; i < s.ops.size(); ++i) {
+      const detail::VectorOp& op = s.ops[i];
+      if (op.channel < 0) {
+        gate[i] = noise::vector_call(op.qubits, op.k, detail::adjoint_of(op.matrix, op.k).data());
+        continue;
+      }
+      for (const detail::SampledOperator& so : s.channels[static_cast<std::size_t>(op.channel)].operators) {
+        adjoint[i].push_back(so.kind == detail::SampledOperator::Kind::kIdentity
+                                 ? noise::VectorCall{}
+                                 : noise::vector_call(op.qubits, op.k, so.adjoint.data()));
+        undo[i].push_back(so.undo.empty() ? noise::VectorCall{} : noise::vector_call(op.qubits, op.k, so.undo.data()));
+      }
+    }
+  }
+};
+
+// One worker's states and buffers for trajectory gradients.
+struct GradientWorker {
+  StateVector psi, scratch;
+  std::vector<StateVector> lambdas;  // one per observable
+  detail::Walker walker;
+  detail::WalkRecord record;
+  noise::VectorCall scaled;  // an adjoint call times the operator's 1 / sqrt(p)
+
+  GradientWorker(int n, std::size_t observables, const detail::VectorSchedule& schedule, int fusion)
+      : psi(n), scratch(n), walker(schedule, fusion) {
+    for (std::size_t o = 0; o < observables; ++o) lambdas.emplace_back(n);
+  }
+};
+
+// The backward pass of one trajectory: psi (its normalised final state) and the lambdas (O psi) are
+// carried back through the recorded branch, adding every rotation's d<O>/dangle, Im <lambda|P|psi>
+// at the state after it, into jacobian (observables x parameters) by the chain rule.
+void backward(const Program& program, const detail::VectorSchedule& schedule, const BackwardCalls& calls,
+              const double* x, GradientWorker& g, double* jacobian) {
+  const int n = program.num_qubits;
+  const std::uint64_t dim = std::uint64_t{1} << n;
+  const std::size_t params = static_cast<std::size_t>(program.num_parameters);
+  std::size_t choice = g.record.chosen.size(), saved = g.record.saved_at.size();
+  Complex sigma[64];
+  for (std::size_t i = schedule.ops.size(); i-- > 0;) {
+    const detail::VectorOp& op = schedule.ops[i];
+    const Step& step = program.steps[i];
+    if (op.channel < 0) {
+      if (step.kind == StepKind::kRotation) {
+        // <lambda|P|psi> with P = sign i^|x & z| X^x Z^z on the register.
+        static const Complex kPowers[4] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
+        const Complex phase = step.sign * kPowers[__builtin_popcountll(step.x_mask & step.z_mask) & 3];
+        for (std::size_t o = 0; o < g.lambdas.size(); ++o) {
+          const double d =
+              (phase * noise::pauli_inner_product(g.lambdas[o].data(), g.psi.data(), n, step.x_mask, step.z_mask)).imag();
+          for (const AngleTerm& t : program.angles[static_cast<std::size_t>(step.angle)].terms) {
+            if (t.param >= 0) jacobian[o * params + static_cast<std::size_t>(t.param)] += d * Angle::term_derivative(t, x);
+          }
+        }
+      }
+      noise::apply(calls.gate[i], g.psi.data(), n);
+      for (StateVector& l : g.lambdas) noise::apply(calls.gate[i], l.data(), n);
+      continue;
+    }
+    const auto a = static_cast<std::size_t>(g.record.chosen[--choice]);
+    const detail::SampledOperator& so = schedule.channels[static_cast<std::size_t>(op.channel)].operators[a];
+    if (so.kind == detail::SampledOperator::Kind::kIdentity) continue;  // a global phase on both
+    double factor = 1.0;  // 1 / sqrt(p) of a general operator (scaled unitaries: 1)
+    if (so.kind == detail::SampledOperator::Kind::kUnitary) {
+      noise::apply(calls.undo[i][a], g.psi.data(), n);
+    } else if (!so.undo.empty()) {
+      // K^-1 psi_after = psi_before / sqrt(p): its norm gives p.
+      noise::apply(calls.undo[i][a], g.psi.data(), n);
+      const double norm2 = noise::squared_norm(g.psi.data(), n);
+      noise::scale(g.psi.data(), n, 1.0 / std::sqrt(norm2));
+      factor = std::sqrt(norm2);
+    } else {
+      if (saved == 0 || g.record.saved_at[--saved] != i) throw std::logic_error("a trajectory's saved states are out of order");
+      std::copy(g.record.saved[saved].begin(), g.record.saved[saved].begin() + static_cast<std::ptrdiff_t>(dim), g.psi.data());
+      noise::scale(g.psi.data(), n, 1.0 / std::sqrt(g.record.saved_norm2[saved]));
+      // p = Tr(K^dagger K sigma) for the reduced density matrix sigma of the operator's qubits.
+      noise::reduced_density_matrix(g.psi.data(), n, op.qubits, op.k, sigma);
+      const int d = 1 << op.k;
+      double p = 0.0;
+      for (int r = 0; r < d; ++r)
+        for (int c = 0; c < d; ++c) p += (so.kdk[static_cast<std::size_t>(r * d + c)] * sigma[c * d + r]).real();
+      if (!(p > 0.0)) throw std::runtime_error("a trajectory's branch has probability " + std::to_string(p));
+      factor = 1.0 / std::sqrt(p);
+    }
+    g.scaled = calls.adjoint[i][a];
+    for (Complex& m : g.scaled.matrix) m *= factor;
+    for (StateVector& l : g.lambdas) noise::apply(g.scaled, l.data(), n);
+  }
+}
+
+}  // namespace
+
+TrajectoryGradientResult trajectory_gradient(const Program& program, const double* theta, const double* x,
+                                             const std::vector<PauliSum>& observables,
+                                             const TrajectoryOptions& options) {
+  check_inputs(program, observables, options);
+  if (options.probabilities || options.shots > 0 || !options.readout.empty()) {
+    throw std::invalid_argument("trajectory_gradient takes no probabilities, shots or readout errors (run_trajectories "
+                                "estimates those)");
+  }
+  for (const Step& s : program.steps) {
+    if (s.kind == StepKind::kAngleChannel) {
+      throw std::invalid_argument("trajectory gradients of angle-dependent channels are not supported: use the density "
+                                  "matrix");
+    }
+  }
+  const int n = program.num_qubits;
+  std::vector<double> angles(program.angles.size());
+  program.angle_values(theta, x, angles.data());
+  const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
+  const BackwardCalls calls(schedule);
+  const Rounds rounds(n);
+  const std::size_t nobs = observables.size(), params = static_cast<std::size_t>(program.num_parameters);
+  const std::uint64_t per_worker = (2 + nobs) * state_vector_bytes(n);
+  require_memory(n, static_cast<std::uint64_t>(rounds.workers) * per_worker, "the trajectory gradient's state vectors");
+
+  struct GradientSlot {
+    std::vector<double> values, jacobian;
+    detail::WalkStats stats;
+    std::uint64_t saved = 0;
+  };
+  std::vector<GradientWorker> workers;
+  for (int w = 0; w < rounds.workers; ++w) workers.emplace_back(n, nobs, schedule, options.fusion_max_qubits);
+  std::vector<GradientSlot> slots(rounds.size);
+  std::vector<Running> values(nobs), jacobian(nobs * params);
+  TrajectoryGradientResult result;
+  result.trajectories = options.trajectories;
+  result.seed = options.seed;
+
+  auto body = [&](std::uint64_t t, int w, std::size_t j) {
+    GradientWorker& g = workers[static_cast<std::size_t>(w)];
+    GradientSlot& slot = slots[j];
+    SplitMix64 rng{detail::mix_seed(options.seed, t)};
+    program.initial_state_vector(x, g.psi.data());
+    slot.stats = g.walker.walk(g.psi.data(), &rng, &g.record);
+    slot.saved = g.record.saved_at.size();
+    slot.values.resize(nobs);
+    for (std::size_t o = 0; o < nobs; ++o) {
+      slot.values[o] = expectation(g.psi, observables[o]);
+      detail::apply_observable(observables[o], g.psi.data(), g.lambdas[o].data(), g.scratch.data(), n);
+    }
+    slot.jacobian.assign(nobs * params, 0.0);
+    backward(program, schedule, calls, x, g, slot.jacobian.data());
+  };
+  auto combine = [&](std::uint64_t first, std::uint64_t in_round) {
+    for (std::uint64_t j = 0; j < in_round; ++j) {
+      const GradientSlot& slot = slots[j];
+      for (std::size_t o = 0; o < nobs; ++o) values[o].add(slot.values[o], first + j);
+      for (std::size_t e = 0; e < nobs * params; ++e) jacobian[e].add(slot.jacobian[e], first + j);
+      result.state_reads += slot.stats.state_reads;
+      result.channel_decisions += slot.stats.decisions;
+      result.saved_states += slot.saved;
+    }
+  };
+  rounds.run(options.trajectories, body, combine, options.progress);
+  const std::uint64_t total = options.trajectories;
+  for (const Running& v : values) result.values.push_back({v.mean, v.standard_error(total), total});
+  for (const Running& v : jacobian) result.jacobian.push_back({v.mean, v.standard_error(total), total});
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kraus/noise/channel.hpp"
+#include "kraus/engine/density_matrix.hpp"
 #include "kraus/noise/matrix.hpp"
 
 #ifdef _OPENMP
@@ -50,7 +51,23 @@ SampledChannel sampled_channel(const noise::Channel& channel) {
       op.bound = bound * (1.0 - 1e-12);
       op.kind = SampledOperator::Kind::kGeneral;
       op.matrix.assign(kop.data(), kop.data() + d * d);
+      // K^-1 = (K^dagger K)^-1 K^dagger while K's condition number stays below 1e4 (damping's
+      // no-jump operator until gamma = 1 - 1e-8); jumps, projectors and resets are singular.
+      const noise::HermitianEigen e = noise::eigh(kdk);
+      if (e.values.front() >= 1e-8 * e.values.back()) {
+        noise::Matrix inverse_kdk(d, d);
+        for (int r = 0; r < d; ++r)
+          for (int c = 0; c < d; ++c) {
+            Complex v(0.0, 0.0);
+            for (int j = 0; j < d; ++j) v += e.vectors(r, j) * std::conj(e.vectors(c, j)) / e.values[static_cast<std::size_t>(j)];
+            inverse_kdk(r, c) = v;
+          }
+        const noise::Matrix undo = inverse_kdk * kop.adjoint();
+        op.undo.assign(undo.data(), undo.data() + d * d);
+      }
     }
+    op.adjoint = adjoint_of(op.matrix, out.k);
+    if (op.kind == SampledOperator::Kind::kUnitary) op.undo = op.adjoint;
     out.bound_total += op.bound;
     out.operators.push_back(std::move(op));
   }
@@ -89,6 +106,32 @@ void embed(const Complex* u, const int* uq, int ku, const int* bq, int kb, Compl
 }
 
 }  // namespace
+
+void apply_observable(const PauliSum& observable, const Complex* psi, Complex* out, Complex* scratch, int n) {
+  static const Complex x[4] = {0.0, 1.0, 1.0, 0.0};
+  static const Complex y[4] = {0.0, Complex(0.0, -1.0), Complex(0.0, 1.0), 0.0};
+  static const Complex z[4] = {1.0, 0.0, 0.0, -1.0};
+  const std::uint64_t dim = std::uint64_t{1} << n;
+  std::fill(out, out + dim, Complex(0.0, 0.0));
+  for (const auto& [c, p] : observable.terms) {
+    std::copy(psi, psi + dim, scratch);
+    // One 1-qubit pass per factor: X, Y (where x and z meet) or Z.
+    for (int q = 0; q < n; ++q) {
+      const bool has_x = (p.x_mask >> q) & 1, has_z = (p.z_mask >> q) & 1;
+      if (!has_x && !has_z) continue;
+      noise::apply(noise::vector_call(&q, 1, has_x && has_z ? y : has_x ? x : z), scratch, n);
+    }
+    for (std::uint64_t i = 0; i < dim; ++i) out[i] += c * scratch[i];
+  }
+}
+
+std::vector<Complex> adjoint_of(const std::vector<Complex>& u, int k) {
+  const int d = 1 << k;
+  std::vector<Complex> out(u.size());
+  for (int r = 0; r < d; ++r)
+    for (int c = 0; c < d; ++c) out[static_cast<std::size_t>(c * d + r)] = std::conj(u[static_cast<std::size_t>(r * d + c)]);
+  return out;
+}
 
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream) {
   std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
@@ -263,15 +306,33 @@ void Walker::flush(Complex* psi) {
   used_ = 0;
 }
 
-WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
+WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
   WalkStats stats;
   const int n = schedule_.num_qubits;
+  const std::uint64_t dim = std::uint64_t{1} << n;
+  if (record) {
+    record->chosen.clear();
+    record->saved_at.clear();
+    record->saved_norm2.clear();
+  }
+  // Saves psi (flushed, squared norm norm2) as the state before op `at`.
+  auto save = [&](std::size_t at, double norm2) {
+    const std::size_t slot = record->saved_at.size();
+    if (slot == record->saved.size()) {
+      require_memory(n, 16 * dim, "a trajectory gradient's saved state");
+      record->saved.emplace_back(dim);
+    }
+    std::copy(psi, psi + dim, record->saved[slot].data());
+    record->saved_at.push_back(at);
+    record->saved_norm2.push_back(norm2);
+  };
   // A lower bound on ||psi||^2 since the last exact normalisation (operators picked by their bounds
   // are applied unnormalised); renormalised before it could underflow.
   double norm_bound = 1.0;
   bool normalised = true;
   Complex sigma[64];
-  for (const VectorOp& op : schedule_.ops) {
+  for (std::size_t at = 0; at < schedule_.ops.size(); ++at) {
+    const VectorOp& op = schedule_.ops[at];
     if (op.channel < 0) {
       push(op.k, op.qubits, op.matrix.data(), 1.0);
       continue;
@@ -291,6 +352,13 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
     }
     if (chosen < ch.operators.size()) {  // decided by the bounds, without reading the state
       const SampledOperator& so = ch.operators[chosen];
+      if (record) {
+        record->chosen.push_back(static_cast<int>(chosen));
+        if (so.undo.empty() && so.kind != SampledOperator::Kind::kIdentity) {
+          flush(psi);
+          save(at, noise::squared_norm(psi, n));
+        }
+      }
       if (so.kind == SampledOperator::Kind::kIdentity) continue;
       push(ch.k, op.qubits, so.matrix.data(), 1.0);
       if (so.kind == SampledOperator::Kind::kGeneral) {
@@ -333,6 +401,10 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
     }
     if (chosen == ch.operators.size()) chosen = fallback;  // rounding left r beyond the sum
     const SampledOperator& so = ch.operators[chosen];
+    if (record) {
+      record->chosen.push_back(static_cast<int>(chosen));
+      if (so.undo.empty() && so.kind != SampledOperator::Kind::kIdentity) save(at, trace);
+    }
     // K psi / ||K psi||: ||K psi||^2 = p trace for the state as it stands.
     const double factor = so.kind == SampledOperator::Kind::kGeneral ? 1.0 / std::sqrt(probability_[chosen] * trace)
                                                                      : 1.0 / std::sqrt(trace);

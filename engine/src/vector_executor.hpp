@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
+#include "kraus/engine/observables.hpp"
 #include "kraus/engine/program.hpp"
 #include "kraus/noise/vector_kernels.hpp"
 
@@ -29,6 +29,11 @@ struct SampledOperator {
   double bound = 0.0;               // <= ||K psi||^2 for every normalised psi (exact for kIdentity, kUnitary)
   std::vector<Complex> matrix;      // kUnitary: K / sqrt(bound); kGeneral: K (row-major 2^k x 2^k)
   std::vector<Complex> kdk;         // K^dagger K (row-major), for the exact probability
+  // For the adjoint gradient of a trajectory (trajectory_gradient): `adjoint` carries the backward
+  // state across the operator (kUnitary U^dagger, kGeneral K^dagger); `undo` takes the state after
+  // the operator back to the state before it up to its norm (U^dagger, or K^-1 when K is well
+  // conditioned), empty when it cannot (then a recording walk saves the state before it).
+  std::vector<Complex> adjoint, undo;
 };
 
 struct SampledChannel {
@@ -60,6 +65,22 @@ struct WalkStats {
   std::uint64_t state_reads = 0, decisions = 0;
 };
 
+// What a walk records for the backward pass of its trajectory's adjoint gradient: the operator that
+// each channel picked, and the state before each picked operator without an `undo`. Kept between
+// walks (the saved states are reused).
+struct WalkRecord {
+  std::vector<int> chosen;             // per channel op, in schedule order
+  std::vector<std::size_t> saved_at;   // the ops whose state before is saved, in order
+  std::vector<double> saved_norm2;     // the saved states' squared norms
+  std::vector<std::vector<Complex>> saved;  // the first saved_at.size() are this walk's
+};
+
+// out = O psi for a Pauli sum, with `scratch` (all of 2^n amplitudes).
+void apply_observable(const PauliSum& observable, const Complex* psi, Complex* out, Complex* scratch, int n);
+
+// The row-major conjugate transpose of a 2^k x 2^k matrix.
+std::vector<Complex> adjoint_of(const std::vector<Complex>& u, int k);
+
 // Matrices on qubits below this run chunk by chunk over 2^kChunkQubits amplitudes (128 KiB) in one
 // sweep (Walker::flush).
 inline constexpr int kChunkQubits = 13;
@@ -70,7 +91,9 @@ inline constexpr int kChunkQubits = 13;
 class Walker {
  public:
   Walker(const VectorSchedule& schedule, int fusion_max_qubits);
-  WalkStats walk(Complex* psi, SplitMix64* rng);
+  // With `record`, also fills it (a walk that records may flush its queue earlier: the same choices,
+  // the same state up to rounding).
+  WalkStats walk(Complex* psi, SplitMix64* rng, WalkRecord* record = nullptr);
 
  private:
   // A queued matrix: its qubits, and its row-major 2^k x 2^k entries at matrices_[index * stride_].

@@ -699,19 +699,19 @@ double squares_chunk(const double* x, std::uint64_t len) {
   return lane_sum((a0 + a1) + (a2 + a3));
 }
 
-// One chunk of the Pauli expectation: [i0, i0 + count) with count a multiple of 4, amplitudes i and
-// i ^ xm; the low two bits of xm permute the lanes of the partner vector (XL).
+// One chunk of <bra| X^xm Z^zm |ket>: [i0, i0 + count) with count a multiple of 4, ket amplitude i
+// and bra amplitude i ^ xm; the low two bits of xm permute the lanes of the bra's vector (XL).
 template <int XL>
-KRAUS_INLINE void pauli_chunk_vec(const double* x, std::uint64_t i0, std::uint64_t count, std::uint64_t xm,
-                                  std::uint64_t zm, double* out) {
+KRAUS_INLINE void pauli_chunk_vec(const double* bra, const double* ket, std::uint64_t i0, std::uint64_t count,
+                                  std::uint64_t xm, std::uint64_t zm, double* out) {
   v8d lanes;  // (-1)^popcount(l & zm) for the four amplitudes l of a vector
   for (int l = 0; l < 4; ++l) lanes[2 * l] = lanes[2 * l + 1] = __builtin_parityll(static_cast<std::uint64_t>(l) & zm) ? -1.0 : 1.0;
   const v8d neg = -lanes;
   const std::uint64_t x_hi = xm & ~std::uint64_t{3}, z_hi = zm & ~std::uint64_t{3};
   v8d re = splat<v8d>(0.0), im = re;
   for (std::uint64_t i = i0; i < i0 + count; i += 4) {
-    const v8d a = load<v8d>(x + 2 * i);
-    v8d b = load<v8d>(x + 2 * (i ^ x_hi));
+    const v8d a = load<v8d>(ket + 2 * i);
+    v8d b = load<v8d>(bra + 2 * (i ^ x_hi));
     if constexpr (XL == 1) b = __builtin_shufflevector(b, b, 2, 3, 0, 1, 6, 7, 4, 5);
     if constexpr (XL == 2) b = __builtin_shufflevector(b, b, 4, 5, 6, 7, 0, 1, 2, 3);
     if constexpr (XL == 3) b = __builtin_shufflevector(b, b, 6, 7, 4, 5, 2, 3, 0, 1);
@@ -724,14 +724,14 @@ KRAUS_INLINE void pauli_chunk_vec(const double* x, std::uint64_t i0, std::uint64
 }
 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void pauli_chunk(const double* x, std::uint64_t i0, std::uint64_t count, std::uint64_t xm, std::uint64_t zm,
-                 double* out) {
+void pauli_chunk(const double* bra, const double* ket, std::uint64_t i0, std::uint64_t count, std::uint64_t xm,
+                 std::uint64_t zm, double* out) {
   if (count % 4 != 0) {
     double re = 0.0, im = 0.0;
     for (std::uint64_t i = i0; i < i0 + count; ++i) {
       const std::uint64_t j = i ^ xm;
       const double s = __builtin_parityll(i & zm) ? -1.0 : 1.0;
-      const double ar = x[2 * i], ai = x[2 * i + 1], br = s * x[2 * j], bi = s * x[2 * j + 1];
+      const double ar = ket[2 * i], ai = ket[2 * i + 1], br = s * bra[2 * j], bi = s * bra[2 * j + 1];
       re += br * ar + bi * ai;
       im += br * ai - bi * ar;
     }
@@ -739,10 +739,10 @@ void pauli_chunk(const double* x, std::uint64_t i0, std::uint64_t count, std::ui
     return;
   }
   switch (xm & 3) {
-    case 0: return pauli_chunk_vec<0>(x, i0, count, xm, zm, out);
-    case 1: return pauli_chunk_vec<1>(x, i0, count, xm, zm, out);
-    case 2: return pauli_chunk_vec<2>(x, i0, count, xm, zm, out);
-    default: return pauli_chunk_vec<3>(x, i0, count, xm, zm, out);
+    case 0: return pauli_chunk_vec<0>(bra, ket, i0, count, xm, zm, out);
+    case 1: return pauli_chunk_vec<1>(bra, ket, i0, count, xm, zm, out);
+    case 2: return pauli_chunk_vec<2>(bra, ket, i0, count, xm, zm, out);
+    default: return pauli_chunk_vec<3>(bra, ket, i0, count, xm, zm, out);
   }
 }
 
@@ -944,15 +944,22 @@ void reduced_density_matrix(const Complex* psi, int num_qubits, const int* qubit
 }
 
 Complex pauli_expectation(const Complex* psi, int num_qubits, std::uint64_t x_mask, std::uint64_t z_mask) {
-  validate_vector(psi, num_qubits);
+  return pauli_inner_product(psi, psi, num_qubits, x_mask, z_mask);
+}
+
+Complex pauli_inner_product(const Complex* a, const Complex* b, int num_qubits, std::uint64_t x_mask,
+                            std::uint64_t z_mask) {
+  validate_vector(a, num_qubits);
+  validate_vector(b, num_qubits);
   const std::uint64_t size = std::uint64_t{1} << num_qubits;
   if ((x_mask | z_mask) >= size) {
     throw std::invalid_argument("Pauli masks name a qubit at or above " + std::to_string(num_qubits));
   }
-  const double* x = reinterpret_cast<const double*>(psi);
+  const double* bra = reinterpret_cast<const double*>(a);
+  const double* ket = reinterpret_cast<const double*>(b);
   const std::uint64_t chunk = chunk_amplitudes(num_qubits);
   const std::vector<double> partials = chunk_partials(size / chunk, 2, num_qubits, [&](std::uint64_t c, double* out) {
-    pauli_chunk(x, c * chunk, chunk, x_mask, z_mask, out);
+    pauli_chunk(bra, ket, c * chunk, chunk, x_mask, z_mask, out);
   });
   double re = 0.0, im = 0.0;
   for (std::size_t c = 0; c < partials.size(); c += 2) re += partials[c], im += partials[c + 1];

@@ -90,4 +90,35 @@ struct TrajectoryResult {
 TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
                                   const std::vector<PauliSum>& observables, const TrajectoryOptions& options);
 
+// The adjoint gradient estimated from trajectories: per observable O and parameter i, the mean over
+// trajectories of d<O>/dtheta_i as one trajectory sees it, and its standard error.
+//
+// Trajectory t follows one branch b of Kraus operators with probability p_b = ||psi~_b||^2, where
+// psi~_b is its unnormalised final state, a function of theta (so is p_b under state-dependent
+// channels such as damping, measurements and resets). Its estimate is grad <psi~_b|O|psi~_b> / p_b,
+// whose mean over branches is exactly grad Tr(O rho): an unbiased estimate of the noisy gradient.
+// It equals grad <O>_b + <O>_b grad log p_b (the derivative of the normalised value plus the score
+// term that dropping would bias the estimate under damping: docs/trajectories.md). One backward pass
+// per trajectory computes it (Jones & Gacon's adjoint on the branch's operators): the state is
+// undone operator by operator (U^dagger, K^-1 of well-conditioned Kraus operators, a state saved
+// during the forward walk before a singular one such as a jump or a projector) and the observable's
+// states are carried back with K^dagger / sqrt(p), p the operator's conditional probability.
+struct TrajectoryGradientResult {
+  std::uint64_t trajectories = 0;
+  std::uint64_t seed = 0;
+  std::vector<Estimate> values;    // one per observable, as run_trajectories' expectations
+  std::vector<Estimate> jacobian;  // observables x parameters, row-major: d<O_o>/dtheta_i
+  // As in TrajectoryResult; saved_states: states saved for the backward passes, over all trajectories.
+  std::uint64_t state_reads = 0, channel_decisions = 0, saved_states = 0;
+};
+
+// The values and the Jacobian of the observables at (theta, x) by options.trajectories
+// trajectories (the same branches as run_trajectories with the same seed). The options' probabilities,
+// shots and readout must be unset. Programs with angle-dependent channels are refused
+// (std::invalid_argument), as are the cases run_trajectories refuses. Memory: per worker the state,
+// one state per observable and a scratch state, plus the saved states.
+TrajectoryGradientResult trajectory_gradient(const Program& program, const double* theta, const double* x,
+                                             const std::vector<PauliSum>& observables,
+                                             const TrajectoryOptions& options);
+
 }  // namespace kraus::engine

@@ -70,6 +70,11 @@ void reduced_density_matrix(const Complex* psi, int num_qubits, const int* qubit
 // expectation is this times i^popcount(x_mask & z_mask)). One read pass.
 Complex pauli_expectation(const Complex* psi, int num_qubits, std::uint64_t x_mask, std::uint64_t z_mask);
 
+// <a| X^x_mask Z^z_mask |b> = sum_i conj(a[i ^ x_mask]) (-1)^popcount(i & z_mask) b[i] (so that
+// pauli_expectation(psi) is this with a = b = psi). One read pass over both.
+Complex pauli_inner_product(const Complex* a, const Complex* b, int num_qubits, std::uint64_t x_mask,
+                            std::uint64_t z_mask);
+
 // |psi_i|^2 into out (2^n entries).
 void probabilities(const Complex* psi, int num_qubits, double* out);
 
