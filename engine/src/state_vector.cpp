@@ -98,31 +98,15 @@ double adjoint_gradient(const Program& program, const double* theta, const doubl
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   StateVector psi(n), lambda(n), scratch(n);
-  run(program, theta, x, psi);
+  program.initial_state_vector(x, psi.data());
+  const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
+  detail::Walker(schedule, 2).walk(psi.data(), nullptr);
   detail::apply_observable(observable, psi.data(), lambda.data(), scratch.data(), n);
   const double value = noise::inner_product(psi.data(), lambda.data(), n).real();
   std::fill(gradient, gradient + program.num_parameters, 0.0);
-  std::vector<Complex> u;
-  for (std::size_t j = program.steps.size(); j-- > 0;) {
-    const Step& s = program.steps[j];
-    const int k = s.call.k;
-    if (s.kind == StepKind::kRotation) {
-      // d<O>/da = Im <lambda|P|psi> at the state after the rotation.
-      std::copy(psi.data(), psi.data() + psi.dim(), scratch.data());
-      noise::apply(noise::vector_call(s.call.qubits, k, s.generator.data()), scratch.data(), n);
-      const double d = noise::inner_product(lambda.data(), scratch.data(), n).imag();
-      for (const AngleTerm& t : program.angles[static_cast<std::size_t>(s.angle)].terms) {
-        if (t.param >= 0) gradient[t.param] += d * Angle::term_derivative(t, x);
-      }
-      u.resize(std::size_t{1} << (2 * k));
-      Program::rotation_matrix(s, angles[static_cast<std::size_t>(s.angle)], u.data());
-    } else {
-      u = s.call.matrix;
-    }
-    const noise::VectorCall undo = noise::vector_call(s.call.qubits, k, detail::adjoint_of(u, k).data());
-    noise::apply(undo, psi.data(), n);
-    noise::apply(undo, lambda.data(), n);
-  }
+  noise::VectorCall workspace;
+  detail::adjoint_backward(program, schedule, detail::BackwardCalls(schedule), x, detail::WalkRecord{}, psi.data(),
+                           {lambda.data()}, gradient, workspace);
   return value;
 }
 

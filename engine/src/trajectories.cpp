@@ -226,103 +226,21 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
 
 namespace {
 
-// The backward pass's kernel calls, made once per schedule: per gate op its adjoint; per channel op
-// and operator the adjoint and the undo (an empty matrix where there is none).
-struct BackwardCalls {
-  std::vector<noise::VectorCall> gate;
-  std::vector<std::vector<noise::VectorCall>> adjoint, undo;
-
-  explicit BackwardCalls(const detail::VectorSchedule& s) : gate(s.ops.size()), adjoint(s.ops.size()), undo(s.ops.size()) {
-    for (std::size_t i = 0; i < s.ops.size(); ++i) {
-      const detail::VectorOp& op = s.ops[i];
-      if (op.channel < 0) {
-        gate[i] = noise::vector_call(op.qubits, op.k, detail::adjoint_of(op.matrix, op.k).data());
-        continue;
-      }
-      for (const detail::SampledOperator& so : s.channels[static_cast<std::size_t>(op.channel)].operators) {
-        adjoint[i].push_back(so.kind == detail::SampledOperator::Kind::kIdentity
-                                 ? noise::VectorCall{}
-                                 : noise::vector_call(op.qubits, op.k, so.adjoint.data()));
-        undo[i].push_back(so.undo.empty() ? noise::VectorCall{} : noise::vector_call(op.qubits, op.k, so.undo.data()));
-      }
-    }
-  }
-};
-
 // One worker's states and buffers for trajectory gradients.
 struct GradientWorker {
   StateVector psi, scratch;
   std::vector<StateVector> lambdas;  // one per observable
   detail::Walker walker;
   detail::WalkRecord record;
-  noise::VectorCall scaled;  // an adjoint call times the operator's 1 / sqrt(p)
+  std::vector<Complex*> lambda_data;
+  noise::VectorCall scaled;
 
   GradientWorker(int n, std::size_t observables, const detail::VectorSchedule& schedule, int fusion)
       : psi(n), scratch(n), walker(schedule, fusion) {
     for (std::size_t o = 0; o < observables; ++o) lambdas.emplace_back(n);
+    for (StateVector& l : lambdas) lambda_data.push_back(l.data());
   }
 };
-
-// The backward pass of one trajectory: psi (its normalised final state) and the lambdas (O psi) are
-// carried back through the recorded branch, adding every rotation's d<O>/dangle, Im <lambda|P|psi>
-// at the state after it, into jacobian (observables x parameters) by the chain rule.
-void backward(const Program& program, const detail::VectorSchedule& schedule, const BackwardCalls& calls,
-              const double* x, GradientWorker& g, double* jacobian) {
-  const int n = program.num_qubits;
-  const std::uint64_t dim = std::uint64_t{1} << n;
-  const std::size_t params = static_cast<std::size_t>(program.num_parameters);
-  std::size_t choice = g.record.chosen.size(), saved = g.record.saved_at.size();
-  Complex sigma[64];
-  for (std::size_t i = schedule.ops.size(); i-- > 0;) {
-    const detail::VectorOp& op = schedule.ops[i];
-    const Step& step = program.steps[i];
-    if (op.channel < 0) {
-      if (step.kind == StepKind::kRotation) {
-        // <lambda|P|psi> with P = sign i^|x & z| X^x Z^z on the register.
-        static const Complex kPowers[4] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
-        const Complex phase = step.sign * kPowers[__builtin_popcountll(step.x_mask & step.z_mask) & 3];
-        for (std::size_t o = 0; o < g.lambdas.size(); ++o) {
-          const double d =
-              (phase * noise::pauli_inner_product(g.lambdas[o].data(), g.psi.data(), n, step.x_mask, step.z_mask)).imag();
-          for (const AngleTerm& t : program.angles[static_cast<std::size_t>(step.angle)].terms) {
-            if (t.param >= 0) jacobian[o * params + static_cast<std::size_t>(t.param)] += d * Angle::term_derivative(t, x);
-          }
-        }
-      }
-      noise::apply(calls.gate[i], g.psi.data(), n);
-      for (StateVector& l : g.lambdas) noise::apply(calls.gate[i], l.data(), n);
-      continue;
-    }
-    const auto a = static_cast<std::size_t>(g.record.chosen[--choice]);
-    const detail::SampledOperator& so = schedule.channels[static_cast<std::size_t>(op.channel)].operators[a];
-    if (so.kind == detail::SampledOperator::Kind::kIdentity) continue;  // a global phase on both
-    double factor = 1.0;  // 1 / sqrt(p) of a general operator (scaled unitaries: 1)
-    if (so.kind == detail::SampledOperator::Kind::kUnitary) {
-      noise::apply(calls.undo[i][a], g.psi.data(), n);
-    } else if (!so.undo.empty()) {
-      // K^-1 psi_after = psi_before / sqrt(p): its norm gives p.
-      noise::apply(calls.undo[i][a], g.psi.data(), n);
-      const double norm2 = noise::squared_norm(g.psi.data(), n);
-      noise::scale(g.psi.data(), n, 1.0 / std::sqrt(norm2));
-      factor = std::sqrt(norm2);
-    } else {
-      if (saved == 0 || g.record.saved_at[--saved] != i) throw std::logic_error("a trajectory's saved states are out of order");
-      std::copy(g.record.saved[saved].begin(), g.record.saved[saved].begin() + static_cast<std::ptrdiff_t>(dim), g.psi.data());
-      noise::scale(g.psi.data(), n, 1.0 / std::sqrt(g.record.saved_norm2[saved]));
-      // p = Tr(K^dagger K sigma) for the reduced density matrix sigma of the operator's qubits.
-      noise::reduced_density_matrix(g.psi.data(), n, op.qubits, op.k, sigma);
-      const int d = 1 << op.k;
-      double p = 0.0;
-      for (int r = 0; r < d; ++r)
-        for (int c = 0; c < d; ++c) p += (so.kdk[static_cast<std::size_t>(r * d + c)] * sigma[c * d + r]).real();
-      if (!(p > 0.0)) throw std::runtime_error("a trajectory's branch has probability " + std::to_string(p));
-      factor = 1.0 / std::sqrt(p);
-    }
-    g.scaled = calls.adjoint[i][a];
-    for (Complex& m : g.scaled.matrix) m *= factor;
-    for (StateVector& l : g.lambdas) noise::apply(g.scaled, l.data(), n);
-  }
-}
 
 }  // namespace
 
@@ -344,7 +262,7 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
-  const BackwardCalls calls(schedule);
+  const detail::BackwardCalls calls(schedule);
   const Rounds rounds(n);
   const std::size_t nobs = observables.size(), params = static_cast<std::size_t>(program.num_parameters);
   const std::uint64_t per_worker = (2 + nobs) * state_vector_bytes(n);
@@ -376,7 +294,8 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
       detail::apply_observable(observables[o], g.psi.data(), g.lambdas[o].data(), g.scratch.data(), n);
     }
     slot.jacobian.assign(nobs * params, 0.0);
-    backward(program, schedule, calls, x, g, slot.jacobian.data());
+    detail::adjoint_backward(program, schedule, calls, x, g.record, g.psi.data(), g.lambda_data, slot.jacobian.data(),
+                             g.scaled);
   };
   auto combine = [&](std::uint64_t first, std::uint64_t in_round) {
     for (std::uint64_t j = 0; j < in_round; ++j) {

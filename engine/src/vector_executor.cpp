@@ -417,4 +417,78 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
   return stats;
 }
 
+BackwardCalls::BackwardCalls(const VectorSchedule& s) : gate(s.ops.size()), adjoint(s.ops.size()), undo(s.ops.size()) {
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    const VectorOp& op = s.ops[i];
+    if (op.channel < 0) {
+      gate[i] = noise::vector_call(op.qubits, op.k, adjoint_of(op.matrix, op.k).data());
+      continue;
+    }
+    for (const SampledOperator& so : s.channels[static_cast<std::size_t>(op.channel)].operators) {
+      adjoint[i].push_back(so.kind == SampledOperator::Kind::kIdentity
+                               ? noise::VectorCall{}
+                               : noise::vector_call(op.qubits, op.k, so.adjoint.data()));
+      undo[i].push_back(so.undo.empty() ? noise::VectorCall{} : noise::vector_call(op.qubits, op.k, so.undo.data()));
+    }
+  }
+}
+
+void adjoint_backward(const Program& program, const VectorSchedule& schedule, const BackwardCalls& calls,
+                      const double* x, const WalkRecord& record, Complex* psi, const std::vector<Complex*>& lambdas,
+                      double* jacobian, noise::VectorCall& scaled) {
+  const int n = program.num_qubits;
+  const std::uint64_t dim = std::uint64_t{1} << n;
+  const std::size_t params = static_cast<std::size_t>(program.num_parameters);
+  std::size_t choice = record.chosen.size(), saved = record.saved_at.size();
+  Complex sigma[64];
+  for (std::size_t i = schedule.ops.size(); i-- > 0;) {
+    const VectorOp& op = schedule.ops[i];
+    const Step& step = program.steps[i];
+    if (op.channel < 0) {
+      if (step.kind == StepKind::kRotation) {
+        // <lambda|P|psi> with P = sign i^|x & z| X^x Z^z on the register.
+        static const Complex kPowers[4] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
+        const Complex phase = step.sign * kPowers[__builtin_popcountll(step.x_mask & step.z_mask) & 3];
+        for (std::size_t o = 0; o < lambdas.size(); ++o) {
+          const double d = (phase * noise::pauli_inner_product(lambdas[o], psi, n, step.x_mask, step.z_mask)).imag();
+          for (const AngleTerm& t : program.angles[static_cast<std::size_t>(step.angle)].terms) {
+            if (t.param >= 0) jacobian[o * params + static_cast<std::size_t>(t.param)] += d * Angle::term_derivative(t, x);
+          }
+        }
+      }
+      noise::apply(calls.gate[i], psi, n);
+      for (Complex* l : lambdas) noise::apply(calls.gate[i], l, n);
+      continue;
+    }
+    const auto a = static_cast<std::size_t>(record.chosen[--choice]);
+    const SampledOperator& so = schedule.channels[static_cast<std::size_t>(op.channel)].operators[a];
+    if (so.kind == SampledOperator::Kind::kIdentity) continue;  // a global phase on both
+    double factor = 1.0;  // 1 / sqrt(p) of a general operator (scaled unitaries: 1)
+    if (so.kind == SampledOperator::Kind::kUnitary) {
+      noise::apply(calls.undo[i][a], psi, n);
+    } else if (!so.undo.empty()) {
+      // K^-1 psi_after = psi_before / sqrt(p): its norm gives p.
+      noise::apply(calls.undo[i][a], psi, n);
+      const double norm2 = noise::squared_norm(psi, n);
+      noise::scale(psi, n, 1.0 / std::sqrt(norm2));
+      factor = std::sqrt(norm2);
+    } else {
+      if (saved == 0 || record.saved_at[--saved] != i) throw std::logic_error("a trajectory's saved states are out of order");
+      std::copy(record.saved[saved].begin(), record.saved[saved].begin() + static_cast<std::ptrdiff_t>(dim), psi);
+      noise::scale(psi, n, 1.0 / std::sqrt(record.saved_norm2[saved]));
+      // p = Tr(K^dagger K sigma) for the reduced density matrix sigma of the operator's qubits.
+      noise::reduced_density_matrix(psi, n, op.qubits, op.k, sigma);
+      const int d = 1 << op.k;
+      double p = 0.0;
+      for (int r = 0; r < d; ++r)
+        for (int c = 0; c < d; ++c) p += (so.kdk[static_cast<std::size_t>(r * d + c)] * sigma[c * d + r]).real();
+      if (!(p > 0.0)) throw std::runtime_error("a trajectory's branch has probability " + std::to_string(p));
+      factor = 1.0 / std::sqrt(p);
+    }
+    scaled = calls.adjoint[i][a];
+    for (Complex& m : scaled.matrix) m *= factor;
+    for (Complex* l : lambdas) noise::apply(scaled, l, n);
+  }
+}
+
 }  // namespace kraus::engine::detail

@@ -119,4 +119,22 @@ class Walker {
   std::vector<std::size_t> sweep_;
 };
 
+// The kernel calls of the adjoint gradient's backward pass, made once per schedule: per gate op its
+// adjoint; per channel op and operator the adjoint and the undo (an empty call where there is none).
+struct BackwardCalls {
+  std::vector<noise::VectorCall> gate;
+  std::vector<std::vector<noise::VectorCall>> adjoint, undo;
+  explicit BackwardCalls(const VectorSchedule& schedule);
+};
+
+// The backward pass of the adjoint gradient of one walk of `schedule` (of `program`): psi (the walk's
+// normalised final state) and lambdas (O_o psi per observable) are carried back through the recorded
+// branch (U^dagger; K^-1 or the saved state for the state; K^dagger / sqrt(p) for the lambdas), and
+// every rotation's d<O_o>/dangle, Im <lambda_o|P|psi> at the state after it, is added into jacobian
+// (observables x parameters) by the chain rule. `scaled` is the caller's workspace. psi and lambdas
+// are left at the initial state's.
+void adjoint_backward(const Program& program, const VectorSchedule& schedule, const BackwardCalls& calls,
+                      const double* x, const WalkRecord& record, Complex* psi, const std::vector<Complex*>& lambdas,
+                      double* jacobian, noise::VectorCall& scaled);
+
 }  // namespace kraus::engine::detail
