@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +33,18 @@ void finish_output() {
 void warn(const std::string& text) { std::cerr << "kraus: warning: " << printable(text) << "\n"; }
 
 void progress_note(const std::string& text) { std::cerr << "kraus: " << printable(text) << "\n"; }
+
+std::function<void(std::uint64_t, std::uint64_t)> trajectory_progress() {
+  const auto started = std::chrono::steady_clock::now();
+  return [started, last = started](std::uint64_t done, std::uint64_t total) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::seconds(1) && done < total) return;
+    if (done == total && now - started < std::chrono::seconds(1)) return;
+    last = now;
+    progress_note("trajectories " + std::to_string(done) + "/" + std::to_string(total) + " (" +
+                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - started).count()) + " s)");
+  };
+}
 
 double parse_number(const std::string& flag, const char* text) {
   char* end = nullptr;

@@ -1,6 +1,8 @@
 // What the commands of `kraus` share: error kinds, checked output, option parsing.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +31,9 @@ void finish_output();
 void warn(const std::string& text);
 // "kraus: TEXT" on stderr: progress of a long run (not a warning; the JSON does not list it).
 void progress_note(const std::string& text);
+// The progress callback of a trajectory run (TrajectoryOptions::progress): "trajectories N/M (S s)"
+// through progress_note at most once a second, and only for runs longer than a second.
+std::function<void(std::uint64_t, std::uint64_t)> trajectory_progress();
 
 // Option values; UsageError naming the flag on bad text or a value outside [lo, hi].
 double parse_number(const std::string& flag, const char* text);

@@ -18,6 +18,9 @@
 #include "common.hpp"
 #include "inputs.hpp"
 #include "kraus/engine/density_matrix.hpp"
+#include "kraus/engine/program.hpp"
+#include "kraus/engine/state_vector.hpp"
+#include "kraus/engine/trajectories.hpp"
 #include "kraus/noise/text.hpp"
 #include "kraus/optim/gradients.hpp"
 
@@ -26,14 +29,16 @@ namespace kraus::cli {
 const char* const kGradientUsage =
     "usage: kraus gradient CIRCUIT.qasm [--parameters VALUES.json] [--noise MODEL.json]\n"
     "                      (--observable EXPR | --hamiltonian FILE)... [--method M] [--step H]\n"
-    "                      [--threads T] [--out FILE]\n"
+    "                      [--trajectories N [--seed S]] [--threads T] [--out FILE]\n"
     "\n"
     "Evaluates <O> = Tr(O rho(theta)) for each observable after the circuit, whose rotation angles may\n"
     "use the circuit's parameters (`input float[64] theta;`), and the derivative of <O> by every\n"
     "parameter. Prints one JSON object: num_qubits, method, step (finite-difference only), parameters\n"
     "(the values used, in declaration order), observables (in the order given, --observable before\n"
     "--hamiltonian: observable, value, gradient {parameter: derivative} in declaration order; no\n"
-    "gradient for a circuit without parameters), circuit_evaluations (passes over the whole circuit),\n"
+    "gradient for a circuit without parameters; with --trajectories also value_stderr and\n"
+    "gradient_stderr), circuit_evaluations (passes over the whole circuit; density matrix only),\n"
+    "trajectories (with --trajectories: count, seed, state_reads, channel_decisions, saved_states),\n"
     "noise_coverage (with --noise), warnings (also on stderr), provenance (version, git_revision,\n"
     "git_modified, arguments). Readout errors of the model do not enter the values. The circuit runs\n"
     "as written: --basis and --route of kraus simulate are not offered (a parametrised circuit cannot\n"
@@ -49,6 +54,11 @@ const char* const kGradientUsage =
     "                         1 + 2 per parametrised rotation), finite-difference (central, 1 + 2 per\n"
     "                         parameter, error about 1e-10 at the default step)\n"
     "  --step H               finite-difference step, 0 < H < 1 (default 1e-5)\n"
+    "  --trajectories N       estimate the values and the adjoint gradient from N >= 2 quantum\n"
+    "                         trajectories (state vectors, for circuits past the density matrix's\n"
+    "                         size; unbiased, with standard errors: docs/trajectories.md) instead of\n"
+    "                         the exact density matrix; --method adjoint only\n"
+    "  --seed S               seed of the trajectories (default 1); the same for any thread count\n"
     "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --out FILE             write the JSON to FILE instead of stdout (whole or not at all)\n";
 
@@ -80,6 +90,7 @@ struct Options {
   std::vector<std::string> observables, hamiltonians;
   GradientMethod method = GradientMethod::kAdjoint;
   std::optional<double> step;
+  std::optional<long long> trajectories, seed;
   std::optional<int> threads;
 };
 
@@ -118,6 +129,10 @@ Options parse_options(int argc, char** argv, bool* help) {
       if (!(*o.step > 0.0 && *o.step < 1.0)) {
         throw UsageError("--step: " + kraus::noise::short_number(*o.step) + " is not in (0, 1)");
       }
+    } else if (arg == "--trajectories") {
+      o.trajectories = parse_integer(arg, option_value(argc, argv, i, "gradient"), 2, 1LL << 40);
+    } else if (arg == "--seed") {
+      o.seed = parse_integer(arg, option_value(argc, argv, i, "gradient"), 0, 1LL << 62);
     } else if (arg == "--threads") {
       o.threads = static_cast<int>(parse_integer(arg, option_value(argc, argv, i, "gradient"), 1, 1024));
     } else if (arg == "--out") {
@@ -137,6 +152,11 @@ Options parse_options(int argc, char** argv, bool* help) {
   if (o.step && o.method != GradientMethod::kFiniteDifference) {
     throw UsageError("--step needs --method finite-difference");
   }
+  if (o.trajectories && o.method != GradientMethod::kAdjoint) {
+    throw UsageError(std::string("--trajectories estimates the adjoint gradient; --method ") + method_name(o.method) +
+                     " runs on the density matrix");
+  }
+  if (o.seed && !o.trajectories) throw UsageError("--seed needs --trajectories");
   return o;
 }
 
@@ -146,6 +166,13 @@ std::uint64_t gradient_bytes(int n) {
   return state > UINT64_MAX / 2 ? UINT64_MAX : 2 * state;
 }
 
+// With trajectories: per thread the state, one observable's state and a scratch state.
+std::uint64_t trajectory_gradient_bytes(int n) {
+  const std::uint64_t states = 3 * static_cast<std::uint64_t>(kraus::engine::num_threads());
+  const std::uint64_t state = kraus::engine::state_vector_bytes(n);
+  return n > 50 || state > UINT64_MAX / states ? UINT64_MAX : state * states;
+}
+
 struct GradientResult {
   int num_qubits = 0;
   std::vector<std::string> names;  // the parameters, in declaration order
@@ -153,6 +180,7 @@ struct GradientResult {
   std::vector<Observable> observables;
   std::vector<double> values;    // one per observable
   std::vector<double> jacobian;  // row-major observables x parameters
+  std::optional<kraus::engine::TrajectoryGradientResult> trajectories;  // with --trajectories
   std::int64_t circuit_evaluations = 0;
   std::optional<kraus::engine::NoiseCoverage> coverage;
   std::vector<std::string> warnings;
@@ -163,7 +191,8 @@ GradientResult run(const Options& o) {
   GradientResult r;
   g_stage = "reading the circuit";
   const kraus::engine::Circuit circuit =
-      read_circuit(*o.circuit_path, gradient_bytes, "the state and the observable of the gradient");
+      o.trajectories ? read_circuit(*o.circuit_path, trajectory_gradient_bytes, "the trajectories' state vectors")
+                     : read_circuit(*o.circuit_path, gradient_bytes, "the state and the observable of the gradient");
   const int n = r.num_qubits = circuit.num_qubits();
   r.names = circuit.parameter_names();
   r.theta = parameter_values(circuit, o.parameters_path, *o.circuit_path);
@@ -181,6 +210,19 @@ GradientResult run(const Options& o) {
   for (const Observable& obs : r.observables) sums.push_back(obs.sum);
 
   g_stage = "compiling the circuit";
+  if (o.trajectories) {
+    const kraus::engine::Program program = kraus::engine::compile(circuit, model ? &*model : nullptr);
+    g_stage = "running the trajectories";
+    kraus::engine::TrajectoryOptions t;
+    t.trajectories = static_cast<std::uint64_t>(*o.trajectories);
+    t.seed = static_cast<std::uint64_t>(o.seed.value_or(1));
+    t.progress = trajectory_progress();
+    const kraus::engine::TrajectoryGradientResult& tr = r.trajectories.emplace(
+        kraus::engine::trajectory_gradient(program, r.theta.empty() ? nullptr : r.theta.data(), nullptr, sums, t));
+    for (const kraus::engine::Estimate& e : tr.values) r.values.push_back(e.mean);
+    for (const kraus::engine::Estimate& e : tr.jacobian) r.jacobian.push_back(e.mean);
+    return r;
+  }
   kraus::optim::GradientOptions options;
   options.method = o.method;
   if (o.step) options.finite_difference_step = *o.step;
@@ -228,15 +270,31 @@ void report(const Options& o, const GradientResult& r, json provenance_json) {
     json entry;
     entry["observable"] = r.observables[i].label;
     entry["value"] = r.values[i];
+    if (r.trajectories) entry["value_stderr"] = r.trajectories->values[i].standard_error;
     if (!r.names.empty()) {
       entry["gradient"] = json::object();
       for (std::size_t p = 0; p < r.names.size(); ++p) {
         entry["gradient"][r.names[p]] = r.jacobian[i * r.names.size() + p];
       }
+      if (r.trajectories) {
+        entry["gradient_stderr"] = json::object();
+        for (std::size_t p = 0; p < r.names.size(); ++p) {
+          entry["gradient_stderr"][r.names[p]] = r.trajectories->jacobian[i * r.names.size() + p].standard_error;
+        }
+      }
     }
     out["observables"].push_back(std::move(entry));
   }
-  out["circuit_evaluations"] = r.circuit_evaluations;
+  if (r.trajectories) {
+    const kraus::engine::TrajectoryGradientResult& t = *r.trajectories;
+    out["trajectories"] = {{"count", t.trajectories},
+                           {"seed", t.seed},
+                           {"state_reads", t.state_reads},
+                           {"channel_decisions", t.channel_decisions},
+                           {"saved_states", t.saved_states}};
+  } else {
+    out["circuit_evaluations"] = r.circuit_evaluations;
+  }
   if (r.coverage) out["noise_coverage"] = noise_coverage_json(*r.coverage);
   out["warnings"] = r.warnings;
   out["provenance"] = std::move(provenance_json);

@@ -1,7 +1,6 @@
 // `kraus simulate`: an OpenQASM 2 circuit, optionally translated to a basis and routed onto a
 // device, under a noise model, on one density matrix; one JSON object on stdout.
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <tuple>
@@ -512,17 +511,7 @@ SimulateResult run(const Options& o) {
     t.probabilities = n <= kMaxPrintedTrajectoryQubits;
     t.shots = o.shots && !r.measured->empty() ? static_cast<std::uint64_t>(*o.shots) : 0;
     t.readout = readout;
-    // Progress on stderr at most once a second, for runs that take longer than that.
-    const auto started = std::chrono::steady_clock::now();
-    auto last = started;
-    t.progress = [&](std::uint64_t done, std::uint64_t total) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last < std::chrono::seconds(1) && done < total) return;
-      if (done == total && now - started < std::chrono::seconds(1)) return;
-      last = now;
-      progress_note("trajectories " + std::to_string(done) + "/" + std::to_string(total) + " (" +
-                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - started).count()) + " s)");
-    };
+    t.progress = trajectory_progress();
     const kraus::engine::TrajectoryResult& tr =
         r.trajectories.emplace(kraus::engine::run_trajectories(compiled, nullptr, nullptr, slot_sums, t));
     r.probabilities = tr.probabilities;

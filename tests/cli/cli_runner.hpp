@@ -89,4 +89,17 @@ inline std::string show(const Result& r) {
   return "exit status " + std::to_string(r.status) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
 }
 
+// stderr without the progress lines of runs longer than a second ("kraus: trajectories 1872/6000
+// (1 s)"), which depend on the machine's speed.
+inline std::string without_progress(const std::string& err) {
+  std::string out;
+  std::istringstream lines(err);
+  for (std::string line; std::getline(lines, line);) {
+    const bool progress = line.rfind("kraus: trajectories ", 0) == 0 && line.size() > 3 &&
+                          line.compare(line.size() - 3, 3, " s)") == 0;
+    if (!progress) out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace kraus::test::cli

@@ -65,14 +65,7 @@ json ok_json(const std::vector<std::string>& args) {
   if (j.contains("warnings")) {
     for (const auto& w : j.at("warnings")) expected_err += "kraus: warning: " + w.get<std::string>() + "\n";
   }
-  std::string err;
-  std::istringstream lines(r.err);
-  for (std::string line; std::getline(lines, line);) {
-    const bool progress = line.rfind("kraus: trajectories ", 0) == 0 && line.size() > 3 &&
-                          line.compare(line.size() - 3, 3, " s)") == 0;
-    if (!progress) err += line + "\n";
-  }
-  CHECK(err == expected_err);
+  CHECK(kraus::test::cli::without_progress(r.err) == expected_err);
   return j;
 }
 
