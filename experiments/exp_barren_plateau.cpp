@@ -17,10 +17,15 @@
 // for both (McClean et al. 2018: Var = Tr H^2 E[Tr B^2]/(d^2-1), E[Tr B^2] = 1/3 for the RY(pi/4)
 // preamble).
 //
-// Gradients: optim::CircuitFunction's adjoint method, one forward and one backward pass per circuit
-// for both costs at once (CircuitFunction::jacobian). The random axes change the gate sequence of
-// every circuit, so each circuit compiles its own CircuitFunction; a CircuitFunction allocates its
-// workspace (state, observable, stored states) on first use, one set per circuit evaluated.
+// Gradients, per --method:
+//   density-matrix: optim::CircuitFunction's adjoint method (exact), one forward and one backward pass
+//     per circuit for both costs at once (CircuitFunction::jacobian). The random axes change the gate
+//     sequence of every circuit, so each circuit compiles its own CircuitFunction;
+//   trajectories: engine::trajectory_gradient with --trajectories trajectories per circuit (seed
+//     seed + k + 2^33), an unbiased estimate of each circuit's derivative with its standard error
+//     SE_k; the sample variance over circuits then holds the trajectories' noise too, and
+//     `variance` is that minus the mean of SE_k^2 (`trajectory_variance`): unbiased for the variance
+//     of the exact derivatives, as the density matrix's. It reaches 16 qubits and beyond.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -32,6 +37,9 @@
 #include "harness/resources.hpp"
 #include "harness/study.hpp"
 #include "kraus/engine/observables.hpp"
+#include "kraus/engine/program.hpp"
+#include "kraus/engine/state_vector.hpp"
+#include "kraus/engine/trajectories.hpp"
 #include "kraus/optim/ansatz.hpp"
 #include "kraus/optim/gradients.hpp"
 
@@ -48,27 +56,32 @@ ex::StudySpec make_spec() {
       "Var[dC/dtheta_1] of McClean's random circuits (RY(pi/4) on every qubit, then depth x [R_P(theta), P random\n"
       "in {X,Y,Z}, on every qubit; CZ ladder]) over --circuits seeded circuits per grid point, for the 2-local\n"
       "cost Z0 Z1 and the global cost Z0...Z(n-1), noiseless and under each noise model, against n and depth,\n"
-      "next to the 2-design value d/(3(d^2-1)). Gradients by kraus::optim's adjoint method.";
+      "next to the 2-design value d/(3(d^2-1)). Gradients by the adjoint method on the exact density matrix\n"
+      "or estimated from --trajectories trajectories per circuit (the variance corrected for their noise).";
   s.default_noise = {"ideal", "depolarizing", "amplitude_damping"};
   s.quick_noise = {"ideal", "depolarizing"};
   s.qubits = {"2:8", "2:4"};
   s.depth = {"1,2,5,10,20,50,100", "2,5,10"};
   s.noise_scale = {"1", "1"};
+  s.category = ex::method_axis(ex::kDensityMatrix, std::string(ex::kDensityMatrix) + "," + ex::kTrajectories);
   s.min_qubits = 2;
-  s.max_qubits = 12;
+  s.max_qubits = 24;
   s.min_depth = 1;
   s.max_depth = 100000;
   s.options = {
       {"circuits", ex::StudyOption::Kind::kInt, "N", "random circuits per grid point", "400", "50", 2, 10000000},
       {"seed", ex::StudyOption::Kind::kInt, "S", "circuit k uses the seeds S + k (axes) and S + k + 2^32 (angles)",
        "1", "1", 0, 1e15},
+      ex::trajectories_option("200", "100"),
   };
-  s.columns = {"cost",         "observable", "variance", "variance_stderr", "mean", "mean_stderr",
-               "circuits",     "two_design", "seconds",  "seed"};
+  s.columns = {"cost",     "observable", "variance",     "variance_stderr", "mean",       "mean_stderr",
+               "circuits", "two_design", "trajectories", "trajectory_variance", "seconds", "seed"};
   s.epilogue =
       "Rows: one per grid point and cost (local: Z0 Z1; global: Z on every qubit). Columns after the grid\n"
-      "(study, noise_model, noise_scale, qubits, depth): cost, observable, variance (unbiased sample variance\n"
-      "of dC/dtheta_1), variance_stderr, mean, mean_stderr, circuits, two_design (d/(3(d^2-1)), d = 2^n),\n"
+      "(study, noise_model, method, noise_scale, qubits, depth): cost, observable, variance (unbiased for the\n"
+      "variance of dC/dtheta_1 over the circuits), variance_stderr, mean, mean_stderr, circuits, two_design\n"
+      "(d/(3(d^2-1)), d = 2^n), trajectories and trajectory_variance (the mean squared standard error of\n"
+      "the circuits' estimates, subtracted from their sample variance; empty for the density matrix),\n"
       "seconds (wall clock of the point, both costs), seed.\n"
       "Cost: --quick takes about a second; the default grid (n <= 8, depth <= 100, 400 circuits, 3 models)\n"
       "takes minutes to an hour on one core, mostly at 8 qubits and depth 100.\n"
@@ -79,6 +92,7 @@ ex::StudySpec make_spec() {
 struct Settings {
   long long circuits = 400;
   std::uint64_t seed = 1;
+  std::uint64_t trajectories = 200;
 };
 
 std::string global_observable(int n) {
@@ -128,6 +142,16 @@ int main(int argc, char** argv) {
   hooks.validate = [settings](const ex::Options& o, const std::vector<ex::NamedNoiseModel>& models) {
     settings->circuits = o.get_int("circuits");
     settings->seed = static_cast<std::uint64_t>(o.get_int("seed"));
+    settings->trajectories = static_cast<std::uint64_t>(o.get_int("trajectories"));
+    const int largest = *std::max_element(o.qubits.begin(), o.qubits.end());
+    const bool dense = std::find(o.category.begin(), o.category.end(), ex::kDensityMatrix) != o.category.end();
+    try {
+      kraus::engine::require_memory(largest, dense ? 3 * kraus::engine::density_matrix_bytes(largest)
+                                                   : 6 * kraus::engine::state_vector_bytes(largest),
+                                    dense ? "the density matrices of the adjoint gradient" : "the trajectories' states");
+    } catch (const std::exception& e) {
+      throw ex::UsageError(std::string("--qubits: ") + e.what());
+    }
     for (const ex::NamedNoiseModel& m : models) {
       for (int n : o.qubits) {
         optim::AnsatzOptions a;
@@ -153,11 +177,14 @@ int main(int argc, char** argv) {
         "channels after every gate and idle noise per layer";
     d["costs"] = "local: Tr(Z0 Z1 rho); global: Tr(Z0 Z1 ... Z(n-1) rho); derivative with respect to parameter 0 "
                  "(qubit 0, first layer)";
-    d["gradient"] = "optim::CircuitFunction::jacobian, adjoint method (exact), both costs in one call";
+    d["gradient"] = "density-matrix: optim::CircuitFunction::jacobian, adjoint method (exact), both costs in one "
+                    "call; trajectories: engine::trajectory_gradient, `trajectories` per circuit, seed = the circuit's "
+                    "axis seed + 2^33, both costs in one call (docs/trajectories.md)";
     d["two_design"] = "d/(3(d^2-1)), d = 2^n: Var of the first parameter's derivative when the circuit after it is "
                       "a unitary 2-design (McClean et al. 2018), for any Pauli-string cost";
-    d["statistics"] = "variance: unbiased sample variance over the circuits; variance_stderr: "
-                      "sqrt((m4 - (N-3)/(N-1) s^4)/N); mean_stderr: sqrt(s^2/N)";
+    d["statistics"] = "variance: unbiased sample variance over the circuits (trajectories: minus trajectory_variance, "
+                      "the mean of the estimates' squared standard errors); variance_stderr: "
+                      "sqrt((m4 - (N-3)/(N-1) s^4)/N) of the estimates; mean_stderr: sqrt(s^2/N)";
     return d;
   };
   hooks.run_point = [settings](const ex::GridPoint& p) {
@@ -167,7 +194,11 @@ int main(int argc, char** argv) {
     const std::vector<kraus::engine::PauliSum> observables = {pauli(local), pauli(global)};
     optim::GradientOptions go;
     go.num_threads = 1;
+    const bool dense = p.category == ex::kDensityMatrix;
+    kraus::engine::TrajectoryOptions to;
+    to.trajectories = settings->trajectories;
     Moments m_local, m_global;
+    double se2_local = 0.0, se2_global = 0.0;  // sums of the estimates' squared standard errors
     ex::Stopwatch sw;
     std::vector<double> values(2);
     for (long long k = 0; k < settings->circuits; ++k) {
@@ -178,11 +209,23 @@ int main(int argc, char** argv) {
       a.seed = settings->seed + static_cast<std::uint64_t>(k);
       const optim::Ansatz ansatz(a);
       const std::vector<double> theta = ansatz.random_parameters(a.seed + (std::uint64_t{1} << 32));
-      const optim::CircuitFunction f(ansatz.circuit(), observables, &model, go);
-      std::vector<double> jac(2 * theta.size());
-      f.jacobian(theta.data(), nullptr, values.data(), jac.data(), optim::GradientMethod::kAdjoint);
-      m_local.add(jac[0]);
-      m_global.add(jac[theta.size()]);
+      if (dense) {
+        const optim::CircuitFunction f(ansatz.circuit(), observables, &model, go);
+        std::vector<double> jac(2 * theta.size());
+        f.jacobian(theta.data(), nullptr, values.data(), jac.data(), optim::GradientMethod::kAdjoint);
+        m_local.add(jac[0]);
+        m_global.add(jac[theta.size()]);
+      } else {
+        to.seed = a.seed + (std::uint64_t{1} << 33);
+        const kraus::engine::TrajectoryGradientResult r = kraus::engine::trajectory_gradient(
+            kraus::engine::compile(ansatz.circuit(), &model), theta.data(), nullptr, observables, to);
+        const kraus::engine::Estimate& local_d = r.jacobian[0];
+        const kraus::engine::Estimate& global_d = r.jacobian[theta.size()];
+        m_local.add(local_d.mean);
+        m_global.add(global_d.mean);
+        se2_local += local_d.standard_error * local_d.standard_error;
+        se2_global += global_d.standard_error * global_d.standard_error;
+      }
     }
     const double seconds = sw.seconds();
     const double d = std::ldexp(1.0, n);
@@ -191,16 +234,23 @@ int main(int argc, char** argv) {
     for (int c = 0; c < 2; ++c) {
       double mean = 0, mean_se = 0, var = 0, var_se = 0;
       (c == 0 ? m_local : m_global).summarise(&mean, &mean_se, &var, &var_se);
+      const double trajectory_variance = (c == 0 ? se2_local : se2_global) / static_cast<double>(settings->circuits);
       ex::Row row;
       row.set("cost", c == 0 ? "local" : "global")
           .set("observable", c == 0 ? local : global)
-          .set("variance", var)
+          .set("variance", var - trajectory_variance)
           .set("variance_stderr", var_se)
           .set("mean", mean)
           .set("mean_stderr", mean_se)
           .set("circuits", settings->circuits)
-          .set("two_design", two_design)
-          .set("seconds", seconds)
+          .set("two_design", two_design);
+      if (dense) {
+        row.set("trajectories", "").set("trajectory_variance", "");
+      } else {
+        row.set("trajectories", static_cast<unsigned long long>(settings->trajectories))
+            .set("trajectory_variance", trajectory_variance);
+      }
+      row.set("seconds", seconds)
           .set("seed", static_cast<unsigned long long>(settings->seed));
       rows.push_back(row);
     }

@@ -95,8 +95,7 @@ ex::StudySpec make_spec() {
       "records the process's peak memory next to the state's bytes (16*4^n; 16*2^n per trajectory state).";
   s.default_noise = {"ideal", "depolarizing", "amplitude_damping", "readout_only", "device_like"};
   s.quick_noise = {"ideal", "depolarizing"};
-  s.category = {"method", "how an evaluation runs: density-matrix (exact) or trajectories (--trajectories of them)",
-                {"density-matrix", "trajectories"}, "density-matrix", "density-matrix,trajectories"};
+  s.category = ex::method_axis(ex::kDensityMatrix, std::string(ex::kDensityMatrix) + "," + ex::kTrajectories);
   s.qubits = {"2:13", "2:8"};
   s.depth = {"2:10:2", "2,4"};
   s.noise_scale = {"1", "1"};
@@ -113,8 +112,7 @@ ex::StudySpec make_spec() {
       {"epoch-samples", ex::StudyOption::Kind::kInt, "S",
        "training samples of the timed epoch (full-batch gradient); 0: no epoch timing", "8", "4", 0, 100000},
       {"epoch-max-qubits", ex::StudyOption::Kind::kInt, "N", "time epochs only up to N qubits", "12", "30", 1, 30},
-      {"trajectories", ex::StudyOption::Kind::kInt, "N", "trajectories per evaluation of --method trajectories", "200",
-       "200", 2, 10000000},
+      ex::trajectories_option("200", "200"),
   };
   s.columns = {"threads",         "seconds_per_evaluation", "seconds_min",       "seconds_max",
                "repetitions",     "evaluations_per_sample", "gates",             "gate_noise_channels",
@@ -221,7 +219,7 @@ int main(int argc, char** argv) {
     settings->epoch_max_qubits = static_cast<int>(o.get_int("epoch-max-qubits"));
     settings->trajectories = static_cast<std::uint64_t>(o.get_int("trajectories"));
     const int largest = *std::max_element(o.qubits.begin(), o.qubits.end());
-    const bool dense = std::find(o.category.begin(), o.category.end(), "density-matrix") != o.category.end();
+    const bool dense = std::find(o.category.begin(), o.category.end(), ex::kDensityMatrix) != o.category.end();
     try {
       kraus::engine::require_memory(largest, dense ? kraus::engine::density_matrix_bytes(largest)
                                                    : 3 * kraus::engine::state_vector_bytes(largest),
@@ -281,7 +279,7 @@ int main(int argc, char** argv) {
   };
   hooks.run_point = [settings, state](const ex::GridPoint& p) {
     const int n = p.qubits;
-    const bool dense = p.category == "density-matrix";
+    const bool dense = p.category == ex::kDensityMatrix;
     if (!dense) {
       state->rho.reset();
       state->rss_before = ex::current_rss_bytes();

@@ -12,7 +12,9 @@ paths. Reads only the CSV (columns in docs/experiments.md):
   bottom row  variance against depth, one panel per cost, one line per noise model and qubit count
               (colour = qubits, style = noise model), with each qubit count's 2-design value (dotted).
 
-A variance of 0 (possible only with a degenerate grid) is left out of the log axes. Errors (a missing,
+With both methods in the CSV, a line's label names its method. A variance of 0 (possible only with a
+degenerate grid), or a negative one from trajectories (their variance is corrected for the
+trajectories' noise, so it can fall below 0 when the true one is tiny), is left out of the log axes. Errors (a missing,
 empty or foreign CSV, a value that is not a number) print one line on stderr and exit with status 2.
 """
 
@@ -30,16 +32,20 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 def collect(rows, path):
     """{(cost, model label, qubits, depth): (variance, stderr)}, {qubits: two_design}."""
     scales = sorted({r.get("noise_scale", "1") for r in rows}, key=float)
+    methods = sorted({r.get("method", "density-matrix") for r in rows})
     points, reference = {}, {}
     for r in rows:
+        method = r.get("method", "density-matrix")
         label = r["noise_model"]
         if len(scales) > 1:
             label += f" x{r.get('noise_scale', '1')}"
+        if len(methods) > 1:
+            label += f" ({method})"
         n = int(common.number(r, "qubits", path))
         depth = int(common.number(r, "depth", path))
         var = common.number(r, "variance", path)
         se = common.number(r, "variance_stderr", path)
-        if var < 0:
+        if var < 0 and method != "trajectories":
             raise common.PlotError(f"{path}:{r['_line']}: variance {var} is negative")
         points[(r["cost"], label, n, depth)] = (var, se)
         reference[n] = common.number(r, "two_design", path)

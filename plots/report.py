@@ -78,14 +78,20 @@ def scaling_table(rows, path):
 
 def barren_plateau_table(rows, path):
     deepest = max(int(num(r, "depth", path)) for r in rows)
-    models = sorted({r["noise_model"] for r in rows})
+    # A model's label names the method when the CSV has both (older CSVs have no method column).
+    methods = sorted({r.get("method", "density-matrix") for r in rows})
+
+    def label(r):
+        return r["noise_model"] + (f" ({r.get('method', 'density-matrix')})" if len(methods) > 1 else "")
+
+    models = sorted({label(r) for r in rows})
     out = []
     for n in sorted({int(num(r, "qubits", path)) for r in rows}):
         line = [n]
         ref = None
         for model in models:
             for cost in ("local", "global"):
-                sel = [r for r in rows if r["noise_model"] == model and int(r["qubits"]) == n
+                sel = [r for r in rows if label(r) == model and int(r["qubits"]) == n
                        and int(r["depth"]) == deepest and r["cost"] == cost]
                 line.append(fmt(mean([num(r, "variance", path) for r in sel])) if sel else "–")
                 if sel:

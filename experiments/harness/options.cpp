@@ -376,6 +376,16 @@ Options parse_options(const StudySpec& spec, int argc, const char* const* argv) 
   return o;
 }
 
+CategoryAxis method_axis(const std::string& full, const std::string& quick) {
+  return {"method", "how a point's circuits run: density-matrix (exact) or trajectories (--trajectories of them)",
+          {kDensityMatrix, kTrajectories}, full, quick};
+}
+
+StudyOption trajectories_option(const std::string& default_value, const std::string& quick_value) {
+  return {kTrajectories, StudyOption::Kind::kInt, "N", "trajectories per evaluation of --method trajectories",
+          default_value, quick_value, 2, 1e9};
+}
+
 std::string usage(const StudySpec& spec) {
   std::ostringstream os;
   os << "usage: " << spec.program << " [options]\n\n" << spec.summary << "\n\n";

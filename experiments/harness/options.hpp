@@ -77,6 +77,14 @@ struct CategoryAxis {
   bool used() const { return !name.empty(); }
 };
 
+// The simulation method that studies share (docs/trajectories.md): the category axis --method LIST
+// of density-matrix (exact) and trajectories (state vectors, estimates with standard errors), and
+// --trajectories N per evaluation of the latter. A study that offers both makes its category these.
+inline const char* const kDensityMatrix = "density-matrix";
+inline const char* const kTrajectories = "trajectories";
+CategoryAxis method_axis(const std::string& full, const std::string& quick);
+StudyOption trajectories_option(const std::string& default_value, const std::string& quick_value);
+
 // What a binary tells the harness about itself. Everything else (parsing, output, resume,
 // provenance) is shared.
 struct StudySpec {

@@ -1,5 +1,5 @@
 // exp_barren_plateau run as a program: the --quick CSV (columns, rows, values in range, the 2-design
-// column), the physics (McClean's noiseless ensemble reaches d/(3(d^2-1)) at n = 4, depth 50), and
+// column, trajectory rows against the density matrix's on the same circuits), the physics (McClean's noiseless ensemble reaches d/(3(d^2-1)) at n = 4, depth 50), and
 // resuming after kill -9 (no duplicate, no missing row, the same values as an uninterrupted run).
 #include <catch2/catch.hpp>
 
@@ -21,8 +21,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 const std::vector<std::string> kBpColumns = {
-    "study",    "noise_model", "noise_scale", "qubits",   "depth",      "cost",    "observable", "variance",
-    "variance_stderr", "mean", "mean_stderr", "circuits", "two_design", "seconds", "seed"};
+    "study",       "noise_model", "method",     "noise_scale",  "qubits",              "depth",   "cost",
+    "observable",  "variance",    "variance_stderr", "mean",    "mean_stderr",         "circuits", "two_design",
+    "trajectories", "trajectory_variance", "seconds", "seed"};
 
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
@@ -39,7 +40,7 @@ Result run(const std::vector<std::string>& args, const fs::path& scratch) {
 }
 
 std::string bp_key(const std::map<std::string, std::string>& row) {
-  return row.at("noise_model") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
+  return row.at("method") + " " + row.at("noise_model") + " " + row.at("noise_scale") + " " + row.at("qubits") + " " + row.at("depth") + " " +
          row.at("cost");
 }
 
@@ -54,10 +55,12 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
           "[experiments][exp_barren_plateau]") {
   TempDir dir;
   const fs::path out = dir.path / "results";
-  const Table t = kraus::test::study::run_quick(KRAUS_EXP_BARREN_PLATEAU_BINARY, "barren_plateau", 18, kBpColumns, out, dir.path);
-  REQUIRE(t.rows.size() == 36);  // qubits {2,3,4} x depth {2,5,10} x {ideal, depolarizing} x {local, global}
+  const Table t = kraus::test::study::run_quick(KRAUS_EXP_BARREN_PLATEAU_BINARY, "barren_plateau", 36, kBpColumns, out, dir.path);
+  // qubits {2,3,4} x depth {2,5,10} x {ideal, depolarizing} x both methods x {local, global}
+  REQUIRE(t.rows.size() == 72);
   std::set<std::string> keys;
   std::map<std::string, double> variance;
+  std::map<std::string, const std::map<std::string, std::string>*> by_key;
   for (const auto& row : t.rows) {
     CAPTURE(bp_key(row));
     keys.insert(bp_key(row));
@@ -71,32 +74,54 @@ TEST_CASE("exp_barren_plateau --quick: columns, one row per point and cost, valu
     CHECK(row.at("observable") == (row.at("cost") == "local" ? "Z0 Z1" : (n == 2 ? "Z0 Z1" : n == 3 ? "Z0 Z1 Z2"
                                                                                                      : "Z0 Z1 Z2 Z3")));
     CHECK(row.at("circuits") == "50");
-    CHECK(num(row, "variance") >= 0);
+    const bool dense = row.at("method") == "density-matrix";
+    CHECK((dense || row.at("method") == "trajectories"));
+    // The trajectories' variance is corrected for their noise: unbiased, so it may dip below 0.
+    if (dense) CHECK(num(row, "variance") >= 0);
     CHECK(num(row, "variance") <= 0.25);  // |dC/dtheta| <= 1/2 for a Pauli cost
+    CHECK(row.at("trajectories") == (dense ? "" : "100"));
+    if (!dense) CHECK(num(row, "trajectory_variance") >= 0);
     CHECK(num(row, "variance_stderr") >= 0);
     CHECK(num(row, "mean_stderr") >= 0);
     CHECK(std::fabs(num(row, "mean")) <= 0.5);
     CHECK(std::fabs(num(row, "two_design") - two_design(n)) < 1e-12 * two_design(n));
     CHECK(num(row, "seconds") >= 0);
     variance[bp_key(row)] = num(row, "variance");
+    by_key[bp_key(row)] = &row;
   }
-  CHECK(keys.size() == 36);
+  CHECK(keys.size() == 72);
+  // Trajectories on the same circuits: noiseless, every trajectory gives the exact gradient (standard
+  // error 0, the density matrix's numbers); noisy, the mean over circuits within 5 of its standard
+  // errors, sqrt(trajectory_variance / circuits), of the exact one.
+  for (const auto& [key, row] : by_key) {
+    if (row->at("method") != "trajectories") continue;
+    CAPTURE(key);
+    const auto& exact = *by_key.at("density-matrix" + key.substr(std::string("trajectories").size()));
+    const double se = std::sqrt(num(*row, "trajectory_variance") / 50.0);
+    CHECK(std::fabs(num(*row, "mean") - num(exact, "mean")) <= 5.0 * se + 1e-12);
+    if (row->at("noise_model") == "ideal") {
+      CHECK(num(*row, "trajectory_variance") < 1e-20);
+      CHECK(std::fabs(num(*row, "variance") - num(exact, "variance")) <= 1e-9 * num(exact, "variance") + 1e-15);
+    } else {
+      CHECK(se > 0.0);
+    }
+  }
   // n = 2: the global cost is the local one, the same circuits, the same gradients.
   for (const char* model : {"ideal", "depolarizing"}) {
     for (const char* depth : {"2", "5", "10"}) {
-      const std::string k = std::string(model) + " 1 2 " + depth + " ";
+      const std::string k = std::string("density-matrix ") + model + " 1 2 " + depth + " ";
       CHECK(variance.at(k + "local") == variance.at(k + "global"));
     }
   }
   // Noise only shrinks the gradients of the same circuits (a few per cent here, at depth 10 clearly).
   for (const char* n : {"3", "4"}) {
-    CHECK(variance.at(std::string("depolarizing 1 ") + n + " 10 local") <
-          variance.at(std::string("ideal 1 ") + n + " 10 local"));
+    CHECK(variance.at(std::string("density-matrix depolarizing 1 ") + n + " 10 local") <
+          variance.at(std::string("density-matrix ideal 1 ") + n + " 10 local"));
   }
   const json j = json::parse(slurp(out / "barren_plateau.json"));
   CHECK(j["status"] == "complete");
   CHECK(j["output"]["columns"] == kBpColumns);
-  CHECK(j["output"]["rows"] == 36);
+  CHECK(j["output"]["rows"] == 72);
   CHECK(j["options"]["circuits"] == 50);
 }
 
