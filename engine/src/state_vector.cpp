@@ -104,7 +104,7 @@ double adjoint_gradient(const Program& program, const double* theta, const doubl
   detail::apply_observable(observable, psi.data(), lambda.data(), scratch.data(), n);
   const double value = noise::inner_product(psi.data(), lambda.data(), n).real();
   std::fill(gradient, gradient + program.num_parameters, 0.0);
-  noise::VectorCall workspace;
+  detail::BackwardWorkspace workspace(n, 2);
   detail::adjoint_backward(program, schedule, detail::BackwardCalls(schedule), x, detail::WalkRecord{}, psi.data(),
                            {lambda.data()}, gradient, workspace);
   return value;

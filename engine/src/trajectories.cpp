@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <random>
 #include <stdexcept>
 
@@ -233,10 +234,10 @@ struct GradientWorker {
   detail::Walker walker;
   detail::WalkRecord record;
   std::vector<Complex*> lambda_data;
-  noise::VectorCall scaled;
+  std::unique_ptr<detail::BackwardWorkspace> backward;
 
   GradientWorker(int n, std::size_t observables, const detail::VectorSchedule& schedule, int fusion)
-      : psi(n), scratch(n), walker(schedule, fusion) {
+      : psi(n), scratch(n), walker(schedule, fusion), backward(std::make_unique<detail::BackwardWorkspace>(n, fusion)) {
     for (std::size_t o = 0; o < observables; ++o) lambdas.emplace_back(n);
     for (StateVector& l : lambdas) lambda_data.push_back(l.data());
   }
@@ -295,7 +296,7 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
     }
     slot.jacobian.assign(nobs * params, 0.0);
     detail::adjoint_backward(program, schedule, calls, x, g.record, g.psi.data(), g.lambda_data, slot.jacobian.data(),
-                             g.scaled);
+                             *g.backward);
   };
   auto combine = [&](std::uint64_t first, std::uint64_t in_round) {
     for (std::uint64_t j = 0; j < in_round; ++j) {

@@ -417,56 +417,112 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
   return stats;
 }
 
-BackwardCalls::BackwardCalls(const VectorSchedule& s) : gate(s.ops.size()), adjoint(s.ops.size()), undo(s.ops.size()) {
+BackwardCalls::BackwardCalls(const VectorSchedule& s) : gate_undo(s.ops.size()), adjoint(s.ops.size()), undo(s.ops.size()) {
   for (std::size_t i = 0; i < s.ops.size(); ++i) {
     const VectorOp& op = s.ops[i];
     if (op.channel < 0) {
-      gate[i] = noise::vector_call(op.qubits, op.k, adjoint_of(op.matrix, op.k).data());
+      gate_undo[i] = adjoint_of(op.matrix, op.k);
       continue;
     }
     for (const SampledOperator& so : s.channels[static_cast<std::size_t>(op.channel)].operators) {
-      adjoint[i].push_back(so.kind == SampledOperator::Kind::kIdentity
-                               ? noise::VectorCall{}
-                               : noise::vector_call(op.qubits, op.k, so.adjoint.data()));
-      undo[i].push_back(so.undo.empty() ? noise::VectorCall{} : noise::vector_call(op.qubits, op.k, so.undo.data()));
+      const bool general = so.kind == SampledOperator::Kind::kGeneral;
+      adjoint[i].push_back(general ? noise::vector_call(op.qubits, op.k, so.adjoint.data()) : noise::VectorCall{});
+      undo[i].push_back(general && !so.undo.empty() ? noise::vector_call(op.qubits, op.k, so.undo.data())
+                                                    : noise::VectorCall{});
     }
   }
 }
 
+BackwardWorkspace::BackwardWorkspace(int num_qubits, int fusion_max_qubits)
+    : segment{num_qubits, {}, {}}, walker(segment, fusion_max_qubits) {}
+
+namespace {
+
+// Whether two Pauli strings (X^x Z^z up to phase) commute: an even number of qubits where one has X
+// and the other Z.
+bool commute(std::uint64_t x1, std::uint64_t z1, std::uint64_t x2, std::uint64_t z2) {
+  return (__builtin_popcountll((x1 & z2) ^ (z1 & x2)) & 1) == 0;
+}
+
+}  // namespace
+
 void adjoint_backward(const Program& program, const VectorSchedule& schedule, const BackwardCalls& calls,
                       const double* x, const WalkRecord& record, Complex* psi, const std::vector<Complex*>& lambdas,
-                      double* jacobian, noise::VectorCall& scaled) {
+                      double* jacobian, BackwardWorkspace& ws) {
   const int n = program.num_qubits;
   const std::uint64_t dim = std::uint64_t{1} << n;
   const std::size_t params = static_cast<std::size_t>(program.num_parameters);
   std::size_t choice = record.chosen.size(), saved = record.saved_at.size();
   Complex sigma[64];
+  // Undo matrices wait in ws.segment until the state is read; then they run fused and chunked (a
+  // walk) over psi and every lambda.
+  auto queue = [&](const VectorOp& op, const std::vector<Complex>& matrix) {
+    VectorOp u;
+    u.k = op.k;
+    std::copy(op.qubits, op.qubits + 3, u.qubits);
+    u.matrix = matrix;
+    ws.segment.ops.push_back(std::move(u));
+  };
+  auto flush = [&] {
+    if (ws.segment.ops.empty()) return;
+    ws.walker.walk(psi, nullptr);
+    for (Complex* l : lambdas) ws.walker.walk(l, nullptr);
+    ws.segment.ops.clear();
+  };
+  ws.segment.ops.clear();
   for (std::size_t i = schedule.ops.size(); i-- > 0;) {
     const VectorOp& op = schedule.ops[i];
     const Step& step = program.steps[i];
-    if (op.channel < 0) {
-      if (step.kind == StepKind::kRotation) {
-        // <lambda|P|psi> with P = sign i^|x & z| X^x Z^z on the register.
-        static const Complex kPowers[4] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
-        const Complex phase = step.sign * kPowers[__builtin_popcountll(step.x_mask & step.z_mask) & 3];
-        for (std::size_t o = 0; o < lambdas.size(); ++o) {
-          const double d = (phase * noise::pauli_inner_product(lambdas[o], psi, n, step.x_mask, step.z_mask)).imag();
-          for (const AngleTerm& t : program.angles[static_cast<std::size_t>(step.angle)].terms) {
+    if (op.channel < 0 && step.kind == StepKind::kRotation) {
+      // The run of rotations ending here (backwards) whose generators commute with each other: each one's
+      // derivative, Im <lambda|P|psi> at the state after it, is the same at the state after the whole
+      // run, so one pass over the states reads them all.
+      flush();
+      ws.run.clear();
+      ws.x.clear();
+      ws.z.clear();
+      for (std::size_t j = i + 1; j-- > 0;) {
+        const Step& r = program.steps[j];
+        if (schedule.ops[j].channel >= 0 || r.kind != StepKind::kRotation) break;
+        bool fits = true;
+        for (std::size_t m = 0; m < ws.run.size() && fits; ++m) fits = commute(r.x_mask, r.z_mask, ws.x[m], ws.z[m]);
+        if (!fits) break;
+        ws.run.push_back(j);
+        ws.x.push_back(r.x_mask);
+        ws.z.push_back(r.z_mask);
+      }
+      const int count = static_cast<int>(ws.run.size());
+      ws.reads.resize(ws.run.size());
+      for (std::size_t o = 0; o < lambdas.size(); ++o) {
+        noise::pauli_inner_products(lambdas[o], psi, n, ws.x.data(), ws.z.data(), count, ws.reads.data());
+        for (std::size_t m = 0; m < ws.run.size(); ++m) {
+          // P = sign i^|x & z| X^x Z^z on the register.
+          static const Complex kPowers[4] = {{1.0, 0.0}, {0.0, 1.0}, {-1.0, 0.0}, {0.0, -1.0}};
+          const Step& r = program.steps[ws.run[m]];
+          const double d = (r.sign * kPowers[__builtin_popcountll(r.x_mask & r.z_mask) & 3] * ws.reads[m]).imag();
+          for (const AngleTerm& t : program.angles[static_cast<std::size_t>(r.angle)].terms) {
             if (t.param >= 0) jacobian[o * params + static_cast<std::size_t>(t.param)] += d * Angle::term_derivative(t, x);
           }
         }
       }
-      noise::apply(calls.gate[i], psi, n);
-      for (Complex* l : lambdas) noise::apply(calls.gate[i], l, n);
+      for (const std::size_t j : ws.run) queue(schedule.ops[j], calls.gate_undo[j]);
+      i = ws.run.back();  // the loop goes on before the run
+      continue;
+    }
+    if (op.channel < 0) {
+      queue(op, calls.gate_undo[i]);
       continue;
     }
     const auto a = static_cast<std::size_t>(record.chosen[--choice]);
     const SampledOperator& so = schedule.channels[static_cast<std::size_t>(op.channel)].operators[a];
     if (so.kind == SampledOperator::Kind::kIdentity) continue;  // a global phase on both
-    double factor = 1.0;  // 1 / sqrt(p) of a general operator (scaled unitaries: 1)
     if (so.kind == SampledOperator::Kind::kUnitary) {
-      noise::apply(calls.undo[i][a], psi, n);
-    } else if (!so.undo.empty()) {
+      queue(op, so.undo);
+      continue;
+    }
+    flush();
+    double factor = 1.0;  // 1 / sqrt(p), p the operator's conditional probability
+    if (!so.undo.empty()) {
       // K^-1 psi_after = psi_before / sqrt(p): its norm gives p.
       noise::apply(calls.undo[i][a], psi, n);
       const double norm2 = noise::squared_norm(psi, n);
@@ -485,10 +541,11 @@ void adjoint_backward(const Program& program, const VectorSchedule& schedule, co
       if (!(p > 0.0)) throw std::runtime_error("a trajectory's branch has probability " + std::to_string(p));
       factor = 1.0 / std::sqrt(p);
     }
-    scaled = calls.adjoint[i][a];
-    for (Complex& m : scaled.matrix) m *= factor;
-    for (Complex* l : lambdas) noise::apply(scaled, l, n);
+    ws.scaled = calls.adjoint[i][a];
+    for (Complex& m : ws.scaled.matrix) m *= factor;
+    for (Complex* l : lambdas) noise::apply(ws.scaled, l, n);
   }
+  ws.segment.ops.clear();  // the undos before the first rotation change no derivative
 }
 
 }  // namespace kraus::engine::detail

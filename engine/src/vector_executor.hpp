@@ -119,22 +119,39 @@ class Walker {
   std::vector<std::size_t> sweep_;
 };
 
-// The kernel calls of the adjoint gradient's backward pass, made once per schedule: per gate op its
-// adjoint; per channel op and operator the adjoint and the undo (an empty call where there is none).
+// What the adjoint gradient's backward pass needs of a schedule, made once: per gate op the adjoint
+// matrix; per channel op and general operator (not a scaled unitary) the calls of K^dagger and of
+// K^-1 (an empty call where there is none).
 struct BackwardCalls {
-  std::vector<noise::VectorCall> gate;
+  std::vector<std::vector<Complex>> gate_undo;
   std::vector<std::vector<noise::VectorCall>> adjoint, undo;
   explicit BackwardCalls(const VectorSchedule& schedule);
+};
+
+// The backward pass's buffers, kept between passes: the queued undo matrices (a gate-only schedule)
+// and their walker, a scaled call, the derivatives read in one pass. Not movable (the walker refers
+// to the segment).
+struct BackwardWorkspace {
+  BackwardWorkspace(int num_qubits, int fusion_max_qubits);
+  BackwardWorkspace(const BackwardWorkspace&) = delete;
+  BackwardWorkspace& operator=(const BackwardWorkspace&) = delete;
+  VectorSchedule segment;
+  Walker walker;
+  noise::VectorCall scaled;
+  std::vector<std::size_t> run;
+  std::vector<std::uint64_t> x, z;
+  std::vector<Complex> reads;
 };
 
 // The backward pass of the adjoint gradient of one walk of `schedule` (of `program`): psi (the walk's
 // normalised final state) and lambdas (O_o psi per observable) are carried back through the recorded
 // branch (U^dagger; K^-1 or the saved state for the state; K^dagger / sqrt(p) for the lambdas), and
 // every rotation's d<O_o>/dangle, Im <lambda_o|P|psi> at the state after it, is added into jacobian
-// (observables x parameters) by the chain rule. `scaled` is the caller's workspace. psi and lambdas
-// are left at the initial state's.
+// (observables x parameters) by the chain rule. Undo matrices between reads of the state are fused
+// and run chunk by chunk (Walker); the derivatives of a run of rotations with commuting generators
+// (a layer of 1-qubit rotations) are read in one pass. psi and lambdas are left changed.
 void adjoint_backward(const Program& program, const VectorSchedule& schedule, const BackwardCalls& calls,
                       const double* x, const WalkRecord& record, Complex* psi, const std::vector<Complex*>& lambdas,
-                      double* jacobian, noise::VectorCall& scaled);
+                      double* jacobian, BackwardWorkspace& workspace);
 
 }  // namespace kraus::engine::detail

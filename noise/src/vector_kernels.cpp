@@ -966,6 +966,34 @@ Complex pauli_inner_product(const Complex* a, const Complex* b, int num_qubits, 
   return {re, im};
 }
 
+void pauli_inner_products(const Complex* a, const Complex* b, int num_qubits, const std::uint64_t* x_masks,
+                          const std::uint64_t* z_masks, int count, Complex* out) {
+  validate_vector(a, num_qubits);
+  validate_vector(b, num_qubits);
+  if (count < 0 || (count > 0 && (x_masks == nullptr || z_masks == nullptr || out == nullptr))) {
+    throw std::invalid_argument("pauli_inner_products: null masks or output");
+  }
+  const std::uint64_t size = std::uint64_t{1} << num_qubits;
+  for (int t = 0; t < count; ++t) {
+    if ((x_masks[t] | z_masks[t]) >= size) {
+      throw std::invalid_argument("Pauli masks name a qubit at or above " + std::to_string(num_qubits));
+    }
+  }
+  const double* bra = reinterpret_cast<const double*>(a);
+  const double* ket = reinterpret_cast<const double*>(b);
+  const std::uint64_t chunk = chunk_amplitudes(num_qubits);
+  const auto width = static_cast<std::size_t>(2 * count);
+  // Chunk by chunk, every string in turn: the ket's chunk is read from memory once.
+  const std::vector<double> partials = chunk_partials(size / chunk, width, num_qubits, [&](std::uint64_t c, double* o) {
+    for (int t = 0; t < count; ++t) pauli_chunk(bra, ket, c * chunk, chunk, x_masks[t], z_masks[t], o + 2 * t);
+  });
+  for (int t = 0; t < count; ++t) {
+    double re = 0.0, im = 0.0;
+    for (std::size_t c = 0; c < partials.size(); c += width) re += partials[c + 2 * t], im += partials[c + 2 * t + 1];
+    out[t] = {re, im};
+  }
+}
+
 void probabilities(const Complex* psi, int num_qubits, double* out) {
   validate_vector(psi, num_qubits);
   if (out == nullptr) throw std::invalid_argument("probabilities: output pointer is null");

@@ -391,6 +391,29 @@ TEST_CASE("pauli_expectation is <psi| X^x Z^z |psi> for random masks", "[noise][
   }
 }
 
+TEST_CASE("pauli_inner_product(s) are <a| X^x Z^z |b>, one string or many in one pass", "[noise][vector]") {
+  for (const int n : {1, 3, 6, 13, 14}) {
+    ref::Rng rng(9700 + static_cast<unsigned>(n));
+    const arma::cx_vec a = random_vector(n, rng), b = random_vector(n, rng);
+    const std::uint64_t size = std::uint64_t{1} << n;
+    std::vector<std::uint64_t> xs = {0, size - 1, 1, size >> 1}, zs = {size - 1, 0, 1, size >> 1};
+    for (int t = 0; t < 12; ++t) xs.push_back(rng() % size), zs.push_back(rng() % size);
+    std::vector<Complex> many(xs.size());
+    noise::pauli_inner_products(a.memptr(), b.memptr(), n, xs.data(), zs.data(), static_cast<int>(xs.size()), many.data());
+    for (std::size_t t = 0; t < xs.size(); ++t) {
+      CAPTURE(n, xs[t], zs[t]);
+      Complex expected = 0.0;
+      for (std::uint64_t i = 0; i < size; ++i) {
+        const double s = __builtin_parityll(i & zs[t]) ? -1.0 : 1.0;
+        expected += std::conj(a(i ^ xs[t])) * s * b(i);
+      }
+      const Complex one = noise::pauli_inner_product(a.memptr(), b.memptr(), n, xs[t], zs[t]);
+      REQUIRE(std::abs(one - expected) < 1e-9);
+      CHECK(many[t] == one);  // the same chunks added in the same order
+    }
+  }
+}
+
 TEST_CASE("pauli_expectation on 14 qubits against the definition", "[noise][vector]") {
   const int n = 14;
   ref::Rng rng(9650);

@@ -75,6 +75,11 @@ Complex pauli_expectation(const Complex* psi, int num_qubits, std::uint64_t x_ma
 Complex pauli_inner_product(const Complex* a, const Complex* b, int num_qubits, std::uint64_t x_mask,
                             std::uint64_t z_mask);
 
+// out[t] = pauli_inner_product(a, b, n, x_masks[t], z_masks[t]) for t < count, in one pass over b
+// (a's amplitudes i ^ x_masks[t] are read chunk by chunk: from cache for low qubits).
+void pauli_inner_products(const Complex* a, const Complex* b, int num_qubits, const std::uint64_t* x_masks,
+                          const std::uint64_t* z_masks, int count, Complex* out);
+
 // |psi_i|^2 into out (2^n entries).
 void probabilities(const Complex* psi, int num_qubits, double* out);
 
