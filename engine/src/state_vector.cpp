@@ -38,6 +38,24 @@ std::vector<double> StateVector::probabilities() const {
   return p;
 }
 
+std::vector<double> StateVector::marginal_probabilities(const std::vector<int>& qubits) const {
+  if (qubits.size() > 30) throw std::invalid_argument("marginal_probabilities: at most 30 qubits");
+  std::uint64_t seen = 0;
+  for (const int q : qubits) {
+    if (q < 0 || q >= num_qubits_ || ((seen >> q) & 1)) {
+      throw std::invalid_argument("marginal_probabilities: qubit " + std::to_string(q) + " is out of range or repeated");
+    }
+    seen |= std::uint64_t{1} << q;
+  }
+  std::vector<double> out(std::size_t{1} << qubits.size(), 0.0);
+  for (std::uint64_t i = 0; i < dim(); ++i) {
+    std::size_t j = 0;
+    for (std::size_t k = 0; k < qubits.size(); ++k) j |= static_cast<std::size_t>((i >> qubits[k]) & 1) << k;
+    out[j] += std::norm(amplitudes_[i]);
+  }
+  return out;
+}
+
 double expectation(const StateVector& psi, const PauliString& pauli) {
   if (pauli.min_qubits() > psi.num_qubits()) {
     throw std::invalid_argument("Pauli string " + pauli.to_string() + " acts on qubits the " +

@@ -127,6 +127,12 @@ TEST_CASE("state vector: random circuits agree with the density-matrix engine fo
       const arma::cx_vec v = as_arma(psi);
       CHECK(ref::max_abs_diff(v * v.t(), rho.matrix()) <= kTol);
       CHECK(std::abs(psi.squared_norm() - 1.0) <= kTol);
+      const std::vector<int> some = n >= 3 ? std::vector<int>{n - 1, 0, 1} : std::vector<int>{1};
+      const std::vector<double> marginal = psi.marginal_probabilities(some), exact = rho.marginal_probabilities(some);
+      REQUIRE(marginal.size() == exact.size());
+      for (std::size_t j = 0; j < exact.size(); ++j) CHECK(std::abs(marginal[j] - exact[j]) <= kTol);
+      CHECK_THROWS_AS(psi.marginal_probabilities({0, 0}), std::invalid_argument);
+      CHECK_THROWS_AS(psi.marginal_probabilities({n}), std::invalid_argument);
       for (int t = 0; t < 8; ++t) {
         const engine::PauliString ps = random_pauli(n, rng);
         const double dense = arma::cdot(v, ref::pauli_string_operator(labels(ps, n)) * v).real();

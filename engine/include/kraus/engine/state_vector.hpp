@@ -30,6 +30,9 @@ class StateVector {
   double squared_norm() const;
   // |psi_i|^2 (the state is normalised by the executors).
   std::vector<double> probabilities() const;
+  // Probabilities of the chosen qubits (distinct, in range; std::invalid_argument otherwise): entry j
+  // has bit k = value of qubits[k], as DensityMatrix::marginal_probabilities. One pass.
+  std::vector<double> marginal_probabilities(const std::vector<int>& qubits) const;
 
  private:
   int num_qubits_;
@@ -54,9 +57,11 @@ void run(const Program& program, const double* theta, const double* x, StateVect
 // gets program.num_parameters entries) by the adjoint method (Jones & Gacon, arXiv:2009.02823): the
 // forward run, then one backward pass over the steps that un-applies each gate from psi and from
 // lambda = O psi and adds Im <lambda|P|psi> for each Pauli rotation exp(-i a P / 2), times da/dtheta_p
-// (Angle::term_derivative). Cost: the forward run plus, per gate, two un-applies, and per rotation a
-// copy, a P and an inner product; memory: three state vectors (require_memory). A program with
-// channels is refused (std::invalid_argument), as is an observable on qubits the program lacks.
+// (Angle::term_derivative). The backward pass is trajectory_gradient's (trajectories.hpp): the
+// un-applies between reads of the state run fused and chunked, and the derivatives of a run of
+// commuting rotations (a layer of 1-qubit rotations) are read in one pass. Memory: three state vectors
+// (require_memory). A program with channels is refused (std::invalid_argument), as is an observable on
+// qubits the program lacks.
 double adjoint_gradient(const Program& program, const double* theta, const double* x, const PauliSum& observable,
                         double* gradient);
 
