@@ -13,7 +13,9 @@
 //    runs of the same program;
 //  * BM_Trajectories: the noisy layered circuit (depth 10; depolarising p = 0.01, then amplitude
 //    damping gamma = 0.01 on each gate qubit, after every gate), `trajectories` per iteration,
-//    reported as trajectories per second.
+//    reported as trajectories per second;
+//  * BM_TrajectoryGradient: the same circuit with every RY a parameter, its trajectory gradient, in
+//    trajectories per second and against run_trajectories on the same program.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -163,6 +165,45 @@ void BM_Trajectories(benchmark::State& st) {
   st.counters["decisions_per_trajectory"] = static_cast<double>(decisions) / static_cast<double>(trajectories);
 }
 
+// The trajectory gradient of <Z_0> for the noisy layered circuit of BM_Trajectories with every RY a
+// parameter (10 n of them): trajectories per second, and forward_ratio = its time / the time of
+// run_trajectories on the same program and trajectories (timed just before, 3 runs).
+void BM_TrajectoryGradient(benchmark::State& st) {
+  set_threads(st);
+  const int n = static_cast<int>(st.range(0));
+  const auto trajectories = static_cast<std::uint64_t>(st.range(2));
+  kraus::engine::Circuit c(n);
+  for (int layer = 0; layer < 10; ++layer) {
+    for (int q = 0; q < n; ++q) c.add_rotation(Gate::kRY, {q}, kraus::engine::Angle::parameter(layer * n + q));
+    for (int q = 0; q + 1 < n; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  }
+  const kraus::noise::NoiseModel model = kraus::noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.01}},
+      {"gates": ["*"], "channel": {"type": "amplitude_damping", "gamma": 0.01}}]})");
+  const kraus::engine::Program program = kraus::engine::compile(c, &model);
+  std::vector<double> theta(static_cast<std::size_t>(10 * n));
+  for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = 0.1 * static_cast<double>(i);
+  kraus::engine::TrajectoryOptions options;
+  options.trajectories = trajectories;
+  const std::vector<kraus::engine::PauliSum> z0 = {kraus::engine::PauliSum::parse("Z0")};
+  kraus::engine::run_trajectories(program, theta.data(), nullptr, z0, options);
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < 3; ++r) kraus::engine::run_trajectories(program, theta.data(), nullptr, z0, options);
+  const double forward = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 3.0;
+  double total = 0.0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const kraus::engine::TrajectoryGradientResult r =
+        kraus::engine::trajectory_gradient(program, theta.data(), nullptr, z0, options);
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    benchmark::DoNotOptimize(r.jacobian[0].mean);
+  }
+  st.counters["trajectories_per_s"] =
+      benchmark::Counter(static_cast<double>(trajectories) * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
+  st.counters["forward_ratio"] = total / static_cast<double>(st.iterations()) / forward;
+  st.counters["parameters"] = static_cast<double>(theta.size());
+}
+
 void kernel_args(benchmark::internal::Benchmark* b) {
   for (int n : {16, 20, 22, 24})
     for (int t : {1, 2}) b->Args({n, t});
@@ -196,6 +237,11 @@ BENCHMARK(BM_SvCNOT)->Apply(kernel_args);
 BENCHMARK(BM_SvLayered)->Apply(layered_args);
 BENCHMARK(BM_Trajectories)->Apply(trajectory_args);
 BENCHMARK(BM_SvAdjoint)->Apply(kernel_args);
+BENCHMARK(BM_TrajectoryGradient)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int t : {1, 2}) b->Args({16, t, 32});
+  b->Args({20, 2, 4});
+  b->ArgNames({"n", "threads", "trajectories"})->Unit(benchmark::kMillisecond)->UseRealTime();
+});
 
 }  // namespace
 BENCHMARK_MAIN();

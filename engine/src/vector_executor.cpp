@@ -417,7 +417,7 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
   return stats;
 }
 
-BackwardCalls::BackwardCalls(const VectorSchedule& s) : gate_undo(s.ops.size()), adjoint(s.ops.size()), undo(s.ops.size()) {
+BackwardCalls::BackwardCalls(const VectorSchedule& s) : gate_undo(s.ops.size()), adjoint(s.ops.size()) {
   for (std::size_t i = 0; i < s.ops.size(); ++i) {
     const VectorOp& op = s.ops[i];
     if (op.channel < 0) {
@@ -425,16 +425,17 @@ BackwardCalls::BackwardCalls(const VectorSchedule& s) : gate_undo(s.ops.size()),
       continue;
     }
     for (const SampledOperator& so : s.channels[static_cast<std::size_t>(op.channel)].operators) {
-      const bool general = so.kind == SampledOperator::Kind::kGeneral;
-      adjoint[i].push_back(general ? noise::vector_call(op.qubits, op.k, so.adjoint.data()) : noise::VectorCall{});
-      undo[i].push_back(general && !so.undo.empty() ? noise::vector_call(op.qubits, op.k, so.undo.data())
-                                                    : noise::VectorCall{});
+      const bool saved = so.kind == SampledOperator::Kind::kGeneral && so.undo.empty();
+      adjoint[i].push_back(saved ? noise::vector_call(op.qubits, op.k, so.adjoint.data()) : noise::VectorCall{});
     }
   }
 }
 
 BackwardWorkspace::BackwardWorkspace(int num_qubits, int fusion_max_qubits)
-    : segment{num_qubits, {}, {}}, walker(segment, fusion_max_qubits) {}
+    : psi_segment{num_qubits, {}, {}},
+      lambda_segment{num_qubits, {}, {}},
+      psi_walker(psi_segment, fusion_max_qubits),
+      lambda_walker(lambda_segment, fusion_max_qubits) {}
 
 namespace {
 
@@ -446,6 +447,12 @@ bool commute(std::uint64_t x1, std::uint64_t z1, std::uint64_t x2, std::uint64_t
 
 }  // namespace
 
+// Scaling: let psi_t be the trajectory's normalised state at a point of the backward pass and lambda_t
+// its backward state (across an operator K of conditional probability p: psi_t = sqrt(p) K^-1 psi_t',
+// lambda_t = K^dagger lambda_t' / sqrt(p)). The pass holds psi = c psi_t and lambda = lambda_t / c
+// for some c > 0: applying K^-1 to psi and K^dagger to lambda divides c by sqrt(p) and keeps the pair,
+// so p is never needed, and <lambda|P|psi> = <lambda_t|P|psi_t>. Only a restored saved state (c = 1)
+// needs the c before it: ||psi||, one norm.
 void adjoint_backward(const Program& program, const VectorSchedule& schedule, const BackwardCalls& calls,
                       const double* x, const WalkRecord& record, Complex* psi, const std::vector<Complex*>& lambdas,
                       double* jacobian, BackwardWorkspace& ws) {
@@ -454,22 +461,29 @@ void adjoint_backward(const Program& program, const VectorSchedule& schedule, co
   const std::size_t params = static_cast<std::size_t>(program.num_parameters);
   std::size_t choice = record.chosen.size(), saved = record.saved_at.size();
   Complex sigma[64];
-  // Undo matrices wait in ws.segment until the state is read; then they run fused and chunked (a
-  // walk) over psi and every lambda.
-  auto queue = [&](const VectorOp& op, const std::vector<Complex>& matrix) {
-    VectorOp u;
-    u.k = op.k;
-    std::copy(op.qubits, op.qubits + 3, u.qubits);
-    u.matrix = matrix;
-    ws.segment.ops.push_back(std::move(u));
+  // Matrices wait in the segments until the state is read; then they run fused and chunked (a walk)
+  // over psi and every lambda.
+  auto queue = [&](const VectorOp& op, const std::vector<Complex>& on_psi, const std::vector<Complex>& on_lambda) {
+    for (int side = 0; side < 2; ++side) {
+      VectorOp u;
+      u.k = op.k;
+      std::copy(op.qubits, op.qubits + 3, u.qubits);
+      u.matrix = side == 0 ? on_psi : on_lambda;
+      (side == 0 ? ws.psi_segment : ws.lambda_segment).ops.push_back(std::move(u));
+    }
   };
   auto flush = [&] {
-    if (ws.segment.ops.empty()) return;
-    ws.walker.walk(psi, nullptr);
-    for (Complex* l : lambdas) ws.walker.walk(l, nullptr);
-    ws.segment.ops.clear();
+    if (ws.psi_segment.ops.empty()) return;
+    ws.psi_walker.walk(psi, nullptr);
+    for (Complex* l : lambdas) ws.lambda_walker.walk(l, nullptr);
+    ws.psi_segment.ops.clear();
+    ws.lambda_segment.ops.clear();
   };
-  ws.segment.ops.clear();
+  // log of a bound on c (K^-1 stretches psi by at most 1 / sqrt(lambda_min(K^dagger K))); psi is
+  // renormalised (and the lambdas scaled back) before it could overflow.
+  double log_growth = 0.0;
+  ws.psi_segment.ops.clear();
+  ws.lambda_segment.ops.clear();
   for (std::size_t i = schedule.ops.size(); i-- > 0;) {
     const VectorOp& op = schedule.ops[i];
     const Step& step = program.steps[i];
@@ -505,47 +519,51 @@ void adjoint_backward(const Program& program, const VectorSchedule& schedule, co
           }
         }
       }
-      for (const std::size_t j : ws.run) queue(schedule.ops[j], calls.gate_undo[j]);
+      for (const std::size_t j : ws.run) queue(schedule.ops[j], calls.gate_undo[j], calls.gate_undo[j]);
       i = ws.run.back();  // the loop goes on before the run
       continue;
     }
     if (op.channel < 0) {
-      queue(op, calls.gate_undo[i]);
+      queue(op, calls.gate_undo[i], calls.gate_undo[i]);
       continue;
     }
     const auto a = static_cast<std::size_t>(record.chosen[--choice]);
     const SampledOperator& so = schedule.channels[static_cast<std::size_t>(op.channel)].operators[a];
     if (so.kind == SampledOperator::Kind::kIdentity) continue;  // a global phase on both
-    if (so.kind == SampledOperator::Kind::kUnitary) {
-      queue(op, so.undo);
+    if (!so.undo.empty()) {
+      queue(op, so.undo, so.adjoint);
+      if (so.kind == SampledOperator::Kind::kGeneral) log_growth -= 0.5 * std::log(so.bound);
+      if (log_growth > 200.0) {
+        flush();
+        const double norm2 = noise::squared_norm(psi, n);
+        noise::scale(psi, n, 1.0 / std::sqrt(norm2));
+        for (Complex* l : lambdas) noise::scale(l, n, std::sqrt(norm2));
+        log_growth = 0.0;
+      }
       continue;
     }
+    // A singular operator: psi before it is the saved state (c = 1 there), and lambda_t =
+    // lambda / c' = lambda ||psi|| after it.
     flush();
-    double factor = 1.0;  // 1 / sqrt(p), p the operator's conditional probability
-    if (!so.undo.empty()) {
-      // K^-1 psi_after = psi_before / sqrt(p): its norm gives p.
-      noise::apply(calls.undo[i][a], psi, n);
-      const double norm2 = noise::squared_norm(psi, n);
-      noise::scale(psi, n, 1.0 / std::sqrt(norm2));
-      factor = std::sqrt(norm2);
-    } else {
-      if (saved == 0 || record.saved_at[--saved] != i) throw std::logic_error("a trajectory's saved states are out of order");
-      std::copy(record.saved[saved].begin(), record.saved[saved].begin() + static_cast<std::ptrdiff_t>(dim), psi);
-      noise::scale(psi, n, 1.0 / std::sqrt(record.saved_norm2[saved]));
-      // p = Tr(K^dagger K sigma) for the reduced density matrix sigma of the operator's qubits.
-      noise::reduced_density_matrix(psi, n, op.qubits, op.k, sigma);
-      const int d = 1 << op.k;
-      double p = 0.0;
-      for (int r = 0; r < d; ++r)
-        for (int c = 0; c < d; ++c) p += (so.kdk[static_cast<std::size_t>(r * d + c)] * sigma[c * d + r]).real();
-      if (!(p > 0.0)) throw std::runtime_error("a trajectory's branch has probability " + std::to_string(p));
-      factor = 1.0 / std::sqrt(p);
-    }
+    const double norm2 = noise::squared_norm(psi, n);
+    if (saved == 0 || record.saved_at[--saved] != i) throw std::logic_error("a trajectory's saved states are out of order");
+    std::copy(record.saved[saved].begin(), record.saved[saved].begin() + static_cast<std::ptrdiff_t>(dim), psi);
+    noise::scale(psi, n, 1.0 / std::sqrt(record.saved_norm2[saved]));
+    // p = Tr(K^dagger K sigma) for the reduced density matrix sigma of the operator's qubits.
+    noise::reduced_density_matrix(psi, n, op.qubits, op.k, sigma);
+    const int d = 1 << op.k;
+    double p = 0.0;
+    for (int r = 0; r < d; ++r)
+      for (int c = 0; c < d; ++c) p += (so.kdk[static_cast<std::size_t>(r * d + c)] * sigma[c * d + r]).real();
+    if (!(p > 0.0)) throw std::runtime_error("a trajectory's branch has probability " + std::to_string(p));
+    const double factor = std::sqrt(norm2 / p);
     ws.scaled = calls.adjoint[i][a];
     for (Complex& m : ws.scaled.matrix) m *= factor;
     for (Complex* l : lambdas) noise::apply(ws.scaled, l, n);
+    log_growth = 0.0;
   }
-  ws.segment.ops.clear();  // the undos before the first rotation change no derivative
+  ws.psi_segment.ops.clear();  // the undos before the first rotation change no derivative
+  ws.lambda_segment.ops.clear();
 }
 
 }  // namespace kraus::engine::detail

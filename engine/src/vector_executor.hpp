@@ -120,23 +120,23 @@ class Walker {
 };
 
 // What the adjoint gradient's backward pass needs of a schedule, made once: per gate op the adjoint
-// matrix; per channel op and general operator (not a scaled unitary) the calls of K^dagger and of
-// K^-1 (an empty call where there is none).
+// matrix; per channel op and operator without an undo the call of K^dagger (an empty call for the
+// others).
 struct BackwardCalls {
   std::vector<std::vector<Complex>> gate_undo;
-  std::vector<std::vector<noise::VectorCall>> adjoint, undo;
+  std::vector<std::vector<noise::VectorCall>> adjoint;
   explicit BackwardCalls(const VectorSchedule& schedule);
 };
 
-// The backward pass's buffers, kept between passes: the queued undo matrices (a gate-only schedule)
-// and their walker, a scaled call, the derivatives read in one pass. Not movable (the walker refers
-// to the segment).
+// The backward pass's buffers, kept between passes: the queued matrices for psi and for the lambdas
+// (gate-only schedules) and their walkers, a scaled call, the derivatives read in one pass. Not
+// copyable (the walkers refer to the segments).
 struct BackwardWorkspace {
   BackwardWorkspace(int num_qubits, int fusion_max_qubits);
   BackwardWorkspace(const BackwardWorkspace&) = delete;
   BackwardWorkspace& operator=(const BackwardWorkspace&) = delete;
-  VectorSchedule segment;
-  Walker walker;
+  VectorSchedule psi_segment, lambda_segment;
+  Walker psi_walker, lambda_walker;
   noise::VectorCall scaled;
   std::vector<std::size_t> run;
   std::vector<std::uint64_t> x, z;
@@ -145,7 +145,8 @@ struct BackwardWorkspace {
 
 // The backward pass of the adjoint gradient of one walk of `schedule` (of `program`): psi (the walk's
 // normalised final state) and lambdas (O_o psi per observable) are carried back through the recorded
-// branch (U^dagger; K^-1 or the saved state for the state; K^dagger / sqrt(p) for the lambdas), and
+// branch (U^dagger; K^-1 or the saved state for the state; K^dagger for the lambdas, up to a scale that
+// cancels: vector_executor.cpp), and
 // every rotation's d<O_o>/dangle, Im <lambda_o|P|psi> at the state after it, is added into jacobian
 // (observables x parameters) by the chain rule. Undo matrices between reads of the state are fused
 // and run chunk by chunk (Walker); the derivatives of a run of rotations with commuting generators
