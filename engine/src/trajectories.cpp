@@ -5,6 +5,8 @@
 #include <exception>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -28,6 +30,8 @@ struct Slot {
   std::vector<double> values;         // per observable
   std::vector<double> probabilities;  // with options.probabilities
   std::vector<std::uint64_t> shots;   // outcomes, in drawing order
+  std::vector<std::uint8_t> clbits;   // the classical bits at the end of the walk
+  std::vector<std::pair<std::string, std::uint64_t>> keyed;  // with options.measurement: key -> count
   detail::WalkStats stats;
 };
 
@@ -94,6 +98,11 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
                                               std::to_string(n) + "-qubit program");
     }
   }
+  if (!options.measurement.clbit_qubit.empty() &&
+      options.measurement.clbit_qubit.size() != static_cast<std::size_t>(program.num_clbits)) {
+    throw std::invalid_argument("the measurement map has " + std::to_string(options.measurement.clbit_qubit.size()) +
+                                " classical bits, the program " + std::to_string(program.num_clbits));
+  }
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
@@ -137,7 +146,8 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
         Slot& slot = slots[static_cast<std::size_t>(j)];
         SplitMix64 rng{detail::mix_seed(options.seed, t)};
         program.initial_state_vector(x, psi.data());
-        slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
+        slot.clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
+        slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng, &slot.clbits);
         slot.values.resize(observables.size());
         for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
         if (options.probabilities) {
@@ -147,6 +157,16 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
         }
         const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
         draw_shots(psi.data(), dim, shots, rng, slot.shots);
+        slot.keyed.clear();
+        if (!options.measurement.clbit_qubit.empty() && !slot.shots.empty()) {
+          std::map<std::uint64_t, std::uint64_t> own;
+          for (const std::uint64_t s : slot.shots) ++own[s];
+          if (!options.readout.empty()) {
+            std::mt19937_64 readout_rng(rng());
+            own = options.readout.apply_to_counts(own, n, readout_rng);
+          }
+          for (const auto& [outcome, count] : own) slot.keyed.emplace_back(options.measurement.key(outcome, slot.clbits), count);
+        }
       } catch (...) {
 #pragma omp critical(kraus_trajectory_error)
         if (!error) error = std::current_exception();
@@ -158,6 +178,7 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
       const Slot& slot = slots[j];
       for (std::size_t o = 0; o < observables.size(); ++o) values[o].add(slot.values[o], first + j);
       for (const std::uint64_t s : slot.shots) ++counts[s];
+      for (const auto& [key, count] : slot.keyed) result.clbit_counts[key] += count;
       result.state_reads += slot.stats.state_reads;
       result.channel_decisions += slot.stats.decisions;
     }

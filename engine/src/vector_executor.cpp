@@ -115,6 +115,8 @@ VectorSchedule vector_schedule(const Program& program, const double* angle_value
     VectorOp op;
     op.k = step.call.k;
     std::copy(step.call.qubits, step.call.qubits + 3, op.qubits);
+    op.clbit = step.clbit;
+    op.condition = step.condition;
     if (step.kind == StepKind::kRotation) {
       op.matrix.resize(std::size_t{1} << (2 * op.k));
       Program::rotation_matrix(step, angle_values[static_cast<std::size_t>(step.angle)], op.matrix.data());
@@ -263,7 +265,20 @@ void Walker::flush(Complex* psi) {
   used_ = 0;
 }
 
-WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
+namespace {
+
+// Whether the classical bits hold the condition's value (bits from the 64th on must be 0).
+bool holds(const Condition& c, const std::vector<std::uint8_t>& clbits) {
+  for (int b = 0; b < c.size; ++b) {
+    const unsigned want = b < 64 ? static_cast<unsigned>((c.value >> b) & 1u) : 0u;
+    if (clbits[static_cast<std::size_t>(c.clbit + b)] != want) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+WalkStats Walker::walk(Complex* psi, SplitMix64* rng, std::vector<std::uint8_t>* clbits) {
   WalkStats stats;
   const int n = schedule_.num_qubits;
   // A lower bound on ||psi||^2 since the last exact normalisation (operators picked by their bounds
@@ -272,6 +287,10 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
   bool normalised = true;
   Complex sigma[64];
   for (const VectorOp& op : schedule_.ops) {
+    if (op.condition.active() || op.clbit >= 0) {
+      if (clbits == nullptr) throw std::logic_error("a measurement or condition in a walk without classical bits");
+      if (op.condition.active() && !holds(op.condition, *clbits)) continue;
+    }
     if (op.channel < 0) {
       push(op.k, op.qubits, op.matrix.data(), 1.0);
       continue;
@@ -290,6 +309,7 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
       }
     }
     if (chosen < ch.operators.size()) {  // decided by the bounds, without reading the state
+      if (op.clbit >= 0) (*clbits)[static_cast<std::size_t>(op.clbit)] = static_cast<std::uint8_t>(chosen);
       const SampledOperator& so = ch.operators[chosen];
       if (so.kind == SampledOperator::Kind::kIdentity) continue;
       push(ch.k, op.qubits, so.matrix.data(), 1.0);
@@ -332,6 +352,7 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng) {
       if (chosen == ch.operators.size() && r < cumulative) chosen = a;
     }
     if (chosen == ch.operators.size()) chosen = fallback;  // rounding left r beyond the sum
+    if (op.clbit >= 0) (*clbits)[static_cast<std::size_t>(op.clbit)] = static_cast<std::uint8_t>(chosen);
     const SampledOperator& so = ch.operators[chosen];
     // K psi / ||K psi||: ||K psi||^2 = p trace for the state as it stands.
     const double factor = so.kind == SampledOperator::Kind::kGeneral ? 1.0 / std::sqrt(probability_[chosen] * trace)
