@@ -42,7 +42,8 @@ Step fixed_step(KernelCall call, std::shared_ptr<const noise::Channel> channel =
   return s;
 }
 
-// The non-selective measurement (|0><0|, |1><1|) and the reset (|0><0|, |0><1|) of one qubit.
+// The non-selective measurement (|0><0|, |1><1|: the index of the operator a trajectory picks is the
+// outcome it records, Step::clbit) and the reset (|0><0|, |0><1|) of one qubit.
 std::shared_ptr<const noise::Channel> measurement_channel() {
   static const auto channel = std::make_shared<const noise::Channel>(noise::Channel::from_kraus(
       {noise::Matrix::rows_of({{1.0, 0.0}, {0.0, 0.0}}), noise::Matrix::rows_of({{0.0, 0.0}, {0.0, 1.0}})}));

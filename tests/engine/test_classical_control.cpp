@@ -308,6 +308,23 @@ TEST_CASE("classical control: active reset by measurement and a conditional x", 
   check_against_exact(circuit, &model, e, {"Z", "X"});
 }
 
+TEST_CASE("classical control: a conditional final measurement is recorded, not read from the state", "[trajectories][if]") {
+  // q1 is |1> in every trajectory, but d[0] holds it only where c = 1 let the measurement act.
+  const engine::Circuit circuit = engine::parse_qasm2(kHeader +
+                                                      "qreg q[2];\ncreg c[1];\ncreg d[1];\n"
+                                                      "ry(1.3) q[0];\nx q[1];\n"
+                                                      "measure q[0] -> c[0];\n"
+                                                      "if(c==1) measure q[1] -> d[0];\n");
+  const noise::NoiseModel model = noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["x"], "channel": {"type": "amplitude_damping", "gamma": 0.35}}]})");
+  const std::vector<RefStep> steps = {unitary(ry(1.3), {0}), unitary(kX, {1}),
+                                      channel(ref::amplitude_damping_kraus(0.35), {1}), measure(0, 0),
+                                      when(measure(1, 1), 0, 1, 1)};
+  const Exact e = exact(2, 2, steps, {}, {1, 1});
+  CHECK(e.keys.count("1 0") == 0);
+  check_against_exact(circuit, &model, e, {"ZI", "IZ", "ZZ"});
+}
+
 TEST_CASE("classical control: teleportation", "[trajectories][if]") {
   // q0's state ry(1.1) rz(0.4)|0> is teleported to q2; m0, m1 are final measurements that the
   // conditions read (so they are sampled and recorded), r reads q2 from the final state.

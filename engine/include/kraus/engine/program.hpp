@@ -154,8 +154,8 @@ void require_unconditional(const Program& program, const std::string& executor);
 Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options = {});
 
 // Runs the program's forward schedule from its initial state on rho (which must have
-// program.num_qubits qubits); refuses a program with conditions (require_unconditional). `theta` and `x` may be null when the program reads no parameters or
-// features.
+// program.num_qubits qubits); refuses a program with conditions (require_unconditional). `theta`
+// and `x` may be null when the program reads no parameters or features.
 void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho);
 
 }  // namespace kraus::engine
