@@ -53,9 +53,11 @@ const char* const kSimulateUsage =
     "  --readout-in-expectations), counts and memory (with --shots;\n"
     "  keyed by classical bits as Qiskit Aer does: registers in declaration order, the last one\n"
     "  leftmost, separated by a space, bit 0 rightmost; readout error included; a circuit without a\n"
-    "  measurement has no counts), shot_estimates (with --shots N >= 2 and observables: value, stderr,\n"
-    "  shots), readout_mitigated (with --mitigate-readout), noise_coverage (per gate name: instances,\n"
-    "  with_noise), gate_counts (before/after --basis or routing), layout (with a coupling map),\n"
+    "  measurement has no counts; with classical control (if), a bit written mid-circuit or read by a\n"
+    "  condition holds its trajectory's sampled outcome), shot_estimates (with --shots N >= 2 and\n"
+    "  observables: value, stderr, shots), readout_mitigated (with --mitigate-readout),\n"
+    "  noise_coverage (per gate name: instances, with_noise), gate_counts (before/after --basis or\n"
+    "  routing), layout (with a coupling map),\n"
     "  warnings (also on stderr), provenance (version, git_revision, git_modified, arguments),\n"
     "  density_matrix (with --density-matrix: real and imag, [row][column]).\n"
     "\n"
@@ -421,7 +423,9 @@ SimulateResult run(const Options& o) {
       throw UsageError(std::string(needs) + " needs the density matrix, but the circuit has classical control (if), "
                        "which needs trajectories");
     }
-    if (o.mitigate_readout) throw UsageError("--mitigate-readout is not supported yet for a circuit with classical control (if)");
+    if (o.mitigate_readout) {
+      throw UsageError("--mitigate-readout is not supported yet for a circuit with classical control (if)");
+    }
   }
   std::optional<kraus::noise::NoiseModel> model;
   if (o.noise_path) {
