@@ -194,6 +194,10 @@ GradientResult run(const Options& o) {
       o.trajectories ? read_circuit(*o.circuit_path, trajectory_gradient_bytes, "the trajectories' state vectors")
                      : read_circuit(*o.circuit_path, gradient_bytes, "the state and the observable of the gradient");
   const int n = r.num_qubits = circuit.num_qubits();
+  if (circuit.has_conditions()) {
+    throw UsageError(*o.circuit_path + ": classical control (if) needs the trajectory method; kraus gradient runs on "
+                     "the density matrix");
+  }
   r.names = circuit.parameter_names();
   r.theta = parameter_values(circuit, o.parameters_path, *o.circuit_path);
   std::optional<kraus::noise::NoiseModel> model;

@@ -52,9 +52,11 @@ const char* const kSimulateUsage =
     "  --readout-in-expectations), counts and memory (with --shots;\n"
     "  keyed by classical bits as Qiskit Aer does: registers in declaration order, the last one\n"
     "  leftmost, separated by a space, bit 0 rightmost; readout error included; a circuit without a\n"
-    "  measurement has no counts), shot_estimates (with --shots N >= 2 and observables: value, stderr,\n"
-    "  shots), readout_mitigated (with --mitigate-readout), noise_coverage (per gate name: instances,\n"
-    "  with_noise), gate_counts (before/after --basis or routing), layout (with a coupling map),\n"
+    "  measurement has no counts; with classical control (if), a bit written mid-circuit or read by a\n"
+    "  condition holds its trajectory's sampled outcome), shot_estimates (with --shots N >= 2 and\n"
+    "  observables: value, stderr, shots), readout_mitigated (with --mitigate-readout),\n"
+    "  noise_coverage (per gate name: instances, with_noise), gate_counts (before/after --basis or\n"
+    "  routing), layout (with a coupling map),\n"
     "  warnings (also on stderr), provenance (version, git_revision, git_modified, arguments),\n"
     "  density_matrix (with --density-matrix: real and imag, [row][column]).\n"
     "\n"
@@ -85,8 +87,8 @@ const char* const kSimulateUsage =
     "  --density-matrix       include the final density matrix (program qubit order)\n"
     "  --method M             auto (default): the state vector for a noiseless circuit, the density\n"
     "                         matrix for a noisy one up to 12 qubits when it fits in half the free\n"
-    "                         memory, trajectories beyond; or density-matrix, statevector (noiseless\n"
-    "                         circuits only), trajectories\n"
+    "                         memory, trajectories beyond and for classical control (if); or\n"
+    "                         density-matrix, statevector (noiseless circuits only), trajectories\n"
     "  --trajectories N       trajectories of --method trajectories (2 <= N <= 2^40, default 1000);\n"
     "                         standard errors shrink as 1/sqrt(N)\n"
     "  --threads T            OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
@@ -376,6 +378,10 @@ std::pair<std::string, std::string> choose_method(const Options& o, const kraus:
                      "trajectories or density-matrix");
   }
   if (o.method != "auto") return {o.method, "requested with --method"};
+  if (program.has_conditions()) {  // run() refused every option that needs another method
+    return {"trajectories", "the circuit has classical control (if): only trajectories sample the mid-circuit "
+                            "measurements its conditions read"};
+  }
   const char* needs = o.with_density_matrix ? "--density-matrix" : o.zne_on ? "zero-noise extrapolation"
                       : o.readout_in_expectations ? "--readout-in-expectations" : nullptr;
   if (needs) return {"density-matrix", std::string(needs) + " needs the density matrix"};
@@ -403,6 +409,23 @@ SimulateResult run(const Options& o) {
   const std::vector<double> theta = parameter_values(written, o.parameters_path, *o.circuit_path);
   const kraus::engine::Circuit program = written.bind(theta.data(), nullptr);
   const int n = r.num_qubits = program.num_qubits();
+  const bool controlled = program.has_conditions();
+  if (controlled) {
+    // Conditions read sampled mid-circuit outcomes, which only trajectories have.
+    if (o.method == "density-matrix" || o.method == "statevector") {
+      throw UsageError("--method " + o.method + ": the circuit has classical control (if), which needs --method "
+                       "trajectories (or auto)");
+    }
+    const char* needs = o.with_density_matrix ? "--density-matrix" : o.zne_on ? "zero-noise extrapolation"
+                        : o.readout_in_expectations ? "--readout-in-expectations" : nullptr;
+    if (needs) {
+      throw UsageError(std::string(needs) + " needs the density matrix, but the circuit has classical control (if), "
+                       "which needs trajectories");
+    }
+    if (o.mitigate_readout) {
+      throw UsageError("--mitigate-readout is not supported yet for a circuit with classical control (if)");
+    }
+  }
   std::optional<kraus::noise::NoiseModel> model;
   if (o.noise_path) {
     g_stage = "reading the noise model";
@@ -476,7 +499,7 @@ SimulateResult run(const Options& o) {
   }
   if (o.shots) {
     try {
-      r.measured = kraus::engine::measurement_map(circuit);
+      r.measured = kraus::engine::measurement_map(circuit, controlled);
     } catch (const std::invalid_argument& e) {
       throw UsageError(*o.circuit_path + ": " + e.what());
     }
@@ -511,6 +534,8 @@ SimulateResult run(const Options& o) {
     t.probabilities = n <= kMaxPrintedTrajectoryQubits;
     t.shots = o.shots && !r.measured->empty() ? static_cast<std::uint64_t>(*o.shots) : 0;
     t.readout = readout;
+    // Keys from each trajectory's classical bits (its recorded outcomes) and shots.
+    if (controlled && t.shots > 0) t.measurement = *r.measured;
     t.progress = trajectory_progress();
     const kraus::engine::TrajectoryResult& tr =
         r.trajectories.emplace(kraus::engine::run_trajectories(compiled, nullptr, nullptr, slot_sums, t));
@@ -649,7 +674,9 @@ void report(const Options& o, const SimulateResult& r, json provenance_json) {
     out["shots"] = *o.shots;
     out["seed"] = o.seed;
     if (!r.measured->empty()) {
-      out["counts"] = counts_map_json(kraus::engine::clbit_counts(r.qubit_counts, *r.measured));
+      out["counts"] = counts_map_json(r.trajectories && !r.trajectories->clbit_counts.empty()
+                                          ? r.trajectories->clbit_counts
+                                          : kraus::engine::clbit_counts(r.qubit_counts, *r.measured));
       if (o.memory) {
         json memory = json::array();
         for (const std::uint64_t x : r.memory) memory.push_back(r.measured->key(x));

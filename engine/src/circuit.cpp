@@ -280,6 +280,21 @@ void Circuit::add_angle_dependent_channel(std::vector<int> qubits, AngleDependen
   ops_.push_back(std::move(op));
 }
 
+void Circuit::condition_last(const Condition& condition) {
+  if (ops_.empty()) throw std::invalid_argument("a condition needs an operation to control");
+  if (ops_.back().kind == OpKind::kBarrier) throw std::invalid_argument("a barrier cannot be conditional");
+  if (condition.size < 1 || condition.clbit < 0 || condition.clbit > num_clbits_ - condition.size) {
+    throw std::invalid_argument("a condition on classical bits " + std::to_string(condition.clbit) + " .. " +
+                                std::to_string(condition.clbit + condition.size - 1) + " of a circuit with " +
+                                std::to_string(num_clbits_) + " classical bits");
+  }
+  if (condition.size < 64 && condition.value >> condition.size != 0) {
+    throw std::invalid_argument("a condition's value " + std::to_string(condition.value) + " does not fit in " +
+                                std::to_string(condition.size) + " bits");
+  }
+  ops_.back().condition = condition;
+}
+
 void Circuit::add(const Operation& op) {
   switch (op.kind) {
     case OpKind::kGate:
@@ -288,11 +303,11 @@ void Circuit::add(const Operation& op) {
       } else {
         add_gate(op.gate, op.qubits, op.params);
       }
-      return;
-    case OpKind::kUnitary: add_unitary(op.qubits, op.matrix); return;
-    case OpKind::kMeasure: add_measure(op.qubits.at(0), op.clbit); return;
-    case OpKind::kReset: add_reset(op.qubits.at(0)); return;
-    case OpKind::kBarrier: add_barrier(op.qubits); return;
+      break;
+    case OpKind::kUnitary: add_unitary(op.qubits, op.matrix); break;
+    case OpKind::kMeasure: add_measure(op.qubits.at(0), op.clbit); break;
+    case OpKind::kReset: add_reset(op.qubits.at(0)); break;
+    case OpKind::kBarrier: add_barrier(op.qubits); break;
     case OpKind::kChannel:
       if (op.angle_channel) {
         add_angle_dependent_channel(op.qubits, *op.angle_channel, op.angle);
@@ -301,8 +316,9 @@ void Circuit::add(const Operation& op) {
       } else {
         throw std::invalid_argument("a channel operation without a channel");
       }
-      return;
+      break;
   }
+  if (op.condition.active()) condition_last(op.condition);
 }
 
 void Circuit::append(const Circuit& other) {
@@ -361,6 +377,10 @@ bool Circuit::has_channels() const {
   return std::any_of(ops_.begin(), ops_.end(), [](const Operation& op) { return op.kind == OpKind::kChannel; });
 }
 
+bool Circuit::has_conditions() const {
+  return std::any_of(ops_.begin(), ops_.end(), [](const Operation& op) { return op.condition.active(); });
+}
+
 bool Circuit::has_parameter_dependent_channels() const {
   return std::any_of(ops_.begin(), ops_.end(), [](const Operation& op) {
     return op.kind == OpKind::kChannel && op.has_angle && op.angle.depends_on_parameters();
@@ -378,8 +398,10 @@ Circuit Circuit::bind(const double* theta, const double* x) const {
       c.ops_.push_back(op);
     } else if (op.kind == OpKind::kGate) {
       c.add_gate(op.gate, op.qubits, {op.angle.value(theta, x)});
+      c.ops_.back().condition = op.condition;
     } else {
       c.add_channel(op.qubits, noise::Channel::from_superoperator(op.angle_channel->superoperator(op.angle.value(theta, x))));
+      c.ops_.back().condition = op.condition;
     }
   }
   return c;
@@ -387,6 +409,8 @@ Circuit Circuit::bind(const double* theta, const double* x) const {
 
 
 Operation inverse(const Operation& op) {
+  // Undoing a conditional operation would need the classical bits it read.
+  if (op.condition.active()) throw std::invalid_argument("a conditional '" + op.name() + "' has no inverse");
   Operation inv = op;
   switch (op.kind) {
     case OpKind::kBarrier: return inv;

@@ -134,7 +134,8 @@ std::vector<KernelCall> fuse(const std::vector<Step>& steps, const CompileOption
   };
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
-    if (s.kind != StepKind::kFixed || !options.fusion) {
+    // A conditional step acts or not as a whole: it is never merged.
+    if (s.kind != StepKind::kFixed || !options.fusion || s.condition.active()) {
       emit_touching(s.call);
       out.push_back(s.call);
       sources->push_back(s.kind != StepKind::kFixed ? static_cast<int>(i) : -1);

@@ -32,7 +32,7 @@ std::vector<int> MeasurementMap::measured_qubits() const {
   return qubits;
 }
 
-std::string MeasurementMap::key(std::uint64_t qubit_outcome) const {
+std::string MeasurementMap::key(std::uint64_t qubit_outcome, const std::vector<std::uint8_t>& recorded) const {
   std::string out;
   std::size_t end = clbit_qubit.size();
   for (std::size_t r = registers.size(); r-- > 0;) {
@@ -44,14 +44,44 @@ std::string MeasurementMap::key(std::uint64_t qubit_outcome) const {
     const std::size_t begin = end - static_cast<std::size_t>(registers[r].size);
     for (std::size_t b = end; b-- > begin;) {
       const int q = clbit_qubit[b];
-      out += q >= 0 && ((qubit_outcome >> q) & 1u) ? '1' : '0';
+      if (q == kRecordedClbit) {
+        if (b >= recorded.size()) {
+          throw std::invalid_argument("measurement map: classical bit " + std::to_string(b) +
+                                      " is recorded, but no recorded value was given");
+        }
+        out += recorded[b] != 0 ? '1' : '0';
+      } else {
+        out += q >= 0 && ((qubit_outcome >> q) & 1u) ? '1' : '0';
+      }
     }
     end = begin;
   }
   return out;
 }
 
-MeasurementMap measurement_map(const Circuit& circuit) {
+std::vector<bool> recorded_measurements(const Circuit& circuit) {
+  const auto& ops = circuit.operations();
+  const bool controlled = circuit.has_conditions();
+  std::vector<bool> used_later(static_cast<std::size_t>(circuit.num_qubits()), false);
+  // Bits a later condition reads or a later conditional measurement writes.
+  std::vector<bool> needed_later(static_cast<std::size_t>(circuit.num_clbits()), false);
+  std::vector<bool> out(ops.size(), false);
+  for (std::size_t i = ops.size(); i-- > 0;) {
+    const Operation& op = ops[i];
+    if (op.kind == OpKind::kMeasure) {
+      const auto bit = static_cast<std::size_t>(op.clbit);
+      out[i] = used_later[static_cast<std::size_t>(op.qubits[0])] ||
+               (controlled && (op.condition.active() || needed_later[bit]));
+      if (op.condition.active()) needed_later[bit] = true;
+    } else if (op.kind != OpKind::kBarrier) {
+      for (int q : op.qubits) used_later[static_cast<std::size_t>(q)] = true;
+    }
+    for (int b = 0; b < op.condition.size; ++b) needed_later[static_cast<std::size_t>(op.condition.clbit + b)] = true;
+  }
+  return out;
+}
+
+MeasurementMap measurement_map(const Circuit& circuit, bool recorded_bits) {
   const auto& ops = circuit.operations();
   MeasurementMap map;
   if (std::none_of(ops.begin(), ops.end(), [](const Operation& op) { return op.kind == OpKind::kMeasure; })) {
@@ -66,6 +96,7 @@ MeasurementMap measurement_map(const Circuit& circuit) {
   // Backwards: the first measurement met on a bit is its last write; next_use[q] is the next
   // operation other than a barrier or measurement on qubit q (ops.size() when there is none).
   std::vector<std::size_t> next_use(static_cast<std::size_t>(circuit.num_qubits()), ops.size());
+  const std::vector<bool> recorded = recorded_bits ? recorded_measurements(circuit) : std::vector<bool>(ops.size(), false);
   std::vector<bool> written(static_cast<std::size_t>(circuit.num_clbits()), false);
   map.clbit_qubit.assign(static_cast<std::size_t>(circuit.num_clbits()), -1);
   for (std::size_t i = ops.size(); i-- > 0;) {
@@ -74,7 +105,8 @@ MeasurementMap measurement_map(const Circuit& circuit) {
       const auto bit = static_cast<std::size_t>(op.clbit);
       const int q = op.qubits[0];
       const std::size_t next = next_use[static_cast<std::size_t>(q)];
-      if (!written[bit] && next < ops.size()) {
+      if (!written[bit] && recorded[i]) map.clbit_qubit[bit] = kRecordedClbit;
+      if (!written[bit] && !recorded[i] && next < ops.size()) {
         throw std::invalid_argument(
             "counts need every classical bit's last measurement to be final; " +
             clbit_name(map.registers, op.clbit) + " is written by the measurement of qubit " + std::to_string(q) +
@@ -82,7 +114,7 @@ MeasurementMap measurement_map(const Circuit& circuit) {
             std::to_string(q) + " (operation " + std::to_string(next) +
             "): not yet supported (needs trajectories)");
       }
-      if (!written[bit]) map.clbit_qubit[bit] = q;
+      if (!written[bit] && !recorded[i]) map.clbit_qubit[bit] = q;
       written[bit] = true;
     } else if (op.kind != OpKind::kBarrier) {
       for (int q : op.qubits) next_use[static_cast<std::size_t>(q)] = i;

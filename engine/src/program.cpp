@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "fusion.hpp"
+#include "kraus/engine/measurement.hpp"
 #include "kraus/engine/simulator.hpp"
 #include "kraus/noise/channel.hpp"
 #include "kraus/noise/kernels.hpp"
@@ -41,7 +42,8 @@ Step fixed_step(KernelCall call, std::shared_ptr<const noise::Channel> channel =
   return s;
 }
 
-// The non-selective measurement (|0><0|, |1><1|) and the reset (|0><0|, |0><1|) of one qubit.
+// The non-selective measurement (|0><0|, |1><1|: the index of the operator a trajectory picks is the
+// outcome it records, Step::clbit) and the reset (|0><0|, |0><1|) of one qubit.
 std::shared_ptr<const noise::Channel> measurement_channel() {
   static const auto channel = std::make_shared<const noise::Channel>(noise::Channel::from_kraus(
       {noise::Matrix::rows_of({{1.0, 0.0}, {0.0, 0.0}}), noise::Matrix::rows_of({{0.0, 0.0}, {0.0, 1.0}})}));
@@ -143,9 +145,10 @@ class Compiler {
   void run() {
     const auto& ops = circuit_.operations();
     const std::vector<bool> followed = followed_by_operation(circuit_);
+    recorded_ = recorded_measurements(circuit_);
     const std::shared_ptr<const noise::Channel> idle = model_ ? model_->idle_channel() : nullptr;
     if (idle == nullptr) {
-      for (std::size_t i = 0; i < ops.size(); ++i) emit(ops[i], followed[i]);
+      for (std::size_t i = 0; i < ops.size(); ++i) emit(ops[i], recorded_[i]);
       return;
     }
     const noise::KernelKind idle_kernel = model_->idle_noise->kernel(1);
@@ -176,7 +179,7 @@ class Compiler {
         if (op.kind != OpKind::kBarrier && op.kind != OpKind::kChannel) {
           for (int q : op.qubits) busy[static_cast<std::size_t>(q)] = true;
         }
-        emit(op, followed[order[next]]);
+        emit(op, recorded_[order[next]]);
       }
       for (int q = 0; q < n; ++q) {
         if (!busy[static_cast<std::size_t>(q)] && l < idle_until[static_cast<std::size_t>(q)]) {
@@ -184,7 +187,7 @@ class Compiler {
         }
       }
     }
-    for (; next < order.size(); ++next) emit(ops[order[next]], followed[order[next]]);  // after the last layer
+    for (; next < order.size(); ++next) emit(ops[order[next]], recorded_[order[next]]);  // after the last layer
   }
 
  private:
@@ -193,7 +196,14 @@ class Compiler {
     return static_cast<int>(program_.angles.size()) - 1;
   }
 
-  void emit(const Operation& op, bool followed) {
+  // The steps of one operation (`recorded`: a measurement that is a step), all under its condition.
+  void emit(const Operation& op, bool recorded) {
+    const std::size_t first = program_.steps.size();
+    emit_steps(op, recorded);
+    for (std::size_t i = first; i < program_.steps.size(); ++i) program_.steps[i].condition = op.condition;
+  }
+
+  void emit_steps(const Operation& op, bool recorded) {
     switch (op.kind) {
       case OpKind::kGate:
         if (op.has_angle) {
@@ -211,7 +221,10 @@ class Compiler {
         break;
       }
       case OpKind::kMeasure:
-        if (followed) program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 0, 0, 1, 0, 0, 0, 0}), measurement_channel()));
+        if (recorded) {
+          program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 0, 0, 1, 0, 0, 0, 0}), measurement_channel()));
+          program_.steps.back().clbit = op.clbit;
+        }
         break;
       case OpKind::kReset:
         program_.steps.push_back(fixed_step(real_block(op.qubits[0], {1, 1, 0, 0, 0, 0, 0, 0}), reset_channel()));
@@ -260,6 +273,7 @@ class Compiler {
   const Circuit& circuit_;
   const noise::NoiseModel* model_;
   Program& program_;
+  std::vector<bool> recorded_;  // per operation: a measurement that is a step (recorded_measurements)
   std::map<std::pair<std::string, std::vector<int>>, std::vector<Step>> noise_cache_;
 };
 
@@ -276,6 +290,16 @@ bool CompileOptions::IsValid(std::string* error) const {
     return fail("CompileOptions::block_qubits must be 0 (off) or in [3, 30]");
   }
   return true;
+}
+
+bool Program::has_conditions() const {
+  return std::any_of(steps.begin(), steps.end(), [](const Step& s) { return s.condition.active(); });
+}
+
+void require_unconditional(const Program& program, const std::string& executor) {
+  if (program.has_conditions()) {
+    throw std::invalid_argument("classical control (if) needs the trajectory method: " + executor + " cannot run it");
+  }
 }
 
 void Program::rotation_matrix(const Step& s, double a, Complex* u) {
@@ -347,6 +371,7 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   p.num_parameters = circuit.num_parameters();
   p.num_features = circuit.num_features();
   p.amplitude_features = circuit.amplitude_features();
+  p.num_clbits = circuit.num_clbits();
   Compiler(circuit, model, p).run();
   p.forward = detail::fuse(p.steps, options, &p.forward_source);
   p.forward_adjoint.reserve(p.forward.size());
@@ -390,6 +415,7 @@ void Program::run_forward(const double* angle_values, std::vector<noise::KernelC
 }
 
 void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho) {
+  require_unconditional(program, "the density matrix");
   if (rho.num_qubits() != program.num_qubits) {
     throw std::invalid_argument("the state has " + std::to_string(rho.num_qubits()) + " qubits, the program " +
                                 std::to_string(program.num_qubits));

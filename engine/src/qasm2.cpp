@@ -254,6 +254,12 @@ struct PendingOp {
   bool has_angle = false;
 };
 
+// `if (creg == value)` over the operations ops_[first, last) that its statement produced.
+struct PendingCondition {
+  std::size_t first = 0, last = 0;
+  Condition condition;
+};
+
 // A declared input (`input float[64] name;`), parameter θ[index] of the circuit.
 struct Input {
   std::string_view name;
@@ -389,6 +395,7 @@ class Parser {
   void measure_statement();
   void reset_statement();
   void barrier_statement();
+  void if_statement();
   Arg parse_arg(bool quantum);
   std::string element_name(const Arg& a, int k) const;
 
@@ -443,6 +450,7 @@ class Parser {
   std::unordered_map<std::string_view, int> input_index_;
 
   std::vector<PendingOp> ops_;
+  std::vector<PendingCondition> conditions_;  // in program order
   std::vector<int> barrier_qubits_;
   std::vector<InputTerm> angle_terms_;
 
@@ -512,7 +520,9 @@ Circuit Parser::parse() {
       if (!r.quantum) cregs.push_back({std::string(r.name), r.size});
     }
     circuit.set_classical_registers(std::move(cregs));
-    for (const PendingOp& op : ops_) {
+    std::size_t next_condition = 0;
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      const PendingOp& op = ops_[i];
       switch (op.kind) {
         case OpKind::kGate:
           if (op.has_angle) {
@@ -536,6 +546,10 @@ Circuit Parser::parse() {
         case OpKind::kUnitary:
         case OpKind::kChannel: break;  // never produced
       }
+      while (next_condition < conditions_.size() && conditions_[next_condition].last <= i) ++next_condition;
+      if (next_condition < conditions_.size() && conditions_[next_condition].first <= i) {
+        circuit.condition_last(conditions_[next_condition].condition);
+      }
     }
     if (!inputs_.empty()) {
       std::vector<std::string> names;
@@ -554,7 +568,7 @@ void Parser::statement() {
   const std::string_view w = tok_.text;
   switch (w.size()) {
     case 2:
-      if (w == "if") fail(tok_, "classical control (if) is not supported");
+      if (w == "if") return if_statement();
       break;
     case 4:
       if (w == "qreg") return register_declaration(true);
@@ -1253,6 +1267,72 @@ void Parser::barrier_statement() {
   ops_.push_back(op);
 }
 
+// `if (c == n) qop;`: a gate call, measure or reset that acts only when classical register c holds
+// n (its bit 0 least significant). Every operation the statement expands to carries the condition.
+void Parser::if_statement() {
+  const Token kw = tok_;
+  advance();
+  expect(Tok::kLParen, "'(' after 'if'");
+  if (!is(Tok::kId)) fail_expected("a classical register in the condition");
+  const Token name = tok_;
+  const auto it = reg_index_.find(name.text);
+  if (it == reg_index_.end()) fail(name, "unknown classical register " + quoted(name.text));
+  const Register& r = regs_[static_cast<std::size_t>(it->second)];
+  if (r.quantum) fail(name, quoted(name.text) + " is a quantum register; a condition compares a classical register");
+  advance();
+  if (is(Tok::kLBracket)) {
+    fail(tok_, "a condition compares a whole classical register ('if (" + excerpt(r.name) +
+                   " == n)'); OpenQASM 2 has no condition on one bit");
+  }
+  expect(Tok::kEqEq, "'==' after the register in the condition");
+  if (!is(Tok::kInt)) fail_expected("a non-negative integer to compare the register with");
+  const Token value_tok = tok_;
+  std::uint64_t value = 0;
+  for (const char c : value_tok.text) {
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (~std::uint64_t{0} - digit) / 10) fail(value_tok, "value " + excerpt(value_tok.text) + " is too large");
+    value = value * 10 + digit;
+  }
+  if (r.size < 64 && value >> r.size != 0) {
+    fail(value_tok, "value " + excerpt(value_tok.text) + " does not fit in register " + quoted(r.name) + " of " +
+                        plural(r.size, "bit") + " (at most " + std::to_string((std::uint64_t{1} << r.size) - 1) + ")");
+  }
+  advance();
+  expect(Tok::kRParen, "')' to close the condition");
+  if (!is(Tok::kId)) fail_expected("a gate call, measure or reset after the condition");
+  const std::string_view w = tok_.text;
+  if (w == "barrier") fail(tok_, "a barrier cannot be conditional");
+  if (w == "if") fail(tok_, "conditions cannot be nested");
+  for (const char* word : {"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "input"}) {
+    if (w == word) fail(tok_, "expected a gate call, measure or reset after the condition, found " + quoted(w));
+  }
+  const std::size_t first = ops_.size();
+  if (w == "measure") {
+    measure_statement();
+  } else if (w == "reset") {
+    reset_statement();
+  } else {
+    gate_call();
+  }
+  // A broadcast measurement into the register the condition reads would change it between its
+  // measurements, while OpenQASM evaluates the condition once for the statement.
+  if (ops_.size() - first > 1 && ops_[first].kind == OpKind::kMeasure) {
+    for (std::size_t i = first; i < ops_.size(); ++i) {
+      if (ops_[i].clbit >= r.offset && ops_[i].clbit < r.offset + r.size) {
+        fail(kw, "a conditional measurement broadcast into the register its condition reads (" + quoted(r.name) +
+                     ") is not supported");
+      }
+    }
+  }
+  PendingCondition pc;
+  pc.first = first;
+  pc.last = ops_.size();
+  pc.condition.clbit = r.offset;
+  pc.condition.size = r.size;
+  pc.condition.value = value;
+  conditions_.push_back(pc);
+}
+
 void Parser::gate_definition() {
   const Token kw = tok_;
   advance();
@@ -1348,7 +1428,7 @@ void Parser::gate_definition() {
     if (w == "gate") fail(callee, "gate definitions cannot be nested");
     if (w == "qreg" || w == "creg") fail(callee, "registers cannot be declared in a gate body");
     if (w == "input") fail(callee, "inputs cannot be declared in a gate body");
-    if (w == "if") fail(callee, "classical control (if) is not supported");
+    if (w == "if") fail(callee, "classical control (if) is not allowed in a gate body");
     if (w == "opaque") fail(callee, "opaque gate declarations are not supported");
     BodyOp op;
     op.line = callee.line;

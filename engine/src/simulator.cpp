@@ -133,17 +133,28 @@ std::string qubit_list(const std::vector<int>& qubits) {
 
 std::vector<int> asap_layers(const Circuit& circuit, int* num_layers) {
   const auto& ops = circuit.operations();
-  std::vector<int> next_free(static_cast<std::size_t>(circuit.num_qubits()), 0);
+  const auto n = static_cast<std::size_t>(circuit.num_qubits());
+  // Resources: the qubits, then the classical bits a condition reads (a condition waits for the
+  // measurements that write its bits, and a later measurement for the conditions before it).
+  std::vector<bool> read(static_cast<std::size_t>(circuit.num_clbits()), false);
+  for (const Operation& op : ops)
+    for (int b = 0; b < op.condition.size; ++b) read[static_cast<std::size_t>(op.condition.clbit + b)] = true;
+  std::vector<int> next_free(n + read.size(), 0);
+  std::vector<std::size_t> used;
   std::vector<int> layer(ops.size(), 0);
   int layers = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Operation& op = ops[i];
+    used.assign(op.qubits.begin(), op.qubits.end());
+    for (int b = 0; b < op.condition.size; ++b) used.push_back(n + static_cast<std::size_t>(op.condition.clbit + b));
+    if (op.kind == OpKind::kMeasure && read[static_cast<std::size_t>(op.clbit)]) used.push_back(n + static_cast<std::size_t>(op.clbit));
     int l = 0;
-    for (int q : ops[i].qubits) l = std::max(l, next_free[static_cast<std::size_t>(q)]);
+    for (const std::size_t r : used) l = std::max(l, next_free[r]);
     layer[i] = l;
-    if (ops[i].kind == OpKind::kBarrier || ops[i].kind == OpKind::kChannel) {
-      for (int q : ops[i].qubits) next_free[static_cast<std::size_t>(q)] = l;
+    if (op.kind == OpKind::kBarrier || op.kind == OpKind::kChannel) {
+      for (const std::size_t r : used) next_free[r] = l;
     } else {
-      for (int q : ops[i].qubits) next_free[static_cast<std::size_t>(q)] = l + 1;
+      for (const std::size_t r : used) next_free[r] = l + 1;
       layers = std::max(layers, l + 1);
     }
   }
@@ -266,7 +277,7 @@ void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMat
     throw std::invalid_argument("the circuit has parametrised angles or an amplitude-encoded initial state: run its "
                                 "compiled program with parameter values (engine::run), or bind it first");
   }
-  run(compile(circuit, model, options), nullptr, nullptr, rho);
+  run(compile(circuit, model, options), nullptr, nullptr, rho);  // refuses conditions
 }
 
 std::vector<double> probabilities_with_readout(const DensityMatrix& rho, const noise::NoiseModel* model) {

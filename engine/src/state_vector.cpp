@@ -89,6 +89,7 @@ void run(const Program& program, const double* theta, const double* x, StateVect
     throw std::invalid_argument("the state has " + std::to_string(psi.num_qubits()) + " qubits, the program " +
                                 std::to_string(program.num_qubits));
   }
+  require_unconditional(program, "the state vector");
   if (!is_noiseless(program)) {
     throw std::invalid_argument("the program has channels (noise, mid-circuit measurements or resets): run it as "
                                 "trajectories or on a density matrix");
@@ -103,6 +104,7 @@ void run(const Program& program, const double* theta, const double* x, StateVect
 double adjoint_gradient(const Program& program, const double* theta, const double* x, const PauliSum& observable,
                         double* gradient) {
   const int n = program.num_qubits;
+  require_unconditional(program, "the adjoint gradient");
   if (!is_noiseless(program)) {
     throw std::invalid_argument("the adjoint gradient on a state vector needs a noiseless program (no channels, "
                                 "mid-circuit measurements or resets)");

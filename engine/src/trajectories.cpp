@@ -6,6 +6,8 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,6 +31,8 @@ struct Slot {
   std::vector<double> values;         // per observable
   std::vector<double> probabilities;  // with options.probabilities
   std::vector<std::uint64_t> shots;   // outcomes, in drawing order
+  std::vector<std::uint8_t> clbits;   // the classical bits at the end of the walk
+  std::vector<std::pair<std::string, std::uint64_t>> keyed;  // with options.measurement: key -> count
   detail::WalkStats stats;
 };
 
@@ -148,6 +152,11 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
                                   const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
   check_inputs(program, observables, options);
   const int n = program.num_qubits;
+  if (!options.measurement.clbit_qubit.empty() &&
+      options.measurement.clbit_qubit.size() != static_cast<std::size_t>(program.num_clbits)) {
+    throw std::invalid_argument("the measurement map has " + std::to_string(options.measurement.clbit_qubit.size()) +
+                                " classical bits, the program " + std::to_string(program.num_clbits));
+  }
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
@@ -180,7 +189,8 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
     Slot& slot = slots[j];
     SplitMix64 rng{detail::mix_seed(options.seed, t)};
     program.initial_state_vector(x, psi.data());
-    slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng);
+    slot.clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
+    slot.stats = walkers[static_cast<std::size_t>(w)].walk(psi.data(), &rng, &slot.clbits);
     slot.values.resize(observables.size());
     for (std::size_t o = 0; o < observables.size(); ++o) slot.values[o] = expectation(psi, observables[o]);
     if (options.probabilities) {
@@ -190,6 +200,16 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
     }
     const std::uint64_t shots = options.shots / total + (t < options.shots % total ? 1 : 0);
     draw_shots(psi.data(), dim, shots, rng, slot.shots);
+    slot.keyed.clear();
+    if (!options.measurement.clbit_qubit.empty() && !slot.shots.empty()) {
+      std::map<std::uint64_t, std::uint64_t> own;
+      for (const std::uint64_t s : slot.shots) ++own[s];
+      if (!options.readout.empty()) {
+        std::mt19937_64 readout_rng(rng());
+        own = options.readout.apply_to_counts(own, n, readout_rng);
+      }
+      for (const auto& [outcome, count] : own) slot.keyed.emplace_back(options.measurement.key(outcome, slot.clbits), count);
+    }
   };
   // In trajectory order, whatever thread ran them.
   auto combine = [&](std::uint64_t first, std::uint64_t in_round) {
@@ -197,6 +217,7 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
       const Slot& slot = slots[j];
       for (std::size_t o = 0; o < observables.size(); ++o) values[o].add(slot.values[o], first + j);
       for (const std::uint64_t s : slot.shots) ++counts[s];
+      for (const auto& [key, count] : slot.keyed) result.clbit_counts[key] += count;
       result.state_reads += slot.stats.state_reads;
       result.channel_decisions += slot.stats.decisions;
     }
@@ -233,6 +254,7 @@ struct GradientWorker {
   std::vector<StateVector> lambdas;  // one per observable
   detail::Walker walker;
   detail::WalkRecord record;
+  std::vector<std::uint8_t> clbits;  // the mid-circuit measurements' outcomes
   std::vector<Complex*> lambda_data;
   std::unique_ptr<detail::BackwardWorkspace> backward;
 
@@ -252,6 +274,9 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
   if (options.probabilities || options.shots > 0 || !options.readout.empty()) {
     throw std::invalid_argument("trajectory_gradient takes no probabilities, shots or readout errors (run_trajectories "
                                 "estimates those)");
+  }
+  if (program.has_conditions()) {
+    throw std::invalid_argument("trajectory gradients of circuits with classical control (if) are not supported");
   }
   for (const Step& s : program.steps) {
     if (s.kind == StepKind::kAngleChannel) {
@@ -287,7 +312,8 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
     GradientSlot& slot = slots[j];
     SplitMix64 rng{detail::mix_seed(options.seed, t)};
     program.initial_state_vector(x, g.psi.data());
-    slot.stats = g.walker.walk(g.psi.data(), &rng, &g.record);
+    g.clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
+    slot.stats = g.walker.walk(g.psi.data(), &rng, &g.clbits, &g.record);
     slot.saved = g.record.saved_at.size();
     slot.values.resize(nobs);
     for (std::size_t o = 0; o < nobs; ++o) {

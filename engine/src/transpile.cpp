@@ -997,6 +997,8 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
     throw std::invalid_argument("transpile: the circuit has parametrised angles or explicit channels; bind the "
                                 "parameters first (Circuit::bind) and leave channels to the noise model");
   }
+  // Decomposition and routing would have to carry every condition onto the gates they emit.
+  if (circuit.has_conditions()) throw std::invalid_argument("transpile: classical control (if) is not supported yet");
   const int n = circuit.num_qubits();
   const std::vector<Operation>& ops = circuit.operations();
   std::optional<Basis> basis;

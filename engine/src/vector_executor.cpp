@@ -158,6 +158,8 @@ VectorSchedule vector_schedule(const Program& program, const double* angle_value
     VectorOp op;
     op.k = step.call.k;
     std::copy(step.call.qubits, step.call.qubits + 3, op.qubits);
+    op.clbit = step.clbit;
+    op.condition = step.condition;
     if (step.kind == StepKind::kRotation) {
       op.matrix.resize(std::size_t{1} << (2 * op.k));
       Program::rotation_matrix(step, angle_values[static_cast<std::size_t>(step.angle)], op.matrix.data());
@@ -306,7 +308,20 @@ void Walker::flush(Complex* psi) {
   used_ = 0;
 }
 
-WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
+namespace {
+
+// Whether the classical bits hold the condition's value (bits from the 64th on must be 0).
+bool holds(const Condition& c, const std::vector<std::uint8_t>& clbits) {
+  for (int b = 0; b < c.size; ++b) {
+    const unsigned want = b < 64 ? static_cast<unsigned>((c.value >> b) & 1u) : 0u;
+    if (clbits[static_cast<std::size_t>(c.clbit + b)] != want) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+WalkStats Walker::walk(Complex* psi, SplitMix64* rng, std::vector<std::uint8_t>* clbits, WalkRecord* record) {
   WalkStats stats;
   const int n = schedule_.num_qubits;
   const std::uint64_t dim = std::uint64_t{1} << n;
@@ -333,6 +348,10 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
   Complex sigma[64];
   for (std::size_t at = 0; at < schedule_.ops.size(); ++at) {
     const VectorOp& op = schedule_.ops[at];
+    if (op.condition.active() || op.clbit >= 0) {
+      if (clbits == nullptr) throw std::logic_error("a measurement or condition in a walk without classical bits");
+      if (op.condition.active() && !holds(op.condition, *clbits)) continue;
+    }
     if (op.channel < 0) {
       push(op.k, op.qubits, op.matrix.data(), 1.0);
       continue;
@@ -351,6 +370,7 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
       }
     }
     if (chosen < ch.operators.size()) {  // decided by the bounds, without reading the state
+      if (op.clbit >= 0) (*clbits)[static_cast<std::size_t>(op.clbit)] = static_cast<std::uint8_t>(chosen);
       const SampledOperator& so = ch.operators[chosen];
       if (record) {
         record->chosen.push_back(static_cast<int>(chosen));
@@ -400,6 +420,7 @@ WalkStats Walker::walk(Complex* psi, SplitMix64* rng, WalkRecord* record) {
       if (chosen == ch.operators.size() && r < cumulative) chosen = a;
     }
     if (chosen == ch.operators.size()) chosen = fallback;  // rounding left r beyond the sum
+    if (op.clbit >= 0) (*clbits)[static_cast<std::size_t>(op.clbit)] = static_cast<std::uint8_t>(chosen);
     const SampledOperator& so = ch.operators[chosen];
     if (record) {
       record->chosen.push_back(static_cast<int>(chosen));

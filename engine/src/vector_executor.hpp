@@ -49,6 +49,8 @@ struct VectorOp {
   int qubits[3] = {-1, -1, -1};
   int channel = -1;              // >= 0: a channel
   std::vector<Complex> matrix;   // a gate: row-major 2^k x 2^k
+  int clbit = -1;                // a measurement: the classical bit the chosen operator's index goes to
+  Condition condition;           // classical control (Step::condition)
 };
 
 struct VectorSchedule {
@@ -86,14 +88,19 @@ std::vector<Complex> adjoint_of(const std::vector<Complex>& u, int k);
 inline constexpr int kChunkQubits = 13;
 
 // Walks a schedule over psi (already in the initial state; left normalised), fusing gates on at most
-// fusion_max_qubits qubits. `rng` draws one uniform per channel; null only for a schedule without
-// channels. Workspace kept between walks (no allocation per walk once warm).
+// fusion_max_qubits qubits. `rng` draws one uniform per channel that acts; null only for a schedule
+// without channels. `clbits` (one byte per classical bit, zeroed by the caller) receives the
+// measurements' outcomes, which conditions read; a conditional op whose condition fails is skipped
+// and draws no random number. Null only for a schedule without measurements or conditions.
+// Workspace kept between walks (no allocation per walk once warm).
 class Walker {
  public:
   Walker(const VectorSchedule& schedule, int fusion_max_qubits);
-  // With `record`, also fills it (a walk that records may flush its queue earlier: the same choices,
-  // the same state up to rounding).
-  WalkStats walk(Complex* psi, SplitMix64* rng, WalkRecord* record = nullptr);
+  // With `clbits`, measurements write their outcomes there and conditions read them (needed when the
+  // schedule has either). With `record`, also fills it (a walk that records may flush its queue
+  // earlier: the same choices, the same state up to rounding).
+  WalkStats walk(Complex* psi, SplitMix64* rng, std::vector<std::uint8_t>* clbits = nullptr,
+                 WalkRecord* record = nullptr);
 
  private:
   // A queued matrix: its qubits, and its row-major 2^k x 2^k entries at matrices_[index * stride_].

@@ -392,6 +392,10 @@ std::vector<ZneResult> mitigate(const Circuit& circuit, const noise::NoiseModel*
                                 engine::DensityMatrix* workspace) {
   std::string why;
   if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  if (circuit.has_conditions()) {
+    throw std::invalid_argument("classical control (if) needs the trajectory method: zero-noise extrapolation "
+                                "cannot run it");
+  }
   for (const engine::PauliSum& sum : observables) {
     for (const auto& term : sum.terms) {
       if (!std::isfinite(term.first)) throw std::invalid_argument("observable has a non-finite coefficient");

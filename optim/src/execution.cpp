@@ -37,6 +37,7 @@ void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, 
 
 void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise::NoiseModel* model) {
   program = engine::compile(circuit, model);
+  engine::require_unconditional(program, "gradients and training (on the density matrix)");
   n = program.num_qubits;
   d = std::uint64_t{1} << n;
   num_params = program.num_parameters;

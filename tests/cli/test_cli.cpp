@@ -871,6 +871,48 @@ TEST_CASE("counts are keyed by classical bits as Aer keys them", "[cli][clbits]"
   check_error({"simulate", one, "--memory", "--shots", "1000001"}, {"--memory"});
 }
 
+TEST_CASE("classical control runs on trajectories, with counts from each trajectory's bits", "[cli][if]") {
+  // d[0] copies the mid-circuit outcome c[0] through the conditional x (keys "d0 c0"); q0 is
+  // rotated afterwards, so c[0] is the trajectory's recorded outcome, not a read of the final state.
+  const std::string body = "qreg q[2];\ncreg c[1];\ncreg d[1];\nh q[0];\nmeasure q[0] -> c[0];\n"
+                           "if(c==1) x q[1];\nh q[0];\nmeasure q[1] -> d[0];\n";
+  const std::string qasm = qasm_file("if_copy.qasm", body);
+  const json clean = ok_json({"simulate", qasm, "--shots", "2000", "--trajectories", "2000", "--seed", "3"});
+  CHECK(clean.at("method").at("name") == "trajectories");
+  CHECK(clean.at("method").at("reason").get<std::string>().find("classical control (if)") != std::string::npos);
+  const auto copied = counts_of(clean);
+  REQUIRE(copied.size() == 2);
+  CHECK(copied.at("0 0") + copied.at("1 1") == 2000);
+  CHECK(std::abs(static_cast<double>(copied.at("1 1")) - 1000.0) <= 5 * std::sqrt(2000 * 0.25));
+  // Depolarising p = 0.3 after the conditional x only: P(1 1) = 0.5 (1 - 2p/3) = 0.4, P(0 1) = 0.1,
+  // P(0 0) = 0.5, and never "1 0".
+  const std::string noise = write_scratch("if_noise.json",
+                                          R"({"gate_noise": [{"gates": ["x"], "channel": {"type": "depolarizing", "p": 0.3}}]})");
+  const json noisy = ok_json({"simulate", qasm, "--noise", noise, "--shots", "4000", "--trajectories", "4000"});
+  CHECK(noisy.at("method").at("name") == "trajectories");
+  const auto counts = counts_of(noisy);
+  CHECK(counts.count("1 0") == 0);
+  const std::map<std::string, double> exact = {{"0 0", 0.5}, {"0 1", 0.1}, {"1 1", 0.4}};
+  for (const auto& [key, p] : exact) {
+    INFO(key);
+    REQUIRE(counts.count(key) == 1);
+    CHECK(std::abs(static_cast<double>(counts.at(key)) / 4000.0 - p) <= 5 * std::sqrt(p * (1 - p) / 4000.0));
+  }
+  CHECK(noisy.at("probabilities").size() == 4);
+  // Only trajectories run it.
+  check_error({"simulate", qasm, "--method", "density-matrix"}, {"--method density-matrix", "classical control (if)"});
+  check_error({"simulate", qasm, "--method", "statevector"}, {"--method statevector", "classical control (if)"});
+  check_error({"simulate", qasm, "--density-matrix"}, {"--density-matrix needs the density matrix", "classical control"});
+  check_error({"simulate", qasm, "--noise", noise, "--observable", "Z1", "--zne-scales", "1,3"},
+              {"zero-noise extrapolation needs the density matrix", "classical control"});
+  check_error({"simulate", qasm, "--basis", "cx,rz,sx,x"}, {qasm, "classical control (if) is not supported"});
+  // A condition in a gate body, and a value too large for its register, name the file, line and column.
+  check_error({"simulate", qasm_file("if_body.qasm", "qreg q[1];\ncreg c[1];\ngate g a { if(c==1) x a; }\n")},
+              {"if_body.qasm:5:12: classical control (if) is not allowed in a gate body"});
+  check_error({"simulate", qasm_file("if_value.qasm", "qreg q[1];\ncreg c[1];\nif(c==2) x q[0];\n")},
+              {"if_value.qasm:5:7: value 2 does not fit in register 'c' of 1 bit"});
+}
+
 TEST_CASE("a circuit without measurement has no counts and says so", "[cli][clbits]") {
   const std::string qasm = qasm_file("nomeasure.qasm", "qreg q[2];\nh q[0];\n");
   const json out = ok_json({"simulate", qasm, "--shots", "10"});

@@ -307,6 +307,9 @@ TEST_CASE("kraus gradient errors: exit status 2, a message naming the file or fl
   };
   const std::string missing = write_scratch("missing.json", R"({"theta": 0.1})");
   check_error(with({"--parameters", missing}), {missing, "missing parameter \"phi\"", "theta, phi"});
+  const std::string controlled = write_scratch("if.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncreg c[1];\n"
+                                                         "measure q[0] -> c[0];\nif(c==1) x q[1];\n");
+  check_error({controlled, "--observable", "Z1"}, {controlled, "classical control (if) needs the trajectory method"});
   const std::string unknown = write_scratch("unknown.json", R"({"theta": 0.1, "phi": 0.2, "psi": 0.3})");
   check_error(with({"--parameters", unknown}), {unknown, "\"psi\"", "unknown parameter"});
   check_error(with({"--parameters", kData + "gradient_bad_json.json"}),

@@ -689,9 +689,82 @@ TEST_CASE("qasm2: unknown gates and wrong arity", "[qasm]") {
           "<string>:5:1: gate 'g' takes 2 parameters, got 1");
 }
 
+TEST_CASE("qasm2: classical control", "[qasm]") {
+  using kraus::engine::Condition;
+  // Registers: c (bits 0-1), d (bit 2), e (bits 3-5); a broadcast and a user gate carry the condition.
+  const Circuit c = parse_qasm2(kHeader +
+                                "gate pair a, b { h a; cx a, b; }\n"
+                                "qreg q[3];\ncreg c[2];\ncreg d[1];\ncreg e[3];\n"
+                                "h q[0];\nmeasure q[0] -> c[1];\n"
+                                "if(c==2) x q[1];\n"
+                                "if (e == 5) rz(pi/2) q;\n"
+                                "if(d==1) pair q[1], q[2];\n"
+                                "if(c==3) measure q[2] -> d[0];\n"
+                                "if(e==0) reset q[0];\n"
+                                "measure q[1] -> e[2];\n");
+  const auto& ops = c.operations();
+  REQUIRE(ops.size() == 11);
+  auto check = [&](std::size_t i, OpKind kind, int clbit, int size, std::uint64_t value) {
+    INFO("operation " << i);
+    REQUIRE(ops[i].kind == kind);
+    REQUIRE(ops[i].condition.clbit == clbit);
+    REQUIRE(ops[i].condition.size == size);
+    REQUIRE(ops[i].condition.value == value);
+  };
+  check(0, OpKind::kGate, -1, 0, 0);     // h
+  check(1, OpKind::kMeasure, -1, 0, 0);
+  check(2, OpKind::kGate, 0, 2, 2);      // x under c == 2
+  for (std::size_t i = 3; i < 6; ++i) check(i, OpKind::kGate, 3, 3, 5);  // rz on q[0], q[1], q[2]
+  check(6, OpKind::kGate, 2, 1, 1);      // pair's h
+  check(7, OpKind::kGate, 2, 1, 1);      // pair's cx
+  check(8, OpKind::kMeasure, 0, 2, 3);
+  REQUIRE(ops[8].clbit == 2);
+  check(9, OpKind::kReset, 3, 3, 0);
+  check(10, OpKind::kMeasure, -1, 0, 0);
+  REQUIRE(c.has_conditions());
+  REQUIRE_FALSE(parse_qasm2(kHeader + "qreg q[1];\ncreg c[1];\nmeasure q[0] -> c[0];\n").has_conditions());
+  // The largest value of a 64-bit register.
+  const Circuit wide = parse_qasm2(kHeader + "qreg q[1];\ncreg c[64];\nif(c==18446744073709551615) x q[0];\n");
+  REQUIRE(wide.operations()[0].condition.value == ~std::uint64_t{0});
+  // Conditions have no inverse, and appending keeps them.
+  REQUIRE_THROWS_AS(kraus::engine::inverse(ops[2]), std::invalid_argument);
+  Circuit copy(3, 6);
+  copy.set_classical_registers(c.classical_registers());
+  copy.append(c);
+  REQUIRE(copy.operations()[2].condition.value == 2);
+  REQUIRE(copy.operations()[8].condition.size == 2);
+}
+
+TEST_CASE("qasm2: classical control errors", "[qasm]") {
+  const std::string regs = kHeader + "qreg q[2];\ncreg c[2];\n";  // statements from line 5
+  REQUIRE(error_of(regs + "if (c == 4) x q[0];\n") ==
+          "<string>:5:10: value 4 does not fit in register 'c' of 2 bits (at most 3)");
+  REQUIRE(error_of(regs + "if (d == 1) x q[0];\n") == "<string>:5:5: unknown classical register 'd'");
+  REQUIRE(error_of(regs + "if (q == 1) x q[0];\n") ==
+          "<string>:5:5: 'q' is a quantum register; a condition compares a classical register");
+  REQUIRE(error_of(regs + "if (c[0] == 1) x q[0];\n") ==
+          "<string>:5:6: a condition compares a whole classical register ('if (c == n)'); OpenQASM 2 has no "
+          "condition on one bit");
+  REQUIRE(error_of(regs + "if (c = 1) x q[0];\n") == "<string>:5:7: expected '==' after the register in the condition, found '='");
+  REQUIRE(error_of(regs + "if (c == -1) x q[0];\n") ==
+          "<string>:5:10: expected a non-negative integer to compare the register with, found '-'");
+  REQUIRE(error_of(regs + "if (c == 1.5) x q[0];\n") ==
+          "<string>:5:10: expected a non-negative integer to compare the register with, found '1.5'");
+  REQUIRE(error_of(regs + "if (c == 1 x q[0];\n") == "<string>:5:12: expected ')' to close the condition, found 'x'");
+  REQUIRE(error_of(regs + "if c == 1) x q[0];\n") == "<string>:5:4: expected '(' after 'if', found 'c'");
+  REQUIRE(error_of(regs + "if (c == 1) barrier q;\n") == "<string>:5:13: a barrier cannot be conditional");
+  REQUIRE(error_of(regs + "if (c == 1) if (c == 0) x q[0];\n") == "<string>:5:13: conditions cannot be nested");
+  REQUIRE(error_of(regs + "if (c == 1) creg d[1];\n") ==
+          "<string>:5:13: expected a gate call, measure or reset after the condition, found 'creg'");
+  REQUIRE(error_of(regs + "if (c == 1) measure q -> c;\n") ==
+          "<string>:5:1: a conditional measurement broadcast into the register its condition reads ('c') is not "
+          "supported");
+  REQUIRE(error_of(regs + "if (c == 1) x q[2];\n") == "<string>:5:17: index 2 is out of range for register 'q' of size 2");
+  REQUIRE(error_of(kHeader + "qreg q[1];\ncreg c[64];\nif(c==18446744073709551616) x q[0];\n") ==
+          "<string>:5:7: value 18446744073709551616 is too large");
+}
+
 TEST_CASE("qasm2: unsupported statements", "[qasm]") {
-  REQUIRE(error_of(kHeader + "qreg q[2];\ncreg c[2];\nif (c == 1) x q[0];\n") ==
-          "<string>:5:1: classical control (if) is not supported");
   REQUIRE(error_of(kHeader + "qreg q[2];\nopaque magic(a) x, y;\n") ==
           "<string>:4:1: opaque gate declarations are not supported");
 }
@@ -742,7 +815,8 @@ TEST_CASE("qasm2: gate definition errors", "[qasm]") {
   REQUIRE(error_of(kHeader + "gate g a { measure a; }\n") == "<string>:3:12: 'measure' is not allowed in a gate body");
   REQUIRE(error_of(kHeader + "gate g a { reset a; }\n") == "<string>:3:12: 'reset' is not allowed in a gate body");
   REQUIRE(error_of(kHeader + "gate g a { gate f b { } }\n") == "<string>:3:12: gate definitions cannot be nested");
-  REQUIRE(error_of(kHeader + "gate g a { if (c==1) x a; }\n") == "<string>:3:12: classical control (if) is not supported");
+  REQUIRE(error_of(kHeader + "gate g a { if (c==1) x a; }\n") ==
+          "<string>:3:12: classical control (if) is not allowed in a gate body");
   REQUIRE(error_of(kHeader + "gate g a h a; }\n") == "<string>:3:10: expected '{' to open the body of gate 'g', found 'h'");
   REQUIRE(error_of(kHeader + "gate g { }\n") == "<string>:3:8: expected a qubit argument name, found '{'");
   REQUIRE(error_of(kHeader + "gate (a) { }\n") == "<string>:3:6: expected a gate name after 'gate', found '('");

@@ -15,6 +15,7 @@
 #include "cli/noisy_reference.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/program.hpp"
+#include "kraus/engine/qasm2.hpp"
 #include "kraus/engine/state_vector.hpp"
 #include "kraus/engine/trajectories.hpp"
 #include "kraus/noise/channel_table.hpp"
@@ -213,5 +214,10 @@ TEST_CASE("trajectory gradient: bad arguments are refused", "[trajectories][grad
   angle_channel.add_angle_dependent_channel({0}, engine::angle_dependent_amplitude_damping(0.5), Angle::parameter(0));
   CHECK_THROWS_AS(engine::trajectory_gradient(engine::compile(angle_channel, nullptr), &theta, nullptr,
                                               {engine::PauliSum::parse("Z0")}, options),
+                  std::invalid_argument);
+  const engine::Circuit controlled = engine::parse_qasm2(
+      "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncreg c[1];\nmeasure q[0] -> c[0];\nif (c == 1) x q[1];\n");
+  CHECK_THROWS_AS(engine::trajectory_gradient(engine::compile(controlled, nullptr), nullptr, nullptr,
+                                              {engine::PauliSum::parse("Z1")}, options),
                   std::invalid_argument);
 }

@@ -385,3 +385,22 @@ TEST_CASE("folding keeps the noiseless value: ZNE of a noiseless run is the idea
     REQUIRE_CLOSE(r.value, ideal, 1e-12);
   }
 }
+
+TEST_CASE("classical control is refused: only trajectories run it", "[mitigation][zne][if]") {
+  Circuit c(2, 1);
+  c.add_gate(Gate::kH, {0});
+  c.add_measure(0, 0);
+  c.add_gate(Gate::kX, {1});
+  c.condition_last({0, 1, 1});
+  const NoiseModel model = after_every_gate("depolarizing", "p", 0.01);
+  for (const char* method : {"fold-global", "scale-noise"}) {
+    INFO(method);
+    try {
+      (void)mitigate(c, &model, projector_zero(), options({1, 3}, method, "linear"));
+      FAIL("no refusal");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()) ==
+            "classical control (if) needs the trajectory method: zero-noise extrapolation cannot run it");
+    }
+  }
+}

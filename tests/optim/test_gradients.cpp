@@ -295,3 +295,18 @@ TEST_CASE("optim: gradient options are validated", "[optim]") {
   REQUIRE_THROWS_AS(optim::CircuitFunction(c, {}), std::invalid_argument);
   REQUIRE_THROWS_AS(optim::CircuitFunction(c, {pauli_sum({{1.0, "Z0"}})}, nullptr, o), std::invalid_argument);
 }
+
+TEST_CASE("optim: a circuit with classical control is refused (only trajectories run it)", "[optim][if]") {
+  engine::Circuit c(2, 1);
+  c.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
+  c.add_measure(0, 0);
+  c.add_gate(Gate::kX, {1});
+  c.condition_last({0, 1, 1});
+  try {
+    optim::CircuitFunction f(c, {engine::PauliSum::parse("Z1")});
+    FAIL("no refusal");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()) == "classical control (if) needs the trajectory method: gradients and training (on "
+                                   "the density matrix) cannot run it");
+  }
+}

@@ -13,6 +13,7 @@
 // angle-dependent channel's superoperator is a function of an Angle (θ-dependent noise).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -83,6 +84,19 @@ enum class OpKind {
   kChannel,  // an explicit channel (1-3 qubits), or an angle-dependent one (1-2 qubits) with an Angle
 };
 
+// Classical control, OpenQASM 2's `if (creg == value) op;`: the operation acts only when the `size`
+// classical bits clbit, clbit + 1, ... (a register; bit clbit is the least significant) hold `value`
+// (bits from the 64th on must be 0). size == 0: unconditional. Only trajectories run conditions
+// (each trajectory samples its mid-circuit measurements and keeps its classical bits,
+// docs/trajectories.md); every other executor refuses them.
+struct Condition {
+  int clbit = -1;
+  int size = 0;
+  std::uint64_t value = 0;
+
+  bool active() const { return size > 0; }
+};
+
 struct Operation {
   OpKind kind = OpKind::kGate;
   Gate gate = Gate::kI;
@@ -94,6 +108,7 @@ struct Operation {
   Angle angle;             // when has_angle
   std::shared_ptr<const noise::Channel> channel;                // kChannel without an angle
   std::shared_ptr<const AngleDependentChannel> angle_channel;   // kChannel with an angle
+  Condition condition;  // unconditional unless condition.active()
 
   // The name noise rules match: the gate's OpenQASM name, "unitary", "measure", "reset", "barrier";
   // "channel" for explicit channels (which no rule matches).
@@ -134,7 +149,10 @@ class Circuit {
   void add_barrier(std::vector<int> qubits);
   void add_channel(std::vector<int> qubits, noise::Channel channel);
   void add_angle_dependent_channel(std::vector<int> qubits, AngleDependentChannel channel, Angle angle);
-  // Any operation, validated as by the adder of its kind.
+  // Puts the last operation under `condition` (classical control). Throws std::invalid_argument for
+  // no operation, a barrier, bits outside the circuit's, size < 1 or value >= 2^size.
+  void condition_last(const Condition& condition);
+  // Any operation, validated as by the adder of its kind (and condition_last for its condition).
   void add(const Operation& op);
   // Appends every operation of `other` (same number of qubits and classical bits); parameter and
   // feature counts become the larger of the two. The initial state stays this circuit's.
@@ -155,6 +173,7 @@ class Circuit {
   // True when an angle depends on parameters or features, or the initial state on features.
   bool is_parametrized() const;
   bool has_channels() const;  // kChannel operations
+  bool has_conditions() const;  // operations under classical control
   bool has_parameter_dependent_channels() const;
   // The initial state: |0...0> (amplitude_features() == 0) or the amplitude encoding of the first
   // `num_features` features: x[0..F) zero-padded to 2^n and normalised (1 <= F <= 2^n; an all-zero
@@ -186,12 +205,12 @@ class Circuit {
 // u3(-theta, -lambda, -phi), cu3 likewise; cu(theta, phi, lambda, gamma) -> cu(-theta, -lambda,
 // -phi, -gamma); iswap and kUnitary -> a kUnitary with the adjoint matrix (so noise rules on "iswap"
 // do not match the inverse, which is named "unitary"); a barrier is its own inverse. Measure and
-// reset, and channels, have no inverse: std::invalid_argument.
+// reset, and channels, have no inverse, nor has a conditional operation: std::invalid_argument.
 Operation inverse(const Operation& op);
 
 // The inverse circuit: the inverses of the operations in reverse order (same registers, classical
 // registers included). Throws
-// std::invalid_argument for a circuit with a measurement or reset.
+// std::invalid_argument for a circuit with a measurement, reset or condition.
 Circuit inverse(const Circuit& circuit);
 
 }  // namespace kraus::engine

@@ -13,7 +13,15 @@
 //  * a measurement followed by no other operation on its qubit does not change the state (read-outs
 //    come from the final state); a mid-circuit measurement is the non-selective measurement channel.
 //    Reset is the reset channel. No noise rule applies to measure, reset, barrier or explicit channels;
-//  * readout errors act on probabilities and counts (probabilities_with_readout), never on ρ.
+//  * readout errors act on probabilities and counts (probabilities_with_readout), never on ρ;
+//  * classical control (Operation::condition): a conditional operation's steps, and the noise the
+//    rules place after a conditional gate (it belongs to the gate), carry the condition; idle noise
+//    does not (the qubits idle or not). Layering takes a conditional operation as using its qubits
+//    and the bits of its condition, and a measurement as using its bit when a condition reads it,
+//    so a condition comes after the measurements that write its bits. Every recorded measurement
+//    (recorded_measurements, measurement.hpp) is a step with its classical bit (Step::clbit), also
+//    a final one. Only trajectories run conditions: every other executor refuses a program with
+//    any (require_unconditional), and fusion leaves conditional steps alone.
 // Each step holds its kernel call with its matrices in the kernels' layout (kraus/noise/kernel_call.hpp)
 // and the call of its adjoint map (for the adjoint gradient); a channel's kernel comes from the channel
 // table (ChannelSpec::kernel), an explicit channel's from its data (noise::detect_kernel), both decided
@@ -85,6 +93,11 @@ struct Step {
   // measurements and resets as their Kraus operators), null for gates: the state-vector executors
   // sample its Kraus operators (trajectories.hpp).
   std::shared_ptr<const noise::Channel> channel;
+  // A measurement step: the classical bit its outcome (the index of the Kraus operator |0><0|,
+  // |1><1| a trajectory picks) is written to; -1 for every other step.
+  int clbit = -1;
+  // Classical control: the step acts only when the condition holds (Operation::condition).
+  Condition condition;
 };
 
 struct Program {
@@ -92,6 +105,7 @@ struct Program {
   int num_parameters = 0;
   int num_features = 0;
   int amplitude_features = 0;  // 0: start from |0...0> (Circuit::set_amplitude_initial_state)
+  int num_clbits = 0;          // the circuit's classical bits (Step::clbit, Step::condition)
   std::vector<Angle> angles;
   std::vector<Step> steps;
   // What run() executes: the steps' calls with fixed runs fused (CompileOptions::fusion), in order;
@@ -123,9 +137,16 @@ struct Program {
   // for bind.
   void run_forward(const double* angle_values, std::vector<noise::KernelCall>& bound, noise::Complex* rho) const;
 
+  // True when a step is under classical control (only trajectories run such a program).
+  bool has_conditions() const;
+
  private:
   double amplitude_norm2(const double* x) const;  // |x|^2 of the amplitude features, checked
 };
+
+// Throws std::invalid_argument("classical control (if) needs the trajectory method: <executor> cannot
+// run it") when the program has conditions: every executor but trajectories calls it.
+void require_unconditional(const Program& program, const std::string& executor);
 
 // Compiles `circuit` under `model` (null: noiseless). The model is read here and not kept. Throws
 // noise::NoiseModelError for a rule whose channel does not fit its gate or cannot be built, and
@@ -133,8 +154,8 @@ struct Program {
 Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options = {});
 
 // Runs the program's forward schedule from its initial state on rho (which must have
-// program.num_qubits qubits). `theta` and `x` may be null when the program reads no parameters or
-// features.
+// program.num_qubits qubits); refuses a program with conditions (require_unconditional). `theta`
+// and `x` may be null when the program reads no parameters or features.
 void run(const Program& program, const double* theta, const double* x, DensityMatrix& rho);
 
 }  // namespace kraus::engine

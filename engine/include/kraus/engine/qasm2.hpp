@@ -20,8 +20,13 @@
 //    ln of a non-positive number, sqrt of a negative number and any non-finite result are errors.
 //  * Register broadcasting: `h q;`, `cx a, b;` (equal sizes), `cx a[0], b;`, `measure q -> c;`,
 //    `reset q;`, `barrier q, r[1];` (one barrier on every listed qubit).
-//  * Refused with a QasmError: classical control (`if`), `opaque` declarations, measure or reset in a
-//    gate body, a qubit used twice in one operation, redefining a gate, unknown names, wrong numbers
+//  * Classical control at top level: `if (c == n) qop;` with c a classical register, n a
+//    non-negative integer below 2^size(c), and qop a gate call, measure or reset (not a barrier, not
+//    another if); every operation qop expands to (broadcasts, user gates) carries the condition
+//    (Operation::condition; only trajectories run it). A broadcast measurement into the register the
+//    condition reads is refused (OpenQASM evaluates the condition once per statement).
+//  * Refused with a QasmError: classical control in a gate body, `opaque` declarations, measure or
+//    reset in a gate body, a qubit used twice in one operation, redefining a gate, unknown names, wrong numbers
 //    of parameters or qubits, out-of-range indices, broadcasts over registers of unequal sizes.
 //    Gate names are case-sensitive. `cnot` (an alias of gate_from_name) is not a qelib1.inc name
 //    and is not accepted.

@@ -66,12 +66,15 @@ NoiseCoverage noise_coverage(const Circuit& circuit, const noise::NoiseModel& mo
 
 // Resets `rho` (which must have circuit.num_qubits() qubits) to |0...0> and runs the circuit:
 // compile(circuit, model, options) then run(). `model` may be null for a noiseless run. A
-// parametrised circuit is refused (std::invalid_argument): run its program with parameter values.
+// parametrised circuit is refused (std::invalid_argument): run its program with parameter values;
+// so is a circuit with classical control (trajectories run it).
 void simulate(const Circuit& circuit, const noise::NoiseModel* model, DensityMatrix& rho,
               const CompileOptions& options = {});
 
 // The layer of each operation in the as-soon-as-possible layering (barriers and explicit channels
-// get the layer they align to; they occupy none), and the number of layers.
+// get the layer they align to; they occupy none), and the number of layers. Classical bits that a
+// condition reads are used like qubits: by the conditions that read them and the measurements that
+// write them.
 std::vector<int> asap_layers(const Circuit& circuit, int* num_layers);
 
 // rho's probabilities with the model's readout errors applied (plain probabilities without a model).

@@ -49,8 +49,9 @@ double expectation(const StateVector& psi, const PauliSum& observable);
 // Runs a noiseless program on psi (which must have program.num_qubits qubits): psi is set to the
 // program's initial state, then its gates run with consecutive gates fused into dense, diagonal or
 // monomial matrices on at most `fusion_max_qubits` qubits (1 to 4; 1 fuses only gates on the same
-// qubit). A program with any channel, mid-circuit measurement or reset is refused
-// (std::invalid_argument): run it as trajectories (trajectories.hpp) or on a density matrix.
+// qubit). A program with any channel, mid-circuit measurement, reset or condition (classical
+// control) is refused (std::invalid_argument): run it as trajectories (trajectories.hpp) or, without
+// conditions, on a density matrix.
 void run(const Program& program, const double* theta, const double* x, StateVector& psi, int fusion_max_qubits = 2);
 
 // The value <psi|O|psi> of a noiseless program at (theta, x) and its gradient d/dtheta_p (`gradient`
@@ -60,8 +61,8 @@ void run(const Program& program, const double* theta, const double* x, StateVect
 // (Angle::term_derivative). The backward pass is trajectory_gradient's (trajectories.hpp): the
 // un-applies between reads of the state run fused and chunked, and the derivatives of a run of
 // commuting rotations (a layer of 1-qubit rotations) are read in one pass. Memory: three state vectors
-// (require_memory). A program with channels is refused (std::invalid_argument), as is an observable on
-// qubits the program lacks.
+// (require_memory). A program with channels or conditions is refused (std::invalid_argument), as is
+// an observable on qubits the program lacks.
 double adjoint_gradient(const Program& program, const double* theta, const double* x, const PauliSum& observable,
                         double* gradient);
 

@@ -14,6 +14,13 @@
 // the exact p_a. Gates and the operators picked from the bounds wait in a queue and are fused into
 // matrices on at most fusion_max_qubits qubits when the state is next needed.
 //
+// Classical control: each trajectory keeps the program's classical bits (zero at the start); a
+// measurement step writes its sampled outcome to its bit (Step::clbit), and a conditional step acts
+// only when the bits hold its condition's value, read when the walk reaches it. A step whose
+// condition fails draws no random number (it is skipped as a whole), which keeps every draw a
+// function of the trajectory's own history. Readout errors act on the final read-outs (probabilities,
+// shots), not on the outcomes conditions read.
+//
 // Random numbers: trajectory t draws from its own generator seeded by (seed, t) (splitmix64), in
 // the order of the program's steps, so a trajectory's result depends on (seed, t) only. Results are
 // combined in trajectory order: the same for any number of threads. Below kTrajectoryParallelQubits
@@ -27,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "kraus/engine/measurement.hpp"
 #include "kraus/engine/observables.hpp"
 #include "kraus/engine/program.hpp"
 #include "kraus/noise/readout.hpp"
@@ -50,6 +58,11 @@ struct TrajectoryOptions {
   std::uint64_t shots = 0;
   // Readout errors applied to the probabilities and to every shot's bits (empty: none).
   noise::ReadoutModel readout;
+  // With shots: the map of the circuit's classical bits (measurement_map(circuit, true)), so that
+  // each shot is also counted by its classical-bit key in TrajectoryResult::clbit_counts; a recorded
+  // bit takes the trajectory's value, a final measurement's bit its qubit in the shot (after readout
+  // errors, drawn per trajectory from its own generator after its shots). Empty: no clbit_counts.
+  MeasurementMap measurement;
   // The fused matrices' largest size in qubits, 1 to 4. Default 2 (bench/: fastest at 16-20 qubits).
   int fusion_max_qubits = 2;
   // Called on the calling thread after each round with the trajectories done and the total (for
@@ -77,6 +90,9 @@ struct TrajectoryResult {
   std::vector<double> probabilities, probability_errors;
   // With options.shots: outcome (bit q = qubit q, after readout errors) -> count.
   std::map<std::uint64_t, std::uint64_t> counts;
+  // With options.shots and options.measurement: classical-bit key (MeasurementMap::key, Aer's
+  // format) -> count.
+  std::map<std::string, std::uint64_t> clbit_counts;
   // Channel decisions that read the state (a reduced density matrix), over all trajectories, and
   // all channel decisions.
   std::uint64_t state_reads = 0, channel_decisions = 0;
@@ -114,8 +130,8 @@ struct TrajectoryGradientResult {
 
 // The values and the Jacobian of the observables at (theta, x) by options.trajectories
 // trajectories (the same branches as run_trajectories with the same seed). The options' probabilities,
-// shots and readout must be unset. Programs with angle-dependent channels are refused
-// (std::invalid_argument), as are the cases run_trajectories refuses. Memory: per worker the state,
+// shots and readout must be unset. Programs with angle-dependent channels or classical control are
+// refused (std::invalid_argument), as are the cases run_trajectories refuses. Memory: per worker the state,
 // one state per observable and a scratch state, plus the saved states.
 TrajectoryGradientResult trajectory_gradient(const Program& program, const double* theta, const double* x,
                                              const std::vector<PauliSum>& observables,

@@ -76,7 +76,8 @@ struct TranspileResult {
 // qubits: "operation 3: cx on qubits 0, 3: device qubits 0 and 3 are not coupled (use --route)"); a
 // 3+-qubit gate with a coupling map (decompose first: translation does that when a basis is given; with a
 // coupling map but no basis, 3-qubit gates are an error too); a 2+-qubit kUnitary in translation (not
-// supported yet); a disconnected coupling map that has no connected set of n qubits. Throws
+// supported yet); a circuit with classical control (if: not supported yet); a disconnected coupling map that
+// has no connected set of n qubits. Throws
 // std::runtime_error when routing passes its step limit.
 TranspileResult transpile(const Circuit& circuit, const TranspileOptions& options);
 

@@ -100,8 +100,8 @@ struct ZneResult {
 // Mitigated expectation values of several observables: every scaled circuit is simulated once into
 // one density matrix (`workspace` when given, with the circuit's qubit count; else one allocated
 // here) and all observables are read from it. `model` may be null (then the values are noiseless
-// and scale-noise is refused). Throws std::invalid_argument for invalid options (IsValid's message),
-// UnfoldableCircuitError, noise::NoiseModelError / std::invalid_argument from scaling the model,
+// and scale-noise is refused). Throws std::invalid_argument for invalid options (IsValid's message)
+// and for a circuit with classical control (only trajectories run it), UnfoldableCircuitError, noise::NoiseModelError / std::invalid_argument from scaling the model,
 // ExtrapolationError from the fit.
 std::vector<ZneResult> mitigate(const engine::Circuit& circuit, const noise::NoiseModel* model,
                                 const std::vector<engine::PauliSum>& observables, const ZneOptions& options,

@@ -79,7 +79,8 @@ struct GradientOptions {
 class CircuitFunction {
  public:
   // Compiles the circuit with the model's channels (the model is read here and not kept). Throws
-  // std::invalid_argument (bad options, observables on missing qubits) or noise::NoiseModelError.
+  // std::invalid_argument (bad options, observables on missing qubits, classical control: only
+  // trajectories run it) or noise::NoiseModelError.
   CircuitFunction(const engine::Circuit& circuit, std::vector<engine::PauliSum> observables,
                   const noise::NoiseModel* model = nullptr, GradientOptions options = {});
   ~CircuitFunction();
