@@ -683,11 +683,14 @@ void pair_moves(double* x, const Layout& l, const PairMoves& pm, bool real, bool
   pair_moves_k<1, v4d>(x, l, pm, real, begin, end);
 }
 
-// The dense matrix of a diagonal (perm null) or monomial call.
-void dense_of_sparse(int k, const Complex* value, const int* perm, Complex* m) {
-  const int dim = 1 << k;
-  std::fill(m, m + dim * dim, Complex(0.0, 0.0));
-  for (int r = 0; r < dim; ++r) m[r * dim + (perm != nullptr ? perm[r] : r)] = value[r];
+// A diagonal (perm null) or monomial call as its dense matrix, on the dense kernels.
+void apply_sparse_as_dense(const VectorCall& call, const int* perm, bool real, double* x, int n) {
+  const int dim = 1 << call.k;
+  Complex m[256];  // zeros
+  for (int r = 0; r < dim; ++r) {
+    m[r * dim + (perm != nullptr ? perm[r] : r)] = call.matrix[static_cast<std::size_t>(r)];
+  }
+  apply_dense(call.qubits, call.k, m, real, x, n);
 }
 
 // Diagonal (perm null) or monomial calls. From 2 qubits, those that change more than half the
@@ -702,15 +705,11 @@ void apply_sparse(const VectorCall& call, const int* perm, double* x, int n) {
   bool real = true;
   for (int r = 0; r < (1 << k); ++r) real = real && value[r].imag() == 0.0;
   const bool has0 = std::find(call.qubits, call.qubits + k, 0) != call.qubits + k;
-  Complex dense[256];
   if (!has0) {
     const Layout l = normal_layout(call.qubits, k);
     const Moves mv = make_moves(l, k, value, perm);
     if (mv.count == 0) return;
-    if (k >= 2 && 2 * mv.count > (1 << k)) {
-      dense_of_sparse(k, value, perm, dense);
-      return apply_dense(call.qubits, k, dense, real, x, n);
-    }
+    if (k >= 2 && 2 * mv.count > (1 << k)) return apply_sparse_as_dense(call, perm, real, x, n);
     // A diagonal reads and writes each member in place.
     const bool in_place = perm == nullptr;
     const bool wide = wide_runs(l, n, k, false);
@@ -719,10 +718,7 @@ void apply_sparse(const VectorCall& call, const int* perm, double* x, int n) {
     });
     return;
   }
-  if (k >= 2) {
-    dense_of_sparse(k, value, perm, dense);
-    return apply_dense(call.qubits, k, dense, real, x, n);
-  }
+  if (k >= 2) return apply_sparse_as_dense(call, perm, real, x, n);
   const Layout l = pair_layout(call.qubits, k);
   const bool wide = wide_runs(l, n, k, true);
   std::vector<PairMoves> pm(1);
