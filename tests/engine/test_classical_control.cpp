@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/noisy_reference.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/measurement.hpp"
 #include "kraus/engine/observables.hpp"
@@ -36,14 +37,7 @@ namespace noise = kraus::noise;
 using cx = std::complex<double>;
 
 // Gate matrices written out here (first listed qubit = least significant bit).
-arma::cx_mat mat2(cx a, cx b, cx c, cx d) {
-  arma::cx_mat m(2, 2);
-  m(0, 0) = a;
-  m(0, 1) = b;
-  m(1, 0) = c;
-  m(1, 1) = d;
-  return m;
-}
+using kraus::test::noisy::mat2;
 const arma::cx_mat kX = mat2(0, 1, 1, 0);
 const arma::cx_mat kZ = mat2(1, 0, 0, -1);
 const arma::cx_mat kH = mat2(1, 1, 1, -1) / std::sqrt(2.0);
