@@ -88,6 +88,7 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
   }
   REQUIRE(exact_z0.size() == 28);
   std::set<std::string> keys;
+  bool allocated_8 = false;  // rows come in grid order: the density matrix first at each qubit count
   for (const auto& row : t.rows) {
     CAPTURE(key(row));
     keys.insert(key(row));
@@ -130,9 +131,13 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
     CHECK(row.at("state_bytes") == std::to_string(16ULL << (2 * n)));
     CHECK(num(row, "peak_rss_bytes") >= num(row, "state_bytes"));
     CHECK(num(row, "peak_rss_bytes") >= num(row, "peak_rss_increase_bytes"));
-    if (n == 8 && row.at("peak_rss_reset") == "1") {
+    // The first density-matrix row of 8 qubits allocated the state (1 MiB): its peak shows it. Later
+    // rows of that size reuse it, and their RSS may have fallen below the baseline since (the epoch's
+    // buffers are trimmed; a sanitizer's allocator returns memory on its own schedule).
+    if (n == 8 && !allocated_8 && row.at("peak_rss_reset") == "1") {
       CHECK(num(row, "peak_rss_increase_bytes") >= 0.5 * num(row, "state_bytes"));
     }
+    if (n == 8) allocated_8 = true;
     CHECK(std::fabs(num(row, "trace") - 1.0) < 1e-12);
     // The epoch: 4 samples (--quick), one forward and one adjoint backward pass each.
     CHECK(row.at("epoch_samples") == "4");
