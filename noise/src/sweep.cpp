@@ -231,8 +231,11 @@ void split_over_threads(std::uint64_t count, int threads, const Body& body) {
 // The calls were checked by run_sweeps, so each call is detail::apply_unchecked.
 // With `checkpoint`, every group is also written there as gathered (the state before the sweep),
 // mirrors included: no separate pass to copy the state.
+// With `points` (positions in `local`), the tiles after each point's call also go to kept[k], at the
+// tile's place in the order of the groups (mirrors not written).
 void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Complex* rho, int threads,
-               std::vector<Complex>& scratch, bool hermitian, Complex* checkpoint) {
+               std::vector<Complex>& scratch, bool hermitian, Complex* checkpoint,
+               const std::vector<std::size_t>* points, Complex* const* kept) {
   const GroupOrder groups(g, hermitian);
   const std::size_t per_thread = g.num_tiles * g.tile_elems;
   split_over_threads(groups.count, threads, [&](int thread, std::uint64_t begin, std::uint64_t end) {
@@ -244,7 +247,14 @@ void run_tiled(const TileGroups& g, const std::vector<KernelCall>& local, Comple
       gather(g, rho, base, tile);
       if (checkpoint != nullptr) scatter(g, tile, checkpoint, base, mirrored, mirror_base);
       for (std::size_t t = 0; t < g.num_tiles; ++t) {
-        for (const KernelCall& call : local) detail::apply_unchecked(call, tile + t * g.tile_elems, g.b);
+        Complex* const at = tile + t * g.tile_elems;
+        std::size_t next = 0;
+        for (std::size_t pos = 0; pos < local.size(); ++pos) {
+          detail::apply_unchecked(local[pos], at, g.b);
+          if (points != nullptr && next < points->size() && (*points)[next] == pos) {
+            std::copy(at, at + g.tile_elems, kept[next++] + (k * g.num_tiles + t) * g.tile_elems);
+          }
+        }
       }
       scatter(g, tile, rho, base, mirrored, mirror_base);
     }
@@ -445,8 +455,110 @@ std::vector<Sweep> plan_sweeps(const KernelCall* calls, std::size_t count, int n
   return plan;
 }
 
+bool commutes_with_derivation(const KernelCall& call, std::uint64_t x_mask, std::uint64_t z_mask) {
+  detail::validate_targets(kMaxQubits, call.qubits, call.k, 3);
+  const std::uint64_t call_mask = qubit_mask(call), p_mask = x_mask | z_mask;
+  if ((call_mask & p_mask) == 0) return true;
+  const std::vector<int> qubits = mask_qubits(call_mask | p_mask);
+  if (qubits.size() > 4) return false;
+  const int u = static_cast<int>(qubits.size());
+  const std::size_t dim = std::size_t{1} << u, len = dim * dim;
+  const KernelCall local = localize(call, qubits);
+  const std::uint64_t xm = localize_mask(x_mask, qubits), zm = localize_mask(z_mask, qubits);
+  // i[P, H] for Hermitian H (column-major): (PH)(r, c) = ω s(r^x) H(r^x, c), (HP)(r, c) = ω s(c) H(r, c^x).
+  const Complex omega = i_power(popcount(xm & zm));
+  const auto sign = [&](std::size_t b) { return (popcount(b & zm) & 1) ? -1.0 : 1.0; };
+  const auto derivation = [&](const std::vector<Complex>& h, std::vector<Complex>& out) {
+    for (std::size_t c = 0; c < dim; ++c) {
+      for (std::size_t r = 0; r < dim; ++r) {
+        out[r + c * dim] = Complex(0.0, 1.0) * omega *
+                           (sign(r ^ xm) * h[(r ^ xm) + c * dim] - sign(c) * h[r + (c ^ xm) * dim]);
+      }
+    }
+  };
+  std::vector<Complex> h(len), ch(len), lhs(len), rhs(len);
+  // The Hermitian basis: E_aa, E_ab + E_ba and i(E_ab - E_ba) for a < b.
+  for (std::size_t a = 0; a < dim; ++a) {
+    for (std::size_t b = a; b < dim; ++b) {
+      for (int part = 0; part < (a == b ? 1 : 2); ++part) {
+        std::fill(h.begin(), h.end(), Complex(0.0, 0.0));
+        h[a + b * dim] = part == 0 ? Complex(1.0, 0.0) : Complex(0.0, 1.0);
+        h[b + a * dim] += std::conj(h[a + b * dim]);
+        if (a == b) h[a + a * dim] = 1.0;
+        derivation(h, lhs);
+        detail::apply_unchecked(local, lhs.data(), u);  // call(i[P, H])
+        ch = h;
+        detail::apply_unchecked(local, ch.data(), u);
+        derivation(ch, rhs);  // i[P, call(H)]
+        for (std::size_t e = 0; e < len; ++e) {
+          if (std::abs(lhs[e] - rhs[e]) > 1e-12) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+std::vector<std::size_t> derivative_points(Sweep& sweep, const KernelCall* calls, const CallDerivative* derivatives,
+                                           const char* varies) {
+  if (calls == nullptr || derivatives == nullptr || varies == nullptr) {
+    throw std::invalid_argument("call, derivative or varies pointer is null");
+  }
+  using Kind = CallDerivative::Kind;
+  for (std::size_t i : sweep.calls) {
+    if (derivatives[i].kind == Kind::kSuperoperator) {
+      throw std::invalid_argument("the derivative of call " + std::to_string(i) +
+                                  " needs the state before it, not a derivative point");
+    }
+  }
+  // Whether call i lets the derivative of rotation r move past it.
+  const auto moves_through = [&](std::size_t i, std::size_t r) {
+    const CallDerivative& dr = derivatives[r];
+    if ((qubit_mask(calls[i]) & (dr.x_mask | dr.z_mask)) == 0) return true;
+    const CallDerivative& di = derivatives[i];
+    if (di.kind == Kind::kPauliRotation) {
+      return (popcount((dr.x_mask & di.z_mask) ^ (dr.z_mask & di.x_mask)) & 1) == 0;
+    }
+    if (varies[i] != 0) return false;
+    return commutes_with_derivation(calls[i], dr.x_mask, dr.z_mask);
+  };
+  // List scheduling: take every call whose earlier calls on its qubits are taken and that the
+  // pending derivatives move through; when none is left, read the pending ones (a point).
+  std::vector<std::size_t> order, points, pending, left = sweep.calls, waiting;
+  while (!left.empty()) {
+    std::uint64_t blocked = 0;
+    waiting.clear();
+    for (std::size_t i : left) {
+      bool take = (qubit_mask(calls[i]) & blocked) == 0;
+      for (std::size_t j = 0; take && j < pending.size(); ++j) take = moves_through(i, pending[j]);
+      if (!take) {
+        blocked |= qubit_mask(calls[i]);
+        waiting.push_back(i);
+        continue;
+      }
+      order.push_back(i);
+      if (derivatives[i].kind == Kind::kPauliRotation) pending.push_back(i);
+    }
+    if (waiting.size() == left.size()) {  // nothing taken: pending is not empty, as the first call was ready
+      points.push_back(order.size() - 1);
+      pending.clear();
+    }
+    left.swap(waiting);
+  }
+  if (!pending.empty()) points.push_back(order.size() - 1);
+  sweep.calls = std::move(order);
+  return points;
+}
+
+std::size_t point_elems(const Sweep& sweep, int num_qubits) {
+  checked_sweep_mask(sweep, num_qubits);
+  const TileGroups g = tile_groups(sweep.qubits, num_qubits);
+  return static_cast<std::size_t>(GroupOrder(g, /*hermitian=*/true).count) * g.num_tiles * g.tile_elems;
+}
+
 void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits,
-                bool hermitian, Complex* const* checkpoints) {
+                bool hermitian, Complex* const* checkpoints, const std::vector<std::size_t>* points,
+                Complex* const* kept) {
   detail::validate_state(rho, num_qubits);
   if (!plan.empty() && calls == nullptr) throw std::invalid_argument("kernel call pointer is null");
   // Checked before any work, so that nothing throws inside the parallel loops.
@@ -455,7 +567,14 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
     const std::uint64_t set = checked_sweep_mask(sweep, num_qubits);
     for (std::size_t i : sweep.calls) check_call_in(calls[i], set, num_qubits, i);
     const int b = static_cast<int>(sweep.qubits.size());
-    if (sweep.calls.size() > 1 && b < num_qubits) {
+    const bool with_points = points != nullptr && !points[&sweep - plan.data()].empty();
+    if (with_points) {
+      if (kept == nullptr || !hermitian) throw std::invalid_argument("derivative points need buffers and a Hermitian run");
+      for (std::size_t pos : points[&sweep - plan.data()]) {
+        if (pos >= sweep.calls.size()) throw std::invalid_argument("derivative point past its sweep's calls");
+      }
+    }
+    if ((sweep.calls.size() > 1 && b < num_qubits) || with_points) {
       const int extra = std::min(num_qubits, 2) - popcount(set & 3);
       scratch_elems = std::max(scratch_elems, std::size_t{1} << (2 * b + extra));
     }
@@ -463,11 +582,13 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
   const int threads = sweep_threads(num_qubits);
   // Allocated once for all sweeps: fresh pages are slow on first touch.
   std::vector<Complex> scratch(scratch_elems * static_cast<std::size_t>(threads));
+  std::size_t first_point = 0;
   for (std::size_t p = 0; p < plan.size(); ++p) {
     const Sweep& sweep = plan[p];
     Complex* checkpoint = checkpoints != nullptr ? checkpoints[p] : nullptr;
     const int b = static_cast<int>(sweep.qubits.size());
-    if (sweep.calls.size() == 1 || b >= num_qubits) {
+    const std::vector<std::size_t>* sweep_points = points != nullptr && !points[p].empty() ? &points[p] : nullptr;
+    if (sweep_points == nullptr && (sweep.calls.size() == 1 || b >= num_qubits)) {
       if (checkpoint != nullptr) copy_state(rho, checkpoint, num_qubits);
       for (std::size_t i : sweep.calls) apply(calls[i], rho, num_qubits);
       continue;
@@ -475,14 +596,27 @@ void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex
     std::vector<KernelCall> local;
     local.reserve(sweep.calls.size());
     for (std::size_t i : sweep.calls) local.push_back(localize(calls[i], sweep.qubits));
-    run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch, hermitian, checkpoint);
+    run_tiled(tile_groups(sweep.qubits, num_qubits), local, rho, threads, scratch, hermitian, checkpoint,
+              sweep_points, sweep_points != nullptr ? kept + first_point : nullptr);
+    if (sweep_points != nullptr) first_point += sweep_points->size();
   }
 }
 
 void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCall* adjoints,
-                    const CallDerivative* derivatives, const Complex* before, Complex* sigma, int num_qubits,
+                    const CallDerivative* derivatives, const GradientStates& states, Complex* sigma, int num_qubits,
                     double* gradient, std::vector<Complex>& scratch) {
-  detail::validate_state(before, num_qubits);
+  const bool kept = states.before == nullptr;  // read at the kept derivative points
+  if (kept) {
+    if (states.points == nullptr || states.kept == nullptr) throw std::invalid_argument("no states to read");
+    for (std::size_t k = 0; k < states.points->size(); ++k) {
+      if ((*states.points)[k] >= sweep.calls.size() || (k > 0 && (*states.points)[k] <= (*states.points)[k - 1])) {
+        throw std::invalid_argument("derivative points out of order or past the sweep's calls");
+      }
+      if (states.kept[k] == nullptr) throw std::invalid_argument("kept point buffer is null");
+    }
+  } else {
+    detail::validate_state(states.before, num_qubits);
+  }
   detail::validate_state(sigma, num_qubits);
   if (calls == nullptr || adjoints == nullptr || derivatives == nullptr || gradient == nullptr) {
     throw std::invalid_argument("null call, adjoint, derivative or gradient pointer");
@@ -521,20 +655,33 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
       ld.x_mask = localize_mask(d.x_mask, sweep.qubits);
       ld.z_mask = localize_mask(d.z_mask, sweep.qubits);
     } else if (d.kind == CallDerivative::Kind::kSuperoperator) {
+      if (kept) {
+        throw std::invalid_argument("the derivative of call " + std::to_string(i) +
+                                    " needs the state before it, not a derivative point");
+      }
       ld.derivative = local_form(d.derivative, i);
     }
     if (d.kind != CallDerivative::Kind::kNone) differentiated.push_back(pos);
     local_derivative.push_back(ld);
   }
   const std::size_t num_diff = differentiated.size();
-  const std::size_t forward_end = num_diff == 0 ? 0 : differentiated.back() + 1;
+  // From the state before: ρ is recomputed up to the last differentiated call.
+  const std::size_t forward_end = num_diff == 0 || kept ? 0 : differentiated.back() + 1;
+  // At kept points: the differentiated calls (by their index in `differentiated`) read at each point.
+  std::vector<std::vector<std::size_t>> read_at(kept ? states.points->size() : 0);
+  for (std::size_t j = 0, k = 0; kept && j < num_diff; ++j) {
+    while (k < read_at.size() && (*states.points)[k] < differentiated[j]) ++k;
+    if (k == read_at.size()) throw std::invalid_argument("a rotation after the sweep's last derivative point");
+    read_at[k].push_back(j);
+  }
   const TileGroups g = tile_groups(sweep.qubits, num_qubits);
   const GroupOrder groups(g, /*hermitian=*/true);
   const int threads = sweep_threads(num_qubits);
   const std::size_t dim = std::size_t{1} << g.b, group_elems = g.num_tiles * g.tile_elems;
   // Per thread: the state's group, the observable's group, the state after (or, for a superoperator
   // derivative, before) every differentiated call of one tile, and rotation_tile_gradient's signs.
-  const std::size_t per_thread = 2 * group_elems + num_diff * g.tile_elems + dim;
+  const std::size_t num_saved = kept ? 0 : num_diff;
+  const std::size_t per_thread = 2 * group_elems + num_saved * g.tile_elems + dim;
   if (scratch.size() < per_thread * static_cast<std::size_t>(threads)) scratch.resize(per_thread * threads);
   // Partial sums in fixed chunks of groups, added in chunk order: the gradient does not depend on the
   // number of threads.
@@ -544,7 +691,7 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
     Complex* rho_group = scratch.data() + per_thread * static_cast<std::size_t>(thread);
     Complex* sigma_group = rho_group + group_elems;
     Complex* saved = sigma_group + group_elems;
-    double* signs = reinterpret_cast<double*>(saved + num_diff * g.tile_elems);  // 2·dim
+    double* signs = reinterpret_cast<double*>(saved + num_saved * g.tile_elems);  // 2·dim
     for (std::uint64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
       double* sum = sums.data() + chunk * num_diff;
       for (std::uint64_t k = groups.count * chunk / chunks; k < groups.count * (chunk + 1) / chunks; ++k) {
@@ -553,7 +700,7 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
         // Tr(A B) over a mirrored pair of tiles is twice the real part of one tile's sum.
         const double weight = mirrored ? 2.0 : 1.0;
         const bool hermitian_tile = groups.mirror && !mirrored;
-        if (num_diff > 0) gather(g, before, base, rho_group);
+        if (num_diff > 0 && !kept) gather(g, states.before, base, rho_group);
         // Over the whole register the observable is worked on in place.
         Complex* obs_group = whole ? sigma : sigma_group;
         if (!whole) gather(g, sigma, base, sigma_group);
@@ -576,9 +723,18 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
             }
           }
           next = num_diff;
+          std::size_t point = read_at.size();
           for (std::size_t pos = local.size(); pos-- > 0;) {
+            if (kept && point > 0 && (*states.points)[point - 1] == pos) {  // the rotations read here
+              --point;
+              const Complex* at = states.kept[point] + (k * g.num_tiles + t) * g.tile_elems;
+              for (std::size_t j : read_at[point]) {
+                const LocalDerivative& d = local_derivative[differentiated[j]];
+                sum[j] += weight * rotation_tile_gradient(at, obs, dim, d.x_mask, d.z_mask, hermitian_tile, signs);
+              }
+            }
             const LocalDerivative& d = local_derivative[pos];
-            if (d.kind != CallDerivative::Kind::kNone) {
+            if (!kept && d.kind != CallDerivative::Kind::kNone) {
               Complex* state = state_of(--next);
               double value = 0.0;
               if (d.kind == CallDerivative::Kind::kPauliRotation) {

@@ -59,10 +59,11 @@ struct Workspace {
   std::vector<noise::KernelCall> bound, bound_adjoint;
   std::vector<noise::CallDerivative> derivatives;
   std::vector<double> call_grads;
-  // Stored states, one contiguous block each: slot i at slots[i·d²], checkpoint i likewise; where
-  // run_sweeps stores the state before each piece (null: not stored).
+  // What the adjoint method keeps: `slots` the arena of one segment's pieces (Impl::piece_offset),
+  // checkpoint i at checkpoints[i·d²]; for run_sweeps, where each piece's state before it goes (null:
+  // not kept) and the buffers of its derivative points.
   std::vector<Complex> slots, checkpoints;
-  std::vector<Complex*> stored;
+  std::vector<Complex*> stored, kept;
   std::vector<Complex> tiles;  // noise::sweep_gradient's scratch
   std::vector<double> angles, theta, values, weights, angle_grads;
 };
@@ -74,10 +75,15 @@ struct CircuitFunction::Impl {
   int num_features = 0;
   engine::Program program;
   // The adjoint method runs the program's fused forward schedule (Program::forward) in pieces, the
-  // program's cache-blocked sweeps grown and cut (plan_adjoint); the state before each piece is
-  // stored (or recomputed from checkpoints), and noise::sweep_gradient carries the observable back
-  // through one piece at a time.
+  // program's cache-blocked sweeps grown (plan_adjoint). The forward pass keeps each piece's tiles at
+  // its derivative points (noise::derivative_points: where its rotations' derivatives can be read),
+  // or, for a piece with an angle-dependent channel, the state before it; noise::sweep_gradient then
+  // carries the observable back through one piece at a time, reading the derivatives there.
   std::vector<noise::Sweep> adjoint_plan;
+  std::vector<char> piece_recompute;                      // the state before the piece is kept
+  std::vector<std::vector<std::size_t>> piece_points;     // else its derivative points
+  std::vector<std::size_t> piece_point_elems;             // and the elements of each
+  std::vector<noise::CallDerivative> derivative_kinds;    // by call: kind and Pauli masks
   std::vector<int> diff_calls;        // call indices of the differentiable calls (parametrised steps)
   std::vector<int> shift_rotations;   // step indices of differentiable rotations (parameter shift)
   bool param_channels = false;
@@ -85,11 +91,12 @@ struct CircuitFunction::Impl {
   GradientOptions options;
   std::atomic<std::int64_t> evaluations{0};
 
-  // Memory plan: segment i covers pieces [seg_begin[i], seg_begin[i+1]) of adjoint_plan, at most
-  // seg_len of them. One segment: the state before every piece is stored by the forward pass. Several:
-  // the forward pass stores the state before each segment (a checkpoint), and the backward pass
-  // recomputes a segment's pieces from it.
-  int seg_len = 0;
+  // Memory plan: segment i covers pieces [seg_begin[i], seg_begin[i+1]) of adjoint_plan; what they
+  // keep lies in one arena of arena_elems elements, piece p's at piece_offset[p]. One segment: the
+  // forward pass keeps everything. Several: the forward pass stores the state before each segment (a
+  // checkpoint), and the backward pass recomputes a segment's pieces from it.
+  std::vector<std::uint64_t> piece_offset;
+  std::uint64_t arena_elems = 0;
   std::vector<int> seg_begin;
 
   std::mutex pool_mutex;
@@ -107,7 +114,6 @@ struct CircuitFunction::Impl {
   }
   void ensure_adjoint_buffers(Workspace& ws);
   void copy_state(const Complex* from, Complex* to) const;
-  Complex* slot(Workspace& ws, int i) const { return ws.slots.data() + static_cast<std::size_t>(i) * d * d; }
   Complex* checkpoint(Workspace& ws, int i) const {
     return ws.checkpoints.data() + static_cast<std::size_t>(i) * d * d;
   }
@@ -177,7 +183,7 @@ struct CircuitFunction::Impl {
 
   // Runs pieces [begin, end) of adjoint_plan on ws.state (angles bound), storing the state before
   // each piece in slot (piece - begin) when `store`.
-  void run_pieces(Workspace& ws, int begin, int end, bool store);
+  void run_pieces(Workspace& ws, int begin, int end);
 
   void read_values(const Workspace& ws, double* values) const;
 

@@ -81,22 +81,21 @@ std::unique_ptr<Workspace> CircuitFunction::Impl::acquire() {
 }
 
 void CircuitFunction::Impl::ensure_adjoint_buffers(Workspace& ws) {
-  const std::size_t num_slots = static_cast<std::size_t>(seg_len);
   const std::size_t num_checkpoints = seg_begin.size() >= 2 ? seg_begin.size() - 2 : 0;
   const std::uint64_t dd = d * d;
   std::uint64_t missing = 0;
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
   if (ws.obs.size() != dd) missing += state_bytes;
-  if (ws.slots.size() != num_slots * dd) missing += num_slots * state_bytes;
+  if (ws.slots.size() != arena_elems) missing += arena_elems * sizeof(Complex);
   if (ws.checkpoints.size() != num_checkpoints * dd) missing += num_checkpoints * state_bytes;
   if (missing == 0) return;
   engine::require_memory(n, missing);
   // Value-initialised: the pages are touched once, here, and reused by every later evaluation.
   if (ws.obs.size() != dd) ws.obs.assign(dd, Complex(0.0, 0.0));
-  if (ws.slots.size() != num_slots * dd) {
+  if (ws.slots.size() != arena_elems) {
     ws.slots.clear();
     ws.slots.shrink_to_fit();
-    ws.slots.assign(num_slots * dd, Complex(0.0, 0.0));
+    ws.slots.assign(arena_elems, Complex(0.0, 0.0));
   }
   if (ws.checkpoints.size() != num_checkpoints * dd) {
     ws.checkpoints.clear();

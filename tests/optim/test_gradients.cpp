@@ -156,7 +156,7 @@ TEST_CASE("optim: the adjoint method with checkpoints equals the stored-state pa
   optim::CircuitFunction full(c, obs, &model);
   REQUIRE(full.num_parametrized_rotations() > 16);
   optim::GradientOptions small;
-  small.adjoint_memory_bytes = 4 * engine::density_matrix_bytes(n);  // forces segments
+  small.adjoint_memory_bytes = 8 * engine::density_matrix_bytes(n);  // forces segments (16 pieces)
   optim::CircuitFunction seg(c, obs, &model, small);
   const Jac a = jacobian_of(full, theta, {}, 1, GradientMethod::kAdjoint);
   const Jac b = jacobian_of(seg, theta, {}, 1, GradientMethod::kAdjoint);

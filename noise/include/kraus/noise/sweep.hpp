@@ -53,10 +53,14 @@ std::vector<Sweep> plan_sweeps(const KernelCall* calls, std::size_t count, int n
 // program); then a sweep whose qubits include 0 and 1 computes only one tile of each pair of mirrored
 // tiles (half its arithmetic and reads) and writes the other as its conjugate transpose.
 // `checkpoints`: null, or one pointer per sweep; a non-null checkpoints[i] (a 4^n buffer) receives the
-// state before sweep i (the adjoint method's stored states). Throws std::invalid_argument for a bad
-// buffer, or a sweep whose calls leave its qubit set.
+// state before sweep i (the adjoint method's stored states). `points`: null, or one vector per sweep
+// of derivative points (derivative_points; empty: none), whose tiles go to `kept` (one buffer of
+// point_elems per point, the points of all sweeps in order); a sweep with points runs tile by tile
+// even when it holds one call. Throws std::invalid_argument for a bad buffer, or a sweep whose calls
+// leave its qubit set.
 void run_sweeps(const std::vector<Sweep>& plan, const KernelCall* calls, Complex* rho, int num_qubits,
-                bool hermitian = false, Complex* const* checkpoints = nullptr);
+                bool hermitian = false, Complex* const* checkpoints = nullptr,
+                const std::vector<std::size_t>* points = nullptr, Complex* const* kept = nullptr);
 
 // The derivative of a call with respect to its angle θ, for sweep_gradient.
 struct CallDerivative {
@@ -72,24 +76,59 @@ struct CallDerivative {
   KernelCall derivative;
 };
 
+// Whether the call maps the derivation of a Pauli rotation through: call([P, ρ]) = [P, call(ρ)] for
+// every ρ, P = X^x Z^z (up to its phase) on the masks' qubits. Then the derivative of a rotation by
+// P can be read after the call: Tr(σ' · -i/2 [P, ρ]) = Tr(σ · -i/2 [P, call(ρ)]) with σ' =
+// call†(σ). True when the qubits are disjoint; otherwise tested on a Hermitian basis of the qubits
+// of P and the call (false beyond 4 of them). Unitaries that commute with P do this, and channels
+// covariant under the rotation: depolarising for every P, dephasing and amplitude damping for Z.
+bool commutes_with_derivation(const KernelCall& call, std::uint64_t x_mask, std::uint64_t z_mask);
+
+// The derivative points of a sweep for the adjoint method: positions p (ascending) in sweep.calls,
+// each standing for the state after the call at p. Every differentiated Pauli rotation of the sweep
+// is read at the first point at or after it, which its derivative moves to (every call in between
+// commutes with its derivation). To need few points, the sweep's calls are reordered, a call moving
+// only past calls on other qubits: each round takes, in order, every call whose earlier calls on its
+// qubits are taken and which the pending derivatives move through; a round that takes nothing
+// places a point. A call with a Pauli-rotation derivative lets a derivative through when the two
+// Pauli strings commute; another varying call (varies[i] != 0: its matrix changes between runs and
+// is not read here) never; a fixed call by commutes_with_derivation. Throws std::invalid_argument for
+// a null pointer or a kSuperoperator derivative (that needs the state before its call: recompute
+// such a sweep).
+std::vector<std::size_t> derivative_points(Sweep& sweep, const KernelCall* calls, const CallDerivative* derivatives,
+                                           const char* varies);
+
+// The elements of one kept point of a sweep on n qubits: the tiles that run_sweeps computes (one of
+// each mirrored pair of a Hermitian run), in the order it computes them.
+std::size_t point_elems(const Sweep& sweep, int num_qubits);
+
+// The states sweep_gradient reads: the state before the sweep (its states inside are then
+// recomputed tile by tile), or the tiles run_sweeps kept at the sweep's derivative points.
+struct GradientStates {
+  const Complex* before = nullptr;
+  const std::vector<std::size_t>* points = nullptr;
+  const Complex* const* kept = nullptr;  // one buffer of point_elems per point
+};
+
 // One sweep of the adjoint method (reverse-mode differentiation of run_sweeps), tile by tile. With
-// ρ_0 = `before` the state before the sweep, ρ_j = call_j(ρ_{j-1}) along the sweep's calls, and
-// σ = `sigma` the observable carried back to the sweep's end (Heisenberg picture), it
+// ρ_j = call_j(ρ_{j-1}) along the sweep's calls (ρ_0 before the sweep) and σ = `sigma` the
+// observable carried back to the sweep's end (Heisenberg picture), it
 //  * adds Tr(σ_j · d/dθ call_j(ρ_{j-1})) to gradient[i] for every call i = sweep.calls[j] whose
 //    derivative is not kNone, σ_j being the observable after call j: adjoint_{j+1}†...(σ);
 //  * replaces sigma by σ_0, the observable carried back to the sweep's start (adjoints[i]: the call
 //    of the adjoint map, noise::adjoint_call).
-// calls, adjoints, derivatives and gradient are indexed by call index. Both states must be Hermitian
-// and every call, adjoint and derivative Hermiticity-preserving (as for run_sweeps with hermitian =
-// true: mirrored tiles are computed once). Every tile recomputes its ρ_j from `before` and keeps the
-// ones it differentiates (one tile each), so a sweep of many differentiated calls on large tiles needs
-// much cache: split it (a consecutive part of a sweep is a sweep). The sums are added in fixed chunks
-// of tiles, so the gradient does not depend on the number of threads. `scratch` is the caller's
-// buffer, grown as needed (keep it: fresh memory is slow on first touch). Throws
-// std::invalid_argument for bad buffers, a sweep without qubits, or calls, adjoints, derivatives or
-// rotations outside the sweep's qubits.
+// The states are `states.before` = ρ_0, or the kept points (derivative_points; Pauli rotations
+// only). calls, adjoints, derivatives and gradient are indexed by call index. Both states must be
+// Hermitian and every call, adjoint and derivative Hermiticity-preserving (as for run_sweeps with
+// hermitian = true: mirrored tiles are computed once). From ρ_0 every tile recomputes its ρ_j and
+// keeps the ones it differentiates (one tile each), so a sweep of many differentiated calls on large
+// tiles needs much cache. The sums are added in fixed chunks of tiles, so the gradient does not depend on the number
+// of threads. `scratch` is the caller's buffer, grown as needed (keep it: fresh memory is slow on
+// first touch). Throws std::invalid_argument for bad buffers, a sweep without qubits, calls,
+// adjoints, derivatives or rotations outside the sweep's qubits, or a kSuperoperator derivative
+// with kept points.
 void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCall* adjoints,
-                    const CallDerivative* derivatives, const Complex* before, Complex* sigma, int num_qubits,
+                    const CallDerivative* derivatives, const GradientStates& states, Complex* sigma, int num_qubits,
                     double* gradient, std::vector<Complex>& scratch);
 
 }  // namespace kraus::noise
