@@ -394,6 +394,53 @@ double rotation_tile_gradient(const Complex* rho, const Complex* sigma, std::siz
   return (Complex(0.0, -0.5) * (t1_value - t2)).real();
 }
 
+// The column sums g(c) = Σ_r conj(σ(r, c)) ρ(r, c) of one dim x dim tile and, unless the tile is
+// Hermitian, its row sums h(r): for a diagonal P (no X) every derivative of rotation_tile_gradient
+// follows from them in O(dim), as (Pρ)(r, c) = s(r) ρ(r, c) and (ρP)(r, c) = s(c) ρ(r, c).
+// `lanes`: the caller's 4·dim doubles (the row sums' vector lanes).
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void tile_sums(const Complex* rho, const Complex* sigma, std::size_t dim, bool hermitian_tile, Complex* g, Complex* h,
+               double* lanes) {
+  const double* p = reinterpret_cast<const double*>(rho);
+  const double* q = reinterpret_cast<const double*>(sigma);
+  // Row sums by lanes, as ConjDot: hre holds σ ρ, him σ swap(ρ), two rows to a vector.
+  double* hre = lanes;
+  double* him = lanes + 2 * dim;
+  if (!hermitian_tile) std::fill(lanes, lanes + 4 * dim, 0.0);
+  for (std::size_t c = 0; c < dim; ++c) {
+    const double* s = q + 2 * c * dim;
+    const double* r = p + 2 * c * dim;
+    ConjDot column;
+    for (std::size_t k = 0; k < 2 * dim; k += 4) {
+      const v4d sv = load4(s + k), rv = load4(r + k);
+      const v4d re = sv * rv, im = sv * __builtin_shufflevector(rv, rv, 1, 0, 3, 2);
+      column.re += re;
+      column.im += im;
+      if (!hermitian_tile) {
+        const v4d hr = load4(hre + k) + re, hi = load4(him + k) + im;
+        std::memcpy(hre + k, &hr, sizeof hr);
+        std::memcpy(him + k, &hi, sizeof hi);
+      }
+    }
+    g[c] = column.value();
+  }
+  if (hermitian_tile) return;
+  for (std::size_t r = 0; r < dim; ++r) h[r] = Complex(hre[2 * r] + hre[2 * r + 1], him[2 * r] - him[2 * r + 1]);
+}
+
+// rotation_tile_gradient for P = Z^z from tile_sums.
+double diagonal_tile_gradient(const Complex* g, const Complex* h, std::size_t dim, std::uint64_t zm,
+                              bool hermitian_tile) {
+  Complex t1(0.0, 0.0), t2(0.0, 0.0);
+  for (std::size_t b = 0; b < dim; ++b) {
+    const double sign = (popcount(b & zm) & 1) ? -1.0 : 1.0;
+    t2 += sign * g[b];
+    if (!hermitian_tile) t1 += sign * h[b];
+  }
+  if (hermitian_tile) return -t2.imag();
+  return 0.5 * (t1.imag() - t2.imag());
+}
+
 // Re Σ conj(a_i) b_i over `len` elements.
 double tile_inner(const Complex* a, const Complex* b, std::size_t len) {
   double s = 0.0;
@@ -679,9 +726,10 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
   const int threads = sweep_threads(num_qubits);
   const std::size_t dim = std::size_t{1} << g.b, group_elems = g.num_tiles * g.tile_elems;
   // Per thread: the state's group, the observable's group, the state after (or, for a superoperator
-  // derivative, before) every differentiated call of one tile, and rotation_tile_gradient's signs.
+  // derivative, before) every differentiated call of one tile, rotation_tile_gradient's signs and
+  // tile_sums' sums and lanes.
   const std::size_t num_saved = kept ? 0 : num_diff;
-  const std::size_t per_thread = 2 * group_elems + num_saved * g.tile_elems + dim;
+  const std::size_t per_thread = 2 * group_elems + num_saved * g.tile_elems + 5 * dim;
   if (scratch.size() < per_thread * static_cast<std::size_t>(threads)) scratch.resize(per_thread * threads);
   // Partial sums in fixed chunks of groups, added in chunk order: the gradient does not depend on the
   // number of threads.
@@ -692,6 +740,9 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
     Complex* sigma_group = rho_group + group_elems;
     Complex* saved = sigma_group + group_elems;
     double* signs = reinterpret_cast<double*>(saved + num_saved * g.tile_elems);  // 2·dim
+    Complex* column_sums = saved + num_saved * g.tile_elems + dim;                // tile_sums' g and h
+    Complex* row_sums = column_sums + dim;
+    double* row_lanes = reinterpret_cast<double*>(row_sums + dim);                 // 4·dim
     for (std::uint64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
       double* sum = sums.data() + chunk * num_diff;
       for (std::uint64_t k = groups.count * chunk / chunks; k < groups.count * (chunk + 1) / chunks; ++k) {
@@ -728,9 +779,16 @@ void sweep_gradient(const Sweep& sweep, const KernelCall* calls, const KernelCal
             if (kept && point > 0 && (*states.points)[point - 1] == pos) {  // the rotations read here
               --point;
               const Complex* at = states.kept[point] + (k * g.num_tiles + t) * g.tile_elems;
+              bool sums_done = false;  // the diagonal rotations share one pass (tile_sums)
               for (std::size_t j : read_at[point]) {
                 const LocalDerivative& d = local_derivative[differentiated[j]];
-                sum[j] += weight * rotation_tile_gradient(at, obs, dim, d.x_mask, d.z_mask, hermitian_tile, signs);
+                if (d.x_mask != 0) {
+                  sum[j] += weight * rotation_tile_gradient(at, obs, dim, d.x_mask, d.z_mask, hermitian_tile, signs);
+                  continue;
+                }
+                if (!sums_done) tile_sums(at, obs, dim, hermitian_tile, column_sums, row_sums, row_lanes);
+                sums_done = true;
+                sum[j] += weight * diagonal_tile_gradient(column_sums, row_sums, dim, d.z_mask, hermitian_tile);
               }
             }
             const LocalDerivative& d = local_derivative[pos];
