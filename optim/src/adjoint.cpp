@@ -223,41 +223,56 @@ void CircuitFunction::Impl::plan_adjoint() {
     piece_elems[p] = piece_points[p].size() * piece_point_elems[p];
   }
   // Memory plan: segments of consecutive pieces whose kept states fit in the budget together with the
-  // checkpoints before every segment but the first; the fewest checkpoints that allow it.
+  // checkpoints before every segment but the first, with the fewest checkpoints that allow it. While
+  // none does, the piece keeping the most in points is recomputed instead (one state).
   const std::uint64_t state_bytes = engine::density_matrix_bytes(n);
   const std::uint64_t budget = options.adjoint_memory_bytes > 0
                                    ? options.adjoint_memory_bytes
                                    : std::max(std::uint64_t{1} << 30, engine::available_memory_bytes() / 2);
   const std::uint64_t elem_bytes = sizeof(Complex);
-  std::uint64_t largest = 0;
-  for (std::uint64_t e : piece_elems) largest = std::max(largest, e * elem_bytes);
-  for (std::uint64_t checkpoints = 0; checkpoints < static_cast<std::uint64_t>(std::max(P, 1)); ++checkpoints) {
-    if (checkpoints * state_bytes >= budget || largest > budget - checkpoints * state_bytes) break;
-    const std::uint64_t cap = (budget - checkpoints * state_bytes) / elem_bytes;
-    seg_begin = {0};
-    piece_offset.assign(adjoint_plan.size(), 0);
-    std::uint64_t used = 0;
-    arena_elems = 0;
-    for (int p = 0; p < P; ++p) {
-      const std::uint64_t e = piece_elems[static_cast<std::size_t>(p)];
-      if (used + e > cap) {
-        seg_begin.push_back(p);
-        used = 0;
+  const auto plan_segments = [&]() {
+    std::uint64_t largest = 0;
+    for (std::uint64_t e : piece_elems) largest = std::max(largest, e * elem_bytes);
+    for (std::uint64_t checkpoints = 0; checkpoints < static_cast<std::uint64_t>(std::max(P, 1)); ++checkpoints) {
+      if (checkpoints * state_bytes >= budget || largest > budget - checkpoints * state_bytes) return false;
+      const std::uint64_t cap = (budget - checkpoints * state_bytes) / elem_bytes;
+      seg_begin = {0};
+      piece_offset.assign(adjoint_plan.size(), 0);
+      std::uint64_t used = 0;
+      arena_elems = 0;
+      for (int p = 0; p < P; ++p) {
+        const std::uint64_t e = piece_elems[static_cast<std::size_t>(p)];
+        if (used + e > cap) {
+          seg_begin.push_back(p);
+          used = 0;
+        }
+        piece_offset[static_cast<std::size_t>(p)] = used;
+        used += e;
+        arena_elems = std::max(arena_elems, used);
       }
-      piece_offset[static_cast<std::size_t>(p)] = used;
-      used += e;
-      arena_elems = std::max(arena_elems, used);
+      seg_begin.push_back(P);
+      if (seg_begin.size() - 2 <= checkpoints) return true;
     }
-    seg_begin.push_back(P);
-    if (seg_begin.size() - 2 <= checkpoints) return;
+    return false;
+  };
+  while (!plan_segments()) {
+    std::size_t heaviest = adjoint_plan.size();
+    for (std::size_t p = 0; p < adjoint_plan.size(); ++p) {
+      if (piece_recompute[p] == 0 && piece_elems[p] > d * d &&
+          (heaviest == adjoint_plan.size() || piece_elems[p] > piece_elems[heaviest])) {
+        heaviest = p;
+      }
+    }
+    if (heaviest == adjoint_plan.size()) {
+      throw std::runtime_error("the adjoint gradient of this circuit on " + std::to_string(n) + " qubits runs in " +
+                               std::to_string(P) + " pieces and needs more memory than "
+                               "GradientOptions::adjoint_memory_bytes allows (at least a state per piece or "
+                               "checkpoint); raise it or use parameter shift");
+    }
+    piece_recompute[heaviest] = 1;
+    piece_points[heaviest].clear();
+    piece_elems[heaviest] = d * d;
   }
-  std::uint64_t total = 0;
-  for (std::uint64_t e : piece_elems) total += e * elem_bytes;
-  throw std::runtime_error("the adjoint gradient of this circuit on " + std::to_string(n) + " qubits keeps " +
-                           std::to_string(total >> 20) + " MiB of states in " + std::to_string(P) +
-                           " pieces (the largest " + std::to_string(largest >> 20) +
-                           " MiB) and cannot be split into segments within GradientOptions::adjoint_memory_bytes; "
-                           "raise it or use parameter shift");
 }
 
 }  // namespace kraus::optim

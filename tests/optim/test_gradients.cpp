@@ -167,6 +167,14 @@ TEST_CASE("optim: the adjoint method with checkpoints equals the stored-state pa
   REQUIRE(max_abs_diff(a.jacobian, b.jacobian) < 1e-14);
   const Jac fd = jacobian_of(full, theta, {}, 1, GradientMethod::kFiniteDifference);
   REQUIRE(max_abs_diff(b.jacobian, fd.jacobian) < 1e-8);
+  // Budgets between: pieces recomputed rather than keeping their points, segments of kept points.
+  for (const int states : {4, 6, 12, 24}) {
+    CAPTURE(states);
+    optim::GradientOptions o;
+    o.adjoint_memory_bytes = static_cast<std::uint64_t>(states) * engine::density_matrix_bytes(n);
+    optim::CircuitFunction f(c, obs, &model, o);
+    REQUIRE(max_abs_diff(a.jacobian, jacobian_of(f, theta, {}, 1, GradientMethod::kAdjoint).jacobian) < 1e-14);
+  }
   // Too little memory for even checkpointing is an error that says what to do.
   optim::GradientOptions tiny;
   tiny.adjoint_memory_bytes = engine::density_matrix_bytes(n);
