@@ -489,6 +489,10 @@ std::optional<kraus::engine::TrajectoryResult> run_trajectories_on_ranks(const k
   const std::uint64_t blocks = kraus::engine::trajectory_blocks(options.trajectories);
   const std::uint64_t first = blocks * me / ranks, last = blocks * (me + 1) / ranks;
   if (me != 0) {
+    if (options.probabilities) {
+      kraus::engine::require_memory(program.num_qubits, (last - first) * 2 * sizeof(double) << program.num_qubits,
+                                    "the trajectory blocks' probabilities kept for rank 0");
+    }
     BlockWriter writer;
     kraus::engine::run_trajectory_blocks(program, nullptr, nullptr, observables, options, first, last - first,
                                          [&](kraus::engine::TrajectoryBlock&& b) { writer.add(b); });
