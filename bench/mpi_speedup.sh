@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The MPI timings of docs/PERFORMANCE.md ("MPI"), as ratios within one run, each command ROUNDS
 # times interleaved, the median reported:
-#   1. trajectories: `kraus simulate --method trajectories` of a 16-qubit noisy circuit under mpirun
+#   1. trajectories: `kraus simulate --method trajectories` (8192 of a 16-qubit noisy circuit) under mpirun
 #      -np 1 and -np 2, one thread per rank;
 #   2. a sweep of 20 equal points (exp_scaling, 11-qubit density matrices, one evaluation each, no
 #      timing loop) under -np 1 and -np 2, one thread per rank;
@@ -27,8 +27,8 @@ for layer in range(4):
     lines += ['cx q[%d], q[%d];' % (q, q + 1) for q in range(n - 1)]
 open(sys.argv[1], 'w').write('\n'.join(lines) + '\n')
 EOF
-traj=(simulate "$work/layered16.qasm" --noise docs/examples/depolarizing.json --method trajectories
-      --trajectories 1024 --observable "Z0 Z15" --threads 1)
+traj=(simulate "$work/layered16.qasm" --noise experiments/noise_models/depolarizing.json --method trajectories
+      --trajectories 8192 --observable "Z0 Z15" --threads 1)
 sweep=(--qubits 11 --depth 6 --seeds 1:20 --noise depolarizing --method density-matrix --repetitions 1
        --min-sample-seconds 0 --epoch-samples 0 --threads 1 --fresh)
 
