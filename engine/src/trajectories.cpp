@@ -116,9 +116,6 @@ struct Rounds {
     }
   }
 
-  // body(t, worker, j) for trajectory t, the j-th of its round; after each round, on the calling
-  // thread, combine(first, count) and the progress callback. A body's exception is rethrown after its
-  // round.
   // body(t, worker, j) for trajectory t in [begin, end), the j-th of its round; after each round, on
   // the calling thread, combine(first, count) and the progress callback (with the trajectories done
   // in the range). A body's exception is rethrown after its round.
