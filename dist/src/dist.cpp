@@ -46,12 +46,13 @@ Session::Session(int* argc, char*** argv) {
 #ifdef KRAUS_MPI
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+  if (provided < MPI_THREAD_SERIALIZED) {
+    MPI_Finalize();
+    throw std::runtime_error("the MPI library does not provide MPI_THREAD_SERIALIZED");
+  }
   g_mpi = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-  if (provided < MPI_THREAD_SERIALIZED) {
-    throw std::runtime_error("the MPI library does not provide MPI_THREAD_SERIALIZED");
-  }
 #else
   (void)argc;
   (void)argv;
