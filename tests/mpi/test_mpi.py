@@ -32,6 +32,9 @@ ENV = dict(os.environ,
            OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_hwloc_base_binding_policy="none",
            OMPI_MCA_btl="self,vader", OMPI_MCA_btl_vader_single_copy_mechanism="none",
            OMPI_MCA_mpi_yield_when_idle="1")
+# Under AddressSanitizer (KRAUS_SANITIZE): Open MPI keeps allocations past MPI_Finalize, which
+# LeakSanitizer would report as leaks of every rank; the other checks stay on.
+ENV["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"]))
 
 
 def fail(message):
