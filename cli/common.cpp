@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "kraus/dist/dist.hpp"
 #include "kraus/noise/text.hpp"
 
 // KRAUS_VERSION, KRAUS_GIT_REVISION and KRAUS_GIT_MODIFIED come from cli/CMakeLists.txt.
@@ -77,6 +78,7 @@ nlohmann::ordered_json provenance(const std::string& command, int argc, char** a
   p["version"] = KRAUS_VERSION;
   p["git_revision"] = KRAUS_GIT_REVISION;
   p["git_modified"] = KRAUS_GIT_MODIFIED;
+  p["ranks"] = kraus::dist::size();
   p["arguments"] = nlohmann::ordered_json::array({command});
   for (int i = 0; i < argc; ++i) p["arguments"].push_back(printable(argv[i]));
   return p;

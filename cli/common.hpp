@@ -44,7 +44,8 @@ const char* option_value(int argc, char** argv, int& i, const char* command);
 // "kraus 0.1.0 (git 0123abcd..., with uncommitted changes)": the version and the revision CMake
 // configured from ("unknown" outside a git checkout).
 std::string version_line();
-// What a run records about itself: {"version", "git_revision", "git_modified", "arguments"}: the
+// What a run records about itself: {"version", "git_revision", "git_modified", "ranks" (MPI ranks,
+// 1 without), "arguments"}: the
 // command and its arguments argv[0..argc), quoted through printable.
 nlohmann::ordered_json provenance(const std::string& command, int argc, char** argv);
 

@@ -2,7 +2,9 @@
 // one JSON object; `kraus gradient` prints observables' values and their derivatives by the
 // circuit's parameters; `kraus noise convert` converts noise models and reads IBM device files; `kraus
 // demo` simulates a small built-in noisy circuit. Errors print one message on stderr, nothing on
-// stdout, and exit with status 2; a failed write to stdout exits with status 1.
+// stdout, and exit with status 2; a failed write to stdout exits with status 1. Under mpirun or srun
+// `kraus simulate --method trajectories` spreads its trajectories over the ranks and rank 0 prints
+// (docs/distributed.md); a failure on any rank ends them all with its exit status.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "common.hpp"
+#include "kraus/dist/dist.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/noise/text.hpp"
 
@@ -33,6 +36,44 @@ constexpr const char* kUsage =
     "to stdout (a full disk, a closed pipe) prints a message and exits with status 1.\n"
     "`kraus <command> --help` prints one command's options; all of them follow.\n\n";
 
+// The exit status of a failed command: prints its message (rank 0, and other ranks unless it is a
+// usage error, which every rank meets alike) and, with several ranks, ends them all.
+int fail(int status, const std::string& message, bool usage) {
+  if (kraus::dist::rank() == 0) {
+    std::cerr << "kraus: " << message << "\n";
+  } else if (!usage) {
+    std::cerr << "kraus: rank " << kraus::dist::rank() << ": " << message << "\n";
+  }
+  if (kraus::dist::size() > 1) kraus::dist::abort(status);
+  return status;
+}
+
+int run_command(int argc, char** argv) {
+  // OMP_NUM_THREADS above the available cores is capped like --threads (with a note).
+  if (std::getenv("OMP_NUM_THREADS")) kraus::engine::set_num_threads(kraus::engine::num_threads());
+  if (argc < 2) throw UsageError("missing command (simulate, gradient, noise or demo; see kraus --help)");
+  const std::string command = argv[1];
+  if (kraus::dist::size() > 1 && command != "simulate") {
+    throw UsageError("kraus " + kraus::noise::printable(command) + " runs on one process; of the commands only "
+                     "`kraus simulate --method trajectories` spreads over MPI ranks (docs/distributed.md)");
+  }
+  if (command == "--help" || command == "-h") {
+    write_out(std::string(kUsage) + kSimulateUsage + "\n" + kGradientUsage + "\n" + kNoiseUsage + "\n" + kDemoUsage);
+    finish_output();
+    return 0;
+  }
+  if (command == "--version") {
+    write_out(version_line() + "\n");
+    finish_output();
+    return 0;
+  }
+  if (command == "simulate") return run_simulate(argc - 2, argv + 2);
+  if (command == "gradient") return run_gradient(argc - 2, argv + 2);
+  if (command == "noise") return run_noise(argc - 2, argv + 2);
+  if (command == "demo") return run_demo(argc - 2, argv + 2);
+  throw UsageError("unknown command '" + kraus::noise::printable(command) + "' (see kraus --help)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,36 +84,19 @@ int main(int argc, char** argv) {
     if (fd != -1 && fd != STDOUT_FILENO) ::close(fd);
   }
   try {
-    // OMP_NUM_THREADS above the available cores is capped like --threads (with a note).
-    if (std::getenv("OMP_NUM_THREADS")) kraus::engine::set_num_threads(kraus::engine::num_threads());
-    if (argc < 2) {
-      std::cerr << "kraus: missing command (simulate, gradient, noise or demo; see kraus --help)\n";
-      return 2;
+    const kraus::dist::Session session(&argc, &argv);
+    try {
+      return run_command(argc, argv);
+    } catch (const UsageError& e) {
+      return fail(2, kraus::noise::printable(e.what()), true);
+    } catch (const WriteError& e) {
+      return fail(1, e.what(), false);
+    } catch (const std::bad_alloc&) {
+      return fail(2, std::string("out of memory while ") + g_stage, false);
+    } catch (const std::exception& e) {
+      return fail(2, kraus::noise::printable(e.what()), false);
     }
-    const std::string command = argv[1];
-    if (command == "--help" || command == "-h") {
-      write_out(std::string(kUsage) + kSimulateUsage + "\n" + kGradientUsage + "\n" + kNoiseUsage + "\n" +
-                kDemoUsage);
-      finish_output();
-      return 0;
-    }
-    if (command == "--version") {
-      write_out(version_line() + "\n");
-      finish_output();
-      return 0;
-    }
-    if (command == "simulate") return run_simulate(argc - 2, argv + 2);
-    if (command == "gradient") return run_gradient(argc - 2, argv + 2);
-    if (command == "noise") return run_noise(argc - 2, argv + 2);
-    if (command == "demo") return run_demo(argc - 2, argv + 2);
-    throw UsageError("unknown command '" + kraus::noise::printable(command) + "' (see kraus --help)");
-  } catch (const WriteError& e) {
-    std::cerr << "kraus: " << e.what() << "\n";
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "kraus: out of memory while " << g_stage << "\n";
-    return 2;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // MPI's start
     std::cerr << "kraus: " << kraus::noise::printable(e.what()) << "\n";
     return 2;
   }

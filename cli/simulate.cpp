@@ -1,8 +1,10 @@
 // `kraus simulate`: an OpenQASM 2 circuit, optionally translated to a basis and routed onto a
-// device, under a noise model, on one density matrix; one JSON object on stdout.
+// device, under a noise model, on one density matrix; one JSON object on stdout. Under MPI the
+// trajectories are spread over the ranks and rank 0 prints.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <tuple>
 #include <utility>
 #include <map>
@@ -15,6 +17,7 @@
 
 #include "common.hpp"
 #include "inputs.hpp"
+#include "kraus/dist/dist.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/measurement.hpp"
 #include "kraus/engine/observables.hpp"
@@ -397,6 +400,115 @@ std::pair<std::string, std::string> choose_method(const Options& o, const kraus:
                               " qubits or half the free memory"};
 }
 
+// TrajectoryBlocks as bytes, for the ranks' trajectories to reach rank 0 (all ranks share one
+// machine architecture): the values' bytes as they are, so the blocks combine exactly as if one
+// process had run them.
+class BlockWriter {
+ public:
+  void add(const kraus::engine::TrajectoryBlock& b) {
+    put(b.trajectories);
+    put(b.mean.size());
+    for (std::size_t q = 0; q < b.mean.size(); ++q) {
+      put(b.mean[q]);
+      put(b.m2[q]);
+    }
+    put(b.counts.size());
+    for (const auto& [outcome, count] : b.counts) {
+      put(outcome);
+      put(count);
+    }
+    put(b.clbit_counts.size());
+    for (const auto& [key, count] : b.clbit_counts) {
+      put(key.size());
+      bytes_ += key;
+      put(count);
+    }
+    put(b.state_reads);
+    put(b.channel_decisions);
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  template <class T>
+  void put(T v) {
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  std::string bytes_;
+};
+
+class BlockReader {
+ public:
+  explicit BlockReader(const std::string& bytes) : bytes_(bytes) {}
+  bool done() const { return at_ == bytes_.size(); }
+  kraus::engine::TrajectoryBlock next() {
+    kraus::engine::TrajectoryBlock b;
+    b.trajectories = get<std::uint64_t>();
+    b.mean.resize(get<std::size_t>());
+    b.m2.resize(b.mean.size());
+    for (std::size_t q = 0; q < b.mean.size(); ++q) {
+      b.mean[q] = get<double>();
+      b.m2[q] = get<double>();
+    }
+    for (std::size_t i = get<std::size_t>(); i > 0; --i) {
+      const auto outcome = get<std::uint64_t>();
+      b.counts[outcome] = get<std::uint64_t>();
+    }
+    for (std::size_t i = get<std::size_t>(); i > 0; --i) {
+      const std::size_t length = get<std::size_t>();
+      if (length > bytes_.size() - at_) throw std::runtime_error("a truncated trajectory block from another rank");
+      std::string key = bytes_.substr(at_, length);
+      at_ += length;
+      b.clbit_counts[key] = get<std::uint64_t>();
+    }
+    b.state_reads = get<std::uint64_t>();
+    b.channel_decisions = get<std::uint64_t>();
+    return b;
+  }
+
+ private:
+  template <class T>
+  T get() {
+    if (sizeof(T) > bytes_.size() - at_) throw std::runtime_error("a truncated trajectory block from another rank");
+    T v;
+    std::memcpy(&v, bytes_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  const std::string& bytes_;
+  std::size_t at_ = 0;
+};
+
+// The trajectories spread over the MPI ranks (docs/distributed.md): rank r runs the contiguous
+// blocks [B r / K, B (r + 1) / K) of the B blocks, rank 0 gathers the others' blocks and folds all of
+// them in block order, which gives the one-process result bit for bit. The result on rank 0 only.
+std::optional<kraus::engine::TrajectoryResult> run_trajectories_on_ranks(const kraus::engine::Program& program,
+                                                                        const std::vector<kraus::engine::PauliSum>& observables,
+                                                                        const kraus::engine::TrajectoryOptions& options) {
+  const auto ranks = static_cast<std::uint64_t>(kraus::dist::size());
+  const auto me = static_cast<std::uint64_t>(kraus::dist::rank());
+  const std::uint64_t blocks = kraus::engine::trajectory_blocks(options.trajectories);
+  const std::uint64_t first = blocks * me / ranks, last = blocks * (me + 1) / ranks;
+  if (me != 0) {
+    if (options.probabilities) {
+      kraus::engine::require_memory(program.num_qubits, (last - first) * 2 * sizeof(double) << program.num_qubits,
+                                    "the trajectory blocks' probabilities kept for rank 0");
+    }
+    BlockWriter writer;
+    kraus::engine::run_trajectory_blocks(program, nullptr, nullptr, observables, options, first, last - first,
+                                         [&](kraus::engine::TrajectoryBlock&& b) { writer.add(b); });
+    kraus::dist::gather(writer.bytes());
+    return std::nullopt;
+  }
+  kraus::engine::TrajectoryCombiner combiner(program.num_qubits, observables.size(), options);
+  kraus::engine::run_trajectory_blocks(program, nullptr, nullptr, observables, options, first, last - first,
+                                       [&](kraus::engine::TrajectoryBlock&& b) { combiner.add(b); });
+  const std::vector<std::string> parts = kraus::dist::gather("");
+  for (std::size_t r = 1; r < parts.size(); ++r) {
+    for (BlockReader reader(parts[r]); !reader.done();) combiner.add(reader.next());
+  }
+  return combiner.result();
+}
+
 // Checks everything that can be checked, then runs the circuit.
 SimulateResult run(const Options& o) {
   SimulateResult r;
@@ -516,6 +628,10 @@ SimulateResult run(const Options& o) {
   }
   const kraus::engine::Program compiled = kraus::engine::compile(circuit, noise, compile_options);
   std::tie(r.method, r.method_reason) = choose_method(o, compiled, n);
+  if (kraus::dist::size() > 1 && r.method != "trajectories") {
+    throw UsageError("--method " + r.method + " runs on one process, not on " + std::to_string(kraus::dist::size()) +
+                     " MPI ranks: only --method trajectories is spread over ranks (docs/distributed.md)");
+  }
   r.perm = slot_permutation(final_layout);
   if (r.method == "trajectories") {
     if (n > kMaxPrintedTrajectoryQubits) {
@@ -536,9 +652,10 @@ SimulateResult run(const Options& o) {
     t.readout = readout;
     // Keys from each trajectory's classical bits (its recorded outcomes) and shots.
     if (controlled && t.shots > 0) t.measurement = *r.measured;
-    t.progress = trajectory_progress();
-    const kraus::engine::TrajectoryResult& tr =
-        r.trajectories.emplace(kraus::engine::run_trajectories(compiled, nullptr, nullptr, slot_sums, t));
+    if (kraus::dist::rank() == 0) t.progress = trajectory_progress();
+    r.trajectories = run_trajectories_on_ranks(compiled, slot_sums, t);
+    if (!r.trajectories) return r;  // another rank than 0: rank 0 reports
+    const kraus::engine::TrajectoryResult& tr = *r.trajectories;
     r.probabilities = tr.probabilities;
     r.probability_errors = tr.probability_errors;
     for (const kraus::engine::Estimate& e : tr.expectations) {
@@ -763,6 +880,7 @@ int run_simulate(int argc, char** argv) {
   }
   if (o.threads) kraus::engine::set_num_threads(*o.threads);
   const SimulateResult result = run(o);
+  if (kraus::dist::rank() != 0) return 0;
   report(o, result, provenance("simulate", argc, argv));
   return 0;
 }

@@ -19,6 +19,7 @@ packages=(
   python3-sklearn          # ships the 8x8 digits data set (digits.csv.gz) used by the classifier studies
   dataset-fashion-mnist    # Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), exp_classifier
   clang libclang-rt-14-dev # libFuzzer and clang's sanitizers for the fuzz targets (fuzz/, scripts/fuzz.sh)
+  openmpi-bin libopenmpi-dev # optional MPI build (KRAUS_MPI): trajectories and study sweeps over ranks (docs/distributed.md)
 )
 
 missing=()

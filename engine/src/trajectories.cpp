@@ -116,15 +116,15 @@ struct Rounds {
     }
   }
 
-  // body(t, worker, j) for trajectory t, the j-th of its round; after each round, on the calling
-  // thread, combine(first, count) and the progress callback. A body's exception is rethrown after its
-  // round.
+  // body(t, worker, j) for trajectory t in [begin, end), the j-th of its round; after each round, on
+  // the calling thread, combine(first, count) and the progress callback (with the trajectories done
+  // in the range). A body's exception is rethrown after its round.
   template <class Body, class Combine>
-  void run(std::uint64_t total, const Body& body, const Combine& combine,
+  void run(std::uint64_t begin, std::uint64_t end, const Body& body, const Combine& combine,
            const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
     std::exception_ptr error;
-    for (std::uint64_t first = 0; first < total; first += size) {
-      const std::uint64_t in_round = std::min(size, total - first);
+    for (std::uint64_t first = begin; first < end; first += size) {
+      const std::uint64_t in_round = std::min(size, end - first);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(workers) if (workers > 1)
       for (std::int64_t j = 0; j < static_cast<std::int64_t>(in_round); ++j) {
 #ifdef _OPENMP
@@ -141,15 +141,21 @@ struct Rounds {
       }
       if (error) std::rethrow_exception(error);
       combine(first, in_round);
-      if (progress) progress(first + in_round, total);
+      if (progress) progress(first + in_round - begin, end - begin);
     }
   }
 };
 
 }  // namespace
 
-TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
-                                  const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
+std::uint64_t trajectory_blocks(std::uint64_t trajectories) {
+  return (trajectories + kTrajectoryBlock - 1) / kTrajectoryBlock;
+}
+
+void run_trajectory_blocks(const Program& program, const double* theta, const double* x,
+                           const std::vector<PauliSum>& observables, const TrajectoryOptions& options,
+                           std::uint64_t first_block, std::uint64_t block_count,
+                           const std::function<void(TrajectoryBlock&&)>& sink) {
   check_inputs(program, observables, options);
   const int n = program.num_qubits;
   if (!options.measurement.clbit_qubit.empty() &&
@@ -157,6 +163,14 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
     throw std::invalid_argument("the measurement map has " + std::to_string(options.measurement.clbit_qubit.size()) +
                                 " classical bits, the program " + std::to_string(program.num_clbits));
   }
+  const std::uint64_t total = options.trajectories;
+  if (first_block > trajectory_blocks(total) || block_count > trajectory_blocks(total) - first_block) {
+    throw std::invalid_argument("trajectory blocks [" + std::to_string(first_block) + ", +" +
+                                std::to_string(block_count) + ") past the " + std::to_string(trajectory_blocks(total)) +
+                                " blocks of " + std::to_string(total) + " trajectories");
+  }
+  const std::uint64_t begin = first_block * kTrajectoryBlock;
+  const std::uint64_t end = std::min(total, (first_block + block_count) * kTrajectoryBlock);
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
   const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
@@ -169,10 +183,6 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
   if (options.probabilities) bytes += (rounds.size + 2) * dim * sizeof(double);  // the slots' rows, the means and squares
   require_memory(n, bytes, "the trajectories' state vectors");
 
-  TrajectoryResult result;
-  result.trajectories = options.trajectories;
-  result.seed = options.seed;
-  const std::uint64_t total = options.trajectories;
   std::vector<Running> values(observables.size());
   std::vector<Running> probabilities(options.probabilities ? dim : 0);
   std::vector<Slot> slots(rounds.size);
@@ -182,7 +192,7 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
     states.emplace_back(n);
     walkers.emplace_back(schedule, options.fusion_max_qubits);
   }
-  std::map<std::uint64_t, std::uint64_t> counts;
+  TrajectoryBlock block;
 
   auto body = [&](std::uint64_t t, int w, std::size_t j) {
     StateVector& psi = states[static_cast<std::size_t>(w)];
@@ -211,39 +221,112 @@ TrajectoryResult run_trajectories(const Program& program, const double* theta, c
       for (const auto& [outcome, count] : own) slot.keyed.emplace_back(options.measurement.key(outcome, slot.clbits), count);
     }
   };
-  // In trajectory order, whatever thread ran them.
+  // In trajectory order, whatever thread ran them; a block is handed over when its last round is in
+  // (rounds never straddle blocks: kTrajectoryBlock is a multiple of kTrajectoryRound).
   auto combine = [&](std::uint64_t first, std::uint64_t in_round) {
+    const std::uint64_t block_start = first - (first - begin) % kTrajectoryBlock;
     for (std::uint64_t j = 0; j < in_round; ++j) {
       const Slot& slot = slots[j];
-      for (std::size_t o = 0; o < observables.size(); ++o) values[o].add(slot.values[o], first + j);
-      for (const std::uint64_t s : slot.shots) ++counts[s];
-      for (const auto& [key, count] : slot.keyed) result.clbit_counts[key] += count;
-      result.state_reads += slot.stats.state_reads;
-      result.channel_decisions += slot.stats.decisions;
+      for (std::size_t o = 0; o < observables.size(); ++o) values[o].add(slot.values[o], first + j - block_start);
+      for (const std::uint64_t s : slot.shots) ++block.counts[s];
+      for (const auto& [key, count] : slot.keyed) block.clbit_counts[key] += count;
+      block.state_reads += slot.stats.state_reads;
+      block.channel_decisions += slot.stats.decisions;
     }
     if (options.probabilities) {
       const auto size = static_cast<std::int64_t>(dim);
 #pragma omp parallel for schedule(static) if (n >= noise::kVectorParallelMinQubits)
       for (std::int64_t i = 0; i < size; ++i) {
         for (std::uint64_t j = 0; j < in_round; ++j) {
-          probabilities[static_cast<std::size_t>(i)].add(slots[j].probabilities[static_cast<std::size_t>(i)], first + j);
+          probabilities[static_cast<std::size_t>(i)].add(slots[j].probabilities[static_cast<std::size_t>(i)],
+                                                         first + j - block_start);
         }
       }
     }
+    const std::uint64_t done = first + in_round;
+    if (done - block_start < kTrajectoryBlock && done < end) return;
+    block.trajectories = done - block_start;
+    for (Running& r : values) {
+      block.mean.push_back(r.mean);
+      block.m2.push_back(r.m2);
+      r = Running{};
+    }
+    for (Running& r : probabilities) {
+      block.mean.push_back(r.mean);
+      block.m2.push_back(r.m2);
+      r = Running{};
+    }
+    sink(std::move(block));
+    block = TrajectoryBlock{};
   };
-  rounds.run(total, body, combine, options.progress);
+  rounds.run(begin, end, body, combine, options.progress);
+}
 
-  for (const Running& v : values) result.expectations.push_back({v.mean, v.standard_error(total), total});
-  for (const Running& p : probabilities) {
-    result.probabilities.push_back(p.mean);
-    result.probability_errors.push_back(p.standard_error(total));
+TrajectoryCombiner::TrajectoryCombiner(int num_qubits, std::size_t observables, const TrajectoryOptions& options)
+    : num_qubits_(num_qubits), observables_(observables), options_(options) {
+  options_.progress = nullptr;
+  const std::size_t quantities = observables + (options.probabilities ? std::size_t{1} << num_qubits : 0);
+  mean_.assign(quantities, 0.0);
+  m2_.assign(quantities, 0.0);
+  partial_.trajectories = options.trajectories;
+  partial_.seed = options.seed;
+}
+
+void TrajectoryCombiner::add(const TrajectoryBlock& block) {
+  if (block.mean.size() != mean_.size() || block.m2.size() != m2_.size() || block.trajectories == 0 ||
+      block.trajectories > options_.trajectories - trajectories_) {
+    throw std::invalid_argument("TrajectoryCombiner::add: a block that does not belong to this run");
   }
-  if (!counts.empty() && !options.readout.empty()) {
-    std::mt19937_64 rng(detail::mix_seed(options.seed, kReadoutStream));
-    counts = options.readout.apply_to_counts(counts, n, rng);
+  const double na = static_cast<double>(trajectories_), nb = static_cast<double>(block.trajectories);
+  const double nn = na + nb;
+  for (std::size_t q = 0; q < mean_.size(); ++q) {
+    if (trajectories_ == 0) {
+      mean_[q] = block.mean[q];
+      m2_[q] = block.m2[q];
+    } else {
+      const double d = block.mean[q] - mean_[q];
+      mean_[q] += d * nb / nn;
+      m2_[q] += block.m2[q] + d * d * na * nb / nn;
+    }
   }
-  result.counts = std::move(counts);
+  trajectories_ += block.trajectories;
+  for (const auto& [outcome, count] : block.counts) partial_.counts[outcome] += count;
+  for (const auto& [key, count] : block.clbit_counts) partial_.clbit_counts[key] += count;
+  partial_.state_reads += block.state_reads;
+  partial_.channel_decisions += block.channel_decisions;
+}
+
+TrajectoryResult TrajectoryCombiner::result() const {
+  if (trajectories_ != options_.trajectories) {
+    throw std::logic_error("TrajectoryCombiner::result: " + std::to_string(trajectories_) + " of " +
+                           std::to_string(options_.trajectories) + " trajectories combined");
+  }
+  TrajectoryResult result = partial_;
+  const std::uint64_t total = trajectories_;
+  auto error = [&](std::size_t q) {
+    Running r;
+    r.m2 = m2_[q];
+    return r.standard_error(total);
+  };
+  for (std::size_t q = 0; q < observables_; ++q) result.expectations.push_back({mean_[q], error(q), total});
+  for (std::size_t q = observables_; q < mean_.size(); ++q) {
+    result.probabilities.push_back(mean_[q]);
+    result.probability_errors.push_back(error(q));
+  }
+  if (!result.counts.empty() && !options_.readout.empty()) {
+    std::mt19937_64 rng(detail::mix_seed(options_.seed, kReadoutStream));
+    result.counts = options_.readout.apply_to_counts(result.counts, num_qubits_, rng);
+  }
   return result;
+}
+
+TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
+                                  const std::vector<PauliSum>& observables, const TrajectoryOptions& options) {
+  check_inputs(program, observables, options);
+  TrajectoryCombiner combiner(program.num_qubits, observables.size(), options);
+  run_trajectory_blocks(program, theta, x, observables, options, 0, trajectory_blocks(options.trajectories),
+                        [&](TrajectoryBlock&& block) { combiner.add(block); });
+  return combiner.result();
 }
 
 namespace {
@@ -334,7 +417,7 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
       result.saved_states += slot.saved;
     }
   };
-  rounds.run(options.trajectories, body, combine, options.progress);
+  rounds.run(0, options.trajectories, body, combine, options.progress);
   const std::uint64_t total = options.trajectories;
   for (const Running& v : values) result.values.push_back({v.mean, v.standard_error(total), total});
   for (const Running& v : jacobian) result.jacobian.push_back({v.mean, v.standard_error(total), total});

@@ -233,13 +233,19 @@ ResultStore::~ResultStore() {
   if (progress_fd_ >= 0) ::close(progress_fd_);
 }
 
-std::string ResultStore::make_key(const std::vector<std::string>& key_values) const {
+std::string point_key(const std::vector<std::string>& key_columns, const std::vector<std::string>& key_values) {
   std::string key;
-  for (std::size_t i = 0; i < key_index_.size(); ++i) {
+  for (std::size_t i = 0; i < key_columns.size(); ++i) {
     if (i > 0) key += ' ';
-    key += columns_[key_index_[i]] + "=" + csv_field(key_values.at(i));
+    key += key_columns[i] + "=" + csv_field(key_values.at(i));
   }
   return key;
+}
+
+std::string ResultStore::make_key(const std::vector<std::string>& key_values) const {
+  std::vector<std::string> names;
+  for (std::size_t i : key_index_) names.push_back(columns_[i]);
+  return point_key(names, key_values);
 }
 
 std::string ResultStore::key_of(const std::vector<std::string>& row) const {

@@ -48,6 +48,10 @@ std::vector<std::string> csv_split(const std::string& line);
 // std::runtime_error naming the path.
 void write_file_atomically(const std::string& path, const std::string& content);
 
+// A grid point's key from its key columns' names and values: "qubits=8 depth=4 ...", one line of
+// the progress file.
+std::string point_key(const std::vector<std::string>& key_columns, const std::vector<std::string>& key_values);
+
 // FNV-1a, 64 bits: the checksum of a point's rows in the progress file. `hash` continues an earlier
 // value (the offset basis starts it).
 constexpr std::uint64_t kFnv1a64Basis = 0xcbf29ce484222325ULL;

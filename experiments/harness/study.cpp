@@ -1,15 +1,20 @@
 #include "harness/study.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "harness/provenance.hpp"
 #include "harness/resources.hpp"
 #include "harness/store.hpp"
+#include "kraus/dist/dist.hpp"
 #include "kraus/noise/text.hpp"
 #include "kraus/engine/density_matrix.hpp"
 #include "kraus/engine/simulator.hpp"
@@ -157,23 +162,113 @@ json check_earlier_run(const std::string& json_path, const std::string& csv_path
 
 }  // namespace
 
+namespace {
+
+// A measured point: its CSV lines, where and how long it ran, or why it failed.
+struct MeasuredPoint {
+  std::vector<std::vector<std::string>> lines;
+  double seconds = 0.0;
+  int rank = 0;
+  std::string error;  // empty: measured
+};
+
+// Runs hooks.run_point and turns its rows into CSV lines (the grid columns first).
+MeasuredPoint measure(const StudySpec& spec, const StudyHooks& hooks, const GridPoint& p) {
+  MeasuredPoint m;
+  m.rank = dist::rank();
+  const Stopwatch point_time;
+  try {
+    const std::vector<Row> rows = hooks.run_point(p);
+    for (const Row& row : rows) {
+      std::vector<std::string> line = {spec.name, p.noise->name};
+      if (spec.category.used()) line.push_back(p.category);
+      if (spec.noise_scale.used()) line.push_back(format_number(p.noise_scale));
+      if (spec.qubits.used()) line.push_back(std::to_string(p.qubits));
+      if (spec.depth.used()) line.push_back(std::to_string(p.depth));
+      if (spec.seeds.used()) line.push_back(std::to_string(p.seed));
+      for (const std::string& c : spec.columns) {
+        const auto it = row.values().find(c);
+        if (it == row.values().end()) throw std::logic_error("the row has no value for column '" + c + "'");
+        line.push_back(it->second);
+      }
+      if (row.values().size() != spec.columns.size()) {
+        for (const auto& [c, v] : row.values()) {
+          if (std::find(spec.columns.begin(), spec.columns.end(), c) == spec.columns.end()) {
+            throw std::logic_error("the row sets '" + c + "', which is not a column of the study");
+          }
+        }
+      }
+      m.lines.push_back(std::move(line));
+    }
+  } catch (const std::exception& e) {
+    m.lines.clear();
+    m.error = e.what();
+  }
+  m.seconds = point_time.seconds();
+  return m;
+}
+
+// A measured point as a message from another rank to rank 0: "ok SECONDS\n" and its CSV lines, or
+// "error\n" and the message.
+std::string encode(const MeasuredPoint& m) {
+  if (!m.error.empty()) return "error\n" + m.error;
+  char head[64];
+  std::snprintf(head, sizeof head, "ok %.17g\n", m.seconds);
+  std::string out = head;
+  for (const auto& line : m.lines) out += csv_line(line);
+  return out;
+}
+
+MeasuredPoint decode(int rank, const std::string& message) {
+  MeasuredPoint m;
+  m.rank = rank;
+  const std::size_t eol = message.find('\n');
+  const std::string head = message.substr(0, eol);
+  if (head == "error") {
+    m.error = message.substr(eol + 1);
+    return m;
+  }
+  m.seconds = std::stod(head.substr(3));
+  for (std::size_t at = eol + 1; at < message.size();) {
+    const std::size_t end = message.find('\n', at);
+    m.lines.push_back(csv_split(message.substr(at, end - at)));
+    at = end + 1;
+  }
+  return m;
+}
+
+}  // namespace
+
 int run_study(const StudySpec& spec, int argc, const char* const* argv, const StudyHooks& hooks) {
   const std::string& prog = spec.program;
+  std::optional<dist::Session> session;
+  try {
+    session.emplace(nullptr, nullptr);
+  } catch (const std::exception& e) {
+    std::cerr << prog << ": " << noise::printable(e.what()) << "\n";
+    return 2;
+  }
+  const int rank = dist::rank(), ranks = dist::size();
   Options o;
   std::vector<NamedNoiseModel> models;
   std::vector<double> scales;
   std::vector<std::vector<noise::NoiseModel>> scaled;  // [model][scale]
   json options_json, models_json, method_json, earlier;
   std::string json_path;
-  std::unique_ptr<ResultStore> store;
+  std::unique_ptr<ResultStore> store;  // rank 0's
   const std::vector<std::string> grid_cols = grid_columns(spec);
   std::vector<std::string> columns = grid_cols;
   columns.insert(columns.end(), spec.columns.begin(), spec.columns.end());
+  const std::vector<std::string> keys = key_columns(spec);
+  std::vector<GridPoint> grid;
 
-  // ---- 1-3: everything that can be refused, before any result is written ----
+  // ---- 1-3: everything that can be refused, before any result is written; every rank checks the
+  // options, rank 0 alone the files ----
+  std::string setup_error;
   try {
     o = parse_options(spec, argc, argv);
     if (o.help) {
+      if (rank != 0) return 0;
       std::cout << usage(spec) << std::flush;
       if (!std::cout) {
         std::cerr << prog << ": cannot write the usage to standard output\n";
@@ -202,26 +297,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     models_json = noise_models_record(models);
     method_json = hooks.describe ? hooks.describe(o) : json::object();
 
-    json_path = o.out_dir + "/" + spec.name + ".json";
-    const std::string csv_path = o.out_dir + "/" + spec.name + ".csv";
-    const std::string progress_path = o.out_dir + "/" + spec.name + ".progress";
-    if (!o.fresh) earlier = check_earlier_run(json_path, csv_path, progress_path, options_json, models_json);
-
-    std::error_code ec;
-    fs::create_directories(o.out_dir, ec);
-    if (ec || !fs::is_directory(o.out_dir)) {
-      throw UsageError("--out " + o.out_dir + ": cannot create the folder" + (ec ? ": " + ec.message() : ""));
-    }
-    std::vector<std::string> keys = key_columns(spec);
-    store = std::make_unique<ResultStore>(o.out_dir, spec.name, columns, keys, o.fresh);
-  } catch (const std::exception& e) {
-    std::cerr << prog << ": " << noise::printable(e.what()) << "\n";
-    return 2;
-  }
-
-  // ---- the grid ----
-  std::vector<GridPoint> grid;
-  {
+    // ---- the grid ----
     const std::vector<int> qubits = spec.qubits.used() ? o.qubits : std::vector<int>{0};
     const std::vector<int> depths = spec.depth.used() ? o.depth : std::vector<int>{0};
     const std::vector<std::uint64_t> seeds = spec.seeds.used() ? o.seeds : std::vector<std::uint64_t>{0};
@@ -262,7 +338,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
                   key_values.push_back(std::to_string(seed));
                   p.label += " seed=" + std::to_string(seed);
                 }
-                p.key = store->make_key(key_values);
+                p.key = point_key(keys, key_values);
                 grid.push_back(std::move(p));
               }
             }
@@ -274,13 +350,49 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
       grid[i].index = i;
       grid[i].total = grid.size();
     }
+
+    if (rank == 0) {
+      json_path = o.out_dir + "/" + spec.name + ".json";
+      const std::string csv_path = o.out_dir + "/" + spec.name + ".csv";
+      const std::string progress_path = o.out_dir + "/" + spec.name + ".progress";
+      if (!o.fresh) earlier = check_earlier_run(json_path, csv_path, progress_path, options_json, models_json);
+
+      std::error_code ec;
+      fs::create_directories(o.out_dir, ec);
+      if (ec || !fs::is_directory(o.out_dir)) {
+        throw UsageError("--out " + o.out_dir + ": cannot create the folder" + (ec ? ": " + ec.message() : ""));
+      }
+      store = std::make_unique<ResultStore>(o.out_dir, spec.name, columns, keys, o.fresh);
+    }
+  } catch (const std::exception& e) {
+    setup_error = noise::printable(e.what());
+  }
+
+  // Rank 0 decides whether the run goes on (status 0) and tells the other ranks; a rank whose own
+  // checks failed where rank 0's passed ends the job.
+  auto agree = [&](int status) {
+    const int agreed = std::stoi(dist::broadcast(std::to_string(status)));
+    if (rank != 0 && agreed == 0 && !setup_error.empty()) {
+      std::cerr << prog << ": rank " << rank << ": " << setup_error << "\n";
+      dist::abort(2);
+    }
+    return agreed;
+  };
+  if (rank != 0) {
+    if (const int status = agree(0)) return status;
+    dist::work([&](std::size_t item) { return encode(measure(spec, hooks, grid.at(item))); });
+    return agree(0);
+  }
+  if (!setup_error.empty()) {
+    std::cerr << prog << ": " << setup_error << "\n";
+    return agree(2);
   }
   std::size_t done_before = 0;
   for (const GridPoint& p : grid) done_before += store->completed().count(p.key);
   if (done_before != store->completed().size()) {
     // Only possible when the option check was bypassed (a JSON edited by hand).
     std::cerr << prog << ": " << noise::printable(store->progress_path()) << " lists points outside this grid: use --fresh\n";
-    return 2;
+    return agree(2);
   }
 
   // ---- the record ----
@@ -293,6 +405,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   this_run["git_revision"] = git_revision();
   this_run["hostname"] = machine_info()["hostname"];
   this_run["command_line"] = o.argv;
+  this_run["ranks"] = ranks;
   this_run["points_done_before"] = done_before;
   if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
     this_run["dropped_unfinished_rows"] = store->rows_dropped() + (store->torn_line_dropped() ? 1 : 0);
@@ -339,7 +452,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     write_record("running", "");
   } catch (const std::exception& e) {
     std::cerr << prog << ": " << noise::printable(e.what()) << "\n";
-    return 1;
+    return agree(1);
   }
   // From here on a failure is recorded in the JSON (best effort: the disk may be full).
   auto fail = [&](const std::string& msg) {
@@ -354,63 +467,83 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   try {
     store->begin();
   } catch (const std::exception& e) {
-    return fail(e.what());
+    return agree(fail(e.what()));
   }
   std::cerr << prog << ": " << grid.size() << " grid points";
   if (done_before > 0) std::cerr << ", " << done_before << " done earlier (resuming)";
   if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
     std::cerr << "; dropped the unfinished point of an interrupted run";
   }
+  if (ranks > 1) std::cerr << "; " << ranks << " ranks";
   std::cerr << "; writing " << noise::printable(store->csv_path()) << "\n";
+  if (agree(0) != 0) return 1;  // cannot happen: rank 0 decided 0
 
-  std::string current_label;
-  try {
-    for (const GridPoint& p : grid) {
-      if (store->completed().count(p.key)) continue;
-      current_label = "[" + std::to_string(p.index + 1) + "/" + std::to_string(grid.size()) + "] " + p.label;
-      const Stopwatch point_time;
-      const std::vector<Row> rows = hooks.run_point(p);
-      std::vector<std::vector<std::string>> lines;
-      for (const Row& row : rows) {
-        std::vector<std::string> line = {spec.name, p.noise->name};
-        if (spec.category.used()) line.push_back(p.category);
-        if (spec.noise_scale.used()) line.push_back(format_number(p.noise_scale));
-        if (spec.qubits.used()) line.push_back(std::to_string(p.qubits));
-        if (spec.depth.used()) line.push_back(std::to_string(p.depth));
-        if (spec.seeds.used()) line.push_back(std::to_string(p.seed));
-        for (const std::string& c : spec.columns) {
-          const auto it = row.values().find(c);
-          if (it == row.values().end()) throw std::logic_error("the row has no value for column '" + c + "'");
-          line.push_back(it->second);
-        }
-        if (row.values().size() != spec.columns.size()) {
-          for (const auto& [c, v] : row.values()) {
-            if (std::find(spec.columns.begin(), spec.columns.end(), c) == spec.columns.end()) {
-              throw std::logic_error("the row sets '" + c + "', which is not a column of the study");
-            }
-          }
-        }
-        lines.push_back(std::move(line));
-      }
-      store->append(p.key, lines);
-      rows_total += lines.size();
-      ++measured;
-      std::cerr << current_label << " ... " << format_duration(point_time.seconds()) << std::endl;
+  // ---- measuring: every rank takes the next pending point when it is free (dist::serve on a
+  // thread of rank 0, rank 0's own points on this one); the results are appended in grid order ----
+  std::vector<std::size_t> pending;
+  for (const GridPoint& p : grid) {
+    if (!store->completed().count(p.key)) pending.push_back(p.index);
+  }
+  std::mutex mutex;  // guards what follows, the store and the counts
+  std::size_t handed_out = 0, appended = 0;  // positions in `pending`
+  std::map<std::size_t, MeasuredPoint> finished;  // measured, not yet appended
+  std::string failure;
+  auto label = [&](std::size_t index) {
+    return "[" + std::to_string(index + 1) + "/" + std::to_string(grid.size()) + "] " + grid[index].label;
+  };
+  auto next = [&]() -> std::optional<std::size_t> {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!failure.empty() || handed_out == pending.size()) return std::nullopt;
+    return pending[handed_out++];
+  };
+  auto finish = [&](std::size_t index, MeasuredPoint&& m) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!failure.empty()) return;
+    if (!m.error.empty()) {
+      failure = "failed at " + label(index) + (ranks > 1 ? " (rank " + std::to_string(m.rank) + ")" : "") + ": " + m.error;
+      return;
     }
-  } catch (const std::exception& e) {
-    const int status = fail("failed at " + current_label + ": " + e.what());
+    finished.emplace(index, std::move(m));
+    try {
+      for (auto it = finished.begin(); appended < pending.size() && it != finished.end() && it->first == pending[appended];
+           it = finished.erase(it), ++appended) {
+        store->append(grid[it->first].key, it->second.lines);
+        rows_total += it->second.lines.size();
+        ++measured;
+        std::cerr << label(it->first) << " ... " << format_duration(it->second.seconds);
+        if (ranks > 1) std::cerr << " (rank " << it->second.rank << ")";
+        std::cerr << std::endl;
+      }
+    } catch (const std::exception& e) {
+      failure = "failed at " + label(pending[appended]) + ": " + e.what();
+    }
+  };
+  std::thread server;
+  if (ranks > 1) {
+    server = std::thread([&] {
+      dist::serve(next, [&](int from, std::size_t item, std::string&& result) { finish(item, decode(from, result)); });
+    });
+  }
+  while (const std::optional<std::size_t> index = next()) finish(*index, measure(spec, hooks, grid[*index]));
+  if (server.joinable()) server.join();
+
+  int status = 0;
+  if (!failure.empty()) {
+    status = fail(failure);
     std::cerr << prog << ": the " << store->completed().size()
               << " completed points are kept; the same command resumes after the problem is fixed\n";
-    return status;
+  } else {
+    try {
+      write_record("complete", "");
+      std::cerr << prog << ": " << (measured == 0 ? "nothing to do: all points were done earlier; " : "") << rows_total
+                << " rows in " << noise::printable(store->csv_path()) << " (" << format_duration(wall.seconds())
+                << ")\n";
+    } catch (const std::exception& e) {
+      status = fail(e.what());
+    }
   }
-  try {
-    write_record("complete", "");
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  }
-  std::cerr << prog << ": " << (measured == 0 ? "nothing to do: all points were done earlier; " : "") << rows_total
-            << " rows in " << noise::printable(store->csv_path()) << " (" << format_duration(wall.seconds()) << ")\n";
-  return 0;
+  // The other ranks wait for the outcome, so that every rank exits with the same status.
+  return agree(status);
 }
 
 }  // namespace kraus::experiments

@@ -25,6 +25,13 @@
 //     recorded in the JSON as far as the disk allows (status "failed" and the error), and returns
 //     1; the completed points are kept and a re-run resumes.
 //
+// Under mpirun or srun (docs/distributed.md) every rank checks the options and builds the grid,
+// rank 0 alone opens the files and writes them; a rank that is free takes the next pending point
+// (dist::serve / dist::work), so the points run in any order, but rank 0 appends their rows (and
+// prints their progress lines, with the rank that measured each) in grid order, buffering the points
+// finished ahead of a slower one: the CSV is the one-process CSV whatever the rank count. A kill
+// loses the buffered points, which a re-run measures again. The JSON's runs[] record the ranks.
+//
 // Grid: the Cartesian product of the used axes, in the order qubits (outermost), the study's
 // category, noise model, noise scale, depth, seed (innermost), so that a study can allocate its
 // state once per qubit count.
@@ -81,7 +88,8 @@ class Row {
 struct StudyHooks {
   // Optional: checks before anything is written; throw UsageError (or any exception) to refuse.
   std::function<void(const Options&, const std::vector<NamedNoiseModel>&)> validate;
-  // Measures one grid point and returns its rows (usually one). Called in grid order.
+  // Measures one grid point and returns its rows (usually one). Called in grid order (with several
+  // MPI ranks: each rank's points in grid order); its results must depend on the point only.
   std::function<std::vector<Row>(const GridPoint&)> run_point;
   // Optional: study-specific facts for the JSON's "study" object (circuit, methods), read after
   // validate.

@@ -7,7 +7,8 @@
 //  * the standard error against the exact variance, from enumerating every Kraus branch of a small
 //    circuit with a dense reference;
 //  * counts with one shot per trajectory against the exact noisy distribution;
-//  * the same results, bit for bit, with 1 and 2 threads, in both parallel modes.
+//  * the same results, bit for bit, with 1 and 2 threads, in both parallel modes, and for any split
+//    of the blocks (as over MPI ranks), folded by Chan's formula.
 #include <cmath>
 #include <functional>
 #include <map>
@@ -430,6 +431,74 @@ TEST_CASE("trajectories: the same results with 1 and 2 threads", "[trajectories]
     options.seed = 2;
     CHECK(engine::run_trajectories(p, nullptr, nullptr, obs, options).expectations[0].mean != one.expectations[0].mean);
   }
+}
+
+TEST_CASE("trajectories: blocks run in any split and folded in block order give the same result bit for bit",
+          "[trajectories]") {
+  // What kraus simulate does over MPI ranks (docs/distributed.md): contiguous ranges of blocks run
+  // apart, then folded in block order by one TrajectoryCombiner.
+  const int n = 4;
+  engine::Circuit c(n, n);
+  for (int q = 0; q < n; ++q) c.add_gate(Gate::kRY, {q}, {0.4 + 0.2 * q});
+  for (int q = 0; q + 1 < n; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  for (int q = 0; q < n; ++q) c.add_measure(q, q);
+  const noise::NoiseModel model = noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["*"], "channel": {"type": "amplitude_damping", "gamma": 0.1}}],
+      "readout": [{"qubits": [1], "p1_given_0": 0.1, "p0_given_1": 0.2}]})");
+  const engine::Program p = engine::compile(c, &model);
+  engine::TrajectoryOptions options;
+  options.trajectories = 3 * engine::kTrajectoryBlock + 17;  // 4 blocks, the last one short
+  options.probabilities = true;
+  options.shots = 301;
+  options.readout = model.readout_model(n);
+  const std::vector<engine::PauliSum> obs = {engine::PauliSum::parse("Z0 Z3"), engine::PauliSum::parse("X1")};
+  const engine::TrajectoryResult whole = engine::run_trajectories(p, nullptr, nullptr, obs, options);
+  const std::uint64_t blocks = engine::trajectory_blocks(options.trajectories);
+  REQUIRE(blocks == 4u);
+  for (const std::vector<std::uint64_t>& cuts :
+       std::vector<std::vector<std::uint64_t>>{{0, 4}, {0, 1, 4}, {0, 2, 4}, {0, 1, 2, 3, 4}, {0, 0, 3, 4}}) {
+    engine::TrajectoryCombiner combiner(n, obs.size(), options);
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+      std::vector<engine::TrajectoryBlock> part;  // as another process would hand them over
+      engine::run_trajectory_blocks(p, nullptr, nullptr, obs, options, cuts[i], cuts[i + 1] - cuts[i],
+                                    [&](engine::TrajectoryBlock&& b) { part.push_back(std::move(b)); });
+      CHECK(part.size() == cuts[i + 1] - cuts[i]);
+      for (const engine::TrajectoryBlock& b : part) combiner.add(b);
+    }
+    const engine::TrajectoryResult split = combiner.result();
+    INFO("cuts " << cuts.size());
+    for (std::size_t o = 0; o < obs.size(); ++o) {
+      CHECK(split.expectations[o].mean == whole.expectations[o].mean);
+      CHECK(split.expectations[o].standard_error == whole.expectations[o].standard_error);
+    }
+    CHECK(split.probabilities == whole.probabilities);
+    CHECK(split.probability_errors == whole.probability_errors);
+    CHECK(split.counts == whole.counts);
+    CHECK(split.state_reads == whole.state_reads);
+    CHECK(split.channel_decisions == whole.channel_decisions);
+  }
+  // Chan's formula against the two-pass decomposition over the blocks: mean = sum n_b mean_b / N,
+  // M2 = sum (M2_b + n_b (mean_b - mean)^2).
+  std::vector<engine::TrajectoryBlock> all;
+  engine::run_trajectory_blocks(p, nullptr, nullptr, obs, options, 0, blocks,
+                                [&](engine::TrajectoryBlock&& b) { all.push_back(std::move(b)); });
+  for (std::size_t o = 0; o < obs.size(); ++o) {
+    double mean = 0.0, m2 = 0.0;
+    for (const engine::TrajectoryBlock& b : all) mean += static_cast<double>(b.trajectories) * b.mean[o];
+    mean /= static_cast<double>(options.trajectories);
+    for (const engine::TrajectoryBlock& b : all) {
+      m2 += b.m2[o] + static_cast<double>(b.trajectories) * (b.mean[o] - mean) * (b.mean[o] - mean);
+    }
+    const double nn = static_cast<double>(options.trajectories);
+    CHECK(std::abs(whole.expectations[o].mean - mean) <= kTol);
+    CHECK(std::abs(whole.expectations[o].standard_error - std::sqrt(m2 / (nn - 1.0) / nn)) <= kTol);
+    CHECK(whole.expectations[o].standard_error > 0.0);
+  }
+  // A block past the last, and a combiner short of trajectories, are refused.
+  CHECK_THROWS_AS(engine::run_trajectory_blocks(p, nullptr, nullptr, obs, options, 3, 2, [](engine::TrajectoryBlock&&) {}),
+                  std::invalid_argument);
+  engine::TrajectoryCombiner short_of(n, obs.size(), options);
+  CHECK_THROWS_AS(short_of.result(), std::logic_error);
 }
 
 TEST_CASE("trajectories: bad options and observables are refused", "[trajectories][validation]") {

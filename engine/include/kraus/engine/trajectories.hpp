@@ -23,7 +23,10 @@
 //
 // Random numbers: trajectory t draws from its own generator seeded by (seed, t) (splitmix64), in
 // the order of the program's steps, so a trajectory's result depends on (seed, t) only. Results are
-// combined in trajectory order: the same for any number of threads. Below kTrajectoryParallelQubits
+// combined in a fixed order: Welford's update in trajectory order within each block of
+// kTrajectoryBlock trajectories, then the blocks in block order by Chan et al.'s pairwise formula
+// (TrajectoryCombiner), so the result is the same for any number of threads and for any split of
+// the blocks over processes (docs/distributed.md). Below kTrajectoryParallelQubits
 // qubits the trajectories of a round of kTrajectoryRound run in parallel, one per thread; from it
 // on, one at a time with the threads inside the kernels.
 #pragma once
@@ -43,6 +46,9 @@ namespace kraus::engine {
 
 inline constexpr int kTrajectoryParallelQubits = 18;
 inline constexpr std::uint64_t kTrajectoryRound = 16;
+// Trajectories per block of the reduction (a multiple of kTrajectoryRound): block b holds
+// trajectories [b * kTrajectoryBlock, (b + 1) * kTrajectoryBlock), the last one fewer.
+inline constexpr std::uint64_t kTrajectoryBlock = 64;
 
 struct TrajectoryOptions {
   // Number of trajectories, >= 2 (a standard error needs two). Default 1000.
@@ -99,12 +105,59 @@ struct TrajectoryResult {
 };
 
 // Runs `program` (at parameters theta and features x; either may be null when unused) as
-// options.trajectories trajectories and estimates every observable. Throws std::invalid_argument
+// options.trajectories trajectories and estimates every observable: run_trajectory_blocks over all
+// blocks folded by a TrajectoryCombiner. Throws std::invalid_argument
 // for bad options or an observable on qubits the program lacks, std::runtime_error when the memory
 // for the state vectors (one per thread below kTrajectoryParallelQubits, plus the probability
 // slots) is missing.
 TrajectoryResult run_trajectories(const Program& program, const double* theta, const double* x,
                                   const std::vector<PauliSum>& observables, const TrajectoryOptions& options);
+
+// The statistics of one block of trajectories, what run_trajectory_blocks hands over and
+// TrajectoryCombiner folds into a TrajectoryResult.
+struct TrajectoryBlock {
+  std::uint64_t trajectories = 0;  // in this block
+  // Per quantity (the observables, then with options.probabilities the 2^n basis-state
+  // probabilities): the block's mean and sum of squared deviations (Welford in trajectory order).
+  std::vector<double> mean, m2;
+  // With options.shots: outcome -> count, before the readout errors TrajectoryResult::counts has.
+  std::map<std::uint64_t, std::uint64_t> counts;
+  std::map<std::string, std::uint64_t> clbit_counts;  // as TrajectoryResult::clbit_counts
+  std::uint64_t state_reads = 0, channel_decisions = 0;
+};
+
+// The number of blocks of `trajectories` trajectories: ceil(trajectories / kTrajectoryBlock).
+std::uint64_t trajectory_blocks(std::uint64_t trajectories);
+
+// Runs the trajectories of blocks [first_block, first_block + block_count) of run_trajectories
+// (options.trajectories is the whole run's count, which the shots' spread depends on) and calls
+// sink with each block in block order, on the calling thread. options.progress counts this range's
+// trajectories. Throws as run_trajectories, and std::invalid_argument for blocks past the last.
+void run_trajectory_blocks(const Program& program, const double* theta, const double* x,
+                           const std::vector<PauliSum>& observables, const TrajectoryOptions& options,
+                           std::uint64_t first_block, std::uint64_t block_count,
+                           const std::function<void(TrajectoryBlock&&)>& sink);
+
+// Folds blocks, given in block order, into the run's result. Two partial results (n_a, mean_a,
+// M2_a) and (n_b, mean_b, M2_b) combine as n = n_a + n_b, d = mean_b - mean_a,
+// mean = mean_a + d * n_b / n, M2 = M2_a + M2_b + d^2 * n_a * n_b / n (Chan, Golub and LeVeque), the
+// first block taken as it is; the counts and tallies add up. result() then applies the readout
+// errors to the counts (one stream from the seed) and gives the standard errors sqrt(M2 / (N - 1) / N).
+class TrajectoryCombiner {
+ public:
+  TrajectoryCombiner(int num_qubits, std::size_t observables, const TrajectoryOptions& options);
+  void add(const TrajectoryBlock& block);
+  // After every block; throws std::logic_error when trajectories are missing.
+  TrajectoryResult result() const;
+
+ private:
+  int num_qubits_;
+  std::size_t observables_;
+  TrajectoryOptions options_;
+  std::uint64_t trajectories_ = 0;
+  std::vector<double> mean_, m2_;
+  TrajectoryResult partial_;  // the counts and tallies so far
+};
 
 // The adjoint gradient estimated from trajectories: per observable O and parameter i, the mean over
 // trajectories of d<O>/dtheta_i as one trajectory sees it, and its standard error.
