@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-CC=clang CXX=clang++ CXXFLAGS=-march=native cmake -S . -B build/fuzz -DKRAUS_FUZZ=ON -DKRAUS_OPENMP=OFF -DKRAUS_BUILD_TESTS=OFF -DKRAUS_BUILD_BENCH=OFF \
+CC=clang CXX=clang++ CXXFLAGS=-march=native cmake -S . -B build/fuzz -DKRAUS_FUZZ=ON -DKRAUS_OPENMP=OFF -DKRAUS_MPI=OFF -DKRAUS_BUILD_TESTS=OFF -DKRAUS_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/fuzz --target fuzz_qasm2 fuzz_noise_model -j "$(nproc)"
 findings=build/fuzz/findings
