@@ -377,6 +377,18 @@ std::vector<double> swept_gradient(const DifferentiatedCalls& c, std::vector<noi
   return gradient;
 }
 
+// A swept gradient and σ_0 against the dense adjoint method's (dense_gradient), to 1e-11 of the
+// largest derivative; calls without a derivative get exactly 0.
+void require_dense(const DifferentiatedCalls& c, const std::vector<double>& gradient, const arma::cx_mat& sigma,
+                   const std::vector<double>& expected, const arma::cx_mat& sigma0, double scale) {
+  for (std::size_t j = 0; j < gradient.size(); ++j) {
+    CAPTURE(j);
+    REQUIRE(std::abs(gradient[j] - expected[j]) <= 1e-11 * scale);
+    if (c.derivatives[j].kind == noise::CallDerivative::Kind::kNone) REQUIRE(gradient[j] == 0.0);
+  }
+  REQUIRE_MATRIX_CLOSE(sigma, sigma0, 1e-11 * scale);
+}
+
 // exp(-iθP/2) as a call, with its derivative's masks, for P = X^lx Z^lz on `qubits`.
 void add_rotation(DifferentiatedCalls& c, const std::vector<int>& qubits, std::uint64_t lx, std::uint64_t lz,
                   double theta) {
@@ -498,12 +510,7 @@ TEST_CASE("sweep_gradient equals the adjoint method on the dense state", "[sweep
       const std::vector<noise::Sweep> plan = noise::plan_sweeps(c.calls.data(), c.calls.size(), n, b);
       arma::cx_mat sigma = observable;
       const std::vector<double> gradient = swept_gradient(c, plan, rho, sigma, n);
-      for (std::size_t j = 0; j < gradient.size(); ++j) {
-        CAPTURE(j);
-        REQUIRE(std::abs(gradient[j] - expected[j]) <= 1e-11 * scale);
-        if (c.derivatives[j].kind == noise::CallDerivative::Kind::kNone) REQUIRE(gradient[j] == 0.0);
-      }
-      REQUIRE_MATRIX_CLOSE(sigma, sigma0, 1e-11 * scale);
+      require_dense(c, gradient, sigma, expected, sigma0, scale);
     }
   }
 }
@@ -571,12 +578,7 @@ TEST_CASE("sweep_gradient at derivative points equals the adjoint method on the 
       if (n >= 4 && b >= 4) REQUIRE(2 * points < rotations);
       arma::cx_mat sigma = observable;
       const std::vector<double> gradient = swept_gradient(c, plan, rho, sigma, n, /*at_points=*/true);
-      for (std::size_t j = 0; j < gradient.size(); ++j) {
-        CAPTURE(j);
-        REQUIRE(std::abs(gradient[j] - expected[j]) <= 1e-11 * scale);
-        if (c.derivatives[j].kind == noise::CallDerivative::Kind::kNone) REQUIRE(gradient[j] == 0.0);
-      }
-      REQUIRE_MATRIX_CLOSE(sigma, sigma0, 1e-11 * scale);
+      require_dense(c, gradient, sigma, expected, sigma0, scale);
     }
   }
 }
