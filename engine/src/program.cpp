@@ -363,6 +363,22 @@ double Program::amplitude_norm2(const double* x) const {
   return norm2;
 }
 
+namespace {
+
+// The forward schedule of p.steps: fused, with the adjoint maps and the cache-blocked sweeps.
+void schedule(Program& p, const CompileOptions& options) {
+  p.forward = detail::fuse(p.steps, options, &p.forward_source);
+  p.forward_adjoint.reserve(p.forward.size());
+  for (std::size_t j = 0; j < p.forward.size(); ++j) {
+    p.forward_adjoint.push_back(p.forward_source[j] < 0 ? noise::adjoint_call(p.forward[j]) : KernelCall{});
+  }
+  if (options.block_qubits > 0 && p.num_qubits > options.block_qubits) {
+    p.sweeps = noise::plan_sweeps(p.forward.data(), p.forward.size(), p.num_qubits, options.block_qubits);
+  }
+}
+
+}  // namespace
+
 Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options) {
   std::string why;
   if (!options.IsValid(&why)) throw std::invalid_argument(why);
@@ -373,15 +389,42 @@ Program compile(const Circuit& circuit, const noise::NoiseModel* model, const Co
   p.amplitude_features = circuit.amplitude_features();
   p.num_clbits = circuit.num_clbits();
   Compiler(circuit, model, p).run();
-  p.forward = detail::fuse(p.steps, options, &p.forward_source);
-  p.forward_adjoint.reserve(p.forward.size());
-  for (std::size_t j = 0; j < p.forward.size(); ++j) {
-    p.forward_adjoint.push_back(p.forward_source[j] < 0 ? noise::adjoint_call(p.forward[j]) : KernelCall{});
-  }
-  if (options.block_qubits > 0 && p.num_qubits > options.block_qubits) {
-    p.sweeps = noise::plan_sweeps(p.forward.data(), p.forward.size(), p.num_qubits, options.block_qubits);
-  }
+  schedule(p, options);
   return p;
+}
+
+int data_prefix(const Program& program) {
+  const auto reads = [&](const Step& s, bool features) {
+    if (s.kind == StepKind::kFixed) return false;
+    const Angle& a = program.angles[static_cast<std::size_t>(s.angle)];
+    return std::any_of(a.terms.begin(), a.terms.end(),
+                       [&](const AngleTerm& t) { return features ? t.feature >= 0 : t.param >= 0; });
+  };
+  std::size_t end = 0;  // one past the last step that reads a feature
+  for (std::size_t i = 0; i < program.steps.size(); ++i) {
+    if (reads(program.steps[i], true)) end = i + 1;
+  }
+  if (program.amplitude_features > 0) return end == 0 ? 0 : -1;
+  for (std::size_t i = 0; i < end; ++i) {
+    const Step& s = program.steps[i];
+    if (s.call.k != 1 || reads(s, false)) return -1;
+  }
+  return static_cast<int>(end);
+}
+
+Program program_rest(const Program& program, std::size_t first, const CompileOptions& options) {
+  std::string why;
+  if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  if (first > program.steps.size()) throw std::invalid_argument("program_rest: first step past the program's end");
+  Program rest;
+  rest.num_qubits = program.num_qubits;
+  rest.num_parameters = program.num_parameters;
+  rest.num_features = program.num_features;
+  rest.num_clbits = program.num_clbits;
+  rest.angles = program.angles;
+  rest.steps.assign(program.steps.begin() + static_cast<std::ptrdiff_t>(first), program.steps.end());
+  schedule(rest, options);
+  return rest;
 }
 
 void Program::bind(const double* angle_values, std::vector<noise::KernelCall>& bound) const {

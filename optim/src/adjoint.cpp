@@ -273,6 +273,10 @@ void CircuitFunction::Impl::plan_adjoint() {
     piece_points[heaviest].clear();
     piece_elems[heaviest] = d * d;
   }
+  if (rest) {
+    rest->options = options;
+    rest->plan_adjoint();
+  }
 }
 
 }  // namespace kraus::optim

@@ -2,6 +2,7 @@
 //  * execution.cpp: the compiled program, per-thread workspaces, forward passes, Pauli read-outs;
 //  * adjoint.cpp: the adjoint method (pieces, stored states or checkpoints, backward pass);
 //  * shift_rules.cpp: parameter shift and finite differences;
+//  * mixture.cpp: batches as data mixtures (GradientOptions::data_mixtures);
 //  * gradients.cpp: the public API.
 #pragma once
 
@@ -65,6 +66,11 @@ struct Workspace {
   std::vector<Complex> slots, checkpoints;
   std::vector<Complex*> stored, kept;
   std::vector<Complex> tiles;  // noise::sweep_gradient's scratch
+  // Data mixtures: a state-sized buffer (an observable in blocks, a mixture), and the initial state
+  // of the program's rest when it is not the program's own (null: Program::initial_state).
+  std::vector<Complex> mix;
+  const Complex* initial = nullptr;
+  std::vector<noise::KernelCall> heisenberg;  // the adjoint schedule, last call first
   std::vector<double> angles, theta, values, weights, angle_grads;
 };
 
@@ -99,11 +105,21 @@ struct CircuitFunction::Impl {
   std::uint64_t arena_elems = 0;
   std::vector<int> seg_begin;
 
+  // Data mixtures (mixture.cpp): engine::data_prefix of the program (-1: the data enter otherwise),
+  // and with one, the program after the prefix as a function of its own (rest->program), with the
+  // sweeps of its adjoint schedule run backwards (the Heisenberg picture: O -> E^dagger(O)).
+  int prefix = -1;
+  std::unique_ptr<Impl> rest;
+  std::vector<noise::Sweep> heisenberg_sweeps;
+
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Workspace>> pool;
 
   // ---- compilation ----
   void compile(const engine::Circuit& circuit, const noise::NoiseModel* model);
+  // Derived from `program`: sizes, the differentiable calls, and with `mixtures` the data mixtures'
+  // rest (observables and options set before).
+  void setup(bool mixtures);
   void plan_adjoint();
 
   // ---- workspaces ----
@@ -179,7 +195,13 @@ struct CircuitFunction::Impl {
     program.angle_values(theta, x, out.data());
   }
 
-  void prepare_initial(Workspace& ws, const double* x) const { program.initial_state(x, ws.state.data()); }
+  void prepare_initial(Workspace& ws, const double* x) const {
+    if (ws.initial != nullptr) {
+      copy_state(ws.initial, ws.state.data());
+    } else {
+      program.initial_state(x, ws.state.data());
+    }
+  }
 
   // Runs pieces [begin, end) of adjoint_plan on ws.state (angles bound), storing the state before
   // each piece in slot (piece - begin) when `store`.
@@ -205,6 +227,14 @@ struct CircuitFunction::Impl {
 
   // gradient[p] += scale · Σ_a angle_grads[a] ∂a/∂θ_p.
   void chain_rule(const double* angle_grads, const double* x, double* gradient, double scale) const;
+
+  // ---- data mixtures (mixture.cpp) ----
+  // True when a batch of num_samples runs as data mixtures (GradientOptions::data_mixtures).
+  bool use_mixtures(int num_samples, GradientMethod method) const;
+  // ws.obs <- E_rest^dagger(O_i) at the angles in ws.angles (one backward pass of rest's schedule).
+  void heisenberg(Workspace& ws, int i);
+  void mixture_batch(const double* theta, const double* xs, int num_samples, const BatchCotangent* cotangent,
+                     double* values, double* gradient);
 
   // ---- batched drivers ----
   // Jacobians (m x P row-major per sample) and values of `num_samples` samples by parameter shift or

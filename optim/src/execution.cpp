@@ -38,14 +38,20 @@ void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, 
 void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise::NoiseModel* model) {
   program = engine::compile(circuit, model);
   engine::require_unconditional(program, "gradients and training (on the density matrix)");
+  setup(/*mixtures=*/true);
+}
+
+void CircuitFunction::Impl::setup(bool mixtures) {
   n = program.num_qubits;
   d = std::uint64_t{1} << n;
   num_params = program.num_parameters;
   num_features = program.num_features;
-  param_channels = circuit.has_parameter_dependent_channels();
   const auto differentiable = [&](const engine::Step& s) {
     return s.kind != engine::StepKind::kFixed && program.angles[static_cast<std::size_t>(s.angle)].depends_on_parameters();
   };
+  param_channels = std::any_of(program.steps.begin(), program.steps.end(), [&](const engine::Step& s) {
+    return s.kind == engine::StepKind::kAngleChannel && differentiable(s);
+  });
   for (std::size_t i = 0; i < program.steps.size(); ++i) {
     const engine::Step& s = program.steps[i];
     if (differentiable(s) && s.kind == engine::StepKind::kRotation) shift_rotations.push_back(static_cast<int>(i));
@@ -55,6 +61,19 @@ void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise:
     if (source >= 0 && differentiable(program.steps[static_cast<std::size_t>(source)])) {
       diff_calls.push_back(static_cast<int>(j));
     }
+  }
+  if (!mixtures || num_features == 0) return;
+  prefix = engine::data_prefix(program);
+  if (prefix < 0) return;
+  rest = std::make_unique<Impl>();
+  rest->program = engine::program_rest(program, static_cast<std::size_t>(prefix));
+  rest->observables = observables;
+  rest->options = options;
+  rest->setup(/*mixtures=*/false);
+  // The Heisenberg pass runs the adjoint schedule backwards: plan its sweeps (qubits only) once.
+  const std::vector<noise::KernelCall> reversed(rest->program.forward.rbegin(), rest->program.forward.rend());
+  if (n > noise::kDefaultBlockQubits) {
+    rest->heisenberg_sweeps = noise::plan_sweeps(reversed.data(), reversed.size(), n, noise::kDefaultBlockQubits);
   }
 }
 

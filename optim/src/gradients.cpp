@@ -66,8 +66,14 @@ void CircuitFunction::set_options(const GradientOptions& options) {
   impl_->plan_adjoint();
 }
 
-std::int64_t CircuitFunction::circuit_evaluations() const { return impl_->evaluations.load(); }
-void CircuitFunction::reset_circuit_evaluations() { impl_->evaluations.store(0); }
+std::int64_t CircuitFunction::circuit_evaluations() const {
+  return impl_->evaluations.load() + (impl_->rest ? impl_->rest->evaluations.load() : 0);
+}
+void CircuitFunction::reset_circuit_evaluations() {
+  impl_->evaluations.store(0);
+  if (impl_->rest) impl_->rest->evaluations.store(0);
+}
+bool CircuitFunction::data_mixtures() const { return impl_->rest != nullptr && impl_->options.data_mixtures; }
 
 void CircuitFunction::evaluate(const double* theta, const double* x, double* values) const {
   evaluate_batch(theta, x, 1, values);
@@ -76,6 +82,10 @@ void CircuitFunction::evaluate(const double* theta, const double* x, double* val
 void CircuitFunction::evaluate_batch(const double* theta, const double* xs, int num_samples, double* values) const {
   Impl& im = *impl_;
   im.check_inputs(theta, xs);
+  if (im.use_mixtures(num_samples, GradientMethod::kAdjoint)) {
+    im.mixture_batch(theta, xs, num_samples, nullptr, values, nullptr);
+    return;
+  }
   const int m = num_outputs();
   im.run_tasks(num_samples, [&](Workspace& ws, int sample) {
     const double* x = xs ? xs + static_cast<std::size_t>(sample) * im.num_features : nullptr;
@@ -155,6 +165,10 @@ void CircuitFunction::vjp_batch(const double* theta, const double* xs, int num_s
         for (int p = 0; p < P; ++p) gradient[p] += w[static_cast<std::size_t>(i)] * js[static_cast<std::size_t>(i) * P + p];
       }
     }
+    return;
+  }
+  if (im.use_mixtures(num_samples, method)) {
+    im.mixture_batch(theta, xs, num_samples, &cotangent, values, gradient);
     return;
   }
   std::vector<double> per_sample(static_cast<std::size_t>(num_samples) * P, 0.0);

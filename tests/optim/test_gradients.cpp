@@ -5,6 +5,7 @@
 #include <random>
 
 #include "catch_compat.hpp"
+#include "kraus/engine/program.hpp"
 #include "kraus/noise/channel_table.hpp"
 #include "kraus/optim/encoding.hpp"
 #include "kraus/optim/gradients.hpp"
@@ -317,4 +318,121 @@ TEST_CASE("optim: a circuit with classical control is refused (only trajectories
     CHECK(std::string(e.what()) == "classical control (if) needs the trajectory method: gradients and training (on "
                                    "the density matrix) cannot run it");
   }
+}
+
+namespace {
+
+// An encoding (angle encoding of F features, or amplitude encoding), then a random noisy body.
+engine::Circuit encoded_circuit(std::mt19937_64& rng, int n, const optim::Encoding& encoding, int num_params) {
+  engine::Circuit c(n);
+  encoding.apply(&c);
+  c.append(random_noisy_circuit(rng, n, 6 * n, num_params, 0, true));
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("optim: data mixtures equal the per-sample batches", "[optim][mixtures]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  std::mt19937_64 rng(21);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{0.7, "X1 Z2"}, {-0.4, "Y0"}})};
+  const int P = 6;
+  for (int n : {3, 5, 9}) {
+    const std::vector<optim::Encoding> encodings = {optim::Encoding::angle(n, Gate::kRX),
+                                                    optim::Encoding::angle(n - 1, Gate::kRY, 2.0),
+                                                    optim::Encoding::amplitude((1 << n) - 3)};
+    for (const optim::Encoding& enc : encodings) {
+      const engine::Circuit c = encoded_circuit(rng, n, enc, P);
+      const int F = c.num_features(), N = 5;
+      std::vector<double> theta(P), xs(static_cast<std::size_t>(N) * F);
+      for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
+      for (double& x : xs) x = std::uniform_real_distribution<double>(0.05, 1)(rng);
+      // A cotangent that reads the values, as a loss's does.
+      const auto cot = [](int k, const double* v, double* w) {
+        w[0] = std::sin(3 * v[0] + k);
+        w[1] = v[1] * v[0] - 0.3 * k;
+      };
+      for (std::uint64_t memory : {std::uint64_t{0}, 5 * engine::density_matrix_bytes(n)}) {
+        INFO("n = " << n << ", features " << F << ", memory " << memory);
+        optim::GradientOptions on, off;
+        on.adjoint_memory_bytes = off.adjoint_memory_bytes = memory;
+        off.data_mixtures = false;
+        const optim::CircuitFunction fm(c, obs, &model, on), fs(c, obs, &model, off);
+        REQUIRE(fm.data_mixtures());
+        REQUIRE_FALSE(fs.data_mixtures());
+        std::vector<double> vm(N * 2), vs(N * 2), gm(P), gs(P);
+        fm.evaluate_batch(theta.data(), xs.data(), N, vm.data());
+        fs.evaluate_batch(theta.data(), xs.data(), N, vs.data());
+        REQUIRE(max_abs_diff(vm, vs) < 1e-10);
+        REQUIRE(max_abs(vs) > 1e-3);
+        std::fill(vm.begin(), vm.end(), 0.0);
+        fm.vjp_batch(theta.data(), xs.data(), N, cot, vm.data(), gm.data());
+        fs.vjp_batch(theta.data(), xs.data(), N, cot, vs.data(), gs.data());
+        REQUIRE(max_abs_diff(vm, vs) < 1e-10);
+        REQUIRE(max_abs_diff(gm, gs) < 1e-10);
+        REQUIRE(max_abs(gs) > 1e-3);
+      }
+    }
+  }
+}
+
+TEST_CASE("optim: a data-mixture batch costs the same for any number of samples", "[optim][mixtures]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  std::mt19937_64 rng(5);
+  const int n = 4, P = 5;
+  const engine::Circuit c = encoded_circuit(rng, n, optim::Encoding::angle(n), P);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "Z1"}}),
+                                             pauli_sum({{1.0, "Z3"}})};
+  optim::CircuitFunction f(c, obs, &model);
+  std::vector<double> theta(P, 0.4), grad(P);
+  const auto cost = [&](int N, bool gradient) {
+    std::vector<double> xs(static_cast<std::size_t>(N) * n, 0.3), values(static_cast<std::size_t>(N) * 3);
+    f.reset_circuit_evaluations();
+    if (gradient) {
+      f.vjp_batch(theta.data(), xs.data(), N, [](int, const double*, double* w) { w[0] = w[1] = w[2] = 1.0; },
+                  values.data(), grad.data());
+    } else {
+      f.evaluate_batch(theta.data(), xs.data(), N, values.data());
+    }
+    return f.circuit_evaluations();
+  };
+  // Per output: a backward pass for E^dagger(O_i), then a forward and a backward pass for σ_i.
+  REQUIRE(cost(6, true) == 9);
+  REQUIRE(cost(200, true) == 9);
+  REQUIRE(cost(200, false) == 3);
+  REQUIRE(cost(5, false) == 5);  // fewer than twice as many samples as outputs: one pass per sample
+}
+
+TEST_CASE("optim: data mixtures only where the data enter through the first steps", "[optim][mixtures]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kModelJson);
+  const auto prefix = [&](const engine::Circuit& c) { return engine::data_prefix(engine::compile(c, &model)); };
+  engine::Circuit angle(2);
+  optim::Encoding::angle(2).apply(&angle);
+  angle.add_gate(Gate::kCX, {0, 1});
+  angle.add_rotation(Gate::kRY, {1}, Angle::parameter(0));
+  angle.set_num_parameters(1);
+  // Each encoding rotation is followed by depolarising and damping: the prefix ends at the last
+  // step that reads a feature (RY, 2 channels, RY), and the rest starts with that rotation's noise.
+  REQUIRE(prefix(angle) == 4);
+  REQUIRE(optim::CircuitFunction(angle, {pauli_sum({{1.0, "Z0"}})}, &model).data_mixtures());
+  engine::Circuit reupload = angle;  // a feature read after a parameter
+  reupload.add_rotation(Gate::kRX, {0}, Angle::feature(1));
+  REQUIRE(prefix(reupload) == -1);
+  REQUIRE_FALSE(optim::CircuitFunction(reupload, {pauli_sum({{1.0, "Z0"}})}, &model).data_mixtures());
+  engine::Circuit entangled(2);  // a feature read after a two-qubit gate
+  entangled.add_gate(Gate::kCX, {0, 1});
+  optim::Encoding::angle(2).apply(&entangled);
+  REQUIRE(prefix(entangled) == -1);
+  engine::Circuit weighted(1);  // a trainable data weight θ·x: the state after it depends on θ
+  weighted.add_rotation(Gate::kRY, {0}, Angle().add(0, 0, 1.0));
+  weighted.set_num_parameters(1);
+  weighted.set_num_features(1);
+  REQUIRE(prefix(weighted) == -1);
+  engine::Circuit amplitude(2);
+  optim::Encoding::amplitude(4).apply(&amplitude);
+  amplitude.add_rotation(Gate::kRY, {1}, Angle::parameter(0));
+  amplitude.set_num_parameters(1);
+  REQUIRE(prefix(amplitude) == 0);
+  amplitude.add_rotation(Gate::kRZ, {0}, Angle::feature(0));  // amplitude encoding and an angle
+  REQUIRE(prefix(amplitude) == -1);
 }

@@ -153,6 +153,21 @@ void require_unconditional(const Program& program, const std::string& executor);
 // std::invalid_argument for bad options.
 Program compile(const Circuit& circuit, const noise::NoiseModel* model, const CompileOptions& options = {});
 
+// Where the data (features) enter a program, for executors that treat many samples at once
+// (optim's data mixtures, docs/optim.md). Returns k >= 0 when the first k steps hold every step
+// that reads a feature and the state after them is a product or pure state whatever the features:
+//  * the program starts from |0...0> and each of the k steps acts on one qubit and reads no
+//    parameter (an angle encoding and the noise after it): the state after them is a product of
+//    one-qubit states;
+//  * or the program is amplitude-encoded and no step reads a feature (k = 0): a pure state.
+// Returns -1 otherwise (a feature read after a parameter or a multi-qubit step, re-uploading).
+int data_prefix(const Program& program);
+
+// The program of program.steps[first...] (the same angles, parameters and features), scheduled
+// (fused and cache-blocked) as compile() does under `options`; its initial state is the caller's.
+// Throws std::invalid_argument for bad options or first past the last step.
+Program program_rest(const Program& program, std::size_t first, const CompileOptions& options = {});
+
 // Runs the program's forward schedule from its initial state on rho (which must have
 // program.num_qubits qubits); refuses a program with conditions (require_unconditional). `theta`
 // and `x` may be null when the program reads no parameters or features.

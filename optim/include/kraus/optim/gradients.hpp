@@ -72,6 +72,14 @@ struct GradientOptions {
   // default): half the memory available when the function is built or its options set
   // (engine::available_memory_bytes), at least 1 GiB.
   std::uint64_t adjoint_memory_bytes = 0;
+  // Data mixtures: when the features enter only through the state after the circuit's first steps
+  // (engine::data_prefix: an angle encoding with its noise, or amplitude encoding), a batch of at
+  // least twice as many samples as outputs is evaluated, and differentiated by the adjoint method,
+  // through the observables carried back once, E^dagger(O_i), and per output the mixture
+  // σ_i = Σ_x w_{x,i} ρ_x of the samples' states weighted by the cotangent: per output one backward
+  // pass and one adjoint gradient whatever the number of samples (docs/optim.md). Equal to the
+  // per-sample results up to rounding. Default true.
+  bool data_mixtures = true;
 
   bool IsValid(std::string* error) const;
 };
@@ -132,6 +140,11 @@ class CircuitFunction {
 
   // The output state (a fresh DensityMatrix), for inspection.
   engine::DensityMatrix state(const double* theta, const double* x) const;
+
+  // True when batches can run as data mixtures (GradientOptions::data_mixtures and a program that
+  // allows them); a batch does when it has at least twice as many samples as outputs and, for
+  // gradients, the method is the adjoint.
+  bool data_mixtures() const;
 
   // Circuit evaluations so far, counted in passes over the whole circuit (a forward pass = 1, an
   // adjoint backward pass = 1, a segment recomputation pass = 1, each shifted circuit = 1).
