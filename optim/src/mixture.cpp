@@ -8,8 +8,9 @@
 // and the gradient of a batch's loss, Σ_x Σ_i w_{x,i} ∂F_i(x)/∂θ with w the cotangent, is
 //     Σ_i ∂/∂θ Tr(O_i E(σ_i)),   σ_i = Σ_x w_{x,i} ρ_x (Hermitian, not necessarily positive).
 // So a batch costs, per output, one backward pass for A_i and one adjoint gradient for σ_i, whatever
-// the number of samples, plus two products per sample with the O(4^n) matrices A_i and σ_i, which
-// run as matrix products (BLAS): split the qubits into low (L: 0..l-1) and high (H) halves, so that
+// the number of samples (fewer adjoint gradients when the cotangent has low rank, as a loss of few
+// logits has: below), plus per sample O(4^n) work against each A_i and σ_i, which runs as matrix
+// products (BLAS): split the qubits into low (L: 0..l-1) and high (H) halves, so that
 // ρ_x = ρ_x^L ⊗ ρ_x^H; with the "block" layout G[a, b] = M(r, c) of a 2^n x 2^n matrix M, where
 // a = r_L + c_L 2^l and b = r_H + c_H 2^h (r = r_L + r_H 2^l, c = c_L + c_H 2^l),
 //     Tr(A ρ_x) = Σ_ab G_A[a, b] conj(vec ρ_x^L)[a] conj(vec ρ_x^H)[b]   and
@@ -167,44 +168,50 @@ void CircuitFunction::Impl::mixture_batch(const double* theta, const double* xs,
     for (int i = 0; i < m; ++i) values[x * static_cast<arma::uword>(m) + static_cast<arma::uword>(i)] = vals(x, i);
   }
   if (cotangent == nullptr) return;
-  // Gradient: the cotangent of every sample, then per output the adjoint gradient of Tr(O_i E(σ_i)).
+  // Gradient: the cotangent of every sample, W (N x m), factored as W = U S V^T (thin SVD, the
+  // directions with S_k > 1e-14 S_max): Σ_x Σ_i W_xi ∂F_i(x) = Σ_k ∂/∂θ Tr(O'_k E(σ'_k)) with
+  // O'_k = Σ_i S_k V_ik O_i and σ'_k = Σ_x U_xk ρ_x. So a loss of few logits (a binary head: W has
+  // rank 1) costs one adjoint gradient per logit rather than per output.
   arma::mat w(N, static_cast<arma::uword>(m));
   std::vector<double> wx(static_cast<std::size_t>(m));
   for (arma::uword x = 0; x < N; ++x) {
     (*cotangent)(static_cast<int>(x), values + x * static_cast<arma::uword>(m), wx.data());
     for (int i = 0; i < m; ++i) w(x, static_cast<arma::uword>(i)) = wx[static_cast<std::size_t>(i)];
   }
-  std::vector<double> per_output(static_cast<std::size_t>(m) * num_params, 0.0);
-  rest->run_tasks(m, [&](Workspace& ws, int i) {
-    const arma::vec wi = w.col(static_cast<arma::uword>(i));
-    if (!wi.is_finite()) throw std::invalid_argument("a non-finite cotangent weight");
-    if (!arma::any(wi != 0.0)) return;
+  if (!w.is_finite()) throw std::invalid_argument("a non-finite cotangent weight");
+  arma::mat u, v;
+  arma::vec sv;
+  if (!arma::svd_econ(u, sv, v, w)) throw std::runtime_error("the SVD of the cotangent weights failed");
+  arma::uword rank = 0;
+  while (rank < sv.n_elem && sv(rank) > 1e-14 * sv(0)) ++rank;
+  std::vector<double> per_direction(static_cast<std::size_t>(rank) * num_params, 0.0);
+  rest->run_tasks(static_cast<int>(rank), [&](Workspace& ws, int k) {
+    const auto kk = static_cast<arma::uword>(k);
     ensure(ws.mix);
-    const arma::cx_vec wc = arma::conv_to<arma::cx_vec>::from(wi);
+    const arma::cx_vec uk = arma::conv_to<arma::cx_vec>::from(u.col(kk));
     if (st.pure()) {
       arma::cx_mat sigma(ws.mix.data(), d, d, /*copy_aux_mem=*/false, /*strict=*/true);
-      sigma = (st.psi.each_row() % wc.st()) * st.psi.t();
+      sigma = (st.psi.each_row() % uk.st()) * st.psi.t();
     } else {
-      const arma::cx_mat s = (st.vl.each_row() % wc.st()) * st.vh.st();
+      const arma::cx_mat s = (st.vl.each_row() % uk.st()) * st.vh.st();
       for_block_runs(n, st.low, [&](std::uint64_t to, std::uint64_t from, std::uint64_t len) {
         std::memcpy(static_cast<void*>(ws.mix.data() + to), static_cast<const void*>(s.memptr() + from),
                     len * sizeof(Complex));
       });
     }
+    for (int i = 0; i < m; ++i) ws.weights[static_cast<std::size_t>(i)] = sv(kk) * v(static_cast<arma::uword>(i), kk);
     ws.initial = ws.mix.data();
     try {
       rest->forward_adjoint(ws, theta, x0.data(), ws.values.data());
-      std::fill(ws.weights.begin(), ws.weights.end(), 0.0);
-      ws.weights[static_cast<std::size_t>(i)] = 1.0;
-      rest->backward(ws, x0.data(), ws.weights.data(), per_output.data() + static_cast<std::size_t>(i) * num_params);
+      rest->backward(ws, x0.data(), ws.weights.data(), per_direction.data() + static_cast<std::size_t>(k) * num_params);
     } catch (...) {
       ws.initial = nullptr;
       throw;
     }
     ws.initial = nullptr;
   });
-  for (int i = 0; i < m; ++i) {
-    const double* g = per_output.data() + static_cast<std::size_t>(i) * num_params;
+  for (arma::uword k = 0; k < rank; ++k) {
+    const double* g = per_direction.data() + k * static_cast<arma::uword>(num_params);
     for (int p = 0; p < num_params; ++p) gradient[p] += g[p];
   }
 }

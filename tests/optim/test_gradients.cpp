@@ -347,11 +347,16 @@ TEST_CASE("optim: data mixtures equal the per-sample batches", "[optim][mixtures
       std::vector<double> theta(P), xs(static_cast<std::size_t>(N) * F);
       for (double& t : theta) t = std::uniform_real_distribution<double>(-3, 3)(rng);
       for (double& x : xs) x = std::uniform_real_distribution<double>(0.05, 1)(rng);
-      // A cotangent that reads the values, as a loss's does.
-      const auto cot = [](int k, const double* v, double* w) {
-        w[0] = std::sin(3 * v[0] + k);
-        w[1] = v[1] * v[0] - 0.3 * k;
-      };
+      // Cotangents that read the values, as a loss's do: of rank 2, and of rank 1 (as a binary head's).
+      const optim::CircuitFunction::BatchCotangent cotangents[] = {
+          [](int k, const double* v, double* w) {
+            w[0] = std::sin(3 * v[0] + k);
+            w[1] = v[1] * v[0] - 0.3 * k;
+          },
+          [](int k, const double* v, double* w) {
+            w[0] = std::sin(3 * v[0] + k);
+            w[1] = -2.0 * w[0];
+          }};
       for (std::uint64_t memory : {std::uint64_t{0}, 5 * engine::density_matrix_bytes(n)}) {
         INFO("n = " << n << ", features " << F << ", memory " << memory);
         optim::GradientOptions on, off;
@@ -365,12 +370,14 @@ TEST_CASE("optim: data mixtures equal the per-sample batches", "[optim][mixtures
         fs.evaluate_batch(theta.data(), xs.data(), N, vs.data());
         REQUIRE(max_abs_diff(vm, vs) < 1e-10);
         REQUIRE(max_abs(vs) > 1e-3);
-        std::fill(vm.begin(), vm.end(), 0.0);
-        fm.vjp_batch(theta.data(), xs.data(), N, cot, vm.data(), gm.data());
-        fs.vjp_batch(theta.data(), xs.data(), N, cot, vs.data(), gs.data());
-        REQUIRE(max_abs_diff(vm, vs) < 1e-10);
-        REQUIRE(max_abs_diff(gm, gs) < 1e-10);
-        REQUIRE(max_abs(gs) > 1e-3);
+        for (const auto& cot : cotangents) {
+          std::fill(vm.begin(), vm.end(), 0.0);
+          fm.vjp_batch(theta.data(), xs.data(), N, cot, vm.data(), gm.data());
+          fs.vjp_batch(theta.data(), xs.data(), N, cot, vs.data(), gs.data());
+          REQUIRE(max_abs_diff(vm, vs) < 1e-10);
+          REQUIRE(max_abs_diff(gm, gs) < 1e-10);
+          REQUIRE(max_abs(gs) > 1e-3);
+        }
       }
     }
   }
@@ -385,20 +392,28 @@ TEST_CASE("optim: a data-mixture batch costs the same for any number of samples"
                                              pauli_sum({{1.0, "Z3"}})};
   optim::CircuitFunction f(c, obs, &model);
   std::vector<double> theta(P, 0.4), grad(P);
-  const auto cost = [&](int N, bool gradient) {
+  // Cotangents of rank 3 (independent in the outputs) and of rank 1 (as a binary head's: one logit).
+  const auto cost = [&](int N, bool gradient, bool rank_one = false) {
     std::vector<double> xs(static_cast<std::size_t>(N) * n, 0.3), values(static_cast<std::size_t>(N) * 3);
     f.reset_circuit_evaluations();
     if (gradient) {
-      f.vjp_batch(theta.data(), xs.data(), N, [](int, const double*, double* w) { w[0] = w[1] = w[2] = 1.0; },
+      f.vjp_batch(theta.data(), xs.data(), N,
+                  [&](int k, const double*, double* w) {
+                    w[0] = 1.0;
+                    w[1] = rank_one ? 2.0 : k;
+                    w[2] = rank_one ? -1.0 : k * k;
+                  },
                   values.data(), grad.data());
     } else {
       f.evaluate_batch(theta.data(), xs.data(), N, values.data());
     }
     return f.circuit_evaluations();
   };
-  // Per output: a backward pass for E^dagger(O_i), then a forward and a backward pass for σ_i.
+  // Per output a backward pass for E^dagger(O_i); then per direction of the cotangent a forward and
+  // a backward pass for σ'_k.
   REQUIRE(cost(6, true) == 9);
   REQUIRE(cost(200, true) == 9);
+  REQUIRE(cost(200, true, true) == 5);
   REQUIRE(cost(200, false) == 3);
   REQUIRE(cost(5, false) == 5);  // fewer than twice as many samples as outputs: one pass per sample
 }
