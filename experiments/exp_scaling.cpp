@@ -21,11 +21,14 @@
 // --epoch-max-qubits, the same layers as a classifier (optim::Ansatz, hardware-efficient, RY and the
 // CNOT chain, after an RY(pi x_q) angle encoding of n features), readouts <Z_q> on every qubit and a
 // binary logistic head (optim::ClassifierObjective), on S seeded samples with n features uniform in
-// [0, 1]: one epoch is one full-batch loss-and-gradient evaluation, i.e. a forward and an adjoint
-// backward pass per sample (the cost of one epoch of gradient training on S samples; it grows
-// linearly with S). Samples run one after another so that the kernels use the threads, as the
-// evaluation does. One untimed epoch on a single sample first allocates and touches the objective's
-// buffers; seconds_per_epoch is then the median of --repetitions epochs. The epoch's memory is the
+// [0, 1]: one epoch is one full-batch loss-and-gradient evaluation (the cost of one epoch of
+// gradient training on S samples). Below S = 2n that is a forward and an adjoint backward pass per
+// sample, linear in S; from S = 2n on, data mixtures (optim::GradientOptions::data_mixtures,
+// docs/optim.md): n backward passes for the readouts and one adjoint gradient for the logit, plus
+// matrix products of O(n 4^n) per sample, nearly flat in S. Samples run one after another so that
+// the kernels use the threads, as the evaluation does. One untimed epoch on a single sample first
+// allocates and touches the objective's buffers (the data mixtures' own are allocated by the first
+// timed epoch); seconds_per_epoch is then the median of --repetitions epochs. The epoch's memory is the
 // peak RSS during it, reset just before the objective was built, minus the RSS before that
 // (epoch_peak_rss_increase_bytes: the adjoint method's stored states, up to its 1 GiB budget, on top
 // of the evaluation's density matrix). Beyond --epoch-max-qubits the epoch columns are empty.
@@ -271,8 +274,10 @@ int main(int argc, char** argv) {
     d["epoch"] =
         "epoch_samples seeded samples of n features uniform in [0, 1], RY(pi x_q) angle encoding, the same depth "
         "layers (optim::Ansatz: RY, CNOT chain), <Z_q> readouts on every qubit, binary logistic head "
-        "(optim::ClassifierObjective); one epoch = one full-batch loss and adjoint gradient (forward and backward "
-        "pass per sample, samples in sequence); median of `repetitions` epochs after an untimed one-sample "
+        "(optim::ClassifierObjective); one epoch = one full-batch loss and adjoint gradient: per sample a forward "
+        "and a backward pass, samples in sequence, or with at least twice as many samples as readouts data "
+        "mixtures (optim::GradientOptions::data_mixtures: per readout a backward pass, then one adjoint gradient for "
+        "the logit, whatever the number of samples); median of `repetitions` epochs after an untimed one-sample "
         "warm-up; epoch_peak_rss_increase_bytes = peak RSS during the epoch's set-up and runs minus the RSS "
         "before it";
     return d;

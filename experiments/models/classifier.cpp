@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "kraus/engine/program.hpp"
+
 namespace kraus::experiments {
 
 ClassifierModel classifier_model(const Task& task, int depth) {
@@ -35,6 +37,13 @@ ClassifierModel classifier_model(const Task& task, int depth) {
                    (m.options.binary ? std::string("one logit, logistic loss")
                                      : std::to_string(classes) + " logits, softmax cross-entropy") +
                    "; L2 1e-4 on the head's weights";
+  // Noise rules place channels that fit their gates, so whether the data enter only through the
+  // first steps does not depend on the model.
+  m.data_mixtures =
+      engine::data_prefix(engine::compile(optim::Ansatz(m.ansatz).circuit(m.encoding), nullptr)) >= 0;
+  m.description += m.data_mixtures ? "; batches of at least twice as many samples as readouts run as data mixtures "
+                                     "(optim::GradientOptions::data_mixtures)"
+                                   : "; batches run sample by sample (the data enter every layer: no data mixtures)";
   return m;
 }
 

@@ -28,6 +28,9 @@ struct ClassifierModel {
   optim::Encoding encoding;
   optim::ClassifierOptions options;  // batch_size 0 (set by the study); adjoint gradients, samples
                                      // evaluated in parallel on engine::num_threads() (--threads)
+  // The data enter only through the first steps (engine::data_prefix), so that batches run as data
+  // mixtures (optim::GradientOptions::data_mixtures): the image tasks' amplitude encoding.
+  bool data_mixtures = false;
   std::string description;           // one line, for the study's JSON record
 };
 
