@@ -9,6 +9,10 @@
 //  * BM_AdjointGradient: the value and all 2nL derivatives by the adjoint method.
 //  * BM_ProgramRun: the same circuit bound and run as engine::run does (fused, cache-blocked), the
 //    fastest forward evaluation.
+//  * BM_ClassifierEpoch: one full-batch loss and gradient of a binary classifier on `samples` samples
+//    (RY(pi x_q) angle encoding of n features, then the same layers and noise; <Z_q> on every qubit,
+//    one logit, logistic loss; optim::ClassifierObjective), with data mixtures on (1) or off (0):
+//    the cost of an epoch against the number of samples.
 // The target: the adjoint gradient of a noisy 10-qubit, depth-10 circuit costs at most 3
 // forward evaluations.
 #include <benchmark/benchmark.h>
@@ -19,6 +23,7 @@
 #include "kraus/noise/noise_model.hpp"
 #include "kraus/optim/ansatz.hpp"
 #include "kraus/optim/gradients.hpp"
+#include "kraus/optim/objectives.hpp"
 
 namespace {
 
@@ -85,6 +90,38 @@ void BM_ProgramRun(benchmark::State& st) {
   st.counters["steps"] = static_cast<double>(program.steps.size());
 }
 
+void BM_ClassifierEpoch(benchmark::State& st) {
+  engine::set_num_threads(2);
+  const int n = static_cast<int>(st.range(0)), samples = static_cast<int>(st.range(2));
+  const Problem p = problem(n, static_cast<int>(st.range(1)));
+  optim::Dataset data;
+  data.num_features = n;
+  data.num_classes = 2;
+  for (int i = 0; i < samples; ++i) {
+    for (int q = 0; q < n; ++q) data.features.push_back(static_cast<double>((i * 7 + q * 3) % 11) / 10.0);
+    data.labels.push_back(i % 2);
+  }
+  optim::ClassifierOptions o;
+  o.binary = true;
+  for (int q = 0; q < n; ++q) o.readout_qubits.push_back(q);
+  o.gradient.num_threads = 1;  // samples in sequence; the kernels use the threads
+  o.gradient.data_mixtures = st.range(3) != 0;
+  const optim::ClassifierObjective objective(p.ansatz.circuit(optim::Encoding::angle(n)), data, o, &p.model);
+  const std::vector<double> params = objective.initial_parameters(p.theta, 8);
+  std::vector<double> gradient(params.size());
+  objective.evaluate(params.data(), gradient.data());  // allocates the buffers
+  const std::int64_t before = objective.circuit_evaluations();
+  for (auto _ : st) objective.evaluate(params.data(), gradient.data());
+  st.counters["passes"] =
+      static_cast<double>(objective.circuit_evaluations() - before) / static_cast<double>(st.iterations());
+}
+
+void epoch_args(benchmark::internal::Benchmark* b) {
+  for (int samples : {8, 32, 64}) b->Args({10, 10, samples, 0});
+  for (int samples : {8, 32, 64, 252, 1000}) b->Args({10, 10, samples, 1});
+  b->ArgNames({"n", "layers", "samples", "mixtures"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 void args(benchmark::internal::Benchmark* b) {
   for (int n : {8, 10}) b->Args({n, 10});
   b->ArgNames({"n", "layers"})->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -95,4 +132,5 @@ void args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Forward)->Apply(args);
 BENCHMARK(BM_AdjointGradient)->Apply(args);
 BENCHMARK(BM_ProgramRun)->Apply(args);
+BENCHMARK(BM_ClassifierEpoch)->Apply(epoch_args);
 BENCHMARK_MAIN();
