@@ -1,6 +1,7 @@
 #include "kraus/engine/trajectories.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <memory>
@@ -348,6 +349,19 @@ struct GradientWorker {
   }
 };
 
+// What the trajectory gradients refuse (std::invalid_argument).
+void check_gradient_program(const Program& program) {
+  if (program.has_conditions()) {
+    throw std::invalid_argument("trajectory gradients of circuits with classical control (if) are not supported");
+  }
+  for (const Step& s : program.steps) {
+    if (s.kind == StepKind::kAngleChannel) {
+      throw std::invalid_argument("trajectory gradients of angle-dependent channels are not supported: use the density "
+                                  "matrix");
+    }
+  }
+}
+
 }  // namespace
 
 TrajectoryGradientResult trajectory_gradient(const Program& program, const double* theta, const double* x,
@@ -358,15 +372,7 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
     throw std::invalid_argument("trajectory_gradient takes no probabilities, shots or readout errors (run_trajectories "
                                 "estimates those)");
   }
-  if (program.has_conditions()) {
-    throw std::invalid_argument("trajectory gradients of circuits with classical control (if) are not supported");
-  }
-  for (const Step& s : program.steps) {
-    if (s.kind == StepKind::kAngleChannel) {
-      throw std::invalid_argument("trajectory gradients of angle-dependent channels are not supported: use the density "
-                                  "matrix");
-    }
-  }
+  check_gradient_program(program);
   const int n = program.num_qubits;
   std::vector<double> angles(program.angles.size());
   program.angle_values(theta, x, angles.data());
@@ -421,6 +427,144 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
   const std::uint64_t total = options.trajectories;
   for (const Running& v : values) result.values.push_back({v.mean, v.standard_error(total), total});
   for (const Running& v : jacobian) result.jacobian.push_back({v.mean, v.standard_error(total), total});
+  return result;
+}
+
+bool TrajectoryVjpOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& m) {
+    if (error) *error = m;
+    return false;
+  };
+  if (trajectories < 1 || trajectories > (std::uint64_t{1} << 40)) {
+    return fail("TrajectoryVjpOptions::trajectories must be in [1, 2^40]");
+  }
+  if (fusion_max_qubits < 1 || fusion_max_qubits > 4) return fail("TrajectoryVjpOptions::fusion_max_qubits must be 1 to 4");
+  if (num_threads < 0) return fail("TrajectoryVjpOptions::num_threads must be >= 0 (0: num_threads())");
+  return true;
+}
+
+TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, const double* xs,
+                                   std::size_t num_samples, const std::vector<PauliSum>& observables,
+                                   const TrajectoryVjpOptions& options, const SampleCotangent& cotangent) {
+  std::string why;
+  if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  TrajectoryOptions checked;
+  checked.fusion_max_qubits = options.fusion_max_qubits;
+  check_inputs(program, observables, checked);
+  check_gradient_program(program);
+  if (xs == nullptr && program.num_features > 0) {
+    throw std::invalid_argument("the program reads " + std::to_string(program.num_features) +
+                                " features but no feature rows were given");
+  }
+  const int n = program.num_qubits;
+  const std::size_t nobs = observables.size(), params = static_cast<std::size_t>(program.num_parameters);
+  const std::uint64_t T = options.trajectories;
+  const bool parallel = n < kTrajectoryParallelQubits && num_samples > 1;
+  const int threads = options.num_threads > 0 ? options.num_threads : num_threads();
+  const int workers = parallel ? std::max(1, std::min<int>(threads, static_cast<int>(num_samples))) : 1;
+  const std::uint64_t per_worker = (cotangent ? 3 : 1) * state_vector_bytes(n);
+  require_memory(n, static_cast<std::uint64_t>(workers) * per_worker, "the trajectories' state vectors");
+
+  TrajectoryVjpResult result;
+  result.trajectories = T;
+  result.values.assign(num_samples * nobs, 0.0);
+  if (T >= 2) result.value_errors.assign(num_samples * nobs, 0.0);
+  std::vector<double> per_sample(cotangent ? num_samples * params : 0, 0.0);
+  std::vector<double> per_sample_var(cotangent && T >= 2 ? num_samples * params : 0, 0.0);
+  std::exception_ptr error;
+  std::atomic<std::uint64_t> walks{0}, backward_passes{0};
+
+#pragma omp parallel num_threads(workers) if (workers > 1)
+  {
+    std::unique_ptr<StateVector> psi, scratch, lambda;
+    std::unique_ptr<detail::BackwardWorkspace> backward;
+    try {
+      psi = std::make_unique<StateVector>(n);
+      if (cotangent) {
+        scratch = std::make_unique<StateVector>(n);
+        lambda = std::make_unique<StateVector>(n);
+        backward = std::make_unique<detail::BackwardWorkspace>(n, options.fusion_max_qubits);
+      }
+    } catch (...) {
+#pragma omp critical(kraus_trajectory_vjp_error)
+      if (!error) error = std::current_exception();
+    }
+    std::vector<double> angles(program.angles.size()), weights(nobs), jac(params);
+    std::vector<Running> values(nobs), grads(params);
+    std::vector<std::uint8_t> clbits;
+    detail::WalkRecord record;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t si = 0; si < static_cast<std::int64_t>(num_samples); ++si) {
+      if (!psi) continue;
+      try {
+        const auto s = static_cast<std::size_t>(si);
+        const double* x = xs ? xs + s * static_cast<std::size_t>(program.num_features) : nullptr;
+        program.angle_values(theta, x, angles.data());
+        const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
+        detail::Walker walker(schedule, options.fusion_max_qubits);
+        // The values: T walks (recording the branch when one walk is all the backward pass needs).
+        std::fill(values.begin(), values.end(), Running{});
+        for (std::uint64_t t = 0; t < T; ++t) {
+          SplitMix64 rng{detail::mix_seed(options.seed, s * T + t)};
+          program.initial_state_vector(x, psi->data());
+          clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
+          walker.walk(psi->data(), &rng, &clbits, cotangent && T == 1 ? &record : nullptr);
+          for (std::size_t o = 0; o < nobs; ++o) values[o].add(expectation(*psi, observables[o]), t);
+        }
+        walks += T;
+        for (std::size_t o = 0; o < nobs; ++o) {
+          result.values[s * nobs + o] = values[o].mean;
+          if (T >= 2) result.value_errors[s * nobs + o] = values[o].standard_error(T);
+        }
+        if (!cotangent) continue;
+        cotangent(s, result.values.data() + s * nobs, weights.data());
+        PauliSum weighted;
+        for (std::size_t o = 0; o < nobs; ++o) {
+          if (!std::isfinite(weights[o])) throw std::invalid_argument("a non-finite cotangent weight");
+          if (weights[o] == 0.0) continue;
+          for (const auto& [coeff, ps] : observables[o].terms) weighted.terms.emplace_back(weights[o] * coeff, ps);
+        }
+        if (weighted.terms.empty()) continue;
+        const detail::BackwardCalls calls(schedule);
+        std::fill(grads.begin(), grads.end(), Running{});
+        for (std::uint64_t t = 0; t < T; ++t) {
+          if (T > 1) {  // the same stream: the same branch, now recorded
+            SplitMix64 rng{detail::mix_seed(options.seed, s * T + t)};
+            program.initial_state_vector(x, psi->data());
+            clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
+            walker.walk(psi->data(), &rng, &clbits, &record);
+            ++walks;
+          }
+          detail::apply_observable(weighted, psi->data(), lambda->data(), scratch->data(), n);
+          std::fill(jac.begin(), jac.end(), 0.0);
+          detail::adjoint_backward(program, schedule, calls, x, record, psi->data(), {lambda->data()}, jac.data(),
+                                   *backward);
+          for (std::size_t p = 0; p < params; ++p) grads[p].add(jac[p], t);
+          ++backward_passes;
+        }
+        for (std::size_t p = 0; p < params; ++p) {
+          per_sample[s * params + p] = grads[p].mean;
+          if (T >= 2) per_sample_var[s * params + p] = grads[p].m2 / static_cast<double>(T - 1);
+        }
+      } catch (...) {
+#pragma omp critical(kraus_trajectory_vjp_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  result.walks = walks.load();
+  result.backward_passes = backward_passes.load();
+  if (!cotangent) return result;
+  result.gradient.assign(params, 0.0);
+  if (T >= 2) result.gradient_errors.assign(params, 0.0);
+  for (std::size_t s = 0; s < num_samples; ++s) {  // in sample order, whatever thread ran them
+    for (std::size_t p = 0; p < params; ++p) {
+      result.gradient[p] += per_sample[s * params + p];
+      if (T >= 2) result.gradient_errors[p] += per_sample_var[s * params + p];
+    }
+  }
+  for (double& e : result.gradient_errors) e = std::sqrt(e / static_cast<double>(T));
   return result;
 }
 

@@ -141,6 +141,7 @@ void CircuitFunction::Impl::chain_rule(const double* angle_grads, const double* 
 }
 
 void CircuitFunction::Impl::plan_adjoint() {
+  if (options.trajectories > 0) return;  // no density matrices (a 16-qubit one would not fit)
   // What each call's derivative is (the matrices of angle-dependent channels' derivatives are filled
   // in by every gradient), and which calls change between evaluations.
   derivative_kinds.assign(program.forward.size(), noise::CallDerivative{});

@@ -112,6 +112,8 @@ struct CircuitFunction::Impl {
   std::unique_ptr<Impl> rest;
   std::vector<noise::Sweep> heisenberg_sweeps;
 
+  std::atomic<std::uint64_t> trajectory_calls{0};  // batch calls with GradientOptions::trajectories
+
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Workspace>> pool;
 
@@ -236,6 +238,10 @@ struct CircuitFunction::Impl {
   void mixture_batch(const double* theta, const double* xs, int num_samples, const BatchCotangent* cotangent,
                      double* values, double* gradient);
 
+  // With GradientOptions::trajectories: engine::trajectory_vjp over the batch (cotangent may be null).
+  void trajectory_batch(const double* theta, const double* xs, int num_samples, const BatchCotangent* cotangent,
+                        double* values, double* gradient);
+
   // ---- batched drivers ----
   // Jacobians (m x P row-major per sample) and values of `num_samples` samples by parameter shift or
   // finite differences.
@@ -243,6 +249,10 @@ struct CircuitFunction::Impl {
                          double* values, double* jacobians);
 
   void check_method(GradientMethod method) const {
+    if (options.trajectories > 0 && method != GradientMethod::kAdjoint) {
+      throw std::invalid_argument(std::string("trajectories (GradientOptions::trajectories) estimate the adjoint "
+                                              "gradient, not ") + to_string(method));
+    }
     if (method == GradientMethod::kParameterShift && param_channels && options.strict_parameter_shift) {
       throw std::invalid_argument(
           "parameter shift is not valid for this circuit: a channel depends on the parameters (use the adjoint "

@@ -1,5 +1,7 @@
 #include "circuit_function.hpp"
 
+#include "kraus/engine/trajectories.hpp"
+
 namespace kraus::optim {
 
 const char* to_string(GradientMethod method) {
@@ -21,6 +23,7 @@ bool GradientOptions::IsValid(std::string* error) const {
                 std::to_string(finite_difference_step));
   }
   if (num_threads < 0) return fail("GradientOptions::num_threads must be >= 0 (0 = engine::num_threads())");
+  if (trajectories > (std::uint64_t{1} << 40)) return fail("GradientOptions::trajectories must be at most 2^40");
   return true;
 }
 
@@ -73,7 +76,26 @@ void CircuitFunction::reset_circuit_evaluations() {
   impl_->evaluations.store(0);
   if (impl_->rest) impl_->rest->evaluations.store(0);
 }
-bool CircuitFunction::data_mixtures() const { return impl_->rest != nullptr && impl_->options.data_mixtures; }
+void CircuitFunction::Impl::trajectory_batch(const double* theta, const double* xs, int num_samples,
+                                             const BatchCotangent* cotangent, double* values, double* gradient) {
+  engine::TrajectoryVjpOptions o;
+  o.trajectories = options.trajectories;
+  o.seed = options.trajectory_seed + trajectory_calls.fetch_add(1);
+  o.num_threads = options.num_threads;
+  engine::SampleCotangent sample_cotangent;
+  if (cotangent != nullptr) {
+    sample_cotangent = [cotangent](std::size_t s, const double* v, double* w) { (*cotangent)(static_cast<int>(s), v, w); };
+  }
+  const engine::TrajectoryVjpResult r = engine::trajectory_vjp(
+      program, theta, xs, static_cast<std::size_t>(num_samples), observables, o, sample_cotangent);
+  std::copy(r.values.begin(), r.values.end(), values);
+  if (cotangent != nullptr) std::copy(r.gradient.begin(), r.gradient.end(), gradient);
+  evaluations.fetch_add(static_cast<std::int64_t>(r.walks + r.backward_passes), std::memory_order_relaxed);
+}
+
+bool CircuitFunction::data_mixtures() const {
+  return impl_->rest != nullptr && impl_->options.data_mixtures && impl_->options.trajectories == 0;
+}
 
 void CircuitFunction::evaluate(const double* theta, const double* x, double* values) const {
   evaluate_batch(theta, x, 1, values);
@@ -82,6 +104,10 @@ void CircuitFunction::evaluate(const double* theta, const double* x, double* val
 void CircuitFunction::evaluate_batch(const double* theta, const double* xs, int num_samples, double* values) const {
   Impl& im = *impl_;
   im.check_inputs(theta, xs);
+  if (im.options.trajectories > 0) {
+    im.trajectory_batch(theta, xs, num_samples, nullptr, values, nullptr);
+    return;
+  }
   if (im.use_mixtures(num_samples, GradientMethod::kAdjoint)) {
     im.mixture_batch(theta, xs, num_samples, nullptr, values, nullptr);
     return;
@@ -112,6 +138,10 @@ void CircuitFunction::jacobian_batch(const double* theta, const double* xs, int 
   Impl& im = *impl_;
   im.check_inputs(theta, xs);
   im.check_method(method);
+  if (im.options.trajectories > 0) {
+    throw std::invalid_argument("Jacobians are not estimated from GradientOptions::trajectories (vjp_batch is; "
+                                "engine::trajectory_gradient estimates a Jacobian)");
+  }
   const int m = num_outputs(), P = num_parameters();
   if (method != GradientMethod::kAdjoint) {
     im.shifted_jacobians(theta, xs, num_samples, method, values, jacobian);
@@ -167,6 +197,10 @@ void CircuitFunction::vjp_batch(const double* theta, const double* xs, int num_s
     }
     return;
   }
+  if (im.options.trajectories > 0) {
+    im.trajectory_batch(theta, xs, num_samples, &cotangent, values, gradient);
+    return;
+  }
   if (im.use_mixtures(num_samples, method)) {
     im.mixture_batch(theta, xs, num_samples, &cotangent, values, gradient);
     return;
@@ -188,6 +222,7 @@ void CircuitFunction::vjp_batch(const double* theta, const double* xs, int num_s
 engine::DensityMatrix CircuitFunction::state(const double* theta, const double* x) const {
   Impl& im = *impl_;
   im.check_inputs(theta, x);
+  if (im.options.trajectories > 0) throw std::invalid_argument("no density matrix with GradientOptions::trajectories");
   engine::DensityMatrix rho(im.n);
   im.run_tasks(1, [&](Workspace& ws, int) {
     im.compute_angles(theta, x, ws.angles);

@@ -6,6 +6,7 @@
 
 #include "catch_compat.hpp"
 #include "kraus/engine/program.hpp"
+#include "kraus/engine/trajectories.hpp"
 #include "kraus/noise/channel_table.hpp"
 #include "kraus/optim/encoding.hpp"
 #include "kraus/optim/gradients.hpp"
@@ -450,4 +451,144 @@ TEST_CASE("optim: data mixtures only where the data enter through the first step
   REQUIRE(prefix(amplitude) == 0);
   amplitude.add_rotation(Gate::kRZ, {0}, Angle::feature(0));  // amplitude encoding and an angle
   REQUIRE(prefix(amplitude) == -1);
+}
+
+namespace {
+
+const char* kDampingJson = R"({
+  "gate_noise": [
+    {"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.03}},
+    {"gates": ["rx", "ry", "cx"], "channel": {"type": "amplitude_damping", "gamma": 0.15}}
+  ]
+})";
+
+// An angle encoding of n features, then layers of RY, RX and a CNOT chain with parameters.
+engine::Circuit sgd_circuit(int n, int layers) {
+  engine::Circuit c(n);
+  optim::Encoding::angle(n).apply(&c);
+  int p = 0;
+  for (int l = 0; l < layers; ++l) {
+    for (int q = 0; q < n; ++q) c.add_rotation(Gate::kRY, {q}, Angle::parameter(p++));
+    for (int q = 0; q < n; ++q) c.add_rotation(Gate::kRX, {q}, Angle::parameter(p++, 0.7));
+    for (int q = 0; q + 1 < n; ++q) c.add_gate(Gate::kCX, {q, q + 1});
+  }
+  c.set_num_parameters(p);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("optim: trajectory vector-Jacobian products agree with the density matrix within 5 sigma",
+          "[optim][trajectories]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kDampingJson);
+  const int n = 4, N = 3;
+  const engine::Circuit c = sgd_circuit(n, 2);
+  const int P = c.num_parameters();
+  std::mt19937_64 rng(3);
+  std::vector<double> theta(P), xs(N * n);
+  for (double& t : theta) t = std::uniform_real_distribution<double>(-2, 2)(rng);
+  for (double& x : xs) x = std::uniform_real_distribution<double>(0, 1)(rng);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "Z2 Z3"}, {0.5, "X1"}})};
+  // Weights that do not read the values: the estimate is unbiased.
+  const auto weights = [](std::size_t s, const double*, double* w) {
+    w[0] = 1.0 + static_cast<double>(s);
+    w[1] = -0.5;
+  };
+  optim::CircuitFunction exact(c, obs, &model);
+  std::vector<double> values(N * 2), grad(P);
+  exact.vjp_batch(theta.data(), xs.data(), N, [&](int s, const double* v, double* w) { weights(s, v, w); },
+                  values.data(), grad.data());
+  const engine::Program program = engine::compile(c, &model);
+  engine::TrajectoryVjpOptions o;
+  o.trajectories = 4000;
+  o.seed = 11;
+  const engine::TrajectoryVjpResult r = engine::trajectory_vjp(program, theta.data(), xs.data(), N, obs, o, weights);
+  REQUIRE(r.walks == 2 * N * o.trajectories);
+  REQUIRE(r.backward_passes == N * o.trajectories);
+  for (int i = 0; i < N * 2; ++i) {
+    INFO("value " << i << ": " << r.values[i] << " +- " << r.value_errors[i] << " exact " << values[i]);
+    REQUIRE(r.value_errors[i] > 0);
+    REQUIRE(std::abs(r.values[i] - values[i]) < 5 * r.value_errors[i]);
+  }
+  // Damping makes the branch probabilities depend on θ: the estimates carry the score term.
+  for (int p = 0; p < P; ++p) {
+    INFO("parameter " << p << ": " << r.gradient[p] << " +- " << r.gradient_errors[p] << " exact " << grad[p]);
+    REQUIRE(r.gradient_errors[p] > 0);
+    REQUIRE(std::abs(r.gradient[p] - grad[p]) < 5 * r.gradient_errors[p]);
+  }
+  REQUIRE(max_abs(grad) > 0.1);
+}
+
+TEST_CASE("optim: one trajectory per sample walks the same branches as T trajectories of one sample",
+          "[optim][trajectories]") {
+  // Sample s of a T = 1 batch draws from stream s, trajectory t of a one-sample run from stream t: with
+  // N copies of one sample both walk streams 0 .. N-1, once recording during the values' walk, once
+  // walking again for the backward pass.
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kDampingJson);
+  const int n = 3, N = 40;
+  const engine::Circuit c = sgd_circuit(n, 2);
+  const int P = c.num_parameters();
+  std::vector<double> theta(P, 0.6), x = {0.2, 0.9, 0.4}, xs;
+  for (int s = 0; s < N; ++s) xs.insert(xs.end(), x.begin(), x.end());
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "X1 Z2"}})};
+  const auto weights = [](std::size_t, const double*, double* w) {
+    w[0] = 0.8;
+    w[1] = -1.3;
+  };
+  const engine::Program program = engine::compile(c, &model);
+  engine::TrajectoryVjpOptions one, many;
+  one.seed = many.seed = 5;
+  many.trajectories = N;
+  const engine::TrajectoryVjpResult a = engine::trajectory_vjp(program, theta.data(), xs.data(), N, obs, one, weights);
+  const engine::TrajectoryVjpResult b = engine::trajectory_vjp(program, theta.data(), x.data(), 1, obs, many, weights);
+  REQUIRE(a.walks == N);
+  REQUIRE(b.walks == 2 * N);
+  REQUIRE(a.value_errors.empty());
+  REQUIRE(a.gradient_errors.empty());
+  for (int o = 0; o < 2; ++o) {
+    double mean = 0;
+    for (int s = 0; s < N; ++s) mean += a.values[s * 2 + o] / N;
+    REQUIRE(std::abs(mean - b.values[o]) < 1e-12);
+  }
+  for (int p = 0; p < P; ++p) REQUIRE(std::abs(a.gradient[p] - N * b.gradient[p]) < 1e-10);
+  // The same for any number of threads.
+  for (int threads : {1, 3}) {
+    engine::TrajectoryVjpOptions t = one;
+    t.num_threads = threads;
+    const engine::TrajectoryVjpResult r = engine::trajectory_vjp(program, theta.data(), xs.data(), N, obs, t, weights);
+    REQUIRE(r.values == a.values);
+    REQUIRE(r.gradient == a.gradient);
+  }
+}
+
+TEST_CASE("optim: CircuitFunction with trajectories (trajectory SGD)", "[optim][trajectories]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kDampingJson);
+  const int n = 3, N = 6;
+  const engine::Circuit c = sgd_circuit(n, 1);
+  const int P = c.num_parameters();
+  std::vector<double> theta(P, 0.3), xs(N * n, 0.5), values(N), grad(P), values2(N), grad2(P);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}})};
+  optim::GradientOptions o;
+  o.trajectories = 1;
+  o.trajectory_seed = 9;
+  optim::CircuitFunction f(c, obs, &model, o), g(c, obs, &model, o);
+  REQUIRE_FALSE(f.data_mixtures());
+  const optim::CircuitFunction::BatchCotangent cot = [](int, const double* v, double* w) { w[0] = 2 * v[0]; };
+  f.vjp_batch(theta.data(), xs.data(), N, cot, values.data(), grad.data());
+  REQUIRE(f.circuit_evaluations() == 2 * N);  // a walk and a backward pass per sample
+  for (double v : values) REQUIRE(std::abs(v) <= 1.0 + 1e-12);
+  // The same call sequence gives the same estimates; the next call draws new trajectories.
+  g.vjp_batch(theta.data(), xs.data(), N, cot, values2.data(), grad2.data());
+  REQUIRE(values2 == values);
+  REQUIRE(grad2 == grad);
+  g.vjp_batch(theta.data(), xs.data(), N, cot, values2.data(), grad2.data());
+  REQUIRE(grad2 != grad);
+  // Only what trajectories estimate.
+  std::vector<double> jac(P);
+  REQUIRE_THROWS_WITH(f.jacobian_batch(theta.data(), xs.data(), 1, values.data(), jac.data()),
+                      Catch::Matchers::Contains("Jacobians are not estimated"));
+  REQUIRE_THROWS_WITH(f.vjp_batch(theta.data(), xs.data(), N, cot, values.data(), grad.data(),
+                                  GradientMethod::kParameterShift),
+                      Catch::Matchers::Contains("estimate the adjoint gradient"));
+  REQUIRE_THROWS_WITH(f.state(theta.data(), xs.data()), Catch::Matchers::Contains("no density matrix"));
 }

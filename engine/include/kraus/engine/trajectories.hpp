@@ -190,4 +190,49 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
                                              const std::vector<PauliSum>& observables,
                                              const TrajectoryOptions& options);
 
+// Mini-batch gradients from trajectories (trajectory SGD; optim's GradientOptions::trajectories).
+struct TrajectoryVjpOptions {
+  // Trajectories per sample, >= 1 (one is a valid stochastic gradient: below). Default 1.
+  std::uint64_t trajectories = 1;
+  // Trajectory t of sample s draws from the stream (seed, s * trajectories + t). Default 1.
+  std::uint64_t seed = 1;
+  int fusion_max_qubits = 2;  // as TrajectoryOptions::fusion_max_qubits
+  // Threads for samples in parallel (below kTrajectoryParallelQubits); 0: num_threads(). Default 0.
+  int num_threads = 0;
+  bool IsValid(std::string* error) const;
+};
+
+struct TrajectoryVjpResult {
+  std::uint64_t trajectories = 0;  // per sample
+  // samples x observables, row-major: each sample's mean over its trajectories of <psi_t|O|psi_t>,
+  // and with at least two trajectories its standard error (else empty).
+  std::vector<double> values, value_errors;
+  // With a cotangent: Σ over samples of the mean over its trajectories of Σ_o w_o g_o, with w the
+  // weights the cotangent gave for the sample's mean values and g_o the trajectory's estimate of
+  // ∂<O_o>/∂θ (trajectory_gradient's, score term included); with at least two trajectories per
+  // sample, its standard error sqrt(Σ_s s_s^2 / T), s_s the sample standard deviation of sample s's
+  // estimates (else empty).
+  std::vector<double> gradient, gradient_errors;
+  // Walks (forward passes) and backward passes over all samples.
+  std::uint64_t walks = 0, backward_passes = 0;
+};
+
+// The values of `observables` for each of num_samples samples (rows of xs, program.num_features
+// each; null when the program reads none) and, when `cotangent` is set, the vector-Jacobian product
+// of a loss of them: cotangent(s, values, weights) gets sample s's mean values and fills weights
+// (one per observable), then one backward pass per trajectory carries back the single observable
+// Σ_o w_o O_o (one state, not one per observable). With one trajectory a sample's weights come from
+// its own walk; with T > 1 from the mean of its T walks, and the walks are repeated with the same
+// streams for the backward passes (the same branches). Unbiased for Σ_s Σ_o w_o ∂<O_o>/∂θ when the
+// weights do not depend on the values (a loss linear in them); a nonlinear loss of finite-T means
+// (a softmax head) is biased at order 1/T (docs/trajectories.md).
+// Samples run in parallel, one per thread, below kTrajectoryParallelQubits qubits (so `cotangent`
+// may be called concurrently); from it on one at a time with the threads in the kernels. Results do not depend on the number of threads. Refuses
+// (std::invalid_argument) what trajectory_gradient refuses, bad options, and observables on missing
+// qubits; std::runtime_error when the memory for the states is missing.
+using SampleCotangent = std::function<void(std::size_t sample, const double* values, double* weights)>;
+TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, const double* xs,
+                                   std::size_t num_samples, const std::vector<PauliSum>& observables,
+                                   const TrajectoryVjpOptions& options, const SampleCotangent& cotangent);
+
 }  // namespace kraus::engine

@@ -80,6 +80,16 @@ struct GradientOptions {
   // pass and one adjoint gradient whatever the number of samples (docs/optim.md). Equal to the
   // per-sample results up to rounding. Default true.
   bool data_mixtures = true;
+  // Trajectory SGD: 0 (the default) computes exact density matrices. T >= 1 estimates each sample's
+  // values, and with the adjoint method its loss gradient (vjp_batch), from T state-vector
+  // trajectories (engine::trajectory_vjp: per trajectory one walk and one backward pass of the
+  // cotangent's weighted observable), for circuits past the density matrix's size. Unbiased for a
+  // loss linear in the values; a nonlinear loss of T-trajectory means is biased at order 1/T
+  // (docs/trajectories.md). Jacobians and state() are refused. The k-th batch call of the function
+  // (counted from its construction) draws from the seed trajectory_seed + k (engine::trajectory_vjp's
+  // streams), so a training run is reproducible for any number of threads.
+  std::uint64_t trajectories = 0;
+  std::uint64_t trajectory_seed = 1;
 
   bool IsValid(std::string* error) const;
 };
