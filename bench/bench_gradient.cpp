@@ -13,6 +13,8 @@
 //    (RY(pi x_q) angle encoding of n features, then the same layers and noise; <Z_q> on every qubit,
 //    one logit, logistic loss; optim::ClassifierObjective), with data mixtures on (1) or off (0):
 //    the cost of an epoch against the number of samples.
+//  * BM_TrajectoryEpoch: the same epoch at 16 qubits by trajectory SGD (GradientOptions::trajectories
+//    = 1): RY, RZ and the CNOT chain, depolarising and amplitude damping after every gate.
 // The issue's target: the adjoint gradient of a noisy 10-qubit, depth-10 circuit costs at most 3
 // forward evaluations.
 #include <benchmark/benchmark.h>
@@ -116,6 +118,39 @@ void BM_ClassifierEpoch(benchmark::State& st) {
       static_cast<double>(objective.circuit_evaluations() - before) / static_cast<double>(st.iterations());
 }
 
+// Trajectory SGD at 16 qubits: one epoch (a full-batch loss and gradient) of `samples` samples with
+// T = 1 trajectory each. The issue's target: 1000 images in at most 2 minutes on 2 threads.
+void BM_TrajectoryEpoch(benchmark::State& st) {
+  engine::set_num_threads(2);
+  const int n = static_cast<int>(st.range(0)), layers = static_cast<int>(st.range(1));
+  const int samples = static_cast<int>(st.range(2));
+  optim::AnsatzOptions a;
+  a.num_qubits = n;
+  a.num_layers = layers;
+  a.rotations = optim::RotationSet::kRYRZ;
+  a.entangler = optim::Entangler::kCnotChain;
+  const optim::Ansatz ansatz(a);
+  const kraus::noise::NoiseModel model = kraus::noise::NoiseModel::from_json(R"({"gate_noise": [
+      {"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.001}},
+      {"gates": ["*"], "channel": {"type": "amplitude_damping", "gamma": 0.002}}]})");
+  optim::Dataset data;
+  data.num_features = n;
+  data.num_classes = 2;
+  for (int i = 0; i < samples; ++i) {
+    for (int q = 0; q < n; ++q) data.features.push_back(static_cast<double>((i * 7 + q * 3) % 11) / 10.0);
+    data.labels.push_back(i % 2);
+  }
+  optim::ClassifierOptions o;
+  o.binary = true;
+  for (int q = 0; q < n; ++q) o.readout_qubits.push_back(q);
+  o.gradient.trajectories = 1;
+  const optim::ClassifierObjective objective(ansatz.circuit(optim::Encoding::angle(n)), data, o, &model);
+  const std::vector<double> params = objective.initial_parameters(ansatz.random_parameters(7), 8);
+  std::vector<double> gradient(params.size());
+  for (auto _ : st) objective.evaluate(params.data(), gradient.data());
+  st.counters["passes"] = static_cast<double>(objective.circuit_evaluations()) / static_cast<double>(st.iterations());
+}
+
 void epoch_args(benchmark::internal::Benchmark* b) {
   for (int samples : {8, 32, 64}) b->Args({10, 10, samples, 0});
   for (int samples : {8, 32, 64, 252, 1000}) b->Args({10, 10, samples, 1});
@@ -133,4 +168,11 @@ BENCHMARK(BM_Forward)->Apply(args);
 BENCHMARK(BM_AdjointGradient)->Apply(args);
 BENCHMARK(BM_ProgramRun)->Apply(args);
 BENCHMARK(BM_ClassifierEpoch)->Apply(epoch_args);
+BENCHMARK(BM_TrajectoryEpoch)
+    ->Args({16, 10, 100})
+    ->Args({16, 10, 1000})
+    ->ArgNames({"n", "layers", "samples"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
 BENCHMARK_MAIN();

@@ -20,6 +20,7 @@
 
 #include "kraus/engine/program.hpp"
 #include "kraus/noise/kernels.hpp"
+#include "kraus/noise/readout.hpp"
 #include "kraus/noise/sweep.hpp"
 #include "kraus/optim/gradients.hpp"
 
@@ -69,6 +70,7 @@ struct Workspace {
   // Data mixtures: a state-sized buffer (an observable in blocks, a mixture), and the initial state
   // of the program's rest when it is not the program's own (null: Program::initial_state).
   std::vector<Complex> mix;
+  std::vector<double> probabilities, uniforms;  // shots (GradientOptions::shots)
   const Complex* initial = nullptr;
   std::vector<noise::KernelCall> heisenberg;  // the adjoint schedule, last call first
   std::vector<double> angles, theta, values, weights, angle_grads;
@@ -112,7 +114,10 @@ struct CircuitFunction::Impl {
   std::unique_ptr<Impl> rest;
   std::vector<noise::Sweep> heisenberg_sweeps;
 
-  std::atomic<std::uint64_t> trajectory_calls{0};  // batch calls with GradientOptions::trajectories
+  // Batch calls that drew random numbers (GradientOptions::trajectories or shots), and the model's
+  // readout errors (for shots).
+  std::atomic<std::uint64_t> random_calls{0};
+  noise::ReadoutModel readout;
 
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Workspace>> pool;
@@ -212,8 +217,12 @@ struct CircuitFunction::Impl {
   void read_values(const Workspace& ws, double* values) const;
 
   // Plain forward pass with ws.angles already set: the program's forward schedule (fused and
-  // cache-blocked), as engine::run.
-  void forward_plain(Workspace& ws, const double* x, double* values);
+  // cache-blocked), as engine::run. With GradientOptions::shots the values are estimated from shots
+  // drawn with the stream (call_seed, stream).
+  void forward_plain(Workspace& ws, const double* x, double* values, std::uint64_t call_seed = 0,
+                     std::uint64_t stream = 0);
+  // The seed of a batch call that draws random numbers (GradientOptions::seed + the call's index).
+  std::uint64_t next_call_seed() { return options.seed + random_calls.fetch_add(1); }
 
   static noise::Matrix angle_channel_derivative(const engine::Step& s, double a);
 
@@ -249,6 +258,10 @@ struct CircuitFunction::Impl {
                          double* values, double* jacobians);
 
   void check_method(GradientMethod method) const {
+    if (options.shots > 0 && method != GradientMethod::kParameterShift) {
+      throw std::invalid_argument(std::string("gradients from shots (GradientOptions::shots) use parameter shift, as "
+                                              "hardware does, not ") + to_string(method));
+    }
     if (options.trajectories > 0 && method != GradientMethod::kAdjoint) {
       throw std::invalid_argument(std::string("trajectories (GradientOptions::trajectories) estimate the adjoint "
                                               "gradient, not ") + to_string(method));
@@ -257,6 +270,19 @@ struct CircuitFunction::Impl {
       throw std::invalid_argument(
           "parameter shift is not valid for this circuit: a channel depends on the parameters (use the adjoint "
           "method or finite differences, or set GradientOptions::strict_parameter_shift = false)");
+    }
+  }
+
+  // With shots, every observable must be read in the computational basis (std::invalid_argument).
+  void check_shots() const {
+    if (options.shots == 0) return;
+    for (const engine::PauliSum& o : observables) {
+      for (const auto& term : o.terms) {
+        if (term.second.x_mask != 0) {
+          throw std::invalid_argument("with shots (GradientOptions::shots) every observable must be a sum of Z strings, "
+                                      "read in the computational basis; '" + term.second.to_string() + "' is not");
+        }
+      }
     }
   }
 

@@ -1,6 +1,8 @@
 // CircuitFunction: the compiled program, per-thread workspaces and the forward passes.
 #include "circuit_function.hpp"
 
+#include "random_detail.hpp"
+
 namespace kraus::optim {
 
 namespace detail {
@@ -38,6 +40,7 @@ void add_pauli(Complex* m, std::uint64_t d, std::uint64_t xm, std::uint64_t zm, 
 void CircuitFunction::Impl::compile(const engine::Circuit& circuit, const noise::NoiseModel* model) {
   program = engine::compile(circuit, model);
   engine::require_unconditional(program, "gradients and training (on the density matrix)");
+  if (model != nullptr) readout = model->readout_model(program.num_qubits);
   setup(/*mixtures=*/true);
 }
 
@@ -149,11 +152,37 @@ void CircuitFunction::Impl::read_values(const Workspace& ws, double* values) con
   }
 }
 
-void CircuitFunction::Impl::forward_plain(Workspace& ws, const double* x, double* values) {
+void CircuitFunction::Impl::forward_plain(Workspace& ws, const double* x, double* values, std::uint64_t call_seed,
+                                          std::uint64_t stream) {
   prepare_initial(ws, x);
   program.run_forward(ws.angles.data(), ws.bound, ws.state.data());
-  read_values(ws, values);
   evaluations.fetch_add(1, std::memory_order_relaxed);
+  if (options.shots == 0) {
+    read_values(ws, values);
+    return;
+  }
+  // M shots from the diagonal with the readout errors, drawn as sorted uniforms in one pass.
+  std::vector<double>& p = ws.probabilities;
+  p.resize(d);
+  for (std::uint64_t b = 0; b < d; ++b) p[b] = std::max(0.0, ws.state[b + b * d].real());
+  if (!readout.empty()) readout.apply(p, n);
+  detail::SplitMix64 rng(detail::mix_seed(call_seed, stream));
+  std::vector<double>& u = ws.uniforms;
+  u.resize(options.shots);
+  for (double& v : u) v = detail::uniform01(rng);
+  std::sort(u.begin(), u.end());
+  double total = 0.0;
+  for (double v : p) total += v;
+  std::fill(values, values + observables.size(), 0.0);
+  double cumulative = 0.0;
+  std::uint64_t b = 0;
+  for (const double v : u) {
+    while (b + 1 < d && cumulative + p[b] <= v * total) cumulative += p[b++];
+    for (std::size_t i = 0; i < observables.size(); ++i) {
+      for (const auto& [coeff, ps] : observables[i].terms) values[i] += (detail::popcount64(b & ps.z_mask) & 1) ? -coeff : coeff;
+    }
+  }
+  for (std::size_t i = 0; i < observables.size(); ++i) values[i] /= static_cast<double>(options.shots);
 }
 
 }  // namespace kraus::optim

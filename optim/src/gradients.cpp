@@ -24,6 +24,11 @@ bool GradientOptions::IsValid(std::string* error) const {
   }
   if (num_threads < 0) return fail("GradientOptions::num_threads must be >= 0 (0 = engine::num_threads())");
   if (trajectories > (std::uint64_t{1} << 40)) return fail("GradientOptions::trajectories must be at most 2^40");
+  if (shots > (std::uint64_t{1} << 30)) return fail("GradientOptions::shots must be at most 2^30");
+  if (shots > 0 && trajectories > 0) {
+    return fail("GradientOptions::shots and GradientOptions::trajectories exclude each other (trajectories estimate "
+                "expectation values, shots sample the exact output distribution)");
+  }
   return true;
 }
 
@@ -47,6 +52,7 @@ CircuitFunction::CircuitFunction(const engine::Circuit& circuit, std::vector<eng
   impl_->observables = std::move(observables);
   impl_->options = options;
   impl_->compile(circuit, model);
+  impl_->check_shots();
   impl_->plan_adjoint();
 }
 
@@ -65,7 +71,14 @@ int CircuitFunction::num_parametrized_rotations() const { return static_cast<int
 void CircuitFunction::set_options(const GradientOptions& options) {
   std::string why;
   if (!options.IsValid(&why)) throw std::invalid_argument(why);
+  const GradientOptions previous = impl_->options;
   impl_->options = options;
+  try {
+    impl_->check_shots();
+  } catch (...) {
+    impl_->options = previous;
+    throw;
+  }
   impl_->plan_adjoint();
 }
 
@@ -80,7 +93,7 @@ void CircuitFunction::Impl::trajectory_batch(const double* theta, const double* 
                                              const BatchCotangent* cotangent, double* values, double* gradient) {
   engine::TrajectoryVjpOptions o;
   o.trajectories = options.trajectories;
-  o.seed = options.trajectory_seed + trajectory_calls.fetch_add(1);
+  o.seed = next_call_seed();
   o.num_threads = options.num_threads;
   engine::SampleCotangent sample_cotangent;
   if (cotangent != nullptr) {
@@ -94,7 +107,8 @@ void CircuitFunction::Impl::trajectory_batch(const double* theta, const double* 
 }
 
 bool CircuitFunction::data_mixtures() const {
-  return impl_->rest != nullptr && impl_->options.data_mixtures && impl_->options.trajectories == 0;
+  return impl_->rest != nullptr && impl_->options.data_mixtures && impl_->options.trajectories == 0 &&
+         impl_->options.shots == 0;
 }
 
 void CircuitFunction::evaluate(const double* theta, const double* x, double* values) const {
@@ -113,10 +127,11 @@ void CircuitFunction::evaluate_batch(const double* theta, const double* xs, int 
     return;
   }
   const int m = num_outputs();
+  const std::uint64_t call_seed = im.options.shots > 0 ? im.next_call_seed() : 0;
   im.run_tasks(num_samples, [&](Workspace& ws, int sample) {
     const double* x = xs ? xs + static_cast<std::size_t>(sample) * im.num_features : nullptr;
     im.compute_angles(theta, x, ws.angles);
-    im.forward_plain(ws, x, values + static_cast<std::size_t>(sample) * m);
+    im.forward_plain(ws, x, values + static_cast<std::size_t>(sample) * m, call_seed, static_cast<std::uint64_t>(sample));
   });
 }
 

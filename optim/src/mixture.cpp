@@ -65,7 +65,8 @@ void for_block_runs(int n, int l, const Copy& copy) {
 }  // namespace
 
 bool CircuitFunction::Impl::use_mixtures(int num_samples, GradientMethod method) const {
-  return rest != nullptr && options.data_mixtures && options.trajectories == 0 && method == GradientMethod::kAdjoint &&
+  return rest != nullptr && options.data_mixtures && options.trajectories == 0 && options.shots == 0 &&
+         method == GradientMethod::kAdjoint &&
          static_cast<std::size_t>(num_samples) >= 2 * observables.size();
 }
 

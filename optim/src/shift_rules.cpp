@@ -17,6 +17,7 @@ void CircuitFunction::Impl::shifted_jacobians(const double* theta, const double*
       method == GradientMethod::kParameterShift ? 1 + 2 * static_cast<int>(shift_rotations.size()) : 1 + 2 * P;
   std::vector<double> out(static_cast<std::size_t>(num_samples) * per_sample * m);
   const double h = options.finite_difference_step;
+  const std::uint64_t call_seed = options.shots > 0 ? next_call_seed() : 0;
   run_tasks(num_samples * per_sample, [&](Workspace& ws, int task) {
     const int sample = task / per_sample, t = task % per_sample;
     const double* x = xs ? xs + static_cast<std::size_t>(sample) * num_features : nullptr;
@@ -34,7 +35,7 @@ void CircuitFunction::Impl::shifted_jacobians(const double* theta, const double*
       ws.theta[static_cast<std::size_t>(p)] += (t % 2 == 1) ? h : -h;
       compute_angles(ws.theta.data(), x, ws.angles);
     }
-    forward_plain(ws, x, dst);
+    forward_plain(ws, x, dst, call_seed, static_cast<std::uint64_t>(task));
   });
   std::vector<double> angle_grads(program.angles.size());
   for (int sample = 0; sample < num_samples; ++sample) {

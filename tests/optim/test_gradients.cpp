@@ -570,7 +570,7 @@ TEST_CASE("optim: CircuitFunction with trajectories (trajectory SGD)", "[optim][
   const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}})};
   optim::GradientOptions o;
   o.trajectories = 1;
-  o.trajectory_seed = 9;
+  o.seed = 9;
   optim::CircuitFunction f(c, obs, &model, o), g(c, obs, &model, o);
   REQUIRE_FALSE(f.data_mixtures());
   const optim::CircuitFunction::BatchCotangent cot = [](int, const double* v, double* w) { w[0] = 2 * v[0]; };
@@ -591,4 +591,100 @@ TEST_CASE("optim: CircuitFunction with trajectories (trajectory SGD)", "[optim][
                                   GradientMethod::kParameterShift),
                       Catch::Matchers::Contains("estimate the adjoint gradient"));
   REQUIRE_THROWS_WITH(f.state(theta.data(), xs.data()), Catch::Matchers::Contains("no density matrix"));
+}
+
+TEST_CASE("optim: values from shots have the binomial variance, with the readout errors", "[optim][shots]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(R"({
+    "gate_noise": [{"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.05}}],
+    "readout": [{"qubits": [0], "p1_given_0": 0.1, "p0_given_1": 0.2}]
+  })");
+  engine::Circuit c(2);
+  c.add_rotation(Gate::kRY, {0}, Angle::parameter(0));
+  c.add_gate(Gate::kCX, {0, 1});
+  c.set_num_parameters(1);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "Z0 Z1"}})};
+  const double theta = 2.5;
+  optim::CircuitFunction exact(c, obs, &model);
+  std::vector<double> ideal(2);
+  exact.evaluate(&theta, nullptr, ideal.data());
+  // The readout errors act on bit 0: <Z0> -> (1 - a - b) <Z0> + (b - a), a = P(1|0), b = P(0|1); the
+  // parity Z0 Z1 flips with bit 0 alike.
+  const double a = 0.1, b = 0.2;
+  std::vector<double> reported(2);
+  engine::DensityMatrix rho = exact.state(&theta, nullptr);
+  std::vector<double> p(4);
+  for (int i = 0; i < 4; ++i) p[i] = rho.data()[i + 4 * i].real();
+  const double p0[] = {p[0] * (1 - a) + p[1] * b, p[1] * (1 - b) + p[0] * a};  // bit 1 = 0
+  const double p1[] = {p[2] * (1 - a) + p[3] * b, p[3] * (1 - b) + p[2] * a};  // bit 1 = 1
+  reported[0] = p0[0] - p0[1] + p1[0] - p1[1];
+  reported[1] = p0[0] - p0[1] - p1[0] + p1[1];
+  REQUIRE(std::abs(reported[0] - ideal[0]) > 0.1);
+  optim::GradientOptions o;
+  o.shots = 50;
+  o.method = GradientMethod::kParameterShift;
+  optim::CircuitFunction f(c, obs, &model, o);
+  const int K = 4000;  // evaluations, each from its own 50 shots
+  std::vector<double> values(2 * K);
+  f.evaluate_batch(&theta, nullptr, K, values.data());
+  for (int i = 0; i < 2; ++i) {
+    double mean = 0, m2 = 0;
+    for (int k = 0; k < K; ++k) mean += values[2 * k + i] / K;
+    for (int k = 0; k < K; ++k) m2 += (values[2 * k + i] - mean) * (values[2 * k + i] - mean);
+    const double variance = m2 / (K - 1), binomial = (1 - reported[i] * reported[i]) / o.shots;
+    INFO("observable " << i << ": mean " << mean << " reported " << reported[i] << " variance " << variance
+                       << " binomial " << binomial);
+    REQUIRE(std::abs(mean - reported[i]) < 5 * std::sqrt(binomial / K));
+    // The sample variance of K values has a relative standard error of about sqrt(2 / K).
+    REQUIRE(std::abs(variance / binomial - 1) < 5 * std::sqrt(2.0 / K));
+  }
+  // The next call draws new shots; a function built alike repeats the first call.
+  std::vector<double> again(2 * K), fresh(2 * K);
+  f.evaluate_batch(&theta, nullptr, K, again.data());
+  REQUIRE(again != values);
+  optim::CircuitFunction g(c, obs, &model, o);
+  g.evaluate_batch(&theta, nullptr, K, fresh.data());
+  REQUIRE(fresh == values);
+}
+
+TEST_CASE("optim: parameter-shift gradients from shots are unbiased; what shots cannot read is refused",
+          "[optim][shots]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kDampingJson);
+  const int n = 3, K = 3000;
+  const engine::Circuit c = sgd_circuit(n, 1);
+  const int P = c.num_parameters();
+  std::vector<double> theta(P), x = {0.3, 0.8, 0.5}, xs;
+  for (int p = 0; p < P; ++p) theta[p] = 0.4 * p - 1.0;
+  for (int k = 0; k < K; ++k) xs.insert(xs.end(), x.begin(), x.end());
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0 Z1"}, {0.5, "Z2"}})};
+  optim::CircuitFunction exact(c, obs, &model);
+  std::vector<double> v(1), jac_exact(P);
+  exact.jacobian(theta.data(), x.data(), v.data(), jac_exact.data());
+  optim::GradientOptions o;
+  o.shots = 100;
+  o.method = GradientMethod::kParameterShift;
+  optim::CircuitFunction f(c, obs, &model, o);
+  std::vector<double> values(K), jac(static_cast<std::size_t>(K) * P);
+  f.jacobian_batch(theta.data(), xs.data(), K, values.data(), jac.data());
+  for (int p = 0; p < P; ++p) {
+    double mean = 0, m2 = 0;
+    for (int k = 0; k < K; ++k) mean += jac[k * P + p] / K;
+    for (int k = 0; k < K; ++k) m2 += (jac[k * P + p] - mean) * (jac[k * P + p] - mean);
+    const double se = std::sqrt(m2 / (K - 1) / K);
+    INFO("parameter " << p << ": " << mean << " +- " << se << " exact " << jac_exact[p]);
+    REQUIRE(se > 0);
+    REQUIRE(std::abs(mean - jac_exact[p]) < 5 * se);
+  }
+  REQUIRE(max_abs(jac_exact) > 0.05);
+  optim::GradientOptions adjoint = o;
+  adjoint.method = GradientMethod::kAdjoint;
+  optim::CircuitFunction h(c, obs, &model, adjoint);
+  REQUIRE_THROWS_WITH(h.jacobian(theta.data(), x.data(), v.data(), jac_exact.data()),
+                      Catch::Contains("use parameter shift"));
+  REQUIRE_THROWS_WITH(optim::CircuitFunction(c, {pauli_sum({{1.0, "X0"}})}, &model, o),
+                      Catch::Contains("sum of Z strings"));
+  optim::GradientOptions both = o;
+  both.trajectories = 1;
+  std::string why;
+  REQUIRE_FALSE(both.IsValid(&why));
+  REQUIRE(why.find("exclude each other") != std::string::npos);
 }

@@ -85,11 +85,20 @@ struct GradientOptions {
   // trajectories (engine::trajectory_vjp: per trajectory one walk and one backward pass of the
   // cotangent's weighted observable), for circuits past the density matrix's size. Unbiased for a
   // loss linear in the values; a nonlinear loss of T-trajectory means is biased at order 1/T
-  // (docs/trajectories.md). Jacobians and state() are refused. The k-th batch call of the function
-  // (counted from its construction) draws from the seed trajectory_seed + k (engine::trajectory_vjp's
-  // streams), so a training run is reproducible for any number of threads.
+  // (docs/trajectories.md). Jacobians and state() are refused.
   std::uint64_t trajectories = 0;
-  std::uint64_t trajectory_seed = 1;
+  // Shots, as hardware gives them: 0 (the default) reads exact expectation values. M >= 1 estimates
+  // every circuit evaluation's values from M shots of its output distribution (the diagonal of ρ
+  // with the noise model's readout errors applied), so every observable must be a sum of Z strings
+  // (read in the computational basis); gradients by parameter shift, each shifted circuit from its
+  // own M shots (the adjoint method, finite differences and data mixtures read what hardware cannot
+  // and are refused or off). An estimate's variance is the binomial (1 - <P>^2) / M per Z string P.
+  std::uint64_t shots = 0;
+  // Seed of trajectories and shots: the k-th batch call of the function (counted from its
+  // construction) draws from the streams of (seed + k), one per trajectory (engine::trajectory_vjp)
+  // or per circuit evaluation of the call (shots), so a training run is reproducible for any number
+  // of threads. Default 1.
+  std::uint64_t seed = 1;
 
   bool IsValid(std::string* error) const;
 };
