@@ -4,7 +4,9 @@
 // where ρ(θ, x) is the output of a parametrised engine::Circuit (angles that depend on θ and x,
 // explicit channels, an amplitude initial state: kraus/engine/circuit.hpp) under a
 // noise::NoiseModel, run as the one compiled engine::Program that kraus simulate also runs
-// (kraus/engine/program.hpp places the noise). Readout errors of the model do not enter expectations.
+// (kraus/engine/program.hpp places the noise). Readout errors of the model do not enter expectations
+// (except with GradientOptions::shots, which reads what hardware reports). GradientOptions also
+// selects data mixtures for batches, trajectory SGD and shots (below, and docs/optim.md).
 //
 // Gradient methods (GradientMethod):
 //  * kAdjoint: reverse mode for density matrices. One forward pass stores what the backward pass
