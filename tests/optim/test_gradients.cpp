@@ -630,7 +630,7 @@ TEST_CASE("optim: values from shots have the binomial variance, with the readout
     double mean = 0, m2 = 0;
     for (int k = 0; k < K; ++k) mean += values[2 * k + i] / K;
     for (int k = 0; k < K; ++k) m2 += (values[2 * k + i] - mean) * (values[2 * k + i] - mean);
-    const double variance = m2 / (K - 1), binomial = (1 - reported[i] * reported[i]) / o.shots;
+    const double variance = m2 / (K - 1), binomial = (1 - reported[i] * reported[i]) / static_cast<double>(o.shots);
     INFO("observable " << i << ": mean " << mean << " reported " << reported[i] << " variance " << variance
                        << " binomial " << binomial);
     REQUIRE(std::abs(mean - reported[i]) < 5 * std::sqrt(binomial / K));
