@@ -21,11 +21,20 @@
 // of the noise model scaled by s_j (noise-strength scaling, --zne-extrapolator: linear, richardson
 // or poly:K), so a point costs len(scales) times as many circuit evaluations.
 //
-// Rows: one per epoch, epoch 0 being the initial parameters. After each epoch the loss (the
-// objective's, including the L2 term) and the accuracy are evaluated on the full training and test
-// sets with a second objective (its evaluations are not counted in circuit_evaluations, which counts
-// training only). seconds_epoch is the wall clock of the epoch's Adam steps alone (0 for epoch 0);
-// peak_rss_bytes is the process's peak resident memory since the point started.
+// Rows: one per model and epoch, epoch 0 being the initial parameters. After each epoch the loss
+// (the mean cross-entropy of ClassifierObjective::loss, without the L2 term that training adds) and
+// the accuracy are evaluated on the full training and test sets with a second objective (its
+// evaluations are not counted in circuit_evaluations, which counts training only). seconds_epoch
+// is the wall clock of the epoch's Adam steps alone (0 for epoch 0); peak_rss_bytes is the
+// process's peak resident memory since the point started.
+//
+// Classical baselines (--model classical or both; models/classical.hpp): a softmax regression and a
+// one-hidden-layer tanh MLP on the raw features, trained at every grid point on the same split, with
+// the same mini-batches (the same seeded shuffles), Adam options, epochs and L2 penalty as the
+// quantum model, from initial parameters drawn with the point's seed. The MLP has the most hidden
+// units whose parameter count does not exceed the quantum model's at that point (none fits: no MLP
+// rows). Their rows (column model: softmax, mlp) do not depend on the noise model: they repeat at
+// every noise model and scale, so that every point is complete on its own.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -40,6 +49,7 @@
 #include "harness/study.hpp"
 #include "kraus/mitigation/zne.hpp"
 #include "kraus/optim/solver.hpp"
+#include "models/classical.hpp"
 #include "models/classifier.hpp"
 
 namespace {
@@ -75,16 +85,21 @@ ex::StudySpec make_spec() {
        "train on ZNE-mitigated readouts with these noise scale factors, e.g. 1,2,3 (none: off)", "none", "none", 0, 0},
       {"zne-extrapolator", ex::StudyOption::Kind::kString, "X",
        "the linear extrapolator of --zne-scales: linear, richardson or poly:K", "richardson", "richardson", 0, 0},
+      {"model", ex::StudyOption::Kind::kString, "M",
+       "quantum, classical (softmax regression and an MLP of at most the quantum model's parameter count) or both",
+       "quantum", "quantum", 0, 0},
   };
-  s.columns = {"epoch",          "train_loss",          "train_accuracy", "test_loss",     "test_accuracy",
-               "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",  "train_samples",
-               "test_samples",   "classes",             "zne",            "peak_rss_bytes"};
+  s.columns = {"model",         "epoch",          "train_loss",          "train_accuracy", "test_loss",
+               "test_accuracy", "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",
+               "train_samples", "test_samples",   "classes",             "zne",            "peak_rss_bytes"};
   s.epilogue =
-      "Rows: one per grid point and epoch (epoch 0: the initial parameters). Columns after the grid (study,\n"
-      "noise_model, dataset, noise_scale, depth, seed): epoch, train_loss, train_accuracy, test_loss, test_accuracy (on\n"
-      "the full sets after the epoch), seconds_epoch (the epoch's training steps), circuit_evaluations\n"
-      "(training, cumulative), parameters, model_qubits, train_samples, test_samples, classes, zne (\"none\" or\n"
-      "\"<extrapolator> <scales>\"), peak_rss_bytes (process peak since the point started).\n"
+      "Rows: one per grid point, model and epoch (epoch 0: the initial parameters). Columns after the grid (study,\n"
+      "noise_model, dataset, noise_scale, depth, seed): model (quantum; with --model classical or both also softmax\n"
+      "and mlp, the classical baselines, the same at every noise model), epoch, train_loss, train_accuracy,\n"
+      "test_loss, test_accuracy (on the full sets after the epoch), seconds_epoch (the epoch's training steps),\n"
+      "circuit_evaluations (training, cumulative; 0 for the classical models), parameters (the model's own),\n"
+      "model_qubits (0: classical), train_samples, test_samples, classes, zne (\"none\" or \"<extrapolator>\n"
+      "<scales>\"), peak_rss_bytes (process peak since the point started).\n"
       "Data: digits from python3-sklearn, Fashion-MNIST from dataset-fashion-mnist (scripts/install-deps.sh).\n"
       "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
       "takes about 2 hours on one core (200 of its points, even depths and 2 seeds: 44 min).\n"
@@ -99,6 +114,7 @@ struct Settings {
   int samples_per_class = 0;
   std::optional<optim::ZneSettings> zne;
   std::string zne_label = "none";
+  bool quantum = true, classical = false;  // --model
   std::map<std::string, ex::Task> tasks;  // by "name/seed"
 };
 
@@ -107,6 +123,94 @@ const ex::Task& task_for(Settings& s, const std::string& name, std::uint64_t see
   auto it = s.tasks.find(key);
   if (it == s.tasks.end()) it = s.tasks.emplace(key, ex::load_task(name, seed, s.samples_per_class)).first;
   return it->second;
+}
+
+// What a model's rows say besides the measurements.
+struct ModelRows {
+  std::string name;  // the model column
+  int qubits = 0;    // model_qubits
+  std::string zne;   // the zne column
+};
+
+// Trains `train` from `params` with Adam on its mini-batches (next_batch before every step) for the
+// study's epochs and appends a row per epoch (epoch 0: the initial parameters) to `rows`, with the
+// loss and accuracy on the full training and test sets from `eval`. Model is the quantum
+// ClassifierObjective or a ClassicalClassifier.
+template <class Model>
+void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& info, Model& train, const Model& eval,
+                      std::vector<double> params, std::vector<ex::Row>* rows) {
+  auto record = [&](int epoch, double seconds_epoch) {
+    ex::Row r;
+    r.set("model", info.name)
+        .set("epoch", epoch)
+        .set("train_loss", eval.loss(params.data(), task.train))
+        .set("train_accuracy", eval.accuracy(params.data(), task.train))
+        .set("test_loss", eval.loss(params.data(), task.test))
+        .set("test_accuracy", eval.accuracy(params.data(), task.test))
+        .set("seconds_epoch", seconds_epoch)
+        .set("circuit_evaluations", static_cast<long long>(train.circuit_evaluations()))
+        .set("parameters", train.num_parameters())
+        .set("model_qubits", info.qubits)
+        .set("train_samples", task.train.size())
+        .set("test_samples", task.test.size())
+        .set("classes", task.train.num_classes)
+        .set("zne", info.zne)
+        .set("peak_rss_bytes", static_cast<unsigned long long>(ex::peak_rss_bytes()));
+    rows->push_back(r);
+  };
+  record(0, 0.0);
+  const int steps_per_epoch = (task.train.size() + s.batch_size - 1) / s.batch_size;
+  optim::AdamOptions adam;
+  adam.learning_rate = s.learning_rate;
+  adam.max_steps = s.epochs * steps_per_epoch;
+  adam.before_step = [&](int) { train.next_batch(); };
+  double epoch_start = 0.0;  // Adam's clock at the start of the current epoch
+  double evaluation_seconds = 0.0;  // spent in record(), excluded from the epochs' times
+  adam.callbacks.push_back([&](const optim::IterationInfo& it) {
+    if ((it.iteration + 1) % steps_per_epoch != 0) return optim::CallbackAction::kContinue;
+    const double training = it.cumulative_time_s - evaluation_seconds;
+    const ex::Stopwatch clock;
+    record((it.iteration + 1) / steps_per_epoch, training - epoch_start);
+    epoch_start = training;
+    evaluation_seconds += clock.seconds();
+    return optim::CallbackAction::kContinue;
+  });
+  const optim::SolveSummary summary = optim::adam(train, &params, adam);
+  if (!summary.usable()) throw std::runtime_error(info.name + " training failed: " + summary.BriefReport());
+}
+
+// The classical baselines of a point: softmax regression, then the MLP with the most hidden units
+// whose parameter count does not exceed `budget` (left out when not even one unit fits), with the
+// quantum model's loss variant (binary: one logit), L2 penalty, batch size and batch seed.
+std::vector<ex::ClassicalOptions> classical_models(const ex::Task& task, const optim::ClassifierOptions& quantum,
+                                                   int budget) {
+  ex::ClassicalOptions o;
+  o.binary = quantum.binary;
+  o.batch_size = quantum.batch_size;
+  o.batch_seed = quantum.batch_seed;
+  o.l2 = quantum.l2;
+  std::vector<ex::ClassicalOptions> models = {o};
+  o.kind = ex::ClassicalKind::kMlp;
+  o.hidden_units = ex::mlp_hidden_units(budget, task.train.num_features, o.binary ? 1 : task.train.num_classes);
+  if (o.hidden_units > 0) models.push_back(o);
+  return models;
+}
+
+// The classical models of a task and their parameter counts, per depth, for the JSON record.
+nlohmann::ordered_json describe_classical(const ex::Task& t, const std::vector<int>& depths) {
+  nlohmann::ordered_json c;
+  const int F = t.train.num_features, K = t.train.num_classes == 2 ? 1 : t.train.num_classes;
+  c["softmax"] = {{"parameters", ex::classical_parameter_count(ex::ClassicalKind::kSoftmax, F, K)}};
+  for (int depth : depths) {
+    const ex::ClassifierModel m = ex::classifier_model(t, depth);
+    const optim::ClassifierObjective q(optim::Ansatz(m.ansatz).circuit(m.encoding), t.train, m.options);
+    const int h = ex::mlp_hidden_units(q.num_parameters(), F, K);
+    c["mlp"][std::to_string(depth)] = {
+        {"quantum_parameters", q.num_parameters()},
+        {"hidden_units", h},
+        {"parameters", h > 0 ? ex::classical_parameter_count(ex::ClassicalKind::kMlp, F, K, h) : 0}};
+  }
+  return c;
 }
 
 }  // namespace
@@ -122,6 +226,12 @@ int main(int argc, char** argv) {
     s.batch_size = static_cast<int>(o.get_int("batch-size"));
     s.learning_rate = o.get_double("learning-rate");
     s.samples_per_class = static_cast<int>(o.get_int("samples-per-class"));
+    const std::string& which = o.get_string("model");
+    if (which != "quantum" && which != "classical" && which != "both") {
+      throw ex::UsageError("--model: '" + which + "' is not one of quantum, classical, both");
+    }
+    s.quantum = which != "classical";
+    s.classical = which != "quantum";
     const std::string& scales = o.get_string("zne-scales");
     if (scales != "none") {
       optim::ZneSettings z;
@@ -167,16 +277,27 @@ int main(int argc, char** argv) {
                              {"test_samples", t.test.size()},
                              {"classes", t.train.num_classes},
                              {"model", ex::classifier_model(t, 1).description}};
+      if (settings->classical) d["datasets"][name]["classical"] = describe_classical(t, o.depth);
     }
     d["training"] = "Adam (learning rate " + o.extra.at("learning-rate") + ", betas 0.9, 0.999) on mini-batches of " +
                     o.extra.at("batch-size") + " with a seeded reshuffle per epoch, " + o.extra.at("epochs") +
                     " epochs; initial parameters from the point's seed";
-    d["evaluation"] = "loss (with the L2 term) and accuracy on the full training and test sets after each epoch, "
-                      "by a second objective whose circuit evaluations are not counted";
+    d["evaluation"] = "loss (mean cross-entropy, without the L2 term) and accuracy on the full training and test "
+                      "sets after each epoch, by a second objective whose circuit evaluations are not counted";
     d["zne"] = settings->zne_label == "none"
                    ? std::string("none")
                    : "readouts sum_j gamma_j <Z>(s_j) under the noise model scaled by s_j (" + settings->zne_label + ")";
     d["readout_errors"] = "not applied: the readouts are exact <Z_q> of the noisy state";
+    d["models"] = o.get_string("model");
+    if (settings->classical) {
+      d["classical"] =
+          "softmax regression (logits W x + b) and a one-hidden-layer MLP (tanh(W1 x + b1), then W2 h + b2) on the "
+          "raw features, the quantum head's loss (binary: one logit, logistic loss) and L2 penalty on the weight "
+          "matrices, trained with the same Adam options, mini-batches (the same seeded shuffles), epochs and seeds; "
+          "weights uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] from the point's seed, biases 0. The MLP has the "
+          "most hidden units whose parameter count does not exceed the quantum model's at that depth (none fits: "
+          "no MLP rows). Their rows do not depend on the noise model.";
+    }
     return d;
   };
   hooks.run_point = [settings](const ex::GridPoint& p) {
@@ -190,50 +311,25 @@ int main(int argc, char** argv) {
     const optim::Ansatz ansatz(m.ansatz);
     const kraus::engine::Circuit circuit = ansatz.circuit(m.encoding);
     const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, m.ansatz.num_qubits);
+    // Built for every --model: its parameter count is the classical MLP's budget.
     optim::ClassifierObjective train(circuit, task.train, m.options, &model);
-    optim::ClassifierOptions eval_options = m.options;
-    eval_options.batch_size = 0;
-    const optim::ClassifierObjective eval(circuit, task.train, eval_options, &model);
-    std::vector<double> params = ex::initial_parameters(ansatz, train, p.seed);
 
     std::vector<ex::Row> rows;
-    auto record = [&](int epoch, double seconds_epoch) {
-      ex::Row r;
-      r.set("epoch", epoch)
-          .set("train_loss", eval.loss(params.data(), task.train))
-          .set("train_accuracy", eval.accuracy(params.data(), task.train))
-          .set("test_loss", eval.loss(params.data(), task.test))
-          .set("test_accuracy", eval.accuracy(params.data(), task.test))
-          .set("seconds_epoch", seconds_epoch)
-          .set("circuit_evaluations", static_cast<long long>(train.circuit_evaluations()))
-          .set("parameters", train.num_parameters())
-          .set("model_qubits", m.ansatz.num_qubits)
-          .set("train_samples", task.train.size())
-          .set("test_samples", task.test.size())
-          .set("classes", task.train.num_classes)
-          .set("zne", s.zne_label)
-          .set("peak_rss_bytes", static_cast<unsigned long long>(ex::peak_rss_bytes()));
-      rows.push_back(r);
-    };
-    record(0, 0.0);
-    const int steps_per_epoch = (task.train.size() + s.batch_size - 1) / s.batch_size;
-    optim::AdamOptions adam;
-    adam.learning_rate = s.learning_rate;
-    adam.max_steps = s.epochs * steps_per_epoch;
-    adam.before_step = [&](int) { train.next_batch(); };
-    double epoch_start = 0.0;  // Adam's clock at the start of the current epoch
-    double evaluation_seconds = 0.0;  // spent in record(), excluded from the epochs' times
-    adam.callbacks.push_back([&](const optim::IterationInfo& info) {
-      if ((info.iteration + 1) % steps_per_epoch != 0) return optim::CallbackAction::kContinue;
-      const double training = info.cumulative_time_s - evaluation_seconds;
-      const ex::Stopwatch clock;
-      record((info.iteration + 1) / steps_per_epoch, training - epoch_start);
-      epoch_start = training;
-      evaluation_seconds += clock.seconds();
-      return optim::CallbackAction::kContinue;
-    });
-    const optim::SolveSummary summary = optim::adam(train, &params, adam);
-    if (!summary.usable()) throw std::runtime_error("training failed: " + summary.BriefReport());
+    if (s.quantum) {
+      optim::ClassifierOptions eval_options = m.options;
+      eval_options.batch_size = 0;
+      const optim::ClassifierObjective eval(circuit, task.train, eval_options, &model);
+      const ModelRows info{"quantum", m.ansatz.num_qubits, s.zne_label};
+      train_and_record(s, task, info, train, eval, ex::initial_parameters(ansatz, train, p.seed), &rows);
+    }
+    if (s.classical) {
+      for (const ex::ClassicalOptions& o : classical_models(task, m.options, train.num_parameters())) {
+        ex::ClassicalClassifier c(task.train, o);
+        // Its evaluations count nothing and ignore the batch: the training objective evaluates.
+        const ModelRows info{ex::to_string(o.kind), 0, "none"};
+        train_and_record(s, task, info, c, c, c.initial_parameters(p.seed), &rows);
+      }
+    }
     return rows;
   };
   return ex::run_study(spec, argc, argv, hooks);

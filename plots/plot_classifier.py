@@ -13,6 +13,8 @@ paths. Reads only the CSV (columns in docs/experiments.md). One column of panels
   bottom  median time per epoch (seconds_epoch of epochs >= 1, log scale) against depth.
 
 Rows of ZNE-mitigated training (zne other than "none") are drawn as separate "model (ZNE ...)" lines.
+Rows of the classical baselines (model softmax or mlp, exp_classifier --model classical or both) are
+drawn as "softmax (classical)" and "mlp (classical)" lines, whatever their noise model.
 Errors (a missing, empty or foreign CSV, a value that is not a number) print one line on stderr and
 exit with status 2.
 """
@@ -42,6 +44,8 @@ def collect(rows, path):
     for r in rows:
         scale = r.get("noise_scale", "1")
         label = r["noise_model"] + ("" if scale == "1" else f" x{scale}") + ("" if r["zne"] == "none" else f" (ZNE {r['zne']})")
+        if r.get("model", "quantum") != "quantum":  # the classical baselines do not depend on the noise model
+            label = f"{r['model']} (classical)"
         key = (r["dataset"], label, int(common.number(r, "depth", path)), r["seed"])
         epoch = int(common.number(r, "epoch", path))
         test = common.number(r, "test_accuracy", path)

@@ -129,10 +129,16 @@ def label_of(r):
     return r["noise_model"] + ("" if r.get("noise_scale", "1") == "1" else f" ×{r['noise_scale']}")
 
 
+def classifier_label(r):
+    """label_of, or the classical baseline's name (exp_classifier --model): those rows repeat at every noise model."""
+    model = r.get("model", "quantum")
+    return label_of(r) if model == "quantum" else f"{model} (classical)"
+
+
 def classifier_table(rows, path):
     last = {}
     for r in rows:
-        key = (r["dataset"], label_of(r), r["zne"], int(num(r, "depth", path)), r["seed"])
+        key = (r["dataset"], classifier_label(r), r["zne"], int(num(r, "depth", path)), r["seed"])
         if int(num(r, "epoch", path)) >= int(last.get(key, {"epoch": -1})["epoch"]):
             last[key] = r
     depths = sorted({k[3] for k in last})
@@ -142,7 +148,7 @@ def classifier_table(rows, path):
         for d in depths:
             sel = [r for k, r in last.items() if k[:4] == (dataset, model, zne, d)]
             line.append(fmt(mean([num(r, "test_accuracy", path) for r in sel])) if sel else "–")
-        times = [num(r, "seconds_epoch", path) for r in rows if label_of(r) == model and r["dataset"] == dataset
+        times = [num(r, "seconds_epoch", path) for r in rows if classifier_label(r) == model and r["dataset"] == dataset
                  and r["zne"] == zne and int(num(r, "epoch", path)) > 0 and int(num(r, "depth", path)) == depths[-1]]
         line.append(fmt(common.median(times)) if times else "–")
         out.append(line)

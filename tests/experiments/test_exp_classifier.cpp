@@ -1,7 +1,8 @@
 // exp_classifier run as a program: the --quick CSV (columns, rows, values in range), learning (the
 // digits 0 vs 1 and moons reach a test accuracy the model is known to reach), ZNE-mitigated readouts
 // (the mitigated initial loss is nearer the noiseless one than the noisy one is; three times the
-// circuit evaluations), refusals with exit status 2, and resuming after kill -9.
+// circuit evaluations), the classical baselines of --model (their rows, parameter counts and JSON
+// record; the quantum rows unchanged), refusals with exit status 2, and resuming after kill -9.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -28,7 +29,7 @@ using kraus::test::study::Table;
 using Row = std::map<std::string, std::string>;
 
 const std::vector<std::string> kColumns = {
-    "study",         "noise_model",   "dataset",       "noise_scale",   "depth",         "seed",
+    "study",         "noise_model",   "dataset",       "noise_scale",   "depth",         "seed",          "model",
     "epoch",         "train_loss",    "train_accuracy", "test_loss",    "test_accuracy",
     "seconds_epoch", "circuit_evaluations", "parameters", "model_qubits", "train_samples",
     "test_samples",  "classes",       "zne",           "peak_rss_bytes"};
@@ -43,6 +44,26 @@ Result run(const std::vector<std::string>& args, const fs::path& scratch) {
 
 std::string key(const Row& r) {
   return r.at("noise_model") + " " + r.at("dataset") + " " + r.at("depth") + " " + r.at("seed") + " " + r.at("epoch");
+}
+
+// The kill -9 and resume check (study_process.hpp) of a grid of `points` points.
+void check_resume(std::vector<std::string> args, std::size_t points, std::size_t kill_after) {
+  TempDir dir;
+  kraus::test::study::ResumeCheck c;
+  c.binary = KRAUS_EXP_CLASSIFIER_BINARY;
+  c.study = "classifier";
+  c.args = std::move(args);
+  c.points = points;
+  c.kill_after = kill_after;
+  c.varying = {"seconds_epoch", "peak_rss_bytes"};
+  kraus::test::study::check_kill_and_resume(c, dir.path);
+}
+
+// The row without its timing and memory columns (which differ between runs).
+Row without_timing(Row r) {
+  r.erase("seconds_epoch");
+  r.erase("peak_rss_bytes");
+  return r;
 }
 
 }  // namespace
@@ -60,6 +81,7 @@ TEST_CASE("exp_classifier --quick: columns, one row per epoch, values in range, 
     CAPTURE(key(row));
     CHECK(keys.insert(key(row)).second);
     by_key[key(row)] = row;
+    CHECK(row.at("model") == "quantum");
     const bool digits = row.at("dataset") == "digits01";
     CHECK((digits || row.at("dataset") == "moons"));
     CHECK((row.at("noise_model") == "ideal" || row.at("noise_model") == "depolarizing"));
@@ -112,6 +134,115 @@ TEST_CASE("exp_classifier --quick: columns, one row per epoch, values in range, 
   CHECK(j["output"]["columns"] == kColumns);
   CHECK(j["options"]["dataset"] == json::array({"digits01", "moons"}));
   CHECK(j["method"]["datasets"]["digits01"]["train_samples"] == 80);
+  CHECK(j["method"]["models"] == "quantum");
+  CHECK_FALSE(j["method"]["datasets"]["digits01"].contains("classical"));
+}
+
+TEST_CASE("exp_classifier --quick --model both: the classical baselines' rows next to the unchanged quantum rows",
+          "[experiments][exp_classifier]") {
+  TempDir dir;
+  const fs::path quantum_out = dir.path / "quantum", both_out = dir.path / "both";
+  const Table quantum = kraus::test::study::run_quick(KRAUS_EXP_CLASSIFIER_BINARY, "classifier", 12, kColumns,
+                                                     quantum_out, dir.path);
+  const Result r = run({"--quick", "--model", "both", "--threads", "1", "--out", both_out.string()}, dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const Table t = read_csv(both_out / "classifier.csv");
+  CHECK(t.header == kColumns);
+  // 12 points x 3 models x 16 epochs: every point has an MLP (digits01 at depth 2: a budget of 21 fits one unit).
+  REQUIRE(t.rows.size() == 12 * 3 * 16);
+  std::map<std::string, std::vector<Row>> by_model;
+  std::map<std::string, Row> classical;  // by model and key without the noise model
+  for (const Row& row : t.rows) by_model[row.at("model")].push_back(row);
+  REQUIRE(by_model.size() == 3);
+  // The quantum rows are those of --model quantum (the same batches, seeds and order).
+  REQUIRE(by_model["quantum"].size() == quantum.rows.size());
+  for (std::size_t i = 0; i < quantum.rows.size(); ++i) {
+    CAPTURE(i);
+    CHECK(without_timing(by_model["quantum"][i]) == without_timing(quantum.rows[i]));
+  }
+  for (const std::string model : {"softmax", "mlp"}) {
+    REQUIRE(by_model[model].size() == 12 * 16);
+    std::map<std::string, Row> last, first;
+    for (const Row& row : by_model[model]) {
+      CAPTURE(model, key(row));
+      const bool digits = row.at("dataset") == "digits01";
+      const int depth = std::stoi(row.at("depth")), epoch = std::stoi(row.at("epoch"));
+      const int quantum_parameters = digits ? 8 * depth + 5 : 6 * depth + 3;
+      const int features = digits ? 16 : 2;
+      const int parameters = std::stoi(row.at("parameters"));
+      if (model == "softmax") {
+        CHECK(parameters == features + 1);
+      } else {
+        // H (F + 2) + 1 parameters with the largest H that keeps within the quantum model's count.
+        const int h = (quantum_parameters - 1) / (features + 2);
+        CHECK(parameters == h * (features + 2) + 1);
+        CHECK(parameters <= quantum_parameters);
+        CHECK(parameters + features + 2 > quantum_parameters);
+      }
+      CHECK(row.at("circuit_evaluations") == "0");
+      CHECK(row.at("model_qubits") == "0");
+      CHECK(row.at("zne") == "none");
+      CHECK(row.at("train_samples") == "80");
+      CHECK(row.at("classes") == "2");
+      for (const char* c : {"train_accuracy", "test_accuracy"}) {
+        CHECK(num(row, c) >= 0.0);
+        CHECK(num(row, c) <= 1.0);
+      }
+      CHECK(num(row, "train_loss") > 0.0);
+      CHECK(num(row, "seconds_epoch") >= 0.0);
+      // The classical rows do not depend on the noise model.
+      Row same = without_timing(row);
+      same.erase("noise_model");
+      const std::string k = model + " " + row.at("dataset") + " " + row.at("depth") + " " + row.at("epoch");
+      const auto [at, inserted] = classical.emplace(k, same);
+      if (!inserted) CHECK(at->second == same);
+      const std::string point = row.at("noise_model") + " " + row.at("dataset") + " " + row.at("depth");
+      if (epoch == 0) first[point] = row;
+      if (epoch == 15) last[point] = row;
+    }
+    for (const auto& [point, row] : last) {
+      CAPTURE(model, point);
+      CHECK(num(row, "train_loss") < num(first.at(point), "train_loss") - 0.05);
+      // digits 0 vs 1 are linearly separable enough for either model.
+      if (row.at("dataset") == "digits01") CHECK(num(row, "test_accuracy") >= 0.9);
+    }
+  }
+  const json j = json::parse(slurp(both_out / "classifier.json"));
+  CHECK(j["status"] == "complete");
+  CHECK(j["options"]["model"] == "both");
+  CHECK(j["method"]["models"] == "both");
+  CHECK(j["method"].contains("classical"));
+  const json& c = j["method"]["datasets"]["digits01"]["classical"];
+  CHECK(c["softmax"]["parameters"] == 17);
+  CHECK(c["mlp"]["2"]["quantum_parameters"] == 21);
+  CHECK(c["mlp"]["2"]["hidden_units"] == 1);
+  CHECK(c["mlp"]["2"]["parameters"] == 19);
+  CHECK(c["mlp"]["10"]["hidden_units"] == 4);
+  CHECK(j["method"]["datasets"]["moons"]["classical"]["mlp"]["6"]["parameters"] == 37);
+}
+
+TEST_CASE("exp_classifier --model classical: only the baselines, and no MLP where one unit exceeds the budget",
+          "[experiments][exp_classifier]") {
+  TempDir dir;
+  const fs::path out = dir.path / "classical";
+  const Result r = run({"--model", "classical", "--dataset", "digits01,moons", "--noise", "ideal", "--depth", "1",
+                        "--seeds", "2", "--epochs", "2", "--samples-per-class", "20", "--out", out.string()},
+                       dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const Table t = read_csv(out / "classifier.csv");
+  std::map<std::string, int> rows;  // by dataset and model
+  for (const Row& row : t.rows) ++rows[row.at("dataset") + " " + row.at("model")];
+  // digits01 at depth 1: 13 quantum parameters, one hidden unit takes 19: softmax only. moons: 9,
+  // an MLP of 2 units has exactly 9.
+  const std::map<std::string, int> expected = {{"digits01 softmax", 3}, {"moons softmax", 3}, {"moons mlp", 3}};
+  CHECK(rows == expected);
+  for (const Row& row : t.rows) {
+    if (row.at("dataset") == "moons" && row.at("model") == "mlp") CHECK(row.at("parameters") == "9");
+  }
+  const json j = json::parse(slurp(out / "classifier.json"));
+  CHECK(j["method"]["datasets"]["digits01"]["classical"]["mlp"]["1"]["hidden_units"] == 0);
 }
 
 TEST_CASE("exp_classifier --zne-scales: mitigated readouts bring the loss back towards the noiseless one",
@@ -162,6 +293,7 @@ TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes noth
       {{"--zne-scales", "1,2", "--zne-extrapolator", "exp"}, "linear"},
       {{"--epochs", "0"}, "--epochs"},
       {{"--qubits", "4"}, "no qubits axis"},
+      {{"--model", "hybrid"}, "--model: 'hybrid' is not one of quantum, classical, both"},
   };
   for (const auto& [args, message] : cases) {
     std::vector<std::string> a = {"--quick", "--out", out.string()};
@@ -176,15 +308,17 @@ TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes noth
 }
 
 TEST_CASE("exp_classifier killed with SIGKILL and run again: no duplicate, no missing row", "[experiments][exp_classifier]") {
-  TempDir dir;
-  kraus::test::study::ResumeCheck c;
-  c.binary = KRAUS_EXP_CLASSIFIER_BINARY;
-  c.study = "classifier";
-  c.args = {"--dataset", "moons,xor", "--noise", "ideal", "--noise", "depolarizing", "--depth", "1:4", "--seeds", "1,2", "--epochs", "3", "--samples-per-class", "20", "--threads", "1"};
-  c.points = 2 * 2 * 4 * 2;
-  c.kill_after = 4;
-  c.varying = {"seconds_epoch", "peak_rss_bytes"};
-  kraus::test::study::check_kill_and_resume(c, dir.path);
+  check_resume({"--dataset", "moons,xor", "--noise", "ideal", "--noise", "depolarizing", "--depth", "1:4", "--seeds",
+                "1,2", "--epochs", "3", "--samples-per-class", "20", "--threads", "1"},
+               2 * 2 * 4 * 2, 4);
+}
+
+TEST_CASE("exp_classifier --model both killed with SIGKILL and run again: no duplicate, no missing row",
+          "[experiments][exp_classifier]") {
+  // A point's rows are those of three models; a kill between them must not leave a partial point.
+  check_resume({"--model", "both", "--dataset", "moons", "--noise", "ideal", "--noise", "depolarizing", "--depth",
+                "1:3", "--seeds", "1,2", "--epochs", "3", "--samples-per-class", "20", "--threads", "1"},
+               2 * 3 * 2, 3);
 }
 
 TEST_CASE("docs/experiments.md documents every exp_classifier column", "[experiments][exp_classifier]") {
