@@ -9,7 +9,14 @@
 // for the 2-feature synthetic sets; <Z_q> on every qubit feed a dressed classical head (one logit
 // with the logistic loss for 2 classes, softmax cross-entropy otherwise). The noise model's channels
 // follow every gate of the layers. Readout errors of a model are not applied: the readouts are exact
-// expectation values <Z_q> of the noisy state (the readout_only model therefore trains like ideal).
+// expectation values <Z_q> of the noisy state (the readout_only model therefore trains like ideal),
+// except with --method shots.
+//
+// --method (optim::GradientOptions): density-matrix, exact (adjoint gradients; batches as data
+// mixtures where the model allows); trajectories, --trajectories per sample (trajectory SGD:
+// unbiased gradients of a linear loss, the head's loss biased at order 1/T); shots, --shots per
+// circuit with the model's readout errors and parameter-shift gradients, as hardware would give.
+// The evaluation after each epoch uses the same method.
 //
 // Data: data/datasets.hpp's load_task(dataset, seed, --samples-per-class): a stratified 70/30 split
 // (Fashion-MNIST: its own train and test files) from the grid point's seed.
@@ -88,6 +95,14 @@ ex::StudySpec make_spec() {
       {"model", ex::StudyOption::Kind::kString, "M",
        "quantum, classical (softmax regression and an MLP of at most the quantum model's parameter count) or both",
        "quantum", "quantum", 0, 0},
+      {"method", ex::StudyOption::Kind::kString, "M",
+       "how the quantum model's readouts and gradients are computed: density-matrix (exact), trajectories "
+       "(--trajectories per sample, trajectory SGD) or shots (--shots per circuit, parameter shift)",
+       "density-matrix", "density-matrix", 0, 0},
+      {"trajectories", ex::StudyOption::Kind::kInt, "T", "trajectories per sample of --method trajectories", "1", "1",
+       1, 1000000},
+      {"shots", ex::StudyOption::Kind::kInt, "M", "shots per circuit of --method shots", "1000", "1000", 1,
+       1 << 30},
   };
   s.columns = {"model",         "epoch",          "train_loss",          "train_accuracy", "test_loss",
                "test_accuracy", "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",
@@ -115,6 +130,8 @@ struct Settings {
   std::optional<optim::ZneSettings> zne;
   std::string zne_label = "none";
   bool quantum = true, classical = false;  // --model
+  std::string method = "density-matrix";     // --method
+  std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
   std::map<std::string, ex::Task> tasks;  // by "name/seed"
 };
 
@@ -232,6 +249,12 @@ int main(int argc, char** argv) {
     }
     s.quantum = which != "classical";
     s.classical = which != "quantum";
+    s.method = o.get_string("method");
+    if (s.method != "density-matrix" && s.method != "trajectories" && s.method != "shots") {
+      throw ex::UsageError("--method: '" + s.method + "' is not one of density-matrix, trajectories, shots");
+    }
+    s.trajectories = s.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
+    s.shots = s.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
     const std::string& scales = o.get_string("zne-scales");
     if (scales != "none") {
       optim::ZneSettings z;
@@ -287,7 +310,27 @@ int main(int argc, char** argv) {
     d["zne"] = settings->zne_label == "none"
                    ? std::string("none")
                    : "readouts sum_j gamma_j <Z>(s_j) under the noise model scaled by s_j (" + settings->zne_label + ")";
-    d["readout_errors"] = "not applied: the readouts are exact <Z_q> of the noisy state";
+    const Settings& st = *settings;
+    d["method"] = st.method;
+    if (st.method == "density-matrix") {
+      d["method_detail"] = "exact density matrices; adjoint gradients (batches as data mixtures where the model allows)";
+      d["readout_errors"] = "not applied: the readouts are exact <Z_q> of the noisy state";
+    } else if (st.method == "trajectories") {
+      d["method_detail"] = "trajectory SGD (optim::GradientOptions::trajectories = " + std::to_string(st.trajectories) +
+                           "): each sample's readouts and loss gradient from that many state-vector trajectories, "
+                           "seeded by the point's seed and the call; the evaluation's loss and accuracy are "
+                           "estimated the same way; a nonlinear head's loss is biased at order 1/T";
+      d["trajectories"] = st.trajectories;
+      d["readout_errors"] = "not applied: the readouts are trajectory estimates of <Z_q>";
+    } else {
+      d["method_detail"] = "shots (optim::GradientOptions::shots = " + std::to_string(st.shots) +
+                           "): every circuit's readouts from that many shots of its output distribution with the "
+                           "model's readout errors, gradients by parameter shift (each shifted circuit its own "
+                           "shots), seeded by the point's seed and the call; the evaluation's loss and accuracy "
+                           "from shots too";
+      d["shots"] = st.shots;
+      d["readout_errors"] = "applied to every shot (the noise model's readout errors)";
+    }
     d["models"] = o.get_string("model");
     if (settings->classical) {
       d["classical"] =
@@ -308,6 +351,10 @@ int main(int argc, char** argv) {
     m.options.batch_size = s.batch_size;
     m.options.batch_seed = p.seed;
     m.options.zne = s.zne;
+    m.options.gradient.trajectories = s.trajectories;
+    m.options.gradient.shots = s.shots;
+    m.options.gradient.seed = p.seed;
+    if (s.shots > 0) m.options.gradient.method = optim::GradientMethod::kParameterShift;
     const optim::Ansatz ansatz(m.ansatz);
     const kraus::engine::Circuit circuit = ansatz.circuit(m.encoding);
     const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, m.ansatz.num_qubits);

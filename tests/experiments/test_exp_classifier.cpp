@@ -283,6 +283,44 @@ TEST_CASE("exp_classifier --zne-scales: mitigated readouts bring the loss back t
   CHECK(num(mitigated.rows[2], "circuit_evaluations") == 4.5 * num(noisy.rows[2], "circuit_evaluations"));
 }
 
+TEST_CASE("exp_classifier --method trajectories and shots: training from estimates, at their circuit costs",
+          "[experiments][exp_classifier]") {
+  TempDir dir;
+  const std::vector<std::string> common = {"--dataset", "digits01", "--noise", "depolarizing", "--depth", "2",
+                                           "--seeds", "1", "--epochs", "6", "--samples-per-class", "40",
+                                           "--learning-rate", "0.1", "--batch-size", "20"};
+  for (const std::vector<std::string>& method :
+       {std::vector<std::string>{"--method", "trajectories", "--trajectories", "1"},
+        std::vector<std::string>{"--method", "shots", "--shots", "200"}}) {
+    std::vector<std::string> a = common;
+    a.insert(a.end(), method.begin(), method.end());
+    const fs::path out = dir.path / method[1];
+    a.insert(a.end(), {"--out", out.string()});
+    const Result r = run(a, dir.path);
+    CAPTURE(method, r.err);
+    REQUIRE(r.status == 0);
+    const Table t = read_csv(out / "classifier.csv");
+    REQUIRE(t.rows.size() == 7);
+    // Training on estimates still learns the task.
+    CHECK(num(t.rows[6], "train_loss") < num(t.rows[0], "train_loss") - 0.05);
+    CHECK(num(t.rows[6], "test_accuracy") > 0.7);
+    // Per epoch every training sample (80, in 4 batches of 20) enters one gradient: one trajectory walk
+    // and one backward pass,
+    // or parameter shift's 1 + 2 x 16 rotations (RY and RZ on 4 qubits, 2 layers) circuits.
+    const double samples = num(t.rows[0], "train_samples");
+    const double per_sample = method[1] == "trajectories" ? 2.0 : 33.0;
+    CHECK(num(t.rows[1], "circuit_evaluations") == per_sample * samples);
+    const json j = json::parse(slurp(out / "classifier.json"));
+    CHECK(j["method"]["method"] == method[1]);
+    if (method[1] == "shots") {
+      CHECK(j["method"]["shots"] == 200);
+      CHECK_THAT(j["method"]["readout_errors"].get<std::string>(), Contains("applied"));
+    } else {
+      CHECK(j["method"]["trajectories"] == 1);
+    }
+  }
+}
+
 TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes nothing", "[experiments][exp_classifier]") {
   TempDir dir;
   const fs::path out = dir.path / "never";
@@ -294,6 +332,8 @@ TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes noth
       {{"--epochs", "0"}, "--epochs"},
       {{"--qubits", "4"}, "no qubits axis"},
       {{"--model", "hybrid"}, "--model: 'hybrid' is not one of quantum, classical, both"},
+      {{"--method", "exact"}, "--method: 'exact' is not one of density-matrix, trajectories, shots"},
+      {{"--method", "shots", "--shots", "0"}, "--shots"},
   };
   for (const auto& [args, message] : cases) {
     std::vector<std::string> a = {"--quick", "--out", out.string()};
