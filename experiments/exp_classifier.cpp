@@ -103,10 +103,16 @@ ex::StudySpec make_spec() {
        1, 1000000},
       {"shots", ex::StudyOption::Kind::kInt, "M", "shots per circuit of --method shots", "1000", "1000", 1,
        1 << 30},
+      {"qpu-latency", ex::StudyOption::Kind::kDouble, "MS",
+       "a simulated round trip in milliseconds charged per submitted batch of circuits (not slept)", "0", "0", 0,
+       1e7},
+      {"batch-circuits", ex::StudyOption::Kind::kInt, "K", "circuits per submission for --qpu-latency", "1", "1", 1,
+       1 << 30},
   };
   s.columns = {"model",         "epoch",          "train_loss",          "train_accuracy", "test_loss",
                "test_accuracy", "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",
-               "train_samples", "test_samples",   "classes",             "zne",            "peak_rss_bytes"};
+               "train_samples", "test_samples",   "classes",             "zne",            "peak_rss_bytes",
+               "circuit_executions", "latency_seconds", "latency_share"};
   s.epilogue =
       "Rows: one per grid point, model and epoch (epoch 0: the initial parameters). Columns after the grid (study,\n"
       "noise_model, dataset, noise_scale, depth, seed): model (quantum; with --model classical or both also softmax\n"
@@ -114,7 +120,10 @@ ex::StudySpec make_spec() {
       "test_loss, test_accuracy (on the full sets after the epoch), seconds_epoch (the epoch's training steps),\n"
       "circuit_evaluations (training, cumulative; 0 for the classical models), parameters (the model's own),\n"
       "model_qubits (0: classical), train_samples, test_samples, classes, zne (\"none\" or \"<extrapolator>\n"
-      "<scales>\"), peak_rss_bytes (process peak since the point started).\n"
+      "<scales>\"), peak_rss_bytes (process peak since the point started), circuit_executions (training,\n"
+      "cumulative: the circuits a hardware run would submit, parameter shift for every gradient), latency_seconds\n"
+      "(the epoch's simulated round trips: --qpu-latency per submission of --batch-circuits circuits) and\n"
+      "latency_share (latency_seconds / (latency_seconds + seconds_epoch)).\n"
       "Data: digits from python3-sklearn, Fashion-MNIST from dataset-fashion-mnist (scripts/install-deps.sh).\n"
       "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
       "takes about 2 hours on one core (200 of its points, even depths and 2 seeds: 44 min).\n"
@@ -130,6 +139,8 @@ struct Settings {
   std::optional<optim::ZneSettings> zne;
   std::string zne_label = "none";
   bool quantum = true, classical = false;  // --model
+  double qpu_latency_ms = 0.0;               // --qpu-latency
+  int batch_circuits = 1;                    // --batch-circuits
   std::string method = "density-matrix";     // --method
   std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
   std::map<std::string, ex::Task> tasks;  // by "name/seed"
@@ -147,6 +158,9 @@ struct ModelRows {
   std::string name;  // the model column
   int qubits = 0;    // model_qubits
   std::string zne;   // the zne column
+  // Circuits a hardware run submits per sample of a training step: per (ZNE-scaled) circuit, the
+  // circuit and its two shifted copies per parametrised rotation (parameter shift). 0: classical.
+  long long circuits_per_sample = 0;
 };
 
 // Trains `train` from `params` with Adam on its mini-batches (next_batch before every step) for the
@@ -156,6 +170,8 @@ struct ModelRows {
 template <class Model>
 void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& info, Model& train, const Model& eval,
                       std::vector<double> params, std::vector<ex::Row>* rows) {
+  long long executions = 0;  // hardware circuits so far
+  double latency = 0.0;      // simulated round trips of the current epoch
   auto record = [&](int epoch, double seconds_epoch) {
     ex::Row r;
     r.set("model", info.name)
@@ -172,15 +188,25 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
         .set("test_samples", task.test.size())
         .set("classes", task.train.num_classes)
         .set("zne", info.zne)
-        .set("peak_rss_bytes", static_cast<unsigned long long>(ex::peak_rss_bytes()));
+        .set("peak_rss_bytes", static_cast<unsigned long long>(ex::peak_rss_bytes()))
+        .set("circuit_executions", executions)
+        .set("latency_seconds", latency)
+        .set("latency_share", latency > 0.0 ? latency / (latency + seconds_epoch) : 0.0);
     rows->push_back(r);
+    latency = 0.0;
   };
   record(0, 0.0);
   const int steps_per_epoch = (task.train.size() + s.batch_size - 1) / s.batch_size;
   optim::AdamOptions adam;
   adam.learning_rate = s.learning_rate;
   adam.max_steps = s.epochs * steps_per_epoch;
-  adam.before_step = [&](int) { train.next_batch(); };
+  // A step's circuits go out in submissions of --batch-circuits, each charged --qpu-latency.
+  const long long step_circuits = std::min(s.batch_size, task.train.size()) * info.circuits_per_sample;
+  adam.before_step = [&](int) {
+    train.next_batch();
+    executions += step_circuits;
+    latency += static_cast<double>((step_circuits + s.batch_circuits - 1) / s.batch_circuits) * s.qpu_latency_ms / 1e3;
+  };
   double epoch_start = 0.0;  // Adam's clock at the start of the current epoch
   double evaluation_seconds = 0.0;  // spent in record(), excluded from the epochs' times
   adam.callbacks.push_back([&](const optim::IterationInfo& it) {
@@ -255,6 +281,8 @@ int main(int argc, char** argv) {
     }
     s.trajectories = s.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
     s.shots = s.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
+    s.qpu_latency_ms = o.get_double("qpu-latency");
+    s.batch_circuits = static_cast<int>(o.get_int("batch-circuits"));
     const std::string& scales = o.get_string("zne-scales");
     if (scales != "none") {
       optim::ZneSettings z;
@@ -331,6 +359,10 @@ int main(int argc, char** argv) {
       d["shots"] = st.shots;
       d["readout_errors"] = "applied to every shot (the noise model's readout errors)";
     }
+    d["latency"] = "simulated, not slept: every training step's circuits (per sample, per ZNE-scaled circuit, the "
+                   "circuit and its parameter-shift pair per parametrised rotation, as hardware would run them) go "
+                   "out in submissions of " + std::to_string(st.batch_circuits) + " circuits, each charged " +
+                   o.extra.at("qpu-latency") + " ms";
     d["models"] = o.get_string("model");
     if (settings->classical) {
       d["classical"] =
@@ -366,7 +398,10 @@ int main(int argc, char** argv) {
       optim::ClassifierOptions eval_options = m.options;
       eval_options.batch_size = 0;
       const optim::ClassifierObjective eval(circuit, task.train, eval_options, &model);
-      const ModelRows info{"quantum", m.ansatz.num_qubits, s.zne_label};
+      ModelRows info{"quantum", m.ansatz.num_qubits, s.zne_label};
+      for (int j = 0; j < train.function().num_functions(); ++j) {
+        info.circuits_per_sample += 1 + 2LL * train.function().function(j).num_parametrized_rotations();
+      }
       train_and_record(s, task, info, train, eval, ex::initial_parameters(ansatz, train, p.seed), &rows);
     }
     if (s.classical) {

@@ -32,7 +32,8 @@ const std::vector<std::string> kColumns = {
     "study",         "noise_model",   "dataset",       "noise_scale",   "depth",         "seed",          "model",
     "epoch",         "train_loss",    "train_accuracy", "test_loss",    "test_accuracy",
     "seconds_epoch", "circuit_evaluations", "parameters", "model_qubits", "train_samples",
-    "test_samples",  "classes",       "zne",           "peak_rss_bytes"};
+    "test_samples",  "classes",       "zne",           "peak_rss_bytes", "circuit_executions", "latency_seconds",
+    "latency_share"};
 
 struct TempDir : kraus::test::study::TempDir {
   TempDir() : kraus::test::study::TempDir("kraus_exp_classifier") {}
@@ -321,6 +322,40 @@ TEST_CASE("exp_classifier --method trajectories and shots: training from estimat
   }
 }
 
+TEST_CASE("exp_classifier --qpu-latency: hardware circuit counts and simulated round trips per submission",
+          "[experiments][exp_classifier]") {
+  TempDir dir;
+  auto run_with = [&](const std::string& k) {
+    const fs::path out = dir.path / ("k" + k);
+    const Result r = run({"--dataset", "digits01", "--noise", "ideal", "--depth", "2", "--seeds", "1", "--epochs", "2",
+                          "--samples-per-class", "40", "--batch-size", "20", "--model", "both", "--qpu-latency", "50",
+                          "--batch-circuits", k, "--out", out.string()},
+                         dir.path);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    return read_csv(out / "classifier.csv");
+  };
+  // 80 training samples in 4 steps of 20; per sample 1 + 2 x 16 rotations = 33 circuits: 660 a step.
+  for (const auto& [k, submissions] : std::vector<std::pair<std::string, int>>{{"1", 660}, {"100", 7}, {"660", 1}}) {
+    const Table t = run_with(k);
+    for (const Row& row : t.rows) {
+      CAPTURE(k, row.at("model"), row.at("epoch"));
+      const int epoch = std::stoi(row.at("epoch"));
+      if (row.at("model") != "quantum") {
+        CHECK(num(row, "circuit_executions") == 0);
+        CHECK(num(row, "latency_seconds") == 0);
+        continue;
+      }
+      CHECK(num(row, "circuit_executions") == 4 * 660 * epoch);
+      CHECK(std::fabs(num(row, "latency_seconds") - (epoch > 0 ? 4 * submissions * 0.05 : 0.0)) < 1e-9);
+      if (epoch > 0) {
+        const double l = num(row, "latency_seconds"), c = num(row, "seconds_epoch");
+        CHECK(std::fabs(num(row, "latency_share") - l / (l + c)) < 1e-9);
+      }
+    }
+  }
+}
+
 TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes nothing", "[experiments][exp_classifier]") {
   TempDir dir;
   const fs::path out = dir.path / "never";
@@ -334,6 +369,8 @@ TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes noth
       {{"--model", "hybrid"}, "--model: 'hybrid' is not one of quantum, classical, both"},
       {{"--method", "exact"}, "--method: 'exact' is not one of density-matrix, trajectories, shots"},
       {{"--method", "shots", "--shots", "0"}, "--shots"},
+      {{"--batch-circuits", "0"}, "--batch-circuits"},
+      {{"--qpu-latency", "-1"}, "--qpu-latency"},
   };
   for (const auto& [args, message] : cases) {
     std::vector<std::string> a = {"--quick", "--out", out.string()};

@@ -165,6 +165,7 @@ class ClassifierObjective : public Objective {
 
   int num_parameters() const override;
   int num_quantum_parameters() const { return function_.num_parameters(); }
+  const MitigatedFunction& function() const { return function_; }
   int num_classical_parameters() const;
   int num_readouts() const { return static_cast<int>(readouts_.size()); }
   int num_logits() const { return num_logits_; }
