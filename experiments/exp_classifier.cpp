@@ -112,7 +112,8 @@ ex::StudySpec make_spec() {
   s.columns = {"model",         "epoch",          "train_loss",          "train_accuracy", "test_loss",
                "test_accuracy", "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",
                "train_samples", "test_samples",   "classes",             "zne",            "peak_rss_bytes",
-               "circuit_executions", "latency_seconds", "latency_share"};
+               "circuit_executions", "latency_seconds", "latency_share", "seconds_forward", "seconds_backward",
+               "seconds_head", "seconds_data", "seconds_optimiser"};
   s.epilogue =
       "Rows: one per grid point, model and epoch (epoch 0: the initial parameters). Columns after the grid (study,\n"
       "noise_model, dataset, noise_scale, depth, seed): model (quantum; with --model classical or both also softmax\n"
@@ -123,7 +124,9 @@ ex::StudySpec make_spec() {
       "<scales>\"), peak_rss_bytes (process peak since the point started), circuit_executions (training,\n"
       "cumulative: the circuits a hardware run would submit, parameter shift for every gradient), latency_seconds\n"
       "(the epoch's simulated round trips: --qpu-latency per submission of --batch-circuits circuits) and\n"
-      "latency_share (latency_seconds / (latency_seconds + seconds_epoch)).\n"
+      "latency_share (latency_seconds / (latency_seconds + seconds_epoch)), and seconds_epoch split into\n"
+      "seconds_forward, seconds_backward (circuit passes), seconds_head (the loss and its weights per sample),\n"
+      "seconds_data (drawing the mini-batches) and seconds_optimiser (the rest: Adam, the head's gradient sums).\n"
       "Data: digits from python3-sklearn, Fashion-MNIST from dataset-fashion-mnist (scripts/install-deps.sh).\n"
       "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
       "takes about 2 hours on one core (200 of its points, even depths and 2 seeds: 44 min).\n"
@@ -163,6 +166,11 @@ struct ModelRows {
   long long circuits_per_sample = 0;
 };
 
+// Where the circuits' time went (none for a classical model: its forward and backward passes count
+// as the optimiser's).
+optim::CircuitTiming circuit_timing(const optim::ClassifierObjective& o) { return o.function().timing(); }
+optim::CircuitTiming circuit_timing(const ex::ClassicalClassifier&) { return {}; }
+
 // Trains `train` from `params` with Adam on its mini-batches (next_batch before every step) for the
 // study's epochs and appends a row per epoch (epoch 0: the initial parameters) to `rows`, with the
 // loss and accuracy on the full training and test sets from `eval`. Model is the quantum
@@ -172,6 +180,8 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
                       std::vector<double> params, std::vector<ex::Row>* rows) {
   long long executions = 0;  // hardware circuits so far
   double latency = 0.0;      // simulated round trips of the current epoch
+  double data_seconds = 0.0;  // drawing the current epoch's batches
+  optim::CircuitTiming seen;  // the circuits' timing at the last row
   auto record = [&](int epoch, double seconds_epoch) {
     ex::Row r;
     r.set("model", info.name)
@@ -192,8 +202,20 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
         .set("circuit_executions", executions)
         .set("latency_seconds", latency)
         .set("latency_share", latency > 0.0 ? latency / (latency + seconds_epoch) : 0.0);
+    // The epoch's time by where it went: the circuits' timing since the last row, the batches drawn.
+    const optim::CircuitTiming now = circuit_timing(train);
+    const double forward = now.forward_seconds - seen.forward_seconds,
+                 backward = now.backward_seconds - seen.backward_seconds,
+                 head = now.cotangent_seconds - seen.cotangent_seconds;
+    r.set("seconds_forward", forward)
+        .set("seconds_backward", backward)
+        .set("seconds_head", head)
+        .set("seconds_data", data_seconds)
+        .set("seconds_optimiser", std::max(0.0, seconds_epoch - forward - backward - head - data_seconds));
+    seen = now;
     rows->push_back(r);
     latency = 0.0;
+    data_seconds = 0.0;
   };
   record(0, 0.0);
   const int steps_per_epoch = (task.train.size() + s.batch_size - 1) / s.batch_size;
@@ -203,7 +225,9 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
   // A step's circuits go out in submissions of --batch-circuits, each charged --qpu-latency.
   const long long step_circuits = std::min(s.batch_size, task.train.size()) * info.circuits_per_sample;
   adam.before_step = [&](int) {
+    const ex::Stopwatch clock;
     train.next_batch();
+    data_seconds += clock.seconds();
     executions += step_circuits;
     latency += static_cast<double>((step_circuits + s.batch_circuits - 1) / s.batch_circuits) * s.qpu_latency_ms / 1e3;
   };

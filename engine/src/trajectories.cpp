@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <memory>
@@ -473,6 +474,11 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
   std::vector<double> per_sample_var(cotangent && T >= 2 ? num_samples * params : 0, 0.0);
   std::exception_ptr error;
   std::atomic<std::uint64_t> walks{0}, backward_passes{0};
+  std::atomic<std::int64_t> walk_ns{0}, backward_ns{0}, cotangent_ns{0};
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+  };
 
 #pragma omp parallel num_threads(workers) if (workers > 1)
   {
@@ -503,6 +509,7 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
         const detail::VectorSchedule schedule = detail::vector_schedule(program, angles.data());
         detail::Walker walker(schedule, options.fusion_max_qubits);
         // The values: T walks (recording the branch when one walk is all the backward pass needs).
+        auto clock = Clock::now();
         std::fill(values.begin(), values.end(), Running{});
         for (std::uint64_t t = 0; t < T; ++t) {
           SplitMix64 rng{detail::mix_seed(options.seed, s * T + t)};
@@ -512,12 +519,16 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
           for (std::size_t o = 0; o < nobs; ++o) values[o].add(expectation(*psi, observables[o]), t);
         }
         walks += T;
+        walk_ns += since(clock);
         for (std::size_t o = 0; o < nobs; ++o) {
           result.values[s * nobs + o] = values[o].mean;
           if (T >= 2) result.value_errors[s * nobs + o] = values[o].standard_error(T);
         }
         if (!cotangent) continue;
+        clock = Clock::now();
         cotangent(s, result.values.data() + s * nobs, weights.data());
+        cotangent_ns += since(clock);
+        clock = Clock::now();
         PauliSum weighted;
         for (std::size_t o = 0; o < nobs; ++o) {
           if (!std::isfinite(weights[o])) throw std::invalid_argument("a non-finite cotangent weight");
@@ -542,6 +553,7 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
           for (std::size_t p = 0; p < params; ++p) grads[p].add(jac[p], t);
           ++backward_passes;
         }
+        backward_ns += since(clock);  // with the repeated walks of T > 1
         for (std::size_t p = 0; p < params; ++p) {
           per_sample[s * params + p] = grads[p].mean;
           if (T >= 2) per_sample_var[s * params + p] = grads[p].m2 / static_cast<double>(T - 1);
@@ -555,6 +567,9 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
   if (error) std::rethrow_exception(error);
   result.walks = walks.load();
   result.backward_passes = backward_passes.load();
+  result.walk_seconds = static_cast<double>(walk_ns.load()) * 1e-9;
+  result.backward_seconds = static_cast<double>(backward_ns.load()) * 1e-9;
+  result.cotangent_seconds = static_cast<double>(cotangent_ns.load()) * 1e-9;
   if (!cotangent) return result;
   result.gradient.assign(params, 0.0);
   if (T >= 2) result.gradient_errors.assign(params, 0.0);

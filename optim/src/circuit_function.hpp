@@ -119,6 +119,15 @@ struct CircuitFunction::Impl {
   std::atomic<std::uint64_t> random_calls{0};
   noise::ReadoutModel readout;
 
+  // CircuitTiming: the calls' totals, and the current call's thread time per phase (forward,
+  // backward, cotangent) for the phases that run interleaved.
+  std::mutex timing_mutex;
+  CircuitTiming timing;
+  std::atomic<std::int64_t> phase_ns[3] = {{0}, {0}, {0}};
+  // Adds a call of `wall` seconds: `direct` seconds by phase measured as wall time, the rest split
+  // by the threads' time in phase_ns (then cleared).
+  void add_timing(double wall, const CircuitTiming& direct);
+
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Workspace>> pool;
 

@@ -1,5 +1,7 @@
 #include "circuit_function.hpp"
 
+#include <chrono>
+
 #include "kraus/engine/trajectories.hpp"
 
 namespace kraus::optim {
@@ -11,6 +13,38 @@ const char* to_string(GradientMethod method) {
     case GradientMethod::kFiniteDifference: return "finite_difference";
   }
   return "?";
+}
+
+CircuitTiming& CircuitTiming::operator+=(const CircuitTiming& o) {
+  forward_seconds += o.forward_seconds;
+  backward_seconds += o.backward_seconds;
+  cotangent_seconds += o.cotangent_seconds;
+  return *this;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+std::int64_t ns_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+void CircuitFunction::Impl::add_timing(double wall, const CircuitTiming& direct) {
+  const double ns[3] = {static_cast<double>(phase_ns[0].exchange(0)), static_cast<double>(phase_ns[1].exchange(0)),
+                        static_cast<double>(phase_ns[2].exchange(0))};
+  const double threads = ns[0] + ns[1] + ns[2];
+  const double left = wall - direct.forward_seconds - direct.backward_seconds - direct.cotangent_seconds;
+  CircuitTiming t = direct;
+  if (threads > 0.0 && left > 0.0) {
+    t.forward_seconds += left * ns[0] / threads;
+    t.backward_seconds += left * ns[1] / threads;
+    t.cotangent_seconds += left * ns[2] / threads;
+  }
+  std::lock_guard<std::mutex> lock(timing_mutex);
+  timing += t;
 }
 
 bool GradientOptions::IsValid(std::string* error) const {
@@ -104,6 +138,18 @@ void CircuitFunction::Impl::trajectory_batch(const double* theta, const double* 
   std::copy(r.values.begin(), r.values.end(), values);
   if (cotangent != nullptr) std::copy(r.gradient.begin(), r.gradient.end(), gradient);
   evaluations.fetch_add(static_cast<std::int64_t>(r.walks + r.backward_passes), std::memory_order_relaxed);
+  phase_ns[0] += static_cast<std::int64_t>(r.walk_seconds * 1e9);
+  phase_ns[1] += static_cast<std::int64_t>(r.backward_seconds * 1e9);
+  phase_ns[2] += static_cast<std::int64_t>(r.cotangent_seconds * 1e9);
+}
+
+CircuitTiming CircuitFunction::timing() const {
+  std::lock_guard<std::mutex> lock(impl_->timing_mutex);
+  return impl_->timing;
+}
+void CircuitFunction::reset_timing() {
+  std::lock_guard<std::mutex> lock(impl_->timing_mutex);
+  impl_->timing = CircuitTiming{};
 }
 
 bool CircuitFunction::data_mixtures() const {
@@ -118,6 +164,16 @@ void CircuitFunction::evaluate(const double* theta, const double* x, double* val
 void CircuitFunction::evaluate_batch(const double* theta, const double* xs, int num_samples, double* values) const {
   Impl& im = *impl_;
   im.check_inputs(theta, xs);
+  const Clock::time_point start = Clock::now();
+  struct Record {  // every way out: the call's time went to forward passes
+    Impl& im;
+    Clock::time_point start;
+    ~Record() {
+      CircuitTiming t;
+      t.forward_seconds = seconds_since(start);
+      im.add_timing(t.forward_seconds, t);
+    }
+  } record{im, start};
   if (im.options.trajectories > 0) {
     im.trajectory_batch(theta, xs, num_samples, nullptr, values, nullptr);
     return;
@@ -198,9 +254,12 @@ void CircuitFunction::vjp_batch(const double* theta, const double* xs, int num_s
   im.check_method(method);
   const int m = num_outputs(), P = num_parameters();
   std::fill(gradient, gradient + P, 0.0);
+  const Clock::time_point start = Clock::now();
   if (method != GradientMethod::kAdjoint) {
     std::vector<double> jac(static_cast<std::size_t>(num_samples) * m * P);
     im.shifted_jacobians(theta, xs, num_samples, method, values, jac.data());
+    CircuitTiming direct;
+    direct.forward_seconds = seconds_since(start);
     std::vector<double> w(static_cast<std::size_t>(m));
     for (int sample = 0; sample < num_samples; ++sample) {
       cotangent(sample, values + static_cast<std::size_t>(sample) * m, w.data());
@@ -210,10 +269,14 @@ void CircuitFunction::vjp_batch(const double* theta, const double* xs, int num_s
         for (int p = 0; p < P; ++p) gradient[p] += w[static_cast<std::size_t>(i)] * js[static_cast<std::size_t>(i) * P + p];
       }
     }
+    const double wall = seconds_since(start);
+    direct.cotangent_seconds = wall - direct.forward_seconds;
+    im.add_timing(wall, direct);
     return;
   }
   if (im.options.trajectories > 0) {
     im.trajectory_batch(theta, xs, num_samples, &cotangent, values, gradient);
+    im.add_timing(seconds_since(start), {});
     return;
   }
   if (im.use_mixtures(num_samples, method)) {
@@ -224,14 +287,21 @@ void CircuitFunction::vjp_batch(const double* theta, const double* xs, int num_s
   im.run_tasks(num_samples, [&](Workspace& ws, int sample) {
     const double* x = xs ? xs + static_cast<std::size_t>(sample) * im.num_features : nullptr;
     double* v = values + static_cast<std::size_t>(sample) * m;
+    Clock::time_point t = Clock::now();
     im.forward_adjoint(ws, theta, x, v);
+    im.phase_ns[0] += ns_since(t);
+    t = Clock::now();
     cotangent(sample, v, ws.weights.data());
+    im.phase_ns[2] += ns_since(t);
+    t = Clock::now();
     im.backward(ws, x, ws.weights.data(), per_sample.data() + static_cast<std::size_t>(sample) * P);
+    im.phase_ns[1] += ns_since(t);
   });
   for (int sample = 0; sample < num_samples; ++sample) {
     const double* g = per_sample.data() + static_cast<std::size_t>(sample) * P;
     for (int p = 0; p < P; ++p) gradient[p] += g[p];
   }
+  im.add_timing(seconds_since(start), {});
 }
 
 engine::DensityMatrix CircuitFunction::state(const double* theta, const double* x) const {

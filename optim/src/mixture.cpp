@@ -17,6 +17,7 @@
 //     blocks(σ) = V_L diag(w) V_H^T   (columns of V_L, V_H: vec ρ_x^L, vec ρ_x^H).
 // A pure state's: Tr(A ψψ†) = ψ† A ψ and σ = Ψ diag(w) Ψ†.
 #include <array>
+#include <chrono>
 
 #include <armadillo>
 
@@ -93,6 +94,10 @@ void CircuitFunction::Impl::heisenberg(Workspace& ws, int i) {
 
 void CircuitFunction::Impl::mixture_batch(const double* theta, const double* xs, int num_samples,
                                           const BatchCotangent* cotangent, double* values, double* gradient) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  CircuitTiming direct;  // the phases run one after the other: their wall times
   const int m = static_cast<int>(observables.size());
   const auto N = static_cast<arma::uword>(num_samples);
   // The samples' states after the prefix.
@@ -168,7 +173,9 @@ void CircuitFunction::Impl::mixture_batch(const double* theta, const double* xs,
   for (arma::uword x = 0; x < N; ++x) {
     for (int i = 0; i < m; ++i) values[x * static_cast<arma::uword>(m) + static_cast<arma::uword>(i)] = vals(x, i);
   }
-  if (cotangent == nullptr) return;
+  if (cotangent == nullptr) return;  // evaluate_batch times the call
+  direct.forward_seconds = since(start);
+  Clock::time_point phase = Clock::now();
   // Gradient: the cotangent of every sample, W (N x m), factored as W = U S V^T (thin SVD, the
   // directions with S_k > 1e-14 S_max): Σ_x Σ_i W_xi ∂F_i(x) = Σ_k ∂/∂θ Tr(O'_k E(σ'_k)) with
   // O'_k = Σ_i S_k V_ik O_i and σ'_k = Σ_x U_xk ρ_x. So a loss of few logits (a binary head: W has
@@ -180,6 +187,8 @@ void CircuitFunction::Impl::mixture_batch(const double* theta, const double* xs,
     for (int i = 0; i < m; ++i) w(x, static_cast<arma::uword>(i)) = wx[static_cast<std::size_t>(i)];
   }
   if (!w.is_finite()) throw std::invalid_argument("a non-finite cotangent weight");
+  direct.cotangent_seconds = since(phase);
+  phase = Clock::now();
   arma::mat u, v;
   arma::vec sv;
   if (!arma::svd_econ(u, sv, v, w)) throw std::runtime_error("the SVD of the cotangent weights failed");
@@ -215,6 +224,8 @@ void CircuitFunction::Impl::mixture_batch(const double* theta, const double* xs,
     const double* g = per_direction.data() + k * static_cast<arma::uword>(num_params);
     for (int p = 0; p < num_params; ++p) gradient[p] += g[p];
   }
+  direct.backward_seconds = since(phase);
+  add_timing(since(start), direct);
 }
 
 }  // namespace kraus::optim

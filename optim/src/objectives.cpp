@@ -131,6 +131,12 @@ std::int64_t MitigatedFunction::circuit_evaluations() const {
   return s;
 }
 
+CircuitTiming MitigatedFunction::timing() const {
+  CircuitTiming t;
+  for (const CircuitFunction& f : functions_) t += f.timing();
+  return t;
+}
+
 // ---- EnergyObjective ------------------------------------------------------------------------------
 
 EnergyObjective::EnergyObjective(const engine::Circuit& circuit, engine::PauliSum hamiltonian,

@@ -33,7 +33,12 @@ const std::vector<std::string> kColumns = {
     "epoch",         "train_loss",    "train_accuracy", "test_loss",    "test_accuracy",
     "seconds_epoch", "circuit_evaluations", "parameters", "model_qubits", "train_samples",
     "test_samples",  "classes",       "zne",           "peak_rss_bytes", "circuit_executions", "latency_seconds",
-    "latency_share"};
+    "latency_share", "seconds_forward", "seconds_backward", "seconds_head", "seconds_data", "seconds_optimiser"};
+
+// The columns that differ between runs: timings and memory.
+const std::vector<std::string> kTimingColumns = {"seconds_epoch",     "peak_rss_bytes", "latency_share",
+                                                 "seconds_forward",   "seconds_backward", "seconds_head",
+                                                 "seconds_data",      "seconds_optimiser"};
 
 struct TempDir : kraus::test::study::TempDir {
   TempDir() : kraus::test::study::TempDir("kraus_exp_classifier") {}
@@ -56,14 +61,13 @@ void check_resume(std::vector<std::string> args, std::size_t points, std::size_t
   c.args = std::move(args);
   c.points = points;
   c.kill_after = kill_after;
-  c.varying = {"seconds_epoch", "peak_rss_bytes"};
+  c.varying = {kTimingColumns.begin(), kTimingColumns.end()};
   kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
 // The row without its timing and memory columns (which differ between runs).
 Row without_timing(Row r) {
-  r.erase("seconds_epoch");
-  r.erase("peak_rss_bytes");
+  for (const std::string& c : kTimingColumns) r.erase(c);
   return r;
 }
 
@@ -351,6 +355,14 @@ TEST_CASE("exp_classifier --qpu-latency: hardware circuit counts and simulated r
       if (epoch > 0) {
         const double l = num(row, "latency_seconds"), c = num(row, "seconds_epoch");
         CHECK(std::fabs(num(row, "latency_share") - l / (l + c)) < 1e-9);
+        // The epoch's time split: circuit passes (data mixtures: values, then gradients), the head,
+        // the batches, the rest; together the epoch's time (the rest is never negative).
+        const double parts = num(row, "seconds_forward") + num(row, "seconds_backward") + num(row, "seconds_head") +
+                             num(row, "seconds_data") + num(row, "seconds_optimiser");
+        CHECK(num(row, "seconds_forward") > 0);
+        CHECK(num(row, "seconds_backward") > 0);
+        CHECK(num(row, "seconds_optimiser") >= 0);
+        CHECK(std::fabs(parts - c) < 1e-6 + 1e-3 * c);
       }
     }
   }

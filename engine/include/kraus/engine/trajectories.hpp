@@ -215,6 +215,8 @@ struct TrajectoryVjpResult {
   std::vector<double> gradient, gradient_errors;
   // Walks (forward passes) and backward passes over all samples.
   std::uint64_t walks = 0, backward_passes = 0;
+  // Thread-seconds in the walks, the backward passes and the cotangent calls, summed over threads.
+  double walk_seconds = 0.0, backward_seconds = 0.0, cotangent_seconds = 0.0;
 };
 
 // The values of `observables` for each of num_samples samples (rows of xs, program.num_features

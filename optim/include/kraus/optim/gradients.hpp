@@ -105,6 +105,17 @@ struct GradientOptions {
   bool IsValid(std::string* error) const;
 };
 
+// Where a CircuitFunction's batch calls spent their time, in wall-clock seconds since construction
+// or reset_timing(): forward passes (values; every shifted circuit of parameter shift, every
+// trajectory walk), backward passes (the adjoint method's, the data mixtures' gradients, the
+// trajectories'), and the cotangent callbacks (the caller's loss and its weights). A phase that runs
+// interleaved with the others on several threads (the samples of a per-sample batch, trajectories)
+// gets the share of the call's wall time that the threads spent in it.
+struct CircuitTiming {
+  double forward_seconds = 0.0, backward_seconds = 0.0, cotangent_seconds = 0.0;
+  CircuitTiming& operator+=(const CircuitTiming& o);
+};
+
 class CircuitFunction {
  public:
   // Compiles the circuit with the model's channels (the model is read here and not kept). Throws
@@ -171,6 +182,8 @@ class CircuitFunction {
   // adjoint backward pass = 1, a segment recomputation pass = 1, each shifted circuit = 1).
   std::int64_t circuit_evaluations() const;
   void reset_circuit_evaluations();
+  CircuitTiming timing() const;
+  void reset_timing();
 
   struct Impl;
 

@@ -92,6 +92,7 @@ class MitigatedFunction {
                  double* values, double* gradient) const;
   void jacobian_batch(const double* theta, const double* xs, int num_samples, double* values, double* jacobian) const;
   std::int64_t circuit_evaluations() const;
+  CircuitTiming timing() const;  // summed over the scaled circuits
 
  private:
   std::vector<CircuitFunction> functions_;
