@@ -92,10 +92,8 @@ void BM_ProgramRun(benchmark::State& st) {
   st.counters["steps"] = static_cast<double>(program.steps.size());
 }
 
-void BM_ClassifierEpoch(benchmark::State& st) {
-  engine::set_num_threads(2);
-  const int n = static_cast<int>(st.range(0)), samples = static_cast<int>(st.range(2));
-  const Problem p = problem(n, static_cast<int>(st.range(1)));
+// `samples` samples of n features in [0, 1] (a fixed pattern) with alternating labels.
+optim::Dataset epoch_data(int n, int samples) {
   optim::Dataset data;
   data.num_features = n;
   data.num_classes = 2;
@@ -103,9 +101,23 @@ void BM_ClassifierEpoch(benchmark::State& st) {
     for (int q = 0; q < n; ++q) data.features.push_back(static_cast<double>((i * 7 + q * 3) % 11) / 10.0);
     data.labels.push_back(i % 2);
   }
+  return data;
+}
+
+// One logit on the readouts <Z_q> of every qubit.
+optim::ClassifierOptions binary_head(int n) {
   optim::ClassifierOptions o;
   o.binary = true;
   for (int q = 0; q < n; ++q) o.readout_qubits.push_back(q);
+  return o;
+}
+
+void BM_ClassifierEpoch(benchmark::State& st) {
+  engine::set_num_threads(2);
+  const int n = static_cast<int>(st.range(0)), samples = static_cast<int>(st.range(2));
+  const Problem p = problem(n, static_cast<int>(st.range(1)));
+  const optim::Dataset data = epoch_data(n, samples);
+  optim::ClassifierOptions o = binary_head(n);
   o.gradient.num_threads = 1;  // samples in sequence; the kernels use the threads
   o.gradient.data_mixtures = st.range(3) != 0;
   const optim::ClassifierObjective objective(p.ansatz.circuit(optim::Encoding::angle(n)), data, o, &p.model);
@@ -133,16 +145,8 @@ void BM_TrajectoryEpoch(benchmark::State& st) {
   const kraus::noise::NoiseModel model = kraus::noise::NoiseModel::from_json(R"({"gate_noise": [
       {"gates": ["*"], "channel": {"type": "depolarizing", "p": 0.001}},
       {"gates": ["*"], "channel": {"type": "amplitude_damping", "gamma": 0.002}}]})");
-  optim::Dataset data;
-  data.num_features = n;
-  data.num_classes = 2;
-  for (int i = 0; i < samples; ++i) {
-    for (int q = 0; q < n; ++q) data.features.push_back(static_cast<double>((i * 7 + q * 3) % 11) / 10.0);
-    data.labels.push_back(i % 2);
-  }
-  optim::ClassifierOptions o;
-  o.binary = true;
-  for (int q = 0; q < n; ++q) o.readout_qubits.push_back(q);
+  const optim::Dataset data = epoch_data(n, samples);
+  optim::ClassifierOptions o = binary_head(n);
   o.gradient.trajectories = 1;
   const optim::ClassifierObjective objective(ansatz.circuit(optim::Encoding::angle(n)), data, o, &model);
   const std::vector<double> params = objective.initial_parameters(ansatz.random_parameters(7), 8);
