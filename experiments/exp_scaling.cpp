@@ -31,7 +31,10 @@
 // timed epoch); seconds_per_epoch is then the median of --repetitions epochs. The epoch's memory is the
 // peak RSS during it, reset just before the objective was built, minus the RSS before that
 // (epoch_peak_rss_increase_bytes: the adjoint method's stored states, up to its 1 GiB budget, on top
-// of the evaluation's density matrix). Beyond --epoch-max-qubits the epoch columns are empty.
+// of the evaluation's density matrix). Beyond --epoch-max-qubits the density matrix's epoch columns
+// are empty. A trajectories row times the same epoch at every n by trajectory SGD
+// (optim::GradientOptions::trajectories = 1: per sample one walk and one backward pass, samples in
+// parallel below 18 qubits).
 #include <malloc.h>  // malloc_trim (glibc)
 
 #include <algorithm>
@@ -133,8 +136,8 @@ ex::StudySpec make_spec() {
       "epoch_samples,\n"
       "seconds_per_epoch (median of --repetitions full-batch loss-and-gradient evaluations on epoch_samples\n"
       "samples), epoch_circuit_evaluations (forward and backward passes per epoch) and\n"
-      "epoch_peak_rss_increase_bytes (all empty above --epoch-max-qubits, with --epoch-samples 0 and for\n"
-      "trajectories, which have no gradient yet).\n"
+      "epoch_peak_rss_increase_bytes (all empty with --epoch-samples 0, and for the density matrix above\n"
+      "--epoch-max-qubits; trajectories: trajectory SGD, one trajectory per sample).\n"
       "Cost: the default grid ends at 13 qubits, a 1 GiB state on which one depth-1 evaluation takes 4 to\n"
       "10 s on one core (depth 10: 40 to 100 s); the whole grid takes 2 to 3 hours on one core, mostly at\n"
       "13 qubits (--repetitions 3 or --qubits 2:12 cut that). --quick takes about a second.\n"
@@ -157,9 +160,10 @@ struct EpochCost {
 };
 
 // One full-batch loss-and-gradient evaluation of a classifier with the circuit's layers (see the
-// header comment), timed `repetitions` times after an untimed one-sample warm-up.
+// header comment), timed `repetitions` times after an untimed one-sample warm-up; on the density
+// matrix, or with `trajectories` (trajectory SGD: that many per sample, samples in parallel).
 EpochCost time_epoch(int n, int depth, std::uint64_t seed, int samples, int repetitions,
-                     const kraus::noise::NoiseModel& model) {
+                     const kraus::noise::NoiseModel& model, std::uint64_t trajectories) {
   optim::Dataset data;
   data.num_features = n;
   data.num_classes = 2;
@@ -177,7 +181,11 @@ EpochCost time_epoch(int n, int depth, std::uint64_t seed, int samples, int repe
   optim::ClassifierOptions o;
   o.binary = true;
   for (int q = 0; q < n; ++q) o.readout_qubits.push_back(q);
-  o.gradient.num_threads = 1;  // samples in sequence; the kernels use the threads
+  // The density matrix: samples in sequence, the kernels use the threads; trajectories: samples in
+  // parallel below 18 qubits.
+  o.gradient.num_threads = trajectories > 0 ? 0 : 1;
+  o.gradient.trajectories = trajectories;
+  o.gradient.seed = seed;
   const std::uint64_t rss_before = ex::current_rss_bytes();
   ex::reset_peak_rss();
   optim::ClassifierObjective objective(ansatz.circuit(optim::Encoding::angle(n)), data, o, &model);
@@ -279,7 +287,9 @@ int main(int argc, char** argv) {
         "mixtures (optim::GradientOptions::data_mixtures: per readout a backward pass, then one adjoint gradient for "
         "the logit, whatever the number of samples); median of `repetitions` epochs after an untimed one-sample "
         "warm-up; epoch_peak_rss_increase_bytes = peak RSS during the epoch's set-up and runs minus the RSS "
-        "before it";
+        "before it; trajectories rows: the same epoch by trajectory SGD (optim::GradientOptions::trajectories = 1, "
+        "seed = the point's seed; per sample one walk and one backward pass, samples in parallel below 18 "
+        "qubits), at every qubit count";
     return d;
   };
   hooks.run_point = [settings, state](const ex::GridPoint& p) {
@@ -357,8 +367,9 @@ int main(int argc, char** argv) {
     } else {
       row.set("trace", "").set("purity", "").set("trajectories", static_cast<unsigned long long>(settings->trajectories));
     }
-    if (dense && settings->epoch_samples > 0 && n <= settings->epoch_max_qubits) {
-      const EpochCost e = time_epoch(n, p.depth, p.seed, settings->epoch_samples, settings->repetitions, model);
+    if (settings->epoch_samples > 0 && (!dense || n <= settings->epoch_max_qubits)) {
+      const EpochCost e = time_epoch(n, p.depth, p.seed, settings->epoch_samples, settings->repetitions, model,
+                                     dense ? 0 : 1);
       // Give the epoch's freed buffers back to the system, so that the next qubit count's state is
       // fresh memory (its allocation shows in the RSS) rather than recycled heap pages.
       malloc_trim(0);

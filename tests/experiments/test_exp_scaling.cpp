@@ -126,7 +126,10 @@ TEST_CASE("exp_scaling --quick: documented columns, one row per grid point, valu
       CHECK(row.at("purity").empty());
       CHECK(std::fabs(num(row, "z0") - exact) <= 5.0 * std::max(num(row, "z0_stderr"), 1.0 / std::sqrt(200.0)));
       if (row.at("noise_model") == "ideal") CHECK(num(row, "z0_stderr") == 0.0);
-      CHECK(row.at("epoch_samples").empty());
+      // The epoch by trajectory SGD: 4 samples (--quick), one walk and one backward pass each.
+      CHECK(row.at("epoch_samples") == "4");
+      CHECK(row.at("epoch_circuit_evaluations") == "8");
+      CHECK(num(row, "seconds_per_epoch") > 0);
       continue;
     }
     CHECK(row.at("method") == "density-matrix");
