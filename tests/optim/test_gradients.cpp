@@ -416,6 +416,15 @@ TEST_CASE("optim: a data-mixture batch costs the same for any number of samples"
   REQUIRE(cost(200, true) == 9);
   REQUIRE(cost(200, true, true) == 5);
   REQUIRE(cost(200, false) == 3);
+  // Where the time went: the mixtures' values (forward), the cotangent, the gradients (backward).
+  f.reset_timing();
+  cost(200, true);
+  const optim::CircuitTiming t = f.timing();
+  REQUIRE(t.forward_seconds > 0);
+  REQUIRE(t.backward_seconds > 0);
+  REQUIRE(t.cotangent_seconds > 0);
+  f.reset_timing();
+  REQUIRE(f.timing().forward_seconds == 0);
   REQUIRE(cost(5, false) == 5);  // fewer than twice as many samples as outputs: one pass per sample
 }
 
