@@ -131,6 +131,7 @@ ex::StudySpec make_spec() {
       "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
       "takes about 2 hours on one core (200 of its points, even depths and 2 seeds: 44 min).\n"
       "Plot: /usr/bin/python3 plots/plot_classifier.py DIR/classifier.csv";
+  s.data_parallel = true;
   return s;
 }
 
@@ -146,6 +147,7 @@ struct Settings {
   int batch_circuits = 1;                    // --batch-circuits
   std::string method = "density-matrix";     // --method
   std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
+  optim::GradientOptions::DataParallel data_parallel;  // --data-parallel
   std::map<std::string, ex::Task> tasks;  // by "name/seed"
 };
 
@@ -305,6 +307,11 @@ int main(int argc, char** argv) {
     }
     s.trajectories = s.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
     s.shots = s.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
+    if (o.data_parallel && s.method != "trajectories") {
+      throw ex::UsageError("--data-parallel splits batches of trajectories across the MPI ranks: it needs --method "
+                           "trajectories");
+    }
+    s.data_parallel = ex::data_parallel(o);
     s.qpu_latency_ms = o.get_double("qpu-latency");
     s.batch_circuits = static_cast<int>(o.get_int("batch-circuits"));
     const std::string& scales = o.get_string("zne-scales");
@@ -410,6 +417,7 @@ int main(int argc, char** argv) {
     m.options.gradient.trajectories = s.trajectories;
     m.options.gradient.shots = s.shots;
     m.options.gradient.seed = p.seed;
+    m.options.gradient.data_parallel = s.data_parallel;
     if (s.shots > 0) m.options.gradient.method = optim::GradientMethod::kParameterShift;
     const optim::Ansatz ansatz(m.ansatz);
     const kraus::engine::Circuit circuit = ansatz.circuit(m.encoding);

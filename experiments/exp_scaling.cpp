@@ -142,6 +142,7 @@ ex::StudySpec make_spec() {
       "10 s on one core (depth 10: 40 to 100 s); the whole grid takes 2 to 3 hours on one core, mostly at\n"
       "13 qubits (--repetitions 3 or --qubits 2:12 cut that). --quick takes about a second.\n"
       "Plot: /usr/bin/python3 plots/plot_scaling.py DIR/scaling.csv";
+  s.data_parallel = true;
   return s;
 }
 
@@ -151,6 +152,7 @@ struct Settings {
   int epoch_samples = 8;
   int epoch_max_qubits = 12;
   std::uint64_t trajectories = 200;
+  optim::GradientOptions::DataParallel data_parallel;  // --data-parallel: the epoch's samples
 };
 
 struct EpochCost {
@@ -163,7 +165,8 @@ struct EpochCost {
 // header comment), timed `repetitions` times after an untimed one-sample warm-up; on the density
 // matrix, or with `trajectories` (trajectory SGD: that many per sample, samples in parallel).
 EpochCost time_epoch(int n, int depth, std::uint64_t seed, int samples, int repetitions,
-                     const kraus::noise::NoiseModel& model, std::uint64_t trajectories) {
+                     const kraus::noise::NoiseModel& model, std::uint64_t trajectories,
+                     const optim::GradientOptions::DataParallel& data_parallel) {
   optim::Dataset data;
   data.num_features = n;
   data.num_classes = 2;
@@ -186,6 +189,7 @@ EpochCost time_epoch(int n, int depth, std::uint64_t seed, int samples, int repe
   o.gradient.num_threads = trajectories > 0 ? 0 : 1;
   o.gradient.trajectories = trajectories;
   o.gradient.seed = seed;
+  if (trajectories > 0) o.gradient.data_parallel = data_parallel;
   const std::uint64_t rss_before = ex::current_rss_bytes();
   ex::reset_peak_rss();
   optim::ClassifierObjective objective(ansatz.circuit(optim::Encoding::angle(n)), data, o, &model);
@@ -229,6 +233,11 @@ int main(int argc, char** argv) {
     settings->epoch_samples = static_cast<int>(o.get_int("epoch-samples"));
     settings->epoch_max_qubits = static_cast<int>(o.get_int("epoch-max-qubits"));
     settings->trajectories = static_cast<std::uint64_t>(o.get_int("trajectories"));
+    if (o.data_parallel && std::find(o.category.begin(), o.category.end(), ex::kDensityMatrix) != o.category.end()) {
+      throw ex::UsageError("--data-parallel splits the trajectories' training epoch across the MPI ranks: it needs "
+                           "--method trajectories alone");
+    }
+    settings->data_parallel = ex::data_parallel(o);
     const int largest = *std::max_element(o.qubits.begin(), o.qubits.end());
     const bool dense = std::find(o.category.begin(), o.category.end(), ex::kDensityMatrix) != o.category.end();
     try {
@@ -369,7 +378,7 @@ int main(int argc, char** argv) {
     }
     if (settings->epoch_samples > 0 && (!dense || n <= settings->epoch_max_qubits)) {
       const EpochCost e = time_epoch(n, p.depth, p.seed, settings->epoch_samples, settings->repetitions, model,
-                                     dense ? 0 : 1);
+                                     dense ? 0 : 1, settings->data_parallel);
       // Give the epoch's freed buffers back to the system, so that the next qubit count's state is
       // fresh memory (its allocation shows in the RSS) rather than recycled heap pages.
       malloc_trim(0);

@@ -31,11 +31,12 @@ bool launched() {
 constexpr int kTagResult = 1, kTagItem = 2;
 constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
 
-int checked_count(std::size_t bytes) {
-  if (bytes > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    throw std::length_error("kraus::dist: a message of " + std::to_string(bytes) + " bytes (2 GiB at most)");
+// An MPI count (of chars or doubles): at most INT_MAX.
+int checked_count(std::size_t elements) {
+  if (elements > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error("kraus::dist: a message of " + std::to_string(elements) + " elements (2^31 - 1 at most)");
   }
-  return static_cast<int>(bytes);
+  return static_cast<int>(elements);
 }
 #endif
 
@@ -118,6 +119,27 @@ std::string broadcast(const std::string& value) {
   return out;
 #else
   return value;
+#endif
+}
+
+std::vector<double> all_gather(const std::vector<double>& mine) {
+  if (g_size == 1) return mine;
+#ifdef KRAUS_MPI
+  const int count = checked_count(mine.size());
+  std::vector<int> counts(static_cast<std::size_t>(g_size));
+  MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  std::vector<int> offsets(counts.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    offsets[r] = checked_count(total);
+    total += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<double> all(total);
+  MPI_Allgatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE,
+                 MPI_COMM_WORLD);
+  return all;
+#else
+  return mine;
 #endif
 }
 

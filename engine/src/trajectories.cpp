@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -441,6 +443,7 @@ bool TrajectoryVjpOptions::IsValid(std::string* error) const {
   }
   if (fusion_max_qubits < 1 || fusion_max_qubits > 4) return fail("TrajectoryVjpOptions::fusion_max_qubits must be 1 to 4");
   if (num_threads < 0) return fail("TrajectoryVjpOptions::num_threads must be >= 0 (0: num_threads())");
+  if (first_sample > (std::uint64_t{1} << 40)) return fail("TrajectoryVjpOptions::first_sample must be at most 2^40");
   return true;
 }
 
@@ -460,6 +463,10 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
   const int n = program.num_qubits;
   const std::size_t nobs = observables.size(), params = static_cast<std::size_t>(program.num_parameters);
   const std::uint64_t T = options.trajectories;
+  if (num_samples > (std::uint64_t{1} << 40) || (options.first_sample + num_samples) > std::numeric_limits<std::uint64_t>::max() / T) {
+    throw std::invalid_argument("trajectory_vjp: (first_sample + samples) * trajectories must fit the 64-bit stream "
+                                "indices");
+  }
   const bool parallel = n < kTrajectoryParallelQubits && num_samples > 1;
   const int threads = options.num_threads > 0 ? options.num_threads : num_threads();
   const int workers = parallel ? std::max(1, std::min<int>(threads, static_cast<int>(num_samples))) : 1;
@@ -470,7 +477,8 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
   result.trajectories = T;
   result.values.assign(num_samples * nobs, 0.0);
   if (T >= 2) result.value_errors.assign(num_samples * nobs, 0.0);
-  std::vector<double> per_sample(cotangent ? num_samples * params : 0, 0.0);
+  if (cotangent) result.sample_gradients.assign(num_samples * params, 0.0);
+  std::vector<double>& per_sample = result.sample_gradients;
   std::vector<double> per_sample_var(cotangent && T >= 2 ? num_samples * params : 0, 0.0);
   std::exception_ptr error;
   std::atomic<std::uint64_t> walks{0}, backward_passes{0};
@@ -512,7 +520,7 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
         auto clock = Clock::now();
         std::fill(values.begin(), values.end(), Running{});
         for (std::uint64_t t = 0; t < T; ++t) {
-          SplitMix64 rng{detail::mix_seed(options.seed, s * T + t)};
+          SplitMix64 rng{detail::mix_seed(options.seed, (options.first_sample + s) * T + t)};
           program.initial_state_vector(x, psi->data());
           clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
           walker.walk(psi->data(), &rng, &clbits, cotangent && T == 1 ? &record : nullptr);
@@ -540,7 +548,7 @@ TrajectoryVjpResult trajectory_vjp(const Program& program, const double* theta, 
         std::fill(grads.begin(), grads.end(), Running{});
         for (std::uint64_t t = 0; t < T; ++t) {
           if (T > 1) {  // the same stream: the same branch, now recorded
-            SplitMix64 rng{detail::mix_seed(options.seed, s * T + t)};
+            SplitMix64 rng{detail::mix_seed(options.seed, (options.first_sample + s) * T + t)};
             program.initial_state_vector(x, psi->data());
             clbits.assign(static_cast<std::size_t>(program.num_clbits), 0);
             walker.walk(psi->data(), &rng, &clbits, &record);

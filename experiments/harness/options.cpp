@@ -273,6 +273,9 @@ Options parse_options(const StudySpec& spec, int argc, const char* const* argv) 
     } else if (arg == "--fresh") {
       no_value();
       o.fresh = true;
+    } else if (arg == "--data-parallel" && spec.data_parallel) {
+      no_value();
+      o.data_parallel = true;
     } else if (arg == "--noise") {
       noise.push_back(take_value());
       if (noise.back().empty()) fail(arg, "empty value");
@@ -429,6 +432,9 @@ std::string usage(const StudySpec& spec) {
   line("--out DIR", "output folder (default results/" + spec.name + ")");
   line("--quick", "a small grid that runs in about a minute or less");
   line("--fresh", "discard earlier results of this study in DIR and start over");
+  if (spec.data_parallel) {
+    line("--data-parallel", "under MPI, all ranks measure each point together, each a slice of its trajectory batches");
+  }
   line("--help", "print this text");
   for (const StudyOption& opt : spec.options) {
     std::string flag = "--" + opt.name;

@@ -15,6 +15,8 @@
 //   --quick               the study's small grid (about a minute or less); options given
 //                         explicitly still override it
 //   --fresh               discard earlier results of this study in DIR and start over
+//   --data-parallel       (studies that offer it) under MPI, all ranks measure each point together,
+//                         splitting its trajectory batches (study.hpp)
 //   --help                print the usage and exit 0
 // plus the study's own options (StudyOption). A sweep option of an axis the study does not use is an
 // error, as is any unknown option: UsageError, exit status 2. An option's value is the next
@@ -101,6 +103,9 @@ struct StudySpec {
   std::vector<std::string> columns;
   // A note for --help after the options (output columns, cost), may be empty.
   std::string epilogue;
+  // The study offers --data-parallel (its training batches of trajectories split across the MPI
+  // ranks, every rank on every point: study.hpp).
+  bool data_parallel = false;
 };
 
 // The parsed command line.
@@ -114,6 +119,7 @@ struct Options {
   std::string out_dir;
   bool quick = false;
   bool fresh = false;
+  bool data_parallel = false;  // --data-parallel (StudySpec::data_parallel)
   bool help = false;
   std::vector<std::string> argv;          // the command line, for the record
   std::map<std::string, std::string> extra;  // study options, validated, as typed or defaulted

@@ -239,6 +239,15 @@ MeasuredPoint decode(int rank, const std::string& message) {
 
 }  // namespace
 
+optim::GradientOptions::DataParallel data_parallel(const Options& o) {
+  optim::GradientOptions::DataParallel d;
+  if (!o.data_parallel) return d;
+  d.rank = dist::rank();
+  d.ranks = dist::size();
+  d.all_gather = dist::all_gather;
+  return d;
+}
+
 int run_study(const StudySpec& spec, int argc, const char* const* argv, const StudyHooks& hooks) {
   const std::string& prog = spec.program;
   std::optional<dist::Session> session;
@@ -378,9 +387,20 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     }
     return agreed;
   };
+  // --data-parallel: every rank measures every pending point (rank 0's list), in grid order; after
+  // each, rank 0 learns every rank's outcome and says whether to go on.
+  const bool lockstep = o.data_parallel && ranks > 1;
   if (rank != 0) {
     if (const int status = agree(0)) return status;
-    dist::work([&](std::size_t item) { return encode(measure(spec, hooks, grid.at(item))); });
+    if (lockstep) {
+      std::istringstream list(dist::broadcast(""));
+      for (std::size_t index; list >> index;) {
+        dist::gather(measure(spec, hooks, grid.at(index)).error);
+        if (dist::broadcast("") != "go") break;
+      }
+    } else {
+      dist::work([&](std::size_t item) { return encode(measure(spec, hooks, grid.at(item))); });
+    }
     return agree(0);
   }
   if (!setup_error.empty()) {
@@ -406,6 +426,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   this_run["hostname"] = machine_info()["hostname"];
   this_run["command_line"] = o.argv;
   this_run["ranks"] = ranks;
+  this_run["data_parallel"] = o.data_parallel;
   this_run["points_done_before"] = done_before;
   if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
     this_run["dropped_unfinished_rows"] = store->rows_dropped() + (store->torn_line_dropped() ? 1 : 0);
@@ -474,7 +495,7 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
   if (store->rows_dropped() > 0 || store->torn_line_dropped()) {
     std::cerr << "; dropped the unfinished point of an interrupted run";
   }
-  if (ranks > 1) std::cerr << "; " << ranks << " ranks";
+  if (ranks > 1) std::cerr << "; " << ranks << " ranks" << (lockstep ? ", data-parallel" : "");
   std::cerr << "; writing " << noise::printable(store->csv_path()) << "\n";
   if (agree(0) != 0) return 1;  // cannot happen: rank 0 decided 0
 
@@ -500,7 +521,8 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
     const std::lock_guard<std::mutex> lock(mutex);
     if (!failure.empty()) return;
     if (!m.error.empty()) {
-      failure = "failed at " + label(index) + (ranks > 1 ? " (rank " + std::to_string(m.rank) + ")" : "") + ": " + m.error;
+      failure = "failed at " + label(index) + (ranks > 1 && !lockstep ? " (rank " + std::to_string(m.rank) + ")" : "") +
+                ": " + m.error;
       return;
     }
     finished.emplace(index, std::move(m));
@@ -511,21 +533,38 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
         rows_total += it->second.lines.size();
         ++measured;
         std::cerr << label(it->first) << " ... " << format_duration(it->second.seconds);
-        if (ranks > 1) std::cerr << " (rank " << it->second.rank << ")";
+        if (ranks > 1) std::cerr << (lockstep ? " (" + std::to_string(ranks) + " ranks)" : " (rank " + std::to_string(it->second.rank) + ")");
         std::cerr << std::endl;
       }
     } catch (const std::exception& e) {
       failure = "failed at " + label(pending[appended]) + ": " + e.what();
     }
   };
-  std::thread server;
-  if (ranks > 1) {
-    server = std::thread([&] {
-      dist::serve(next, [&](int from, std::size_t item, std::string&& result) { finish(item, decode(from, result)); });
-    });
+  if (lockstep) {
+    std::string list;
+    for (std::size_t index : pending) list += std::to_string(index) + " ";
+    dist::broadcast(list);
+    for (std::size_t index : pending) {
+      MeasuredPoint m = measure(spec, hooks, grid[index]);
+      const std::vector<std::string> errors = dist::gather(m.error);
+      std::string all;  // every rank's message: one failure shows on every rank
+      for (std::size_t r = 0; r < errors.size(); ++r) {
+        if (!errors[r].empty()) all += (all.empty() ? "" : "; ") + ("rank " + std::to_string(r) + ": ") + errors[r];
+      }
+      m.error = all;
+      finish(index, std::move(m));
+      if (dist::broadcast(failure.empty() ? "go" : "stop") != "go") break;
+    }
+  } else {
+    std::thread server;
+    if (ranks > 1) {
+      server = std::thread([&] {
+        dist::serve(next, [&](int from, std::size_t item, std::string&& result) { finish(item, decode(from, result)); });
+      });
+    }
+    while (const std::optional<std::size_t> index = next()) finish(*index, measure(spec, hooks, grid[*index]));
+    if (server.joinable()) server.join();
   }
-  while (const std::optional<std::size_t> index = next()) finish(*index, measure(spec, hooks, grid[*index]));
-  if (server.joinable()) server.join();
 
   int status = 0;
   if (!failure.empty()) {

@@ -31,6 +31,10 @@
 // prints their progress lines, with the rank that measured each) in grid order, buffering the points
 // finished ahead of a slower one: the CSV is the one-process CSV whatever the rank count. A kill
 // loses the buffered points, which a re-run measures again. The JSON's runs[] record the ranks.
+// With --data-parallel (a study that offers it, StudySpec::data_parallel) every rank measures every
+// pending point together, in grid order, its training batches of trajectories split across the
+// ranks (data_parallel() below: each rank returns the whole batch's results, bit for bit), and rank
+// 0 writes the rows; after each point the ranks agree to go on or to stop on any rank's failure.
 //
 // Grid: the Cartesian product of the used axes, in the order qubits (outermost), the study's
 // category, noise model, noise scale, depth, seed (innermost), so that a study can allocate its
@@ -51,6 +55,7 @@
 
 #include "harness/noise.hpp"
 #include "harness/options.hpp"
+#include "kraus/optim/gradients.hpp"
 
 namespace kraus::experiments {
 
@@ -95,6 +100,10 @@ struct StudyHooks {
   // validate.
   std::function<nlohmann::ordered_json(const Options&)> describe;
 };
+
+// With --data-parallel, this process's place in the MPI job and dist::all_gather, for
+// optim::GradientOptions::data_parallel; otherwise the default (rank 0 of 1).
+optim::GradientOptions::DataParallel data_parallel(const Options& o);
 
 // Runs the study (see above) and returns the process exit status: 0, 1 or 2.
 int run_study(const StudySpec& spec, int argc, const char* const* argv, const StudyHooks& hooks);

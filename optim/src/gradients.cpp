@@ -1,6 +1,8 @@
 #include "circuit_function.hpp"
 
 #include <chrono>
+#include <exception>
+#include <stdexcept>
 
 #include "kraus/engine/trajectories.hpp"
 
@@ -63,6 +65,15 @@ bool GradientOptions::IsValid(std::string* error) const {
     return fail("GradientOptions::shots and GradientOptions::trajectories exclude each other (trajectories estimate "
                 "expectation values, shots sample the exact output distribution)");
   }
+  const DataParallel& d = data_parallel;
+  if (d.ranks < 1 || d.rank < 0 || d.rank >= d.ranks) {
+    return fail("GradientOptions::data_parallel: rank " + std::to_string(d.rank) + " of " + std::to_string(d.ranks) +
+                " (need 0 <= rank < ranks)");
+  }
+  if (d.ranks > 1 && trajectories == 0) {
+    return fail("GradientOptions::data_parallel splits trajectory batches: set trajectories >= 1");
+  }
+  if (d.ranks > 1 && !d.all_gather) return fail("GradientOptions::data_parallel: ranks > 1 needs all_gather");
   return true;
 }
 
@@ -129,18 +140,70 @@ void CircuitFunction::Impl::trajectory_batch(const double* theta, const double* 
   o.trajectories = options.trajectories;
   o.seed = next_call_seed();
   o.num_threads = options.num_threads;
+  // This rank's slice of the batch (all of it on one process).
+  const GradientOptions::DataParallel& split = options.data_parallel;
+  const auto batch = static_cast<std::uint64_t>(num_samples), ranks = static_cast<std::uint64_t>(split.ranks);
+  const std::uint64_t lo = batch * static_cast<std::uint64_t>(split.rank) / ranks,
+                      hi = batch * static_cast<std::uint64_t>(split.rank + 1) / ranks;
+  o.first_sample = lo;
   engine::SampleCotangent sample_cotangent;
   if (cotangent != nullptr) {
-    sample_cotangent = [cotangent](std::size_t s, const double* v, double* w) { (*cotangent)(static_cast<int>(s), v, w); };
+    sample_cotangent = [cotangent, lo](std::size_t s, const double* v, double* w) {
+      (*cotangent)(static_cast<int>(lo + s), v, w);
+    };
   }
-  const engine::TrajectoryVjpResult r = engine::trajectory_vjp(
-      program, theta, xs, static_cast<std::size_t>(num_samples), observables, o, sample_cotangent);
-  std::copy(r.values.begin(), r.values.end(), values);
-  if (cotangent != nullptr) std::copy(r.gradient.begin(), r.gradient.end(), gradient);
-  evaluations.fetch_add(static_cast<std::int64_t>(r.walks + r.backward_passes), std::memory_order_relaxed);
+  const std::size_t features = static_cast<std::size_t>(program.num_features);
+  engine::TrajectoryVjpResult r;
+  std::exception_ptr error;
+  try {
+    if (hi > lo) {
+      r = engine::trajectory_vjp(program, theta, xs ? xs + lo * features : nullptr, hi - lo, observables, o,
+                                 sample_cotangent);
+    }
+  } catch (...) {
+    if (split.ranks == 1) throw;
+    error = std::current_exception();  // after the gather, which every rank must join
+  }
   phase_ns[0] += static_cast<std::int64_t>(r.walk_seconds * 1e9);
   phase_ns[1] += static_cast<std::int64_t>(r.backward_seconds * 1e9);
   phase_ns[2] += static_cast<std::int64_t>(r.cotangent_seconds * 1e9);
+  if (split.ranks == 1) {
+    std::copy(r.values.begin(), r.values.end(), values);
+    if (cotangent != nullptr) std::copy(r.gradient.begin(), r.gradient.end(), gradient);
+    evaluations.fetch_add(static_cast<std::int64_t>(r.walks + r.backward_passes), std::memory_order_relaxed);
+    return;
+  }
+  // Every rank's slice: [failed, executions, values (samples x outputs), sample gradients].
+  std::vector<double> mine = {error ? 1.0 : 0.0, static_cast<double>(r.walks + r.backward_passes)};
+  mine.insert(mine.end(), r.values.begin(), r.values.end());
+  mine.insert(mine.end(), r.sample_gradients.begin(), r.sample_gradients.end());
+  const std::vector<double> all = split.all_gather(mine);
+  if (error) std::rethrow_exception(error);
+  const std::size_t outputs = observables.size(), params = static_cast<std::size_t>(program.num_parameters);
+  if (cotangent != nullptr) std::fill(gradient, gradient + params, 0.0);
+  std::size_t at = 0;
+  std::int64_t executions = 0;
+  for (std::uint64_t k = 0; k < ranks; ++k) {
+    const std::uint64_t first = batch * k / ranks, last = batch * (k + 1) / ranks;
+    if (all.at(at) != 0.0) {
+      throw std::runtime_error("rank " + std::to_string(k) + " of the data-parallel trajectory batch failed");
+    }
+    executions += static_cast<std::int64_t>(all.at(at + 1));
+    at += 2;
+    if (first == last) continue;
+    const std::size_t count = static_cast<std::size_t>(last - first);
+    if (at + count * (outputs + (cotangent ? params : 0)) > all.size()) {
+      throw std::logic_error("GradientOptions::data_parallel.all_gather returned too few numbers");
+    }
+    std::copy(all.begin() + static_cast<std::ptrdiff_t>(at),
+              all.begin() + static_cast<std::ptrdiff_t>(at + count * outputs), values + first * outputs);
+    at += count * outputs;
+    if (cotangent == nullptr) continue;
+    for (std::size_t s = 0; s < count; ++s, at += params) {  // in sample order, as one process sums
+      for (std::size_t p = 0; p < params; ++p) gradient[p] += all.at(at + p);
+    }
+  }
+  evaluations.fetch_add(executions, std::memory_order_relaxed);
 }
 
 CircuitTiming CircuitFunction::timing() const {

@@ -2,7 +2,10 @@
 // circuits; the adjoint method with checkpoints equals the stored-state one; parameter shift fails
 // (and is refused) with θ-dependent noise while the adjoint method stays exact; costs and threads.
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "catch_compat.hpp"
 #include "kraus/engine/program.hpp"
@@ -600,6 +603,152 @@ TEST_CASE("optim: CircuitFunction with trajectories (trajectory SGD)", "[optim][
                                   GradientMethod::kParameterShift),
                       Catch::Matchers::Contains("estimate the adjoint gradient"));
   REQUIRE_THROWS_WITH(f.state(theta.data(), xs.data()), Catch::Matchers::Contains("no density matrix"));
+}
+
+namespace {
+
+// The ranks of a job as threads of this process: all_gather meets every rank's call (a barrier) and
+// returns their vectors in rank order, as kraus::dist::all_gather does over MPI.
+class ThreadJob {
+ public:
+  explicit ThreadJob(int ranks) : parts_(static_cast<std::size_t>(ranks)) {}
+  optim::GradientOptions::DataParallel rank(int r) {
+    optim::GradientOptions::DataParallel d;
+    d.rank = r;
+    d.ranks = static_cast<int>(parts_.size());
+    d.all_gather = [this, r](const std::vector<double>& mine) { return all_gather(r, mine); };
+    return d;
+  }
+
+ private:
+  std::vector<double> all_gather(int r, const std::vector<double>& mine) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::uint64_t round = round_;
+    parts_[static_cast<std::size_t>(r)] = mine;
+    if (++arrived_ == parts_.size()) {
+      result_.clear();
+      for (const auto& p : parts_) result_.insert(result_.end(), p.begin(), p.end());
+      arrived_ = 0;
+      ++round_;
+      done_.notify_all();
+    } else {
+      done_.wait(lock, [&] { return round_ != round; });
+    }
+    return result_;
+  }
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::vector<std::vector<double>> parts_;
+  std::vector<double> result_;
+  std::size_t arrived_ = 0;
+  std::uint64_t round_ = 0;
+};
+
+// What one rank (or one process) returns for a call sequence: two vjp batches and a value batch.
+struct SgdCalls {
+  std::vector<double> values, gradients;
+  std::int64_t evaluations = 0;
+};
+
+SgdCalls run_sgd_calls(const engine::Circuit& c, const std::vector<engine::PauliSum>& obs,
+                       const noise::NoiseModel& model, const optim::GradientOptions& o, const std::vector<double>& theta,
+                       const std::vector<double>& xs, int N) {
+  optim::CircuitFunction f(c, obs, &model, o);
+  const int P = c.num_parameters(), K = static_cast<int>(obs.size());
+  const optim::CircuitFunction::BatchCotangent cot = [](int s, const double* v, double* w) {
+    w[0] = std::sin(2 * v[0] + s);
+    w[1] = v[1] * v[0] - 0.1 * s;
+  };
+  SgdCalls out;
+  std::vector<double> values(static_cast<std::size_t>(N) * K), grad(P);
+  for (int call = 0; call < 2; ++call) {
+    f.vjp_batch(theta.data(), xs.data(), N, cot, values.data(), grad.data());
+    out.values.insert(out.values.end(), values.begin(), values.end());
+    out.gradients.insert(out.gradients.end(), grad.begin(), grad.end());
+  }
+  f.evaluate_batch(theta.data(), xs.data(), N, values.data());
+  out.values.insert(out.values.end(), values.begin(), values.end());
+  out.evaluations = f.circuit_evaluations();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("optim: data-parallel trajectory batches return one process's results bit for bit",
+          "[optim][trajectories][data-parallel]") {
+  const noise::NoiseModel model = noise::NoiseModel::from_json(kDampingJson);
+  const int n = 3, N = 7;
+  const engine::Circuit c = sgd_circuit(n, 2);
+  const int P = c.num_parameters();
+  std::mt19937_64 rng(17);
+  std::vector<double> theta(P), xs(N * n);
+  for (double& t : theta) t = std::uniform_real_distribution<double>(-2, 2)(rng);
+  for (double& x : xs) x = std::uniform_real_distribution<double>(0, 1)(rng);
+  const std::vector<engine::PauliSum> obs = {pauli_sum({{1.0, "Z0"}}), pauli_sum({{1.0, "Z1 Z2"}, {0.5, "X0"}})};
+  for (std::uint64_t T : {1, 3}) {
+    optim::GradientOptions o;
+    o.trajectories = T;
+    o.seed = 9;
+    o.num_threads = 1;
+    const SgdCalls one = run_sgd_calls(c, obs, model, o, theta, xs, N);
+    REQUIRE(one.evaluations == static_cast<std::int64_t>(N * T * (T == 1 ? 4 : 6) + N * T));
+    for (int ranks : {1, 2, 3, 9}) {  // 9 > N: two ranks hold no sample
+      INFO("T = " << T << ", " << ranks << " ranks");
+      ThreadJob job(ranks);
+      std::vector<SgdCalls> got(static_cast<std::size_t>(ranks));
+      std::vector<std::thread> threads;
+      for (int r = 0; r < ranks; ++r) {
+        threads.emplace_back([&, r] {
+          optim::GradientOptions mine = o;
+          mine.data_parallel = job.rank(r);
+          got[static_cast<std::size_t>(r)] = run_sgd_calls(c, obs, model, mine, theta, xs, N);
+        });
+      }
+      for (std::thread& t : threads) t.join();
+      for (const SgdCalls& g : got) {
+        REQUIRE(g.values == one.values);
+        REQUIRE(g.gradients == one.gradients);
+        REQUIRE(g.evaluations == one.evaluations);
+      }
+    }
+  }
+  // A rank that fails (a non-finite weight for sample 5, on rank 1 of 2) fails every rank, no hang.
+  ThreadJob job(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      optim::GradientOptions o;
+      o.trajectories = 1;
+      o.num_threads = 1;
+      o.data_parallel = job.rank(r);
+      optim::CircuitFunction f(c, obs, &model, o);
+      std::vector<double> values(N * 2), grad(P);
+      try {
+        f.vjp_batch(theta.data(), xs.data(), N, [](int s, const double*, double* w) { w[0] = w[1] = s == 5 ? NAN : 1.0; },
+                    values.data(), grad.data());
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(errors[0] == "rank 1 of the data-parallel trajectory batch failed");
+  CHECK(errors[1] == "a non-finite cotangent weight");
+  // What cannot be split.
+  std::string why;
+  optim::GradientOptions bad;
+  bad.data_parallel = job.rank(0);
+  REQUIRE_FALSE(bad.IsValid(&why));
+  CHECK(why == "GradientOptions::data_parallel splits trajectory batches: set trajectories >= 1");
+  bad.trajectories = 1;
+  REQUIRE(bad.IsValid(&why));
+  bad.data_parallel.all_gather = nullptr;
+  REQUIRE_FALSE(bad.IsValid(&why));
+  CHECK(why == "GradientOptions::data_parallel: ranks > 1 needs all_gather");
+  bad.data_parallel.rank = 2;
+  REQUIRE_FALSE(bad.IsValid(&why));
+  CHECK(why == "GradientOptions::data_parallel: rank 2 of 2 (need 0 <= rank < ranks)");
 }
 
 TEST_CASE("optim: values from shots have the binomial variance, with the readout errors", "[optim][shots]") {

@@ -1,6 +1,7 @@
 // kraus::dist: the one module that talks to MPI (nothing else includes mpi.h), for the programs
 // that spread work over processes: `kraus simulate --method trajectories` and the experiment
-// sweeps (docs/distributed.md). The engine knows nothing of it.
+// sweeps (docs/distributed.md), and optim's data-parallel trajectory batches
+// (GradientOptions::data_parallel). The engine knows nothing of it.
 //
 // A program constructs one Session at the start of main(). Started by an MPI launcher (mpirun,
 // mpiexec, srun), the process joins the job as one of size() ranks; started plainly, or built
@@ -40,6 +41,8 @@ int size();  // the job's ranks (1 without a Session)
 std::vector<std::string> gather(const std::string& mine);
 // Rank 0's `value`, on every rank.
 std::string broadcast(const std::string& value);
+// On every rank: every rank's `mine` (of any length), concatenated in rank order.
+std::vector<double> all_gather(const std::vector<double>& mine);
 
 // A dynamic work queue: rank 0 calls serve() (on any one thread, while no other thread of the
 // process calls MPI), every other rank calls work(); a rank that finishes an item takes the next.

@@ -194,8 +194,11 @@ TrajectoryGradientResult trajectory_gradient(const Program& program, const doubl
 struct TrajectoryVjpOptions {
   // Trajectories per sample, >= 1 (one is a valid stochastic gradient: below). Default 1.
   std::uint64_t trajectories = 1;
-  // Trajectory t of sample s draws from the stream (seed, s * trajectories + t). Default 1.
+  // Trajectory t of sample s draws from the stream (seed, (first_sample + s) * trajectories + t):
+  // a batch split into slices (one per MPI rank, GradientOptions::data_parallel), each slice run
+  // with first_sample its offset in the batch, draws what the whole batch draws. Defaults 1 and 0.
   std::uint64_t seed = 1;
+  std::uint64_t first_sample = 0;
   int fusion_max_qubits = 2;  // as TrajectoryOptions::fusion_max_qubits
   // Threads for samples in parallel (below kTrajectoryParallelQubits); 0: num_threads(). Default 0.
   int num_threads = 0;
@@ -213,6 +216,9 @@ struct TrajectoryVjpResult {
   // sample, its standard error sqrt(Σ_s s_s^2 / T), s_s the sample standard deviation of sample s's
   // estimates (else empty).
   std::vector<double> gradient, gradient_errors;
+  // With a cotangent: each sample's term of `gradient` (samples x parameters, row-major), which
+  // `gradient` sums in sample order.
+  std::vector<double> sample_gradients;
   // Walks (forward passes) and backward passes over all samples.
   std::uint64_t walks = 0, backward_passes = 0;
   // Thread-seconds in the walks, the backward passes and the cotangent calls, summed over threads.

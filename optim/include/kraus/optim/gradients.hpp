@@ -101,6 +101,19 @@ struct GradientOptions {
   // or per circuit evaluation of the call (shots), so a training run is reproducible for any number
   // of threads. Default 1.
   std::uint64_t seed = 1;
+  // Data-parallel trajectory SGD over the ranks of a job (docs/distributed.md). With trajectories
+  // > 0 and ranks > 1, every batch call runs this rank's contiguous slice of the samples (rank r of
+  // R: samples [r·N/R, (r+1)·N/R), with the streams the whole batch would give them), and
+  // all_gather (every rank's vector concatenated in rank order, on every rank; the experiments
+  // pass kraus::dist::all_gather) brings every sample's values and loss gradient to every rank,
+  // where the gradients are summed in sample order: each rank returns, bit for bit, what one
+  // process returns for the whole batch, and counts every rank's circuit executions. Every rank
+  // must make the same calls in the same order. Defaults: rank 0 of 1, no all_gather.
+  struct DataParallel {
+    int rank = 0, ranks = 1;
+    std::function<std::vector<double>(const std::vector<double>&)> all_gather;
+  };
+  DataParallel data_parallel;
 
   bool IsValid(std::string* error) const;
 };
