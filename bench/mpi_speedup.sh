@@ -6,7 +6,10 @@
 #   2. a sweep of 20 equal points (exp_scaling, 11-qubit density matrices, one evaluation each, no
 #      timing loop) under -np 1 and -np 2, one thread per rank;
 #   3. the MPI path with one rank (mpirun -np 1, MPI build) against the plain build (-DKRAUS_MPI=OFF)
-#      on the trajectories of 1.
+#      on the trajectories of 1;
+#   4. a 16-qubit, depth-10 trajectory-SGD epoch over 400 samples (exp_scaling's, T = 1) with
+#      --data-parallel under -np 1 and -np 2, one thread per rank, and the plain build on 2 threads
+#      (samples in parallel): its seconds_per_epoch column, the launch and the rest of the point aside.
 #   bench/mpi_speedup.sh BUILD_DIR PLAIN_BUILD_DIR [ROUNDS]
 set -euo pipefail
 build=$(realpath "$1")
@@ -32,12 +35,19 @@ traj=(simulate "$work/layered16.qasm" --noise experiments/noise_models/depolariz
 sweep=(--qubits 11 --depth 6 --seeds 1:20 --noise depolarizing --method density-matrix --repetitions 1
        --min-sample-seconds 0 --epoch-samples 0 --threads 1 --fresh)
 
+epoch=(--qubits 16 --depth 10 --noise depolarizing --method trajectories --trajectories 2 --repetitions 1
+       --min-sample-seconds 0 --epoch-samples 400 --fresh)
+
 seconds() {  # wall seconds of a command, its output discarded
   local start end
   start=$(date +%s.%N)
   "$@" > /dev/null 2>&1
   end=$(date +%s.%N)
   echo "$end - $start" | bc
+}
+epoch_seconds() {  # the seconds_per_epoch of one exp_scaling run of the epoch above
+  "$@" --out "$work/e" "${epoch[@]}" > /dev/null 2>&1
+  python3 -c 'import csv, sys; print(next(csv.DictReader(open(sys.argv[1])))["seconds_per_epoch"])' "$work/e/scaling.csv"
 }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
@@ -48,8 +58,11 @@ for ((r = 0; r < rounds; ++r)); do
   t[plain]+="$(seconds "$plain/cli/kraus" "${traj[@]}") "
   t[sweep1]+="$(seconds mpirun -np 1 --bind-to core "$build/experiments/exp_scaling" --out "$work/s1" "${sweep[@]}") "
   t[sweep2]+="$(seconds mpirun -np 2 --bind-to core "$build/experiments/exp_scaling" --out "$work/s2" "${sweep[@]}") "
+  t[epoch1]+="$(epoch_seconds mpirun -np 1 --bind-to core "$build/experiments/exp_scaling" --threads 1 --data-parallel) "
+  t[epoch2]+="$(epoch_seconds mpirun -np 2 --bind-to core "$build/experiments/exp_scaling" --threads 1 --data-parallel) "
+  t[epochplain]+="$(epoch_seconds "$plain/experiments/exp_scaling" --threads 2) "
 done
-for k in traj1 traj2 plain sweep1 sweep2; do
+for k in traj1 traj2 plain sweep1 sweep2 epoch1 epoch2 epochplain; do
   med=$(tr ' ' '\n' <<< "${t[$k]}" | grep . | median)
   printf '%-7s median %6.2f s of: %s\n' "$k" "$med" "${t[$k]}"
   eval "m_$k=$med"
@@ -57,3 +70,4 @@ done
 echo "trajectories: -np 2 / -np 1 speed-up $(echo "scale=3; $m_traj1 / $m_traj2" | bc)"
 echo "sweep:        -np 2 / -np 1 speed-up $(echo "scale=3; $m_sweep1 / $m_sweep2" | bc)"
 echo "MPI path, 1 rank, against the plain build: $(echo "scale=4; ($m_traj1 / $m_plain - 1) * 100" | bc) %"
+echo "epoch:        -np 2 / -np 1 speed-up $(echo "scale=3; $m_epoch1 / $m_epoch2" | bc), -np 2 against the plain build on 2 threads $(echo "scale=3; $m_epochplain / $m_epoch2" | bc)"

@@ -204,6 +204,16 @@ void CircuitFunction::Impl::trajectory_batch(const double* theta, const double* 
     }
   }
   evaluations.fetch_add(executions, std::memory_order_relaxed);
+  // The other ranks' samples through the cotangent too, with their gathered values: what a caller's
+  // cotangent records per sample (a head's loss and its gradient) is then every sample's on every
+  // rank. The weights it returns are not needed.
+  if (cotangent == nullptr) return;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<double> unused(outputs);
+  for (std::uint64_t s = 0; s < batch; ++s) {
+    if (s < lo || s >= hi) (*cotangent)(static_cast<int>(s), values + s * outputs, unused.data());
+  }
+  phase_ns[2] += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
 }
 
 CircuitTiming CircuitFunction::timing() const {

@@ -383,6 +383,9 @@ TEST_CASE("exp_classifier refuses bad options with exit status 2 and writes noth
       {{"--method", "shots", "--shots", "0"}, "--shots"},
       {{"--batch-circuits", "0"}, "--batch-circuits"},
       {{"--qpu-latency", "-1"}, "--qpu-latency"},
+      {{"--data-parallel"}, "--data-parallel splits batches of trajectories across the MPI ranks: it needs --method "
+                            "trajectories"},
+      {{"--data-parallel=yes", "--method", "trajectories"}, "--data-parallel: takes no value"},
   };
   for (const auto& [args, message] : cases) {
     std::vector<std::string> a = {"--quick", "--out", out.string()};

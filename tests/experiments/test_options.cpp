@@ -162,6 +162,14 @@ TEST_CASE("parse_options errors", "[experiments][options]") {
   };
   CHECK_THAT(error({"--nonsense"}), Contains("unknown option '--nonsense'") && Contains("exp_toy --help"));
   CHECK_THAT(error({"stray"}), Contains("unexpected argument 'stray'"));
+  // --data-parallel only where the study offers it.
+  CHECK_THAT(error({"--data-parallel"}), Contains("unknown option '--data-parallel'"));
+  spec.data_parallel = true;
+  CHECK(parse(spec, {"--data-parallel"}).data_parallel);
+  CHECK_FALSE(parse(spec, {}).data_parallel);
+  CHECK_THAT(usage(spec), Contains("--data-parallel"));
+  spec.data_parallel = false;
+  CHECK_THAT(usage(spec), !Contains("--data-parallel"));
   CHECK_THAT(error({"--qubits"}), Contains("--qubits: missing value"));
   // An option where a value belongs is a missing value (the option itself is not taken as the value).
   CHECK_THAT(error({"--out", "--fresh"}), Contains("--out: missing value (the next argument, '--fresh', is an option; "

@@ -11,6 +11,9 @@ CASE is one of
   kill-resume   SIGKILL of rank 1 in the middle of a 2-rank sweep, then a 3-rank rerun: the rows of
                 a plain run, none lost and none twice
   refusals      what runs on one process only is refused with status 2 under 2 ranks (no hang)
+  data-parallel exp_classifier and exp_scaling with --data-parallel under mpirun -np 2 and 3 (each
+                trajectory batch split across the ranks) write the rows of a plain run, every column
+                but the timings equal: the same training, bit for bit
 
 Every mpirun runs with a time limit; Open MPI runs as root, oversubscribed, over shared memory.
 """
@@ -235,15 +238,63 @@ def case_refusals(a):
     print("refusals: status 2 with one message")
 
 
+# exp_classifier's columns that time or measure memory.
+CLASSIFIER_TIMINGS = {"seconds_epoch", "peak_rss_bytes", "latency_share", "seconds_forward", "seconds_backward",
+                      "seconds_head", "seconds_data", "seconds_optimiser"}
+
+
+def classifier_rows(path):
+    with open(path, newline="") as f:
+        return [{k: v for k, v in r.items() if k not in CLASSIFIER_TIMINGS} for r in csv.DictReader(f)]
+
+
+def case_data_parallel(a):
+    classifier = os.path.join(a.build, "experiments", "exp_classifier")
+    scaling = os.path.join(a.build, "experiments", "exp_scaling")
+    # Trajectory SGD of the 2-qubit re-uploading classifier: mini-batches of 10 over 40 samples, 3
+    # epochs, 2 depths, trajectories 1 and 2 per sample; and exp_scaling's trajectory-SGD epoch.
+    studies = [
+        (classifier, "classifier", classifier_rows,
+         ["--dataset", "moons", "--depth", "1,2", "--seeds", "1", "--noise", "amplitude_damping", "--epochs", "3",
+          "--batch-size", "10", "--samples-per-class", "20", "--method", "trajectories", "--trajectories", "2",
+          "--threads", "1"]),
+        (scaling, "scaling", rows,
+         ["--qubits", "3,5", "--depth", "2", "--noise", "depolarizing", "--method", "trajectories",
+          "--trajectories", "16", "--epoch-samples", "11", "--repetitions", "1", "--min-sample-seconds", "0",
+          "--threads", "1"]),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for exe, name, read, args in studies:
+            run([exe, "--out", tmp + "/plain"] + args)
+            expected = read("%s/plain/%s.csv" % (tmp, name))
+            if len(expected) < 2:
+                fail("the plain %s run wrote %d rows" % (name, len(expected)))
+            for ranks in (2, 3):
+                out = "%s/%s-%d" % (tmp, name, ranks)
+                p = run([exe, "--out", out, "--data-parallel"] + args, ranks, a.mpiexec)
+                compare_rows(expected, read("%s/%s.csv" % (out, name)), "%s -n %d --data-parallel" % (name, ranks))
+                record = json.load(open("%s/%s.json" % (out, name)))
+                last = record["runs"][-1]
+                if last.get("ranks") != ranks or last.get("data_parallel") is not True or record["status"] != "complete":
+                    fail("the JSON records %r" % last)
+                if "(%d ranks)" % ranks not in p.stderr:
+                    fail("no progress line says the point ran on %d ranks:\n%s" % (ranks, p.stderr))
+        # Refused where nothing would be split.
+        p = run([classifier, "--out", tmp + "/refused", "--data-parallel", "--quick"], 2, a.mpiexec, check=False)
+        if p.returncode != 2 or "--data-parallel" not in p.stderr or os.path.exists(tmp + "/refused"):
+            fail("-n 2 exp_classifier --data-parallel --quick: status %d, stderr:\n%s" % (p.returncode, p.stderr))
+    print("data-parallel: -n 2 and 3 write the plain runs' rows")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mpiexec", required=True)
     parser.add_argument("--build", required=True)
     parser.add_argument("--source", required=True)
-    parser.add_argument("case", choices=["trajectories", "sweep", "kill-resume", "refusals"])
+    parser.add_argument("case", choices=["trajectories", "sweep", "kill-resume", "refusals", "data-parallel"])
     a = parser.parse_args()
     {"trajectories": case_trajectories, "sweep": case_sweep, "kill-resume": case_kill_resume,
-     "refusals": case_refusals}[a.case](a)
+     "refusals": case_refusals, "data-parallel": case_data_parallel}[a.case](a)
 
 
 if __name__ == "__main__":

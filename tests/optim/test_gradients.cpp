@@ -655,15 +655,20 @@ SgdCalls run_sgd_calls(const engine::Circuit& c, const std::vector<engine::Pauli
                        const std::vector<double>& xs, int N) {
   optim::CircuitFunction f(c, obs, &model, o);
   const int P = c.num_parameters(), K = static_cast<int>(obs.size());
-  const optim::CircuitFunction::BatchCotangent cot = [](int s, const double* v, double* w) {
+  // The cotangent also records per sample, as a classifier head records its losses.
+  std::vector<double> recorded(static_cast<std::size_t>(N));
+  const optim::CircuitFunction::BatchCotangent cot = [&recorded](int s, const double* v, double* w) {
     w[0] = std::sin(2 * v[0] + s);
     w[1] = v[1] * v[0] - 0.1 * s;
+    recorded[static_cast<std::size_t>(s)] = v[0] - 3 * v[1];
   };
   SgdCalls out;
   std::vector<double> values(static_cast<std::size_t>(N) * K), grad(P);
   for (int call = 0; call < 2; ++call) {
+    std::fill(recorded.begin(), recorded.end(), NAN);
     f.vjp_batch(theta.data(), xs.data(), N, cot, values.data(), grad.data());
     out.values.insert(out.values.end(), values.begin(), values.end());
+    out.values.insert(out.values.end(), recorded.begin(), recorded.end());
     out.gradients.insert(out.gradients.end(), grad.begin(), grad.end());
   }
   f.evaluate_batch(theta.data(), xs.data(), N, values.data());

@@ -107,8 +107,10 @@ struct GradientOptions {
   // all_gather (every rank's vector concatenated in rank order, on every rank; the experiments
   // pass kraus::dist::all_gather) brings every sample's values and loss gradient to every rank,
   // where the gradients are summed in sample order: each rank returns, bit for bit, what one
-  // process returns for the whole batch, and counts every rank's circuit executions. Every rank
-  // must make the same calls in the same order. Defaults: rank 0 of 1, no all_gather.
+  // process returns for the whole batch, and counts every rank's circuit executions. A vjp batch's
+  // cotangent is called on every rank for every sample (the other ranks' samples after the gather,
+  // with their values), so what it records per sample is complete everywhere. Every rank must make
+  // the same calls in the same order. Defaults: rank 0 of 1, no all_gather.
   struct DataParallel {
     int rank = 0, ranks = 1;
     std::function<std::vector<double>(const std::vector<double>&)> all_gather;
