@@ -61,6 +61,7 @@ bool AdaptiveOptions::IsValid(std::string* error) const {
   if (!(new_layer_perturbation >= 0.0)) return fail("AdaptiveOptions::new_layer_perturbation must be >= 0");
   std::string why;
   if (!solver.IsValid(&why)) return fail("AdaptiveOptions::solver: " + why);
+  if (adam && !adam->IsValid(&why)) return fail("AdaptiveOptions::adam: " + why);
   return true;
 }
 
@@ -309,14 +310,23 @@ AdaptiveResult run_adaptive(Ansatz ansatz, std::vector<double> params, const Obj
   double loss = 0.0;
   for (int round = 0;; ++round) {
     std::unique_ptr<Objective> objective = build(ansatz, params);
-    MinimizerOptions solver = options.solver;
-    if (options.max_circuit_evaluations > 0) {
-      const std::int64_t left = options.max_circuit_evaluations - evaluations;
-      solver.max_circuit_evaluations =
-          solver.max_circuit_evaluations > 0 ? std::min(solver.max_circuit_evaluations, std::max<std::int64_t>(left, 1))
-                                             : std::max<std::int64_t>(left, 1);
+    const std::int64_t left = std::max<std::int64_t>(options.max_circuit_evaluations - evaluations, 1);
+    if (options.adam) {
+      AdamOptions adam_options = *options.adam;
+      if (options.max_circuit_evaluations > 0) {
+        adam_options.callbacks.push_back([left](const IterationInfo& info) {
+          return info.circuit_evaluations >= left ? CallbackAction::kStop : CallbackAction::kContinue;
+        });
+      }
+      result.solves.push_back(adam(*objective, &params, adam_options));
+    } else {
+      MinimizerOptions solver = options.solver;
+      if (options.max_circuit_evaluations > 0) {
+        solver.max_circuit_evaluations =
+            solver.max_circuit_evaluations > 0 ? std::min(solver.max_circuit_evaluations, left) : left;
+      }
+      result.solves.push_back(minimize(*objective, &params, solver));
     }
-    result.solves.push_back(minimize(*objective, &params, solver));
     std::vector<double> grad(params.size());
     loss = objective->evaluate(params.data(), grad.data());
     evaluations += objective->circuit_evaluations();

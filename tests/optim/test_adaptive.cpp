@@ -289,6 +289,28 @@ TEST_CASE("optim: the controller stops when the evaluation budget is spent", "[o
   REQUIRE(r.stop_reason.find("evaluation budget") != std::string::npos);
   REQUIRE(r.circuit_evaluations >= 200);
   REQUIRE(r.circuit_evaluations < 400);
+  for (const optim::SolveSummary& solve : r.solves) REQUIRE(solve.solver == "lbfgs");
+  // Rounds of Adam (for estimated losses): the same budget, every round at most adam.max_steps steps.
+  optim::AdaptiveOptions with_adam = o;
+  with_adam.adam = optim::AdamOptions{};
+  with_adam.adam->max_steps = 4;
+  const optim::AdaptiveResult ra = optim::run_adaptive(a, a.random_parameters(2), factory, with_adam);
+  INFO(optim::decision_log_csv(ra.log));
+  REQUIRE(ra.stop_reason.find("evaluation budget") != std::string::npos);
+  REQUIRE(ra.circuit_evaluations >= 200);
+  REQUIRE(ra.circuit_evaluations < 400);
+  REQUIRE(ra.solves.size() > 1);
+  for (const optim::SolveSummary& solve : ra.solves) {
+    REQUIRE(solve.solver == "adam");
+    REQUIRE(solve.iterations <= 4);
+  }
+  // The first round ran its 4 steps; the training lowered the energy.
+  REQUIRE(ra.solves.front().iterations == 4);
+  REQUIRE(ra.history.back().loss < ra.history.front().loss);
+  with_adam.adam->learning_rate = -1;
+  std::string why;
+  REQUIRE_FALSE(with_adam.IsValid(&why));
+  REQUIRE(why.rfind("AdaptiveOptions::adam: ", 0) == 0);
   // A factory whose objective does not match the parameters is refused.
   auto bad = [&](const optim::Ansatz&) {
     engine::Circuit c(1);

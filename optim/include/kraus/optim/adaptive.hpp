@@ -1,4 +1,4 @@
-// Adaptive depth: a controller that alternates Ceres solves (minimize, solver.hpp) with structure
+// Adaptive depth: a controller that alternates solves (minimize or adam, solver.hpp) with structure
 // decisions on a layered Ansatz — grow, shrink, stop — and logs every decision.
 //
 // After each solve (round) the controller evaluates the loss and its gradient at the solution and
@@ -32,6 +32,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,8 +97,12 @@ struct AdaptiveOptions {
   LayerKind new_layer_kind = LayerKind::kIdentity;
   double new_layer_perturbation = 0.0;
   std::uint64_t seed = 0;
-  // The solver of every round.
+  // The solver of every round: L-BFGS (or BFGS) with a Wolfe line search, or, when `adam` is set,
+  // adam.max_steps steps of Adam, which estimated losses and gradients (trajectories, shots:
+  // GradientOptions) need, since a line search compares losses that are exact. With a budget
+  // (max_circuit_evaluations) a round of either stops once it is spent.
   MinimizerOptions solver{};
+  std::optional<AdamOptions> adam;
 
   bool IsValid(std::string* error) const;
 };
