@@ -24,6 +24,15 @@
 // Every strategy starts from initial_parameters(ansatz, objective, seed) at its starting depth
 // (angles from the seed, head from seed + 1: the head starts identical for every strategy).
 //
+// --method (optim::GradientOptions, as exp_classifier's): density-matrix (exact, the L-BFGS above);
+// trajectories (--trajectories per sample) or shots (--shots per circuit, parameter shift), whose
+// estimated losses train with Adam (--learning-rate): --round-iterations steps per adaptive round
+// (AdaptiveOptions::adam), and Adam until the budget at each fixed depth. The k-th objective a
+// point builds draws from seed + k * 2^32. --model classical or both adds the classical baselines
+// (models/classical.hpp: softmax regression and the MLP within the quantum model's parameter count
+// at --max-depth), trained by L-BFGS to convergence. --qpu-latency and --batch-circuits charge every
+// training evaluation what hardware would submit (AccountedObjective below).
+//
 // Budget: the training objective's circuit-evaluation counter (one per sample per loss, one or two
 // per sample per loss+gradient; optim::CircuitFunction). Budgets are checked after each solver
 // iteration, so a solve ends at most one iteration (its line search) past the budget; the adaptive
@@ -32,7 +41,7 @@
 //
 // Rows: one per adaptive round (in order), then one per fixed depth (ascending). Columns after the
 // grid columns (study, noise_model, dataset, seed):
-//   strategy             adaptive | fixed
+//   strategy             adaptive | fixed | softmax | mlp
 //   fixed_depth          the fixed strategy's depth; 0 for adaptive
 //   round                adaptive: the controller round (0, 1, ...); fixed: 0
 //   depth                layers during the round (adaptive) or the fixed depth
@@ -45,6 +54,10 @@
 //   final                1 on the strategy's last row (its result), else 0
 //   seconds              wall clock of the strategy's training up to the end of the row's round/solve
 //   reason               adaptive: the controller's reason for the action; fixed: the solver's report
+//   circuit_executions   circuits a hardware run would have submitted so far
+//   latency_seconds, latency_share    their simulated round trips, and latency / (latency + seconds)
+//   seconds_forward, seconds_backward, seconds_head, seconds_optimiser    where `seconds` went
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -58,6 +71,7 @@
 #include "harness/study.hpp"
 #include "kraus/optim/adaptive.hpp"
 #include "kraus/optim/solver.hpp"
+#include "models/classical.hpp"
 #include "models/classifier.hpp"
 
 namespace {
@@ -90,15 +104,40 @@ ex::StudySpec make_spec() {
        "10", 1, 1000000},
       {"samples-per-class", ex::StudyOption::Kind::kInt, "N",
        "training samples per class (test: ceil(3N/7)); 0 = all", "50", "20", 0, 1000000},
+      {"method", ex::StudyOption::Kind::kString, "M",
+       "how the readouts and gradients are computed: density-matrix (exact; L-BFGS), trajectories "
+       "(--trajectories per sample) or shots (--shots per circuit, parameter shift); the estimated ones train "
+       "with Adam",
+       "density-matrix", "density-matrix", 0, 0},
+      {"trajectories", ex::StudyOption::Kind::kInt, "T", "trajectories per sample of --method trajectories", "1", "1",
+       1, 1000000},
+      {"shots", ex::StudyOption::Kind::kInt, "M", "shots per circuit of --method shots", "1000", "1000", 1, 1 << 30},
+      {"learning-rate", ex::StudyOption::Kind::kDouble, "R", "Adam's step size (--method trajectories or shots)",
+       "0.05", "0.05", 1e-6, 10},
+      {"model", ex::StudyOption::Kind::kString, "M",
+       "quantum, classical (softmax regression and an MLP of at most the quantum model's parameter count at "
+       "--max-depth) or both",
+       "quantum", "quantum", 0, 0},
+      {"qpu-latency", ex::StudyOption::Kind::kDouble, "MS",
+       "a simulated round trip in milliseconds charged per submitted batch of circuits (not slept)", "0", "0", 0,
+       1e7},
+      {"batch-circuits", ex::StudyOption::Kind::kInt, "K", "circuits per submission for --qpu-latency", "1", "1", 1,
+       1 << 30},
   };
-  s.columns = {"strategy", "fixed_depth",    "round",         "depth",  "parameters", "circuit_evaluations",
-               "budget",   "loss",           "train_accuracy", "test_accuracy", "action", "final",
-               "seconds",  "reason"};
+  s.columns = {"strategy",           "fixed_depth",     "round",           "depth",           "parameters",
+               "circuit_evaluations", "budget",          "loss",            "train_accuracy",  "test_accuracy",
+               "action",             "final",           "seconds",         "reason",          "circuit_executions",
+               "latency_seconds",    "latency_share",   "seconds_forward", "seconds_backward", "seconds_head",
+               "seconds_optimiser"};
   s.epilogue =
       "Rows: one per adaptive round, then one per fixed depth. Columns after the grid (study, noise_model,\n"
       "dataset, seed): strategy (adaptive|fixed), fixed_depth (0 for adaptive), round, depth, parameters,\n"
       "circuit_evaluations (cumulative, training only), budget, loss, train_accuracy, test_accuracy, action\n"
-      "(continue|grow|shrink|stop; fixed: final), final (1 on a strategy's last row), seconds, reason.\n"
+      "(continue|grow|shrink|stop; fixed: final), final (1 on a strategy's last row), seconds, reason,\n"
+      "circuit_executions (what a hardware run would submit so far), latency_seconds (--qpu-latency per\n"
+      "submission of --batch-circuits), latency_share (of latency + seconds), seconds_forward, seconds_backward,\n"
+      "seconds_head (the circuits' passes and the head's loss) and seconds_optimiser (the rest), cumulative.\n"
+      "With --model classical or both: strategies softmax and mlp, trained by L-BFGS to convergence.\n"
       "Cost: --quick (digits01 and moons, 2 models, 3 strategies at 20000 evaluations) takes about 5 s on one\n"
       "core; the default grid (3 data sets x 4 models x 3 seeds x 10 strategies at 40000 evaluations) takes\n"
       "about an hour (about a minute per point).\n"
@@ -110,26 +149,111 @@ struct Settings {
   std::vector<int> fixed_depths;
   int start_depth = 1, max_depth = 10, round_iterations = 20, samples_per_class = 50;
   long long budget = 0;
+  std::string method = "density-matrix";     // --method
+  std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
+  double learning_rate = 0.05;               // Adam's, with trajectories or shots
+  bool quantum = true, classical = false;    // --model
+  double qpu_latency_ms = 0.0;               // --qpu-latency
+  int batch_circuits = 1;                    // --batch-circuits
   std::map<std::string, std::string> task_descriptions, model_descriptions;
+  // Estimated losses (trajectories, shots) train with Adam: a line search needs exact losses.
+  bool stochastic() const { return trajectories > 0 || shots > 0; }
 };
+
+// What a hardware run of a strategy's training would cost, and where the simulation's time went,
+// summed over every training objective the strategy builds.
+struct Account {
+  long long executions = 0;      // circuits submitted
+  double latency_seconds = 0.0;  // --qpu-latency per submission of --batch-circuits circuits
+  optim::CircuitTiming timing;
+};
+
+// A training objective that charges its evaluations to an Account: per sample of the (full) batch
+// the circuit, and with the gradient its two parameter-shifted copies per parametrised rotation, as
+// hardware would run them, whatever method the simulation uses.
+class AccountedObjective : public optim::Objective {
+ public:
+  AccountedObjective(std::unique_ptr<optim::ClassifierObjective> objective, const Settings& s, Account* account)
+      : objective_(std::move(objective)), settings_(s), account_(account) {
+    for (int j = 0; j < objective_->function().num_functions(); ++j) {
+      per_sample_ += 1;
+      per_sample_gradient_ += 1 + 2LL * objective_->function().function(j).num_parametrized_rotations();
+    }
+  }
+  int num_parameters() const override { return objective_->num_parameters(); }
+  std::int64_t circuit_evaluations() const override { return objective_->circuit_evaluations(); }
+  double evaluate(const double* params, double* gradient) const override {
+    const optim::CircuitTiming before = objective_->function().timing();
+    const double loss = objective_->evaluate(params, gradient);
+    const optim::CircuitTiming after = objective_->function().timing();
+    account_->timing.forward_seconds += after.forward_seconds - before.forward_seconds;
+    account_->timing.backward_seconds += after.backward_seconds - before.backward_seconds;
+    account_->timing.cotangent_seconds += after.cotangent_seconds - before.cotangent_seconds;
+    const long long circuits =
+        static_cast<long long>(objective_->batch().size()) * (gradient ? per_sample_gradient_ : per_sample_);
+    account_->executions += circuits;
+    account_->latency_seconds += static_cast<double>((circuits + settings_.batch_circuits - 1) / settings_.batch_circuits) *
+                                 settings_.qpu_latency_ms / 1e3;
+    return loss;
+  }
+
+ private:
+  std::unique_ptr<optim::ClassifierObjective> objective_;
+  const Settings& settings_;
+  Account* account_;
+  long long per_sample_ = 0, per_sample_gradient_ = 0;
+};
+
+// The account's columns for a row whose training took `seconds`.
+void set_account(ex::Row* row, const Account& a, double seconds) {
+  const optim::CircuitTiming& t = a.timing;
+  row->set("circuit_executions", a.executions)
+      .set("latency_seconds", a.latency_seconds)
+      .set("latency_share", a.latency_seconds > 0.0 ? a.latency_seconds / (a.latency_seconds + seconds) : 0.0)
+      .set("seconds_forward", t.forward_seconds)
+      .set("seconds_backward", t.backward_seconds)
+      .set("seconds_head", t.cotangent_seconds)
+      .set("seconds_optimiser",
+           std::max(0.0, seconds - t.forward_seconds - t.backward_seconds - t.cotangent_seconds));
+}
 
 // Adaptive controller settings besides the depth limits and the budget (documented in describe).
 constexpr int kWindow = 2;
 constexpr double kMinRelativeImprovement = 1e-2;
 constexpr int kMaxRounds = 100000;
 
-// A model's training objective at a given ansatz (the noise model fitted to its register).
-std::unique_ptr<optim::ClassifierObjective> make_objective(const ex::ClassifierModel& model, const optim::Ansatz& ansatz,
-                                                           const optim::Dataset& train,
-                                                           const kraus::noise::NoiseModel* noise) {
-  return std::make_unique<optim::ClassifierObjective>(ansatz.circuit(model.encoding), train, model.options, noise);
+// A model's objective at a given ansatz (the noise model fitted to its register), with the method's
+// gradient options. `stream` numbers the objectives a point builds: each draws (trajectories,
+// shots) from its own streams, GradientOptions::seed = point seed + stream · 2^32.
+std::unique_ptr<optim::ClassifierObjective> make_objective(const Settings& s, const ex::ClassifierModel& model,
+                                                           const optim::Ansatz& ansatz, const optim::Dataset& train,
+                                                           const kraus::noise::NoiseModel* noise, std::uint64_t seed,
+                                                           std::uint64_t stream) {
+  optim::ClassifierOptions o = model.options;
+  o.gradient.trajectories = s.trajectories;
+  o.gradient.shots = s.shots;
+  o.gradient.seed = seed + (stream << 32);
+  if (s.shots > 0) o.gradient.method = optim::GradientMethod::kParameterShift;
+  return std::make_unique<optim::ClassifierObjective>(ansatz.circuit(model.encoding), train, o, noise);
 }
 
-optim::MinimizerOptions fixed_solver(long long budget) {
+// A fixed depth's training: L-BFGS until convergence or the budget, or (estimated losses) Adam
+// until the budget.
+optim::SolveSummary train_fixed(const Settings& s, const optim::Objective& objective, std::vector<double>* params) {
+  if (s.stochastic()) {
+    optim::AdamOptions a;
+    a.learning_rate = s.learning_rate;
+    a.max_steps = 1000000000;  // the budget ends the training
+    const long long budget = s.budget;
+    a.callbacks.push_back([budget](const optim::IterationInfo& info) {
+      return info.circuit_evaluations >= budget ? optim::CallbackAction::kStop : optim::CallbackAction::kContinue;
+    });
+    return optim::adam(objective, params, a);
+  }
   optim::MinimizerOptions m;
   m.max_iterations = 1000000;  // the budget (or convergence) ends the solve
-  m.max_circuit_evaluations = budget;
-  return m;
+  m.max_circuit_evaluations = s.budget;
+  return optim::minimize(objective, params, m);
 }
 
 // The state at the end of an adaptive round: the structure solved, the last iterate, the time.
@@ -137,6 +261,7 @@ struct RoundEnd {
   optim::Ansatz ansatz;
   std::vector<double> params;
   double seconds = 0.0;
+  Account account;  // the strategy's so far
 };
 
 }  // namespace
@@ -158,6 +283,21 @@ int main(int argc, char** argv) {
                            std::to_string(s.max_depth));
     }
     s.fixed_depths = ex::parse_int_list("--fixed-depths", o.get_string("fixed-depths"), 1, s.max_depth);
+    s.method = o.get_string("method");
+    if (s.method != "density-matrix" && s.method != "trajectories" && s.method != "shots") {
+      throw ex::UsageError("--method: '" + s.method + "' is not one of density-matrix, trajectories, shots");
+    }
+    s.trajectories = s.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
+    s.shots = s.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
+    s.learning_rate = o.get_double("learning-rate");
+    const std::string& which = o.get_string("model");
+    if (which != "quantum" && which != "classical" && which != "both") {
+      throw ex::UsageError("--model: '" + which + "' is not one of quantum, classical, both");
+    }
+    s.quantum = which != "classical";
+    s.classical = which != "quantum";
+    s.qpu_latency_ms = o.get_double("qpu-latency");
+    s.batch_circuits = static_cast<int>(o.get_int("batch-circuits"));
     for (const std::string& name : o.category) {
       ex::Task task;
       try {
@@ -172,7 +312,7 @@ int main(int argc, char** argv) {
       for (const ex::NamedNoiseModel& m : models) {
         const kraus::noise::NoiseModel fitted = ex::fit_to_register(m.model, ansatz.num_qubits());
         try {
-          make_objective(model, ansatz, task.train, &fitted);
+          make_objective(s, model, ansatz, task.train, &fitted, 1, 0);
         } catch (const std::exception& e) {
           throw ex::UsageError("noise model '" + m.name + "' (" + m.path + ") on the " + name + " model (" +
                                std::to_string(ansatz.num_qubits()) + " qubits): " + e.what());
@@ -192,10 +332,28 @@ int main(int argc, char** argv) {
                   "per sample per loss, one or two per sample per loss+gradient); checked after every solver "
                   "iteration, so a solve may end one iteration past it, and the adaptive run adds one "
                   "loss+gradient at the end of its last round; accuracy evaluations are not counted";
+    d["method"] = s.method;
+    if (s.method == "trajectories") {
+      d["method_detail"] = "trajectory SGD (optim::GradientOptions::trajectories = " + std::to_string(s.trajectories) +
+                           "): every loss and gradient estimated from that many state-vector trajectories per sample";
+    } else if (s.method == "shots") {
+      d["method_detail"] = "shots (optim::GradientOptions::shots = " + std::to_string(s.shots) +
+                           " per circuit, the model's readout errors applied), parameter-shift gradients";
+    } else {
+      d["method_detail"] = "exact density matrices, adjoint gradients";
+    }
+    if (s.stochastic()) {
+      d["random_streams"] = "the k-th objective a point builds (training rounds, fixed depths, accuracy scorers, in "
+                            "order) draws with GradientOptions::seed = point seed + k * 2^32";
+    }
+    const std::string round_solver =
+        s.stochastic() ? "Adam (learning rate " + ex::format_number(s.learning_rate) +
+                             "), --round-iterations steps per round (estimated losses: no line search)"
+                       : "L-BFGS (Wolfe line search), at most --round-iterations iterations per round, tolerances: "
+                         "function 1e-10, gradient 1e-8, parameter 1e-10";
     d["adaptive"] = {
         {"controller", "optim::run_adaptive, min_depth 1, max_depth --max-depth, start --start-depth standard layers"},
-        {"round_solver", "L-BFGS (Wolfe line search), at most --round-iterations iterations per round, "
-                         "tolerances: function 1e-10, gradient 1e-8, parameter 1e-10"},
+        {"round_solver", round_solver},
         {"grow", "identity layer (loss unchanged), when the loss improved by less than " +
                      ex::format_number(kMinRelativeImprovement) + " |loss| over the last " + std::to_string(kWindow) +
                      " rounds or the gradient norm is below 1e-4"},
@@ -203,8 +361,20 @@ int main(int argc, char** argv) {
                    "accepted when the loss rises by less than 1e-6"},
         {"stop", "budget spent (or depth limit reached when growing)"},
         {"noise_aware_stop", "off (layer_contraction 1): the shipped models are not one depolarising strength"}};
-    d["fixed"] = "L-BFGS (Wolfe line search) at each --fixed-depths depth, iterations unlimited, until convergence "
-                 "(tolerances as above) or the budget";
+    d["fixed"] = s.stochastic() ? "Adam (learning rate " + ex::format_number(s.learning_rate) +
+                                      ") at each --fixed-depths depth until the budget"
+                                : "L-BFGS (Wolfe line search) at each --fixed-depths depth, iterations unlimited, until "
+                                  "convergence (tolerances as above) or the budget";
+    d["circuit_executions"] = "what a hardware run would submit: per training loss evaluation one circuit per sample, "
+                              "per loss and gradient also two parameter-shifted circuits per parametrised rotation; "
+                              "latency_seconds charges --qpu-latency ms per submission of --batch-circuits circuits "
+                              "(simulated, not slept)";
+    if (s.classical) {
+      d["classical"] = "softmax regression and a one-hidden-layer tanh MLP with the most hidden units whose parameter "
+                       "count does not exceed the quantum model's at --max-depth, on the raw features, full batch, "
+                       "L-BFGS to convergence (at most 100000 iterations; no circuits, so no budget), from "
+                       "initial parameters drawn with the point's seed";
+    }
     d["initial_parameters"] = "experiments::initial_parameters(ansatz at the starting depth, objective, seed): "
                               "angles uniform in [0, 2 pi) from the seed, head W uniform in [-1, 1] from seed + 1, b = 0";
     return d;
@@ -214,18 +384,23 @@ int main(int argc, char** argv) {
     const ex::Task task = ex::load_task(p.category, p.seed, s.samples_per_class);
     const ex::ClassifierModel start_model = ex::classifier_model(task, s.start_depth);
     const kraus::noise::NoiseModel noise = ex::fit_to_register(*p.model, start_model.ansatz.num_qubits);
+    std::uint64_t streams = 0;  // objectives built at this point, in order
+    auto objective = [&](const ex::ClassifierModel& model, const optim::Ansatz& ansatz) {
+      return make_objective(s, model, ansatz, task.train, &noise, p.seed, streams++);
+    };
     std::vector<ex::Row> rows;
-    auto base_row = [&](const char* strategy, int fixed_depth, int round) {
+    auto base_row = [&](const std::string& strategy, int fixed_depth, int round) {
       ex::Row r;
       r.set("strategy", strategy).set("fixed_depth", fixed_depth).set("round", round).set("budget", s.budget);
       return r;
     };
 
     // ---- adaptive ----
-    {
+    if (s.quantum) {
       const optim::Ansatz ansatz(start_model.ansatz);
       std::optional<optim::Ansatz> building;  // the structure of the round being solved
       std::vector<RoundEnd> ends;
+      Account account;
       ex::Stopwatch sw;
       optim::AdaptiveOptions ao;
       ao.min_depth = 1;
@@ -235,23 +410,35 @@ int main(int argc, char** argv) {
       ao.min_relative_improvement = kMinRelativeImprovement;
       ao.max_circuit_evaluations = s.budget;
       ao.seed = p.seed;
-      ao.solver.max_iterations = s.round_iterations;
-      ao.solver.callbacks.push_back([&](const optim::IterationInfo& info) {
-        if (info.iteration == 0) ends.push_back({*building, {}, 0.0});
+      // A round's row: its last iterate; the time and the account up to the next round's (or a
+      // shrink trial's) objective, so that they include the controller's closing evaluation.
+      const optim::IterationCallback on_iteration = [&](const optim::IterationInfo& info) {
+        if (info.iteration == 0) ends.push_back({*building, {}, 0.0, {}});
         ends.back().params.assign(info.parameters, info.parameters + info.num_parameters);
-        ends.back().seconds = sw.seconds();
         return optim::CallbackAction::kContinue;
-      });
-      const optim::ObjectiveFactory factory = [&](const optim::Ansatz& a) -> std::unique_ptr<optim::Objective> {
-        building = a;
-        return make_objective(start_model, a, task.train, &noise);
       };
-      std::vector<double> params;
-      {
-        const auto objective = make_objective(start_model, ansatz, task.train, &noise);
-        params = ex::initial_parameters(ansatz, *objective, p.seed);
+      if (s.stochastic()) {
+        ao.adam = optim::AdamOptions{};
+        ao.adam->learning_rate = s.learning_rate;
+        ao.adam->max_steps = s.round_iterations;
+        ao.adam->callbacks.push_back(on_iteration);
+      } else {
+        ao.solver.max_iterations = s.round_iterations;
+        ao.solver.callbacks.push_back(on_iteration);
       }
+      const optim::ObjectiveFactory factory = [&](const optim::Ansatz& a) -> std::unique_ptr<optim::Objective> {
+        if (!ends.empty()) {
+          ends.back().seconds = sw.seconds();
+          ends.back().account = account;
+        }
+        building = a;
+        return std::make_unique<AccountedObjective>(objective(start_model, a), s, &account);
+      };
+      std::vector<double> params = ex::initial_parameters(ansatz, *objective(start_model, ansatz), p.seed);
       const optim::AdaptiveResult result = optim::run_adaptive(ansatz, params, factory, ao);
+      // The last row: everything, the controller's closing evaluation included.
+      const double total_seconds = sw.seconds();
+      const Account total = account;
       if (ends.size() != result.history.size()) {
         throw std::logic_error("exp_adaptive: " + std::to_string(ends.size()) + " solves seen for " +
                                std::to_string(result.history.size()) + " rounds");
@@ -267,10 +454,11 @@ int main(int argc, char** argv) {
         const optim::Action action = decision[r]->action;
         if (r == 0 || decision[r - 1]->action == optim::Action::kGrow ||
             decision[r - 1]->action == optim::Action::kShrink) {
-          scorer = make_objective(start_model, end.ansatz, task.train, &noise);
+          scorer = objective(start_model, end.ansatz);
         }
         const bool last = r + 1 == result.history.size();
         const double* theta = last ? result.parameters.data() : end.params.data();
+        const double seconds = last ? total_seconds : end.seconds;
         ex::Row row = base_row("adaptive", 0, h.round);
         row.set("depth", h.depth)
             .set("parameters", static_cast<unsigned long>(end.params.size()))
@@ -280,37 +468,70 @@ int main(int argc, char** argv) {
             .set("test_accuracy", scorer->accuracy(theta, task.test))
             .set("action", optim::to_string(action))
             .set("final", last ? 1 : 0)
-            .set("seconds", end.seconds)
+            .set("seconds", seconds)
             .set("reason", decision[r]->reason);
+        set_account(&row, last ? total : end.account, seconds);
         rows.push_back(row);
       }
     }
 
     // ---- fixed depths ----
-    for (int depth : s.fixed_depths) {
+    for (int depth : s.quantum ? s.fixed_depths : std::vector<int>{}) {
       const ex::ClassifierModel model = ex::classifier_model(task, depth);
       const optim::Ansatz ansatz(model.ansatz);
-      const auto objective = make_objective(model, ansatz, task.train, &noise);
-      std::vector<double> params = ex::initial_parameters(ansatz, *objective, p.seed);
+      Account account;
+      const AccountedObjective training(objective(model, ansatz), s, &account);
+      const auto scorer = objective(model, ansatz);
+      std::vector<double> params = ex::initial_parameters(ansatz, *scorer, p.seed);
       ex::Stopwatch sw;
-      const optim::SolveSummary summary = optim::minimize(*objective, &params, fixed_solver(s.budget));
+      const optim::SolveSummary summary = train_fixed(s, training, &params);
       const double seconds = sw.seconds();
       if (!summary.usable()) {
         throw std::runtime_error("fixed depth " + std::to_string(depth) + ": " + summary.BriefReport());
       }
-      const std::int64_t evaluations = objective->circuit_evaluations();  // before the accuracies below
       ex::Row row = base_row("fixed", depth, 0);
       row.set("depth", depth)
           .set("parameters", static_cast<unsigned long>(params.size()))
-          .set("circuit_evaluations", static_cast<long long>(evaluations))
+          .set("circuit_evaluations", static_cast<long long>(training.circuit_evaluations()))
           .set("loss", summary.final_cost)
-          .set("train_accuracy", objective->accuracy(params.data(), task.train))
-          .set("test_accuracy", objective->accuracy(params.data(), task.test))
+          .set("train_accuracy", scorer->accuracy(params.data(), task.train))
+          .set("test_accuracy", scorer->accuracy(params.data(), task.test))
           .set("action", "final")
           .set("final", 1)
           .set("seconds", seconds)
           .set("reason", std::string(optim::to_string(summary.termination)) + ": " + summary.message);
+      set_account(&row, account, seconds);
       rows.push_back(row);
+    }
+
+    // ---- classical baselines: L-BFGS to convergence on the raw features ----
+    if (s.classical) {
+      const ex::ClassifierModel largest = ex::classifier_model(task, s.max_depth);
+      const optim::ClassifierObjective sized(optim::Ansatz(largest.ansatz).circuit(largest.encoding), task.train,
+                                             largest.options);
+      for (const ex::ClassicalOptions& o : ex::classical_baselines(task.train, largest.options, sized.num_parameters())) {
+        const ex::ClassicalClassifier c(task.train, o);
+        std::vector<double> params = c.initial_parameters(p.seed);
+        ex::Stopwatch sw;
+        optim::MinimizerOptions m;
+        m.max_iterations = 100000;
+        const optim::SolveSummary summary = optim::minimize(c, &params, m);
+        const double seconds = sw.seconds();
+        if (!summary.usable()) throw std::runtime_error(std::string(ex::to_string(o.kind)) + ": " + summary.BriefReport());
+        ex::Row row = base_row(ex::to_string(o.kind), 0, 0);
+        row.set("depth", 0)
+            .set("parameters", c.num_parameters())
+            .set("circuit_evaluations", 0)
+            .set("loss", summary.final_cost)
+            .set("train_accuracy", c.accuracy(params.data(), task.train))
+            .set("test_accuracy", c.accuracy(params.data(), task.test))
+            .set("action", "final")
+            .set("final", 1)
+            .set("seconds", seconds)
+            .set("reason", std::string(optim::to_string(summary.termination)) + ": " + summary.message);
+        set_account(&row, Account{}, seconds);
+        rows.push_back(row);
+      }
     }
     return rows;
   };

@@ -248,23 +248,6 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
   if (!summary.usable()) throw std::runtime_error(info.name + " training failed: " + summary.BriefReport());
 }
 
-// The classical baselines of a point: softmax regression, then the MLP with the most hidden units
-// whose parameter count does not exceed `budget` (left out when not even one unit fits), with the
-// quantum model's loss variant (binary: one logit), L2 penalty, batch size and batch seed.
-std::vector<ex::ClassicalOptions> classical_models(const ex::Task& task, const optim::ClassifierOptions& quantum,
-                                                   int budget) {
-  ex::ClassicalOptions o;
-  o.binary = quantum.binary;
-  o.batch_size = quantum.batch_size;
-  o.batch_seed = quantum.batch_seed;
-  o.l2 = quantum.l2;
-  std::vector<ex::ClassicalOptions> models = {o};
-  o.kind = ex::ClassicalKind::kMlp;
-  o.hidden_units = ex::mlp_hidden_units(budget, task.train.num_features, o.binary ? 1 : task.train.num_classes);
-  if (o.hidden_units > 0) models.push_back(o);
-  return models;
-}
-
 // The classical models of a task and their parameter counts, per depth, for the JSON record.
 nlohmann::ordered_json describe_classical(const ex::Task& t, const std::vector<int>& depths) {
   nlohmann::ordered_json c;
@@ -437,7 +420,7 @@ int main(int argc, char** argv) {
       train_and_record(s, task, info, train, eval, ex::initial_parameters(ansatz, train, p.seed), &rows);
     }
     if (s.classical) {
-      for (const ex::ClassicalOptions& o : classical_models(task, m.options, train.num_parameters())) {
+      for (const ex::ClassicalOptions& o : ex::classical_baselines(task.train, m.options, train.num_parameters())) {
         ex::ClassicalClassifier c(task.train, o);
         // Its evaluations count nothing and ignore the batch: the training objective evaluates.
         const ModelRows info{ex::to_string(o.kind), 0, "none"};

@@ -30,12 +30,18 @@ STYLES = ["-", "--", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (5, 2))]
 
 def collect(rows, path):
     """Trajectories {(dataset, model, seed): [(evaluations, depth)]}, finals [(dataset, model, seed,
-    strategy, depth, accuracy)], budgets {dataset: set of budgets}."""
-    trajectories, finals, budgets = {}, [], {}
+    strategy, depth, accuracy)], budgets {dataset: set of budgets}, classical {(dataset, strategy):
+    {seed: accuracy}} (the classical baselines repeat at every noise model: one value per seed)."""
+    trajectories, finals, budgets, classical = {}, [], {}, {}
     for r in rows:
         strategy = r["strategy"]
-        if strategy not in ("adaptive", "fixed"):
-            raise common.PlotError(f"{path}:{r['_line']}: strategy '{strategy}' is neither adaptive nor fixed")
+        if strategy not in ("adaptive", "fixed", "softmax", "mlp"):
+            raise common.PlotError(f"{path}:{r['_line']}: strategy '{strategy}' is not adaptive, fixed, softmax or mlp")
+        if strategy in ("softmax", "mlp"):
+            accuracy = common.number(r, "test_accuracy", path)
+            classical.setdefault((r["dataset"], strategy), {})[r["seed"]] = accuracy
+            budgets.setdefault(r["dataset"], set())
+            continue
         depth = int(common.number(r, "depth", path))
         evaluations = common.number(r, "circuit_evaluations", path)
         accuracy = common.number(r, "test_accuracy", path)
@@ -47,7 +53,7 @@ def collect(rows, path):
             trajectories.setdefault(key, []).append((evaluations, depth))
         if final:
             finals.append((r["dataset"], r["noise_model"], r["seed"], strategy, depth, accuracy))
-    return trajectories, finals, budgets
+    return trajectories, finals, budgets, classical
 
 
 def mean(values):
@@ -56,7 +62,7 @@ def mean(values):
 
 def draw(rows, path, prefix, title):
     plt = common.pyplot()
-    trajectories, finals, budgets = collect(rows, path)
+    trajectories, finals, budgets, classical = collect(rows, path)
     datasets = sorted(budgets)
     models = sorted({k[1] for k in trajectories} | {f[1] for f in finals})
     seeds = sorted({k[2] for k in trajectories} | {f[2] for f in finals}, key=float)
@@ -104,6 +110,11 @@ def draw(rows, path, prefix, title):
                 ax_a.plot([mean([a[0] for a in adaptive])], [mean([a[1] for a in adaptive])], color=colour[model],
                           marker="*", markersize=15, markeredgecolor="black", linestyle="none",
                           label=f"{model}, adaptive (final depth)")
+        for strategy, line in (("softmax", "--"), ("mlp", "-.")):
+            accuracies = classical.get((dataset, strategy))
+            if accuracies:
+                ax_a.axhline(mean(list(accuracies.values())), color="0.25", linestyle=line, linewidth=1.2,
+                             label=f"classical {strategy} (mean over seeds)")
         ax_a.set_xlabel("depth (layers)")
         ax_a.set_ylabel("final test accuracy")
         ax_a.set_ylim(-0.02, 1.02)
@@ -112,7 +123,7 @@ def draw(rows, path, prefix, title):
         ax_a.set_title(f"{dataset}: final test accuracy (mean over seeds)")
         ax_a.grid(True, alpha=0.3)
         ax_a.legend(fontsize=7)
-    budget_text = ", ".join(f"{b:g}" for b in sorted(set().union(*budgets.values())))
+    budget_text = ", ".join(f"{b:g}" for b in sorted(set().union(*budgets.values()))) or "no"
     heading = title or f"exp_adaptive: adaptive against fixed depth at {budget_text} circuit evaluations"
     fig.suptitle(heading, fontsize=11)
     return common.save(fig, prefix)

@@ -50,6 +50,20 @@ int mlp_hidden_units(int budget, int num_features, int num_logits) {
   return budget < num_logits ? 0 : (budget - num_logits) / per_unit;
 }
 
+std::vector<ClassicalOptions> classical_baselines(const optim::Dataset& train, const optim::ClassifierOptions& quantum,
+                                                  int budget) {
+  ClassicalOptions o;
+  o.binary = quantum.binary;
+  o.batch_size = quantum.batch_size;
+  o.batch_seed = quantum.batch_seed;
+  o.l2 = quantum.l2;
+  std::vector<ClassicalOptions> models = {o};
+  o.kind = ClassicalKind::kMlp;
+  o.hidden_units = mlp_hidden_units(budget, train.num_features, o.binary ? 1 : train.num_classes);
+  if (o.hidden_units > 0) models.push_back(o);
+  return models;
+}
+
 ClassicalClassifier::ClassicalClassifier(optim::Dataset data, ClassicalOptions options)
     : data_(std::move(data)), options_(options) {
   const std::string who = "ClassicalClassifier: ";

@@ -56,6 +56,13 @@ int classical_parameter_count(ClassicalKind kind, int num_features, int num_logi
 // The largest H whose MLP has at most `budget` parameters; 0 when not even one hidden unit fits.
 int mlp_hidden_units(int budget, int num_features, int num_logits);
 
+// The classical baselines of a quantum model with `budget` parameters on `train`: softmax
+// regression, then the MLP with the most hidden units within the budget (left out when not even one
+// unit fits), with the quantum model's loss variant (binary: one logit), L2 penalty, batch size and
+// batch seed.
+std::vector<ClassicalOptions> classical_baselines(const optim::Dataset& train, const optim::ClassifierOptions& quantum,
+                                                  int budget);
+
 class ClassicalClassifier : public optim::Objective {
  public:
   // Throws std::invalid_argument for an empty or malformed data set, labels out of range, binary

@@ -25,9 +25,14 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 const std::vector<std::string> kColumns = {
-    "study",          "noise_model",   "dataset", "seed",  "strategy", "fixed_depth", "round",
-    "depth",          "parameters",    "circuit_evaluations", "budget", "loss",    "train_accuracy",
-    "test_accuracy",  "action",        "final",   "seconds", "reason"};
+    "study",           "noise_model",        "dataset",         "seed",          "strategy",
+    "fixed_depth",     "round",              "depth",           "parameters",    "circuit_evaluations",
+    "budget",          "loss",               "train_accuracy",  "test_accuracy", "action",
+    "final",           "seconds",            "reason",          "circuit_executions", "latency_seconds",
+    "latency_share",   "seconds_forward",    "seconds_backward", "seconds_head",  "seconds_optimiser"};
+// The columns that time: they differ between any two runs.
+const std::vector<std::string> kTimingColumns = {"seconds",        "latency_share", "seconds_forward",
+                                                 "seconds_backward", "seconds_head", "seconds_optimiser"};
 
 using kraus::test::study::num;
 using kraus::test::study::read_csv;
@@ -187,6 +192,93 @@ TEST_CASE("exp_adaptive: digits 0 vs 1, noiseless: every strategy learns, the ad
   CHECK(first_round.size() == 3);
 }
 
+TEST_CASE("exp_adaptive --method trajectories and shots: Adam within the budget; the hardware account and latency",
+          "[experiments][exp_adaptive]") {
+  TempDir dir;
+  for (const std::string method : {"density-matrix", "trajectories", "shots"}) {
+    const fs::path out = dir.path / method;
+    const Result r = run({"--dataset", "moons", "--noise", "depolarizing", "--seeds", "1,2", "--samples-per-class", "10", "--budget",
+                          "3000", "--fixed-depths", "2", "--max-depth", "3", "--round-iterations", "5", "--method",
+                          method, "--qpu-latency", "10", "--batch-circuits", "7", "--threads", "1", "--out",
+                          out.string()},
+                         dir.path);
+    INFO(method << ": " << r.err);
+    REQUIRE(r.status == 0);
+    const Table t = read_csv(out / "adaptive.csv");
+    // 20 samples, 2-qubit re-uploading layers: per sample a circuit, and for a gradient its two
+    // shifted copies per parametrised rotation (6 per layer).
+    long long previous = 0;
+    for (const Row& row : t.rows) {
+      CAPTURE(row_key(row));
+      const long long executions = std::stoll(row.at("circuit_executions"));
+      const double latency = num(row, "latency_seconds"), seconds = num(row, "seconds");
+      // Each evaluation submits 20 or 20 (1 + 12 depth) circuits, in batches of 7 charged 10 ms.
+      const double e = static_cast<double>(executions);
+      CHECK(latency >= 0.01 * e / 7.0 - 1e-9);
+      CHECK(latency <= 0.01 * (e / 7.0 + e / 20.0) + 1e-9);
+      CHECK(num(row, "latency_share") == Approx(latency / (latency + seconds)).epsilon(1e-9));
+      CHECK(num(row, "seconds_forward") + num(row, "seconds_backward") + num(row, "seconds_head") +
+                num(row, "seconds_optimiser") ==
+            Approx(seconds).epsilon(1e-6).margin(1e-9));
+      if (row.at("strategy") == "adaptive") {
+        if (row.at("round") == "0") previous = 0;
+        CHECK(executions >= previous);  // cumulative over the rounds
+        previous = executions;
+      }
+      if (row.at("final") == "1") {
+        CHECK(num(row, "circuit_evaluations") >= 3000);
+        CHECK(num(row, "circuit_evaluations") < 4000);
+        CHECK(executions > 0);
+        CHECK(num(row, "train_accuracy") > 0.5);
+        // Shots simulate what hardware runs: parameter shift, circuit for circuit.
+        if (method == "shots") CHECK(executions == std::stoll(row.at("circuit_evaluations")));
+      }
+    }
+    const json j = json::parse(slurp(out / "adaptive.json"));
+    CHECK(j["method"]["method"] == method);
+    CHECK(j["method"]["adaptive"]["round_solver"].get<std::string>().rfind(method == "density-matrix" ? "L-BFGS" : "Adam",
+                                                                           0) == 0);
+  }
+}
+
+TEST_CASE("exp_adaptive --model both: softmax and MLP rows within the quantum model's parameters",
+          "[experiments][exp_adaptive]") {
+  TempDir dir;
+  const fs::path out = dir.path / "r";
+  const Result r = run({"--dataset", "digits01", "--noise", "ideal", "--seeds", "1", "--samples-per-class", "30", "--budget", "3000",
+                        "--fixed-depths", "2", "--max-depth", "3", "--model", "both", "--threads", "1", "--out",
+                        out.string()},
+                       dir.path);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  std::map<std::string, const Row*> by_strategy;
+  const Table t = read_csv(out / "adaptive.csv");
+  for (const Row& row : t.rows) by_strategy[row.at("strategy")] = &row;
+  REQUIRE(by_strategy.size() == 4);
+  const Row& softmax = *by_strategy.at("softmax");
+  const Row& mlp = *by_strategy.at("mlp");
+  // 16 pixels, one logit: softmax 17 parameters; the MLP at most the quantum model's at depth 3 (29):
+  // H (16 + 1 + 1) + 1 <= 29, H = 1.
+  CHECK(softmax.at("parameters") == "17");
+  CHECK(mlp.at("parameters") == "19");
+  for (const Row* row : {&softmax, &mlp}) {
+    CHECK(row->at("circuit_executions") == "0");
+    CHECK(row->at("final") == "1");
+    CHECK(num(*row, "test_accuracy") >= 0.9);  // digits 0 and 1 separate linearly
+  }
+  // --model classical: the classical rows alone, the same.
+  const fs::path only = dir.path / "classical";
+  const Result c = run({"--dataset", "digits01", "--noise", "ideal", "--seeds", "1", "--samples-per-class", "30", "--budget", "3000",
+                        "--fixed-depths", "2", "--max-depth", "3", "--model", "classical", "--threads", "1", "--out",
+                        only.string()},
+                       dir.path);
+  REQUIRE(c.status == 0);
+  const Table tc = read_csv(only / "adaptive.csv");
+  REQUIRE(tc.rows.size() == 2);
+  CHECK(tc.rows[0].at("loss") == softmax.at("loss"));
+  CHECK(tc.rows[1].at("loss") == mlp.at("loss"));
+}
+
 TEST_CASE("exp_adaptive killed with SIGKILL and run again: the rows of an uninterrupted run", "[experiments][exp_adaptive]") {
   TempDir dir;
   kraus::test::study::ResumeCheck c;
@@ -195,7 +287,7 @@ TEST_CASE("exp_adaptive killed with SIGKILL and run again: the rows of an uninte
   c.args = {"--dataset", "moons", "--noise", "ideal", "--noise", "depolarizing", "--seeds", "1:3", "--budget", "8000", "--samples-per-class", "20", "--fixed-depths", "2,3", "--max-depth", "5", "--threads", "1"};
   c.points = 2 * 3;
   c.kill_after = 1;
-  c.varying = {"seconds"};
+  c.varying = {kTimingColumns.begin(), kTimingColumns.end()};
   kraus::test::study::check_kill_and_resume(c, dir.path);
 }
 
@@ -210,6 +302,10 @@ TEST_CASE("exp_adaptive refuses bad options before writing anything (exit status
       {{"--start-depth", "5", "--max-depth", "4", "--fixed-depths", "2"}, "--start-depth"},
       {{"--budget", "0"}, "--budget"},
       {{"--depth", "3"}, "--depth"},
+      {{"--method", "exact"}, "--method: 'exact' is not one of density-matrix, trajectories, shots"},
+      {{"--model", "hybrid"}, "--model: 'hybrid' is not one of quantum, classical, both"},
+      {{"--batch-circuits", "0"}, "--batch-circuits"},
+      {{"--qpu-latency", "-1"}, "--qpu-latency"},
   };
   for (const auto& [args, name] : cases) {
     std::vector<std::string> a = args;
