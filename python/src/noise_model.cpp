@@ -33,7 +33,7 @@ ValueError with the C++ message (the JSON path of the first problem).)doc")
               try {
                 text = dumps(source);
               } catch (const py::error_already_set& e) {
-                fail("NoiseModel.from_json", std::string("the dict is not JSON: ") + e.what());
+                fail("NoiseModel.from_json", "the dict is not JSON: " + py::str(e.value()).cast<std::string>());
               }
               return NoiseModel::from_json(text, "<dict>");
             }
@@ -62,7 +62,7 @@ ValueError with the C++ message (the JSON path of the first problem).)doc")
             try {
               text = dumps(d);
             } catch (const py::error_already_set& e) {
-              fail("NoiseModel.from_aer_dict", std::string("the dict is not JSON: ") + e.what());
+              fail("NoiseModel.from_aer_dict", "the dict is not JSON: " + py::str(e.value()).cast<std::string>());
             }
             return NoiseModel::from_aer_json(text, "<aer dict>");
           },
