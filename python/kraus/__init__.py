@@ -9,6 +9,7 @@ probability of a non-identity Pauli error.
 from ._kraus import (  # noqa: F401
     __version__,
     Channel,
+    Circuit,
     DensityMatrix,
     NoiseModel,
     StateVector,
@@ -29,6 +30,7 @@ from ._kraus import (  # noqa: F401
     phase_damping,
     phase_flip,
     reset_channel,
+    simulate,
     thermal_relaxation,
 )
 

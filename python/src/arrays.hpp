@@ -48,5 +48,6 @@ std::vector<int> qubit_list(const py::handle& qubits, int num_qubits, int count,
 void bind_channels(py::module_& m);
 void bind_states(py::module_& m);
 void bind_noise_model(py::module_& m);
+void bind_circuit(py::module_& m);
 
 }  // namespace kraus::python
