@@ -73,6 +73,7 @@ Only building from OpenQASM is bound so far.)doc")
         if (!observables.is_none()) {
           if (py::isinstance<py::str>(observables)) fail("simulate", "observables must be a list of strings");
           for (const py::handle o : observables) {
+            if (!py::isinstance<py::str>(o)) fail("simulate", "observables must be a list of strings");
             const auto sum = engine::PauliSum::parse(o.cast<std::string>());
             if (sum.min_qubits() > circuit.num_qubits())
               fail("simulate", "observable '" + o.cast<std::string>() + "' acts on qubits the circuit (" +

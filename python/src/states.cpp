@@ -52,6 +52,7 @@ void apply_unitary_to(const StateBuffer& state, const noise::Matrix& u, const py
     fail(what, "a unitary on k = 1 to " + std::to_string(max_k) + " qubits is a 2^k x 2^k matrix, got " +
                    std::to_string(u.rows()) + " x " + std::to_string(u.cols()));
   const std::vector<int> qubits = qubit_list(qubits_arg, state.num_qubits, k, what);
+  if (std::isnan(tolerance)) fail(what, "tolerance must be a number (negative skips the unitarity check)");
   if (tolerance >= 0.0) {
     const double error = unitarity_error(u);
     if (!(error <= tolerance))

@@ -110,6 +110,8 @@ def test_bad_matrices_and_parameters():
     raises("amplitude_damping gamma: 1.5 is outside \\[0, 1\\]", kraus.amplitude_damping, 1.5)
     raises("number of qubits 0 is outside", kraus.DensityMatrix, 0)
     raises("not unitary", kraus.apply_unitary, np.zeros(4, dtype=complex), np.array([[1, 1], [0, 1]]), [0])
+    raises("tolerance must be a number", kraus.apply_unitary, np.zeros(4, dtype=complex), np.eye(2), [0],
+           tolerance=float("nan"))
     raises("2\\^k x 2\\^k matrix, got 3 x 3", kraus.apply_unitary, np.zeros(4, dtype=complex), np.eye(3), [0])
     raises("entry \\(0, 0\\) is not finite", kraus.Channel.from_unitary, np.array([[np.nan, 0], [0, 1]]))
     raises("expected a 2-D", kraus.Channel.from_kraus, [np.zeros(4)])

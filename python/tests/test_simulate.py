@@ -67,5 +67,9 @@ def test_refusals():
             {"gate_noise": [{"gates": ["CNOT"], "channel": {"type": "depolarizing", "p": 0.1}}]}))
     with pytest.raises(ValueError, match="lacks"):
         kraus.simulate(circuit, observables=["Z5"])
+    with pytest.raises(ValueError, match="observables must be a list of strings"):
+        kraus.simulate(circuit, observables=[1])
+    with pytest.raises(ValueError, match="Pauli factor 'Q0'"):
+        kraus.simulate(circuit, observables=["Q0"])
     with pytest.raises(ValueError, match="not bound yet"):
         kraus.simulate(circuit, method="trajectories")
