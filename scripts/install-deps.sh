@@ -15,7 +15,9 @@ packages=(
   nlohmann-json3-dev       # the project's one JSON library
   zlib1g-dev               # gzip data files (digits.csv.gz, IDX .gz)
   python3-matplotlib       # plots/, run with /usr/bin/python3
-  python3-numpy            # tests/cli/ghz5_manila_reference.py, the independent device computation
+  python3-numpy            # tests/cli/ghz5_manila_reference.py, the independent device computation; the Python module
+  python3-dev pybind11-dev # the Python module `import kraus` (python/, docs/python.md; KRAUS_PYTHON)
+  python3-pytest           # the Python module's tests (python/tests/, ctest -R '^python:')
   python3-sklearn          # ships the 8x8 digits data set (digits.csv.gz) used by the classifier studies
   dataset-fashion-mnist    # Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), exp_classifier
   clang libclang-rt-14-dev # libFuzzer and clang's sanitizers for the fuzz targets (fuzz/, scripts/fuzz.sh)
