@@ -113,7 +113,7 @@ ex::StudySpec make_spec() {
                "test_accuracy", "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",
                "train_samples", "test_samples",   "classes",             "zne",            "peak_rss_bytes",
                "circuit_executions", "latency_seconds", "latency_share", "seconds_forward", "seconds_backward",
-               "seconds_head", "seconds_data", "seconds_optimiser"};
+               "seconds_head", "seconds_data", "seconds_optimiser", "step_circuits"};
   s.epilogue =
       "Rows: one per grid point, model and epoch (epoch 0: the initial parameters). Columns after the grid (study,\n"
       "noise_model, dataset, noise_scale, depth, seed): model (quantum; with --model classical or both also softmax\n"
@@ -126,7 +126,8 @@ ex::StudySpec make_spec() {
       "(the epoch's simulated round trips: --qpu-latency per submission of --batch-circuits circuits) and\n"
       "latency_share (latency_seconds / (latency_seconds + seconds_epoch)), and seconds_epoch split into\n"
       "seconds_forward, seconds_backward (circuit passes), seconds_head (the loss and its weights per sample),\n"
-      "seconds_data (drawing the mini-batches) and seconds_optimiser (the rest: Adam, the head's gradient sums).\n"
+      "seconds_data (drawing the mini-batches) and seconds_optimiser (the rest: Adam, the head's gradient sums),\n"
+      "step_circuits (the circuits one training step submits; 0 for the classical models).\n"
       "Data: digits from python3-sklearn, Fashion-MNIST from dataset-fashion-mnist (scripts/install-deps.sh).\n"
       "Cost: --quick takes seconds; the default grid (5 data sets, 4 models, depths 2..10, 3 seeds, 30 epochs)\n"
       "takes about 2 hours on one core (200 of its points, even depths and 2 seeds: 44 min).\n"
@@ -180,6 +181,8 @@ optim::CircuitTiming circuit_timing(const ex::ClassicalClassifier&) { return {};
 template <class Model>
 void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& info, Model& train, const Model& eval,
                       std::vector<double> params, std::vector<ex::Row>* rows) {
+  // A step's circuits go out in submissions of --batch-circuits, each charged --qpu-latency.
+  const long long step_circuits = std::min(s.batch_size, task.train.size()) * info.circuits_per_sample;
   long long executions = 0;  // hardware circuits so far
   double latency = 0.0;      // simulated round trips of the current epoch
   double data_seconds = 0.0;  // drawing the current epoch's batches
@@ -213,7 +216,8 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
         .set("seconds_backward", backward)
         .set("seconds_head", head)
         .set("seconds_data", data_seconds)
-        .set("seconds_optimiser", std::max(0.0, seconds_epoch - forward - backward - head - data_seconds));
+        .set("seconds_optimiser", std::max(0.0, seconds_epoch - forward - backward - head - data_seconds))
+        .set("step_circuits", step_circuits);
     seen = now;
     rows->push_back(r);
     latency = 0.0;
@@ -224,8 +228,6 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
   optim::AdamOptions adam;
   adam.learning_rate = s.learning_rate;
   adam.max_steps = s.epochs * steps_per_epoch;
-  // A step's circuits go out in submissions of --batch-circuits, each charged --qpu-latency.
-  const long long step_circuits = std::min(s.batch_size, task.train.size()) * info.circuits_per_sample;
   adam.before_step = [&](int) {
     const ex::Stopwatch clock;
     train.next_batch();

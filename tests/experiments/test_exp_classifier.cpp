@@ -33,7 +33,8 @@ const std::vector<std::string> kColumns = {
     "epoch",         "train_loss",    "train_accuracy", "test_loss",    "test_accuracy",
     "seconds_epoch", "circuit_evaluations", "parameters", "model_qubits", "train_samples",
     "test_samples",  "classes",       "zne",           "peak_rss_bytes", "circuit_executions", "latency_seconds",
-    "latency_share", "seconds_forward", "seconds_backward", "seconds_head", "seconds_data", "seconds_optimiser"};
+    "latency_share", "seconds_forward", "seconds_backward", "seconds_head", "seconds_data", "seconds_optimiser",
+    "step_circuits"};
 
 // The columns that differ between runs: timings and memory.
 const std::vector<std::string> kTimingColumns = {"seconds_epoch",     "peak_rss_bytes", "latency_share",
@@ -348,9 +349,11 @@ TEST_CASE("exp_classifier --qpu-latency: hardware circuit counts and simulated r
       if (row.at("model") != "quantum") {
         CHECK(num(row, "circuit_executions") == 0);
         CHECK(num(row, "latency_seconds") == 0);
+        CHECK(num(row, "step_circuits") == 0);
         continue;
       }
       CHECK(num(row, "circuit_executions") == 4 * 660 * epoch);
+      CHECK(num(row, "step_circuits") == 660);
       CHECK(std::fabs(num(row, "latency_seconds") - (epoch > 0 ? 4 * submissions * 0.05 : 0.0)) < 1e-9);
       if (epoch > 0) {
         const double l = num(row, "latency_seconds"), c = num(row, "seconds_epoch");
