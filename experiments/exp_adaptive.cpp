@@ -104,26 +104,10 @@ ex::StudySpec make_spec() {
        "10", 1, 1000000},
       {"samples-per-class", ex::StudyOption::Kind::kInt, "N",
        "training samples per class (test: ceil(3N/7)); 0 = all", "50", "20", 0, 1000000},
-      {"method", ex::StudyOption::Kind::kString, "M",
-       "how the readouts and gradients are computed: density-matrix (exact; L-BFGS), trajectories "
-       "(--trajectories per sample) or shots (--shots per circuit, parameter shift); the estimated ones train "
-       "with Adam",
-       "density-matrix", "density-matrix", 0, 0},
-      {"trajectories", ex::StudyOption::Kind::kInt, "T", "trajectories per sample of --method trajectories", "1", "1",
-       1, 1000000},
-      {"shots", ex::StudyOption::Kind::kInt, "M", "shots per circuit of --method shots", "1000", "1000", 1, 1 << 30},
       {"learning-rate", ex::StudyOption::Kind::kDouble, "R", "Adam's step size (--method trajectories or shots)",
        "0.05", "0.05", 1e-6, 10},
-      {"model", ex::StudyOption::Kind::kString, "M",
-       "quantum, classical (softmax regression and an MLP of at most the quantum model's parameter count at "
-       "--max-depth) or both",
-       "quantum", "quantum", 0, 0},
-      {"qpu-latency", ex::StudyOption::Kind::kDouble, "MS",
-       "a simulated round trip in milliseconds charged per submitted batch of circuits (not slept)", "0", "0", 0,
-       1e7},
-      {"batch-circuits", ex::StudyOption::Kind::kInt, "K", "circuits per submission for --qpu-latency", "1", "1", 1,
-       1 << 30},
   };
+  for (const ex::StudyOption& o : ex::training_options()) s.options.push_back(o);
   s.columns = {"strategy",           "fixed_depth",     "round",           "depth",           "parameters",
                "circuit_evaluations", "budget",          "loss",            "train_accuracy",  "test_accuracy",
                "action",             "final",           "seconds",         "reason",          "circuit_executions",
@@ -149,15 +133,9 @@ struct Settings {
   std::vector<int> fixed_depths;
   int start_depth = 1, max_depth = 10, round_iterations = 20, samples_per_class = 50;
   long long budget = 0;
-  std::string method = "density-matrix";     // --method
-  std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
-  double learning_rate = 0.05;               // Adam's, with trajectories or shots
-  bool quantum = true, classical = false;    // --model
-  double qpu_latency_ms = 0.0;               // --qpu-latency
-  int batch_circuits = 1;                    // --batch-circuits
+  ex::TrainingSetup training;  // --method, --model, --qpu-latency, ...
+  double learning_rate = 0.05;  // Adam's, with trajectories or shots
   std::map<std::string, std::string> task_descriptions, model_descriptions;
-  // Estimated losses (trajectories, shots) train with Adam: a line search needs exact losses.
-  bool stochastic() const { return trajectories > 0 || shots > 0; }
 };
 
 // What a hardware run of a strategy's training would cost, and where the simulation's time went,
@@ -192,8 +170,9 @@ class AccountedObjective : public optim::Objective {
     const long long circuits =
         static_cast<long long>(objective_->batch().size()) * (gradient ? per_sample_gradient_ : per_sample_);
     account_->executions += circuits;
-    account_->latency_seconds += static_cast<double>((circuits + settings_.batch_circuits - 1) / settings_.batch_circuits) *
-                                 settings_.qpu_latency_ms / 1e3;
+    const ex::TrainingSetup& t = settings_.training;
+    account_->latency_seconds +=
+        static_cast<double>((circuits + t.batch_circuits - 1) / t.batch_circuits) * t.qpu_latency_ms / 1e3;
     return loss;
   }
 
@@ -230,17 +209,14 @@ std::unique_ptr<optim::ClassifierObjective> make_objective(const Settings& s, co
                                                            const kraus::noise::NoiseModel* noise, std::uint64_t seed,
                                                            std::uint64_t stream) {
   optim::ClassifierOptions o = model.options;
-  o.gradient.trajectories = s.trajectories;
-  o.gradient.shots = s.shots;
-  o.gradient.seed = seed + (stream << 32);
-  if (s.shots > 0) o.gradient.method = optim::GradientMethod::kParameterShift;
+  s.training.apply(&o.gradient, seed + (stream << 32));
   return std::make_unique<optim::ClassifierObjective>(ansatz.circuit(model.encoding), train, o, noise);
 }
 
 // A fixed depth's training: L-BFGS until convergence or the budget, or (estimated losses) Adam
 // until the budget.
 optim::SolveSummary train_fixed(const Settings& s, const optim::Objective& objective, std::vector<double>* params) {
-  if (s.stochastic()) {
+  if (s.training.stochastic()) {
     optim::AdamOptions a;
     a.learning_rate = s.learning_rate;
     a.max_steps = 1000000000;  // the budget ends the training
@@ -283,21 +259,8 @@ int main(int argc, char** argv) {
                            std::to_string(s.max_depth));
     }
     s.fixed_depths = ex::parse_int_list("--fixed-depths", o.get_string("fixed-depths"), 1, s.max_depth);
-    s.method = o.get_string("method");
-    if (s.method != "density-matrix" && s.method != "trajectories" && s.method != "shots") {
-      throw ex::UsageError("--method: '" + s.method + "' is not one of density-matrix, trajectories, shots");
-    }
-    s.trajectories = s.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
-    s.shots = s.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
+    s.training = ex::training_setup(o);
     s.learning_rate = o.get_double("learning-rate");
-    const std::string& which = o.get_string("model");
-    if (which != "quantum" && which != "classical" && which != "both") {
-      throw ex::UsageError("--model: '" + which + "' is not one of quantum, classical, both");
-    }
-    s.quantum = which != "classical";
-    s.classical = which != "quantum";
-    s.qpu_latency_ms = o.get_double("qpu-latency");
-    s.batch_circuits = static_cast<int>(o.get_int("batch-circuits"));
     for (const std::string& name : o.category) {
       ex::Task task;
       try {
@@ -332,22 +295,23 @@ int main(int argc, char** argv) {
                   "per sample per loss, one or two per sample per loss+gradient); checked after every solver "
                   "iteration, so a solve may end one iteration past it, and the adaptive run adds one "
                   "loss+gradient at the end of its last round; accuracy evaluations are not counted";
-    d["method"] = s.method;
-    if (s.method == "trajectories") {
-      d["method_detail"] = "trajectory SGD (optim::GradientOptions::trajectories = " + std::to_string(s.trajectories) +
+    d["method"] = s.training.method;
+    if (s.training.method == "trajectories") {
+      d["method_detail"] = "trajectory SGD (optim::GradientOptions::trajectories = " +
+                           std::to_string(s.training.trajectories) +
                            "): every loss and gradient estimated from that many state-vector trajectories per sample";
-    } else if (s.method == "shots") {
-      d["method_detail"] = "shots (optim::GradientOptions::shots = " + std::to_string(s.shots) +
+    } else if (s.training.method == "shots") {
+      d["method_detail"] = "shots (optim::GradientOptions::shots = " + std::to_string(s.training.shots) +
                            " per circuit, the model's readout errors applied), parameter-shift gradients";
     } else {
       d["method_detail"] = "exact density matrices, adjoint gradients";
     }
-    if (s.stochastic()) {
+    if (s.training.stochastic()) {
       d["random_streams"] = "the k-th objective a point builds (training rounds, fixed depths, accuracy scorers, in "
                             "order) draws with GradientOptions::seed = point seed + k * 2^32";
     }
     const std::string round_solver =
-        s.stochastic() ? "Adam (learning rate " + ex::format_number(s.learning_rate) +
+        s.training.stochastic() ? "Adam (learning rate " + ex::format_number(s.learning_rate) +
                              "), --round-iterations steps per round (estimated losses: no line search)"
                        : "L-BFGS (Wolfe line search), at most --round-iterations iterations per round, tolerances: "
                          "function 1e-10, gradient 1e-8, parameter 1e-10";
@@ -361,7 +325,7 @@ int main(int argc, char** argv) {
                    "accepted when the loss rises by less than 1e-6"},
         {"stop", "budget spent (or depth limit reached when growing)"},
         {"noise_aware_stop", "off (layer_contraction 1): the shipped models are not one depolarising strength"}};
-    d["fixed"] = s.stochastic() ? "Adam (learning rate " + ex::format_number(s.learning_rate) +
+    d["fixed"] = s.training.stochastic() ? "Adam (learning rate " + ex::format_number(s.learning_rate) +
                                       ") at each --fixed-depths depth until the budget"
                                 : "L-BFGS (Wolfe line search) at each --fixed-depths depth, iterations unlimited, until "
                                   "convergence (tolerances as above) or the budget";
@@ -369,7 +333,7 @@ int main(int argc, char** argv) {
                               "per loss and gradient also two parameter-shifted circuits per parametrised rotation; "
                               "latency_seconds charges --qpu-latency ms per submission of --batch-circuits circuits "
                               "(simulated, not slept)";
-    if (s.classical) {
+    if (s.training.classical) {
       d["classical"] = "softmax regression and a one-hidden-layer tanh MLP with the most hidden units whose parameter "
                        "count does not exceed the quantum model's at --max-depth, on the raw features, full batch, "
                        "L-BFGS to convergence (at most 100000 iterations; no circuits, so no budget), from "
@@ -396,7 +360,7 @@ int main(int argc, char** argv) {
     };
 
     // ---- adaptive ----
-    if (s.quantum) {
+    if (s.training.quantum) {
       const optim::Ansatz ansatz(start_model.ansatz);
       std::optional<optim::Ansatz> building;  // the structure of the round being solved
       std::vector<RoundEnd> ends;
@@ -417,7 +381,7 @@ int main(int argc, char** argv) {
         ends.back().params.assign(info.parameters, info.parameters + info.num_parameters);
         return optim::CallbackAction::kContinue;
       };
-      if (s.stochastic()) {
+      if (s.training.stochastic()) {
         ao.adam = optim::AdamOptions{};
         ao.adam->learning_rate = s.learning_rate;
         ao.adam->max_steps = s.round_iterations;
@@ -476,7 +440,7 @@ int main(int argc, char** argv) {
     }
 
     // ---- fixed depths ----
-    for (int depth : s.quantum ? s.fixed_depths : std::vector<int>{}) {
+    for (int depth : s.training.quantum ? s.fixed_depths : std::vector<int>{}) {
       const ex::ClassifierModel model = ex::classifier_model(task, depth);
       const optim::Ansatz ansatz(model.ansatz);
       Account account;
@@ -505,7 +469,7 @@ int main(int argc, char** argv) {
     }
 
     // ---- classical baselines: L-BFGS to convergence on the raw features ----
-    if (s.classical) {
+    if (s.training.classical) {
       const ex::ClassifierModel largest = ex::classifier_model(task, s.max_depth);
       const optim::ClassifierObjective sized(optim::Ansatz(largest.ansatz).circuit(largest.encoding), task.train,
                                              largest.options);

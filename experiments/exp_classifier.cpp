@@ -92,23 +92,8 @@ ex::StudySpec make_spec() {
        "train on ZNE-mitigated readouts with these noise scale factors, e.g. 1,2,3 (none: off)", "none", "none", 0, 0},
       {"zne-extrapolator", ex::StudyOption::Kind::kString, "X",
        "the linear extrapolator of --zne-scales: linear, richardson or poly:K", "richardson", "richardson", 0, 0},
-      {"model", ex::StudyOption::Kind::kString, "M",
-       "quantum, classical (softmax regression and an MLP of at most the quantum model's parameter count) or both",
-       "quantum", "quantum", 0, 0},
-      {"method", ex::StudyOption::Kind::kString, "M",
-       "how the quantum model's readouts and gradients are computed: density-matrix (exact), trajectories "
-       "(--trajectories per sample, trajectory SGD) or shots (--shots per circuit, parameter shift)",
-       "density-matrix", "density-matrix", 0, 0},
-      {"trajectories", ex::StudyOption::Kind::kInt, "T", "trajectories per sample of --method trajectories", "1", "1",
-       1, 1000000},
-      {"shots", ex::StudyOption::Kind::kInt, "M", "shots per circuit of --method shots", "1000", "1000", 1,
-       1 << 30},
-      {"qpu-latency", ex::StudyOption::Kind::kDouble, "MS",
-       "a simulated round trip in milliseconds charged per submitted batch of circuits (not slept)", "0", "0", 0,
-       1e7},
-      {"batch-circuits", ex::StudyOption::Kind::kInt, "K", "circuits per submission for --qpu-latency", "1", "1", 1,
-       1 << 30},
   };
+  for (const ex::StudyOption& o : ex::training_options()) s.options.push_back(o);
   s.columns = {"model",         "epoch",          "train_loss",          "train_accuracy", "test_loss",
                "test_accuracy", "seconds_epoch",  "circuit_evaluations", "parameters",     "model_qubits",
                "train_samples", "test_samples",   "classes",             "zne",            "peak_rss_bytes",
@@ -143,11 +128,7 @@ struct Settings {
   int samples_per_class = 0;
   std::optional<optim::ZneSettings> zne;
   std::string zne_label = "none";
-  bool quantum = true, classical = false;  // --model
-  double qpu_latency_ms = 0.0;               // --qpu-latency
-  int batch_circuits = 1;                    // --batch-circuits
-  std::string method = "density-matrix";     // --method
-  std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
+  ex::TrainingSetup training;  // --method, --model, --qpu-latency, ...
   optim::GradientOptions::DataParallel data_parallel;  // --data-parallel
   std::map<std::string, ex::Task> tasks;  // by "name/seed"
 };
@@ -233,7 +214,8 @@ void train_and_record(const Settings& s, const ex::Task& task, const ModelRows& 
     train.next_batch();
     data_seconds += clock.seconds();
     executions += step_circuits;
-    latency += static_cast<double>((step_circuits + s.batch_circuits - 1) / s.batch_circuits) * s.qpu_latency_ms / 1e3;
+    latency += static_cast<double>((step_circuits + s.training.batch_circuits - 1) / s.training.batch_circuits) *
+                 s.training.qpu_latency_ms / 1e3;
   };
   double epoch_start = 0.0;  // Adam's clock at the start of the current epoch
   double evaluation_seconds = 0.0;  // spent in record(), excluded from the epochs' times
@@ -280,25 +262,12 @@ int main(int argc, char** argv) {
     s.batch_size = static_cast<int>(o.get_int("batch-size"));
     s.learning_rate = o.get_double("learning-rate");
     s.samples_per_class = static_cast<int>(o.get_int("samples-per-class"));
-    const std::string& which = o.get_string("model");
-    if (which != "quantum" && which != "classical" && which != "both") {
-      throw ex::UsageError("--model: '" + which + "' is not one of quantum, classical, both");
-    }
-    s.quantum = which != "classical";
-    s.classical = which != "quantum";
-    s.method = o.get_string("method");
-    if (s.method != "density-matrix" && s.method != "trajectories" && s.method != "shots") {
-      throw ex::UsageError("--method: '" + s.method + "' is not one of density-matrix, trajectories, shots");
-    }
-    s.trajectories = s.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
-    s.shots = s.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
-    if (o.data_parallel && s.method != "trajectories") {
+    s.training = ex::training_setup(o);
+    if (o.data_parallel && s.training.method != "trajectories") {
       throw ex::UsageError("--data-parallel splits batches of trajectories across the MPI ranks: it needs --method "
                            "trajectories");
     }
     s.data_parallel = ex::data_parallel(o);
-    s.qpu_latency_ms = o.get_double("qpu-latency");
-    s.batch_circuits = static_cast<int>(o.get_int("batch-circuits"));
     const std::string& scales = o.get_string("zne-scales");
     if (scales != "none") {
       optim::ZneSettings z;
@@ -344,7 +313,7 @@ int main(int argc, char** argv) {
                              {"test_samples", t.test.size()},
                              {"classes", t.train.num_classes},
                              {"model", ex::classifier_model(t, 1).description}};
-      if (settings->classical) d["datasets"][name]["classical"] = describe_classical(t, o.depth);
+      if (settings->training.classical) d["datasets"][name]["classical"] = describe_classical(t, o.depth);
     }
     d["training"] = "Adam (learning rate " + o.extra.at("learning-rate") + ", betas 0.9, 0.999) on mini-batches of " +
                     o.extra.at("batch-size") + " with a seeded reshuffle per epoch, " + o.extra.at("epochs") +
@@ -355,32 +324,32 @@ int main(int argc, char** argv) {
                    ? std::string("none")
                    : "readouts sum_j gamma_j <Z>(s_j) under the noise model scaled by s_j (" + settings->zne_label + ")";
     const Settings& st = *settings;
-    d["method"] = st.method;
-    if (st.method == "density-matrix") {
+    d["method"] = st.training.method;
+    if (st.training.method == "density-matrix") {
       d["method_detail"] = "exact density matrices; adjoint gradients (batches as data mixtures where the model allows)";
       d["readout_errors"] = "not applied: the readouts are exact <Z_q> of the noisy state";
-    } else if (st.method == "trajectories") {
-      d["method_detail"] = "trajectory SGD (optim::GradientOptions::trajectories = " + std::to_string(st.trajectories) +
+    } else if (st.training.method == "trajectories") {
+      d["method_detail"] = "trajectory SGD (optim::GradientOptions::trajectories = " + std::to_string(st.training.trajectories) +
                            "): each sample's readouts and loss gradient from that many state-vector trajectories, "
                            "seeded by the point's seed and the call; the evaluation's loss and accuracy are "
                            "estimated the same way; a nonlinear head's loss is biased at order 1/T";
-      d["trajectories"] = st.trajectories;
+      d["trajectories"] = st.training.trajectories;
       d["readout_errors"] = "not applied: the readouts are trajectory estimates of <Z_q>";
     } else {
-      d["method_detail"] = "shots (optim::GradientOptions::shots = " + std::to_string(st.shots) +
+      d["method_detail"] = "shots (optim::GradientOptions::shots = " + std::to_string(st.training.shots) +
                            "): every circuit's readouts from that many shots of its output distribution with the "
                            "model's readout errors, gradients by parameter shift (each shifted circuit its own "
                            "shots), seeded by the point's seed and the call; the evaluation's loss and accuracy "
                            "from shots too";
-      d["shots"] = st.shots;
+      d["shots"] = st.training.shots;
       d["readout_errors"] = "applied to every shot (the noise model's readout errors)";
     }
     d["latency"] = "simulated, not slept: every training step's circuits (per sample, per ZNE-scaled circuit, the "
                    "circuit and its parameter-shift pair per parametrised rotation, as hardware would run them) go "
-                   "out in submissions of " + std::to_string(st.batch_circuits) + " circuits, each charged " +
+                   "out in submissions of " + std::to_string(st.training.batch_circuits) + " circuits, each charged " +
                    o.extra.at("qpu-latency") + " ms";
     d["models"] = o.get_string("model");
-    if (settings->classical) {
+    if (settings->training.classical) {
       d["classical"] =
           "softmax regression (logits W x + b) and a one-hidden-layer MLP (tanh(W1 x + b1), then W2 h + b2) on the "
           "raw features, the quantum head's loss (binary: one logit, logistic loss) and L2 penalty on the weight "
@@ -399,11 +368,8 @@ int main(int argc, char** argv) {
     m.options.batch_size = s.batch_size;
     m.options.batch_seed = p.seed;
     m.options.zne = s.zne;
-    m.options.gradient.trajectories = s.trajectories;
-    m.options.gradient.shots = s.shots;
-    m.options.gradient.seed = p.seed;
+    s.training.apply(&m.options.gradient, p.seed);
     m.options.gradient.data_parallel = s.data_parallel;
-    if (s.shots > 0) m.options.gradient.method = optim::GradientMethod::kParameterShift;
     const optim::Ansatz ansatz(m.ansatz);
     const kraus::engine::Circuit circuit = ansatz.circuit(m.encoding);
     const kraus::noise::NoiseModel model = ex::fit_to_register(*p.model, m.ansatz.num_qubits);
@@ -411,7 +377,7 @@ int main(int argc, char** argv) {
     optim::ClassifierObjective train(circuit, task.train, m.options, &model);
 
     std::vector<ex::Row> rows;
-    if (s.quantum) {
+    if (s.training.quantum) {
       optim::ClassifierOptions eval_options = m.options;
       eval_options.batch_size = 0;
       const optim::ClassifierObjective eval(circuit, task.train, eval_options, &model);
@@ -421,7 +387,7 @@ int main(int argc, char** argv) {
       }
       train_and_record(s, task, info, train, eval, ex::initial_parameters(ansatz, train, p.seed), &rows);
     }
-    if (s.classical) {
+    if (s.training.classical) {
       for (const ex::ClassicalOptions& o : ex::classical_baselines(task.train, m.options, train.num_parameters())) {
         ex::ClassicalClassifier c(task.train, o);
         // Its evaluations count nothing and ignore the batch: the training objective evaluates.

@@ -533,7 +533,10 @@ int run_study(const StudySpec& spec, int argc, const char* const* argv, const St
         rows_total += it->second.lines.size();
         ++measured;
         std::cerr << label(it->first) << " ... " << format_duration(it->second.seconds);
-        if (ranks > 1) std::cerr << (lockstep ? " (" + std::to_string(ranks) + " ranks)" : " (rank " + std::to_string(it->second.rank) + ")");
+        if (ranks > 1) {
+          std::cerr << (lockstep ? " (" + std::to_string(ranks) + " ranks)"
+                                 : " (rank " + std::to_string(it->second.rank) + ")");
+        }
         std::cerr << std::endl;
       }
     } catch (const std::exception& e) {

@@ -52,4 +52,49 @@ std::vector<double> initial_parameters(const optim::Ansatz& ansatz, const optim:
   return objective.initial_parameters(ansatz.random_parameters(seed), seed + 1);
 }
 
+std::vector<StudyOption> training_options() {
+  return {
+      {"method", StudyOption::Kind::kString, "M",
+       "how the quantum model's readouts and gradients are computed: density-matrix (exact), trajectories "
+       "(--trajectories per sample, trajectory SGD) or shots (--shots per circuit, parameter shift)",
+       "density-matrix", "density-matrix", 0, 0},
+      {"trajectories", StudyOption::Kind::kInt, "T", "trajectories per sample of --method trajectories", "1", "1", 1,
+       1000000},
+      {"shots", StudyOption::Kind::kInt, "M", "shots per circuit of --method shots", "1000", "1000", 1, 1 << 30},
+      {"model", StudyOption::Kind::kString, "M",
+       "quantum, classical (softmax regression and an MLP of at most the quantum model's parameter count) or both",
+       "quantum", "quantum", 0, 0},
+      {"qpu-latency", StudyOption::Kind::kDouble, "MS",
+       "a simulated round trip in milliseconds charged per submitted batch of circuits (not slept)", "0", "0", 0, 1e7},
+      {"batch-circuits", StudyOption::Kind::kInt, "K", "circuits per submission for --qpu-latency", "1", "1", 1,
+       1 << 30},
+  };
+}
+
+TrainingSetup training_setup(const Options& o) {
+  TrainingSetup t;
+  t.method = o.get_string("method");
+  if (t.method != "density-matrix" && t.method != "trajectories" && t.method != "shots") {
+    throw UsageError("--method: '" + t.method + "' is not one of density-matrix, trajectories, shots");
+  }
+  t.trajectories = t.method == "trajectories" ? static_cast<std::uint64_t>(o.get_int("trajectories")) : 0;
+  t.shots = t.method == "shots" ? static_cast<std::uint64_t>(o.get_int("shots")) : 0;
+  const std::string& which = o.get_string("model");
+  if (which != "quantum" && which != "classical" && which != "both") {
+    throw UsageError("--model: '" + which + "' is not one of quantum, classical, both");
+  }
+  t.quantum = which != "classical";
+  t.classical = which != "quantum";
+  t.qpu_latency_ms = o.get_double("qpu-latency");
+  t.batch_circuits = static_cast<int>(o.get_int("batch-circuits"));
+  return t;
+}
+
+void TrainingSetup::apply(optim::GradientOptions* gradient, std::uint64_t seed) const {
+  gradient->trajectories = trajectories;
+  gradient->shots = shots;
+  gradient->seed = seed;
+  if (shots > 0) gradient->method = optim::GradientMethod::kParameterShift;
+}
+
 }  // namespace kraus::experiments

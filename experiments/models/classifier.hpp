@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "data/datasets.hpp"
+#include "harness/options.hpp"
 #include "kraus/optim/ansatz.hpp"
 #include "kraus/optim/encoding.hpp"
 #include "kraus/optim/objectives.hpp"
@@ -41,5 +42,27 @@ ClassifierModel classifier_model(const Task& task, int depth);
 // then the head (W uniform in [-1, 1] from seed + 1, b = 0).
 std::vector<double> initial_parameters(const optim::Ansatz& ansatz, const optim::ClassifierObjective& objective,
                                        std::uint64_t seed);
+
+// What the training studies (exp_classifier, exp_adaptive) share on the command line:
+//   --method M          density-matrix (exact), trajectories (--trajectories T per sample) or shots
+//                       (--shots M per circuit, parameter shift): optim::GradientOptions
+//   --model M           quantum, classical (the baselines of models/classical.hpp) or both
+//   --qpu-latency MS    a simulated round trip per submission of --batch-circuits K circuits
+std::vector<StudyOption> training_options();
+
+struct TrainingSetup {
+  std::string method = "density-matrix";
+  std::uint64_t trajectories = 0, shots = 0;  // with --method trajectories, shots
+  bool quantum = true, classical = false;     // --model
+  double qpu_latency_ms = 0.0;
+  int batch_circuits = 1;
+  // Estimated losses (trajectories or shots).
+  bool stochastic() const { return trajectories > 0 || shots > 0; }
+  // Sets the method's trajectories or shots (with parameter shift) and the seed of their draws.
+  void apply(optim::GradientOptions* gradient, std::uint64_t seed) const;
+};
+
+// The parsed options of training_options(); throws UsageError for an unknown method or model.
+TrainingSetup training_setup(const Options& o);
 
 }  // namespace kraus::experiments
