@@ -25,6 +25,7 @@ from ._kraus import (  # noqa: F401
     depolarizing_p_from_lambda,
     gate_matrix,
     gate_names,
+    gradient,
     generalized_amplitude_damping,
     pauli_channel,
     phase_damping,
@@ -32,6 +33,7 @@ from ._kraus import (  # noqa: F401
     reset_channel,
     simulate,
     thermal_relaxation,
+    zne,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]
