@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   const std::size_t dim = std::size_t{1} << n;
   std::vector<std::complex<double>> rho(dim * dim);  // |0><0|, as the Python script's array
   rho[0] = 1.0;
-  for (long i = 0; i < calls; ++i) kraus::noise::apply_channel(rho.data(), n, &qubit, channel);  // warm-up
+  for (long i = 0; i < 3; ++i) kraus::noise::apply_channel(rho.data(), n, &qubit, channel);  // warm-up
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     for (long i = 0; i < calls; ++i) kraus::noise::apply_channel(rho.data(), n, &qubit, channel);
