@@ -48,6 +48,15 @@ py::array_t<double> to_array(const std::vector<double>& v) {
 }
 
 // The parameter values in the circuit's declaration order, from a dict {name: value} or a sequence.
+double number(const py::handle& v, const std::string& what) {
+  if (py::isinstance<py::str>(v) || py::isinstance<py::bool_>(v)) fail(what, "parameters must be numbers");
+  try {
+    return v.cast<double>();
+  } catch (const py::cast_error&) {
+    fail(what, "parameters must be numbers");
+  }
+}
+
 std::vector<double> parameter_values(const Circuit& circuit, const py::object& parameters, const std::string& what) {
   const std::vector<std::string>& names = circuit.parameter_names();
   std::vector<double> theta;
@@ -69,11 +78,13 @@ std::vector<double> parameter_values(const Circuit& circuit, const py::object& p
     }
     for (const auto& n : names) {
       if (!d.contains(n)) fail(what, "parameters: missing a value for '" + n + "'");
-      theta.push_back(py::object(d[py::str(n)]).cast<double>());
+      theta.push_back(number(d[py::str(n)], what));
     }
   } else {
     if (py::isinstance<py::str>(parameters)) fail(what, "parameters must be a dict or a sequence of numbers");
-    for (const py::handle v : parameters) theta.push_back(v.cast<double>());
+    if (!py::isinstance<py::sequence>(parameters) && !py::isinstance<py::array>(parameters))
+      fail(what, "parameters must be a dict or a sequence of numbers");
+    for (const py::handle v : parameters) theta.push_back(number(v, what));
     if (theta.size() != names.size())
       fail(what, "parameters: " + std::to_string(theta.size()) + " values for " + std::to_string(names.size()) +
                      " parameters");

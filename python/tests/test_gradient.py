@@ -70,6 +70,12 @@ def test_refusals(circuit):
         kraus.gradient(circuit, "Z0", [0, 0], method="backprop")
     with pytest.raises(ValueError, match="missing a value for 'phi'"):
         kraus.gradient(circuit, "Z0", {"theta": 0})
+    with pytest.raises(ValueError, match="parameters must be numbers"):
+        kraus.gradient(circuit, "Z0", {"theta": "x", "phi": 0})
+    with pytest.raises(ValueError, match="parameters must be finite"):
+        kraus.gradient(circuit, "Z0", np.array([np.nan, 0.0]))
+    with pytest.raises(ValueError, match="2 values for 2|3 values for 2"):
+        kraus.gradient(circuit, "Z0", [0, 0, 0])
     with pytest.raises(ValueError, match="step is for method='finite-difference'"):
         kraus.gradient(circuit, "Z0", [0, 0], step=1e-3)
     with pytest.raises(ValueError) as e:
