@@ -222,7 +222,7 @@ struct SimulateOptions {
   std::optional<std::uint64_t> shots;
   std::uint64_t seed = 1;
   std::optional<std::uint64_t> trajectories;
-  bool readout_in_expectations = false, density_matrix = false;
+  bool readout_in_expectations = false, density_matrix = false, memory = false;
 };
 
 // The method that runs and why, as cli/simulate.cpp's choose_method (its texts for auto).
@@ -259,6 +259,7 @@ struct SimulateRun {
   std::vector<double> probabilities, probability_errors, expectations, expectation_errors;
   std::optional<engine::MeasurementMap> measured;
   std::map<std::uint64_t, std::uint64_t> qubit_counts;
+  std::vector<std::uint64_t> memory;  // with memory=True: every shot's outcome in order
   std::vector<engine::ShotEstimate> shot_estimates;
 };
 
@@ -314,7 +315,14 @@ void run_simulation(const Circuit& circuit, const noise::NoiseModel* model, cons
   }
   if (o.shots && !r.trajectories) {
     std::mt19937_64 rng(o.seed);
-    if (!r.measured->empty()) r.qubit_counts = engine::sample_counts(r.probabilities, *o.shots, rng);
+    if (!r.measured->empty()) {
+      if (o.memory) {
+        r.memory = engine::sample_memory(r.probabilities, *o.shots, rng);
+        for (const std::uint64_t x : r.memory) ++r.qubit_counts[x];
+      } else {
+        r.qubit_counts = engine::sample_counts(r.probabilities, *o.shots, rng);
+      }
+    }
     if (!sums.empty() && *o.shots < 2) {
       warnings.push_back("--shots " + std::to_string(*o.shots) +
                          ": no shot estimates (their standard errors need at least 2 shots)");
@@ -354,7 +362,7 @@ std::uint64_t checked_count(long long v, long long low, long long high, const st
 py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const py::object& observables,
                   const py::object& parameters, const std::string& method, const std::optional<long long>& shots,
                   long long seed, const std::optional<long long>& trajectories, bool readout_in_expectations,
-                  bool density_matrix, const py::object& basis, bool route, long long route_seed) {
+                  bool density_matrix, bool memory, const py::object& basis, bool route, long long route_seed) {
   SimulateOptions o;
   o.method = method;
   if (method != "auto" && method != "density-matrix" && method != "statevector" && method != "trajectories")
@@ -368,6 +376,11 @@ py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const 
   }
   o.readout_in_expectations = readout_in_expectations;
   o.density_matrix = density_matrix;
+  o.memory = memory;
+  if (memory && !shots) fail("simulate", "memory=True needs shots");
+  if (memory && *o.shots > engine::kMaxMemoryShots)
+    fail("simulate", "memory lists at most " + std::to_string(engine::kMaxMemoryShots) + " shots");
+  if (memory && method == "trajectories") fail("simulate", "method 'trajectories': memory is not supported yet");
   if (method == "statevector" || method == "trajectories") {
     if (density_matrix) fail("simulate", "method '" + method + "' has no density matrix to return");
     if (readout_in_expectations)
@@ -468,6 +481,11 @@ py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const 
       out["counts"] = r.trajectories && !r.trajectories->clbit_counts.empty()
                           ? counts_dict(r.trajectories->clbit_counts)
                           : counts_dict(engine::clbit_counts(r.qubit_counts, *r.measured));
+      if (o.memory) {
+        py::list keys;
+        for (const std::uint64_t x : r.memory) keys.append(r.measured->key(x));
+        out["memory"] = keys;
+      }
     }
     if (!r.shot_estimates.empty()) {
       py::dict estimates;
@@ -631,7 +649,8 @@ void bind_run(py::module_& m) {
   m.def("simulate", &simulate, py::arg("circuit"), py::arg("noise") = nullptr, py::kw_only(),
         py::arg("observables") = py::none(), py::arg("parameters") = py::none(), py::arg("method") = "auto",
         py::arg("shots") = py::none(), py::arg("seed") = 1, py::arg("trajectories") = py::none(),
-        py::arg("readout_in_expectations") = false, py::arg("density_matrix") = false, py::arg("basis") = py::none(),
+        py::arg("readout_in_expectations") = false, py::arg("density_matrix") = false, py::arg("memory") = false,
+        py::arg("basis") = py::none(),
         py::arg("route") = false, py::arg("route_seed") = 1,
         R"doc(
 Runs `circuit` from |0...0> under the noise model `noise` (None: noiseless) as `kraus simulate`
@@ -642,7 +661,7 @@ arrays where the JSON has lists of numbers):
   bit k of the index is qubit k, readout errors included; trajectories: means, with
   probability_stderr), expectations {observable: value} (trajectories: with expectation_stderr),
   trajectories {count, seed, state_reads, channel_decisions}, shots, seed, counts (keyed by
-  classical bits as Qiskit Aer), shot_estimates {observable: {value, stderr, shots}},
+  classical bits as Qiskit Aer), memory (memory=True: every shot's key in order), shot_estimates {observable: {value, stderr, shots}},
   noise_coverage {gate: {instances, with_noise}}, warnings, and with density_matrix=True the final
   DensityMatrix.
 

@@ -53,6 +53,16 @@ def test_density_matrix_with_shots(circuit, model, tmp_path):
     compare(py, js, 1e-12)
 
 
+def test_memory(circuit, model):
+    params = DATA / "cli" / "gradient_parameters.json"
+    js = run_json("simulate", GRAD, "--parameters", params, "--noise", NOISE, "--shots", 40, "--seed", 9, "--memory")
+    py = kraus.simulate(circuit, model, parameters=PARAMS, shots=40, seed=9, memory=True)
+    assert len(py["memory"]) == 40 and py["memory"] == js["memory"]
+    compare(py, js, 1e-12, explicit_method=False)
+    with pytest.raises(ValueError, match="memory=True needs shots"):
+        kraus.simulate(circuit, model, parameters=PARAMS, memory=True)
+
+
 def test_auto_and_readout_in_expectations(circuit):
     readout = kraus.NoiseModel.from_json(ROOT / "docs" / "examples" / "readout.json")
     js = run_json("simulate", GRAD, "--parameters", DATA / "cli" / "gradient_parameters.json", "--noise",
