@@ -590,7 +590,8 @@ py::object zne(const Circuit& written, const py::object& observables, const nois
 }
 
 py::dict gradient(const Circuit& circuit, const py::object& observables, const py::object& parameters,
-                  const noise::NoiseModel* given, const std::string& method, const std::optional<double>& step) {
+                  const noise::NoiseModel* given, const std::string& method, const std::optional<double>& step,
+                  const std::optional<long long>& trajectories, const std::optional<long long>& seed) {
   optim::GradientOptions options;
   if (method == "adjoint") options.method = optim::GradientMethod::kAdjoint;
   else if (method == "parameter-shift") options.method = optim::GradientMethod::kParameterShift;
@@ -602,6 +603,12 @@ py::dict gradient(const Circuit& circuit, const py::object& observables, const p
     if (!(*step > 0 && *step < 1)) fail("gradient", "step must be in (0, 1)");
     options.finite_difference_step = *step;
   }
+  if (trajectories && options.method != optim::GradientMethod::kAdjoint)
+    fail("gradient", "trajectories=N estimates the adjoint gradient; method '" + method + "' runs on the density matrix");
+  if (trajectories && (*trajectories < 2 || *trajectories > (1LL << 40)))
+    fail("gradient", "trajectories must be in [2, 2^40], got " + std::to_string(*trajectories));
+  if (seed && !trajectories) fail("gradient", "seed needs trajectories=N");
+  if (seed && (*seed < 0 || *seed > (1LL << 62))) fail("gradient", "seed must be in [0, 2^62]");
   if (circuit.has_conditions())
     fail("gradient", "classical control (if) needs the trajectory method; kraus.gradient runs on the density matrix");
   const int n = circuit.num_qubits();
@@ -613,8 +620,25 @@ py::dict gradient(const Circuit& circuit, const py::object& observables, const p
   if (obs.sums.empty()) fail("gradient", "needs at least one observable");
   const std::size_t m = obs.sums.size(), p = theta.size();
   std::vector<double> values(m), jacobian(m * p);
+  std::vector<double> value_errors, jacobian_errors;
+  std::optional<engine::TrajectoryGradientResult> tr;
   std::int64_t evaluations = 0;
-  {
+  if (trajectories) {
+    py::gil_scoped_release release;
+    const engine::Program program = engine::compile(circuit, model ? &*model : nullptr);
+    engine::TrajectoryOptions t;
+    t.trajectories = static_cast<std::uint64_t>(*trajectories);
+    t.seed = static_cast<std::uint64_t>(seed.value_or(1));
+    tr.emplace(engine::trajectory_gradient(program, theta.empty() ? nullptr : theta.data(), nullptr, obs.sums, t));
+    for (std::size_t i = 0; i < m; ++i) {
+      values[i] = tr->values[i].mean;
+      value_errors.push_back(tr->values[i].standard_error);
+    }
+    for (std::size_t i = 0; i < m * p; ++i) {
+      jacobian[i] = tr->jacobian[i].mean;
+      jacobian_errors.push_back(tr->jacobian[i].standard_error);
+    }
+  } else {
     py::gil_scoped_release release;
     const optim::CircuitFunction f(circuit, obs.sums, model ? &*model : nullptr, options);
     if (p == 0) f.evaluate(nullptr, nullptr, values.data());
@@ -628,16 +652,37 @@ py::dict gradient(const Circuit& circuit, const py::object& observables, const p
   py::dict params;
   for (std::size_t i = 0; i < p; ++i) params[py::str(circuit.parameter_names()[i])] = theta[i];
   out["parameters"] = params;
+  const auto matrix = [&](const std::vector<double>& v) {
+    py::array_t<double> a({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(p)});
+    std::copy(v.begin(), v.end(), a.mutable_data());
+    return a;
+  };
   if (obs.single) {
     out["value"] = values[0];
     out["gradient"] = to_array(jacobian);
+    if (tr) {
+      out["value_stderr"] = value_errors[0];
+      out["gradient_stderr"] = to_array(jacobian_errors);
+    }
   } else {
     out["value"] = to_array(values);
-    py::array_t<double> jac({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(p)});
-    std::copy(jacobian.begin(), jacobian.end(), jac.mutable_data());
-    out["gradient"] = jac;
+    out["gradient"] = matrix(jacobian);
+    if (tr) {
+      out["value_stderr"] = to_array(value_errors);
+      out["gradient_stderr"] = matrix(jacobian_errors);
+    }
   }
-  out["circuit_evaluations"] = evaluations;
+  if (tr) {
+    py::dict t;
+    t["count"] = tr->trajectories;
+    t["seed"] = tr->seed;
+    t["state_reads"] = tr->state_reads;
+    t["channel_decisions"] = tr->channel_decisions;
+    t["saved_states"] = tr->saved_states;
+    out["trajectories"] = t;
+  } else {
+    out["circuit_evaluations"] = evaluations;
+  }
   if (model) out["noise_coverage"] = coverage_dict(coverage);
   out["warnings"] = warnings;
   return out;
@@ -692,17 +737,20 @@ extrapolators: value = weights . noisy_values), extrapolator, method, warnings};
 
   m.def("gradient", &gradient, py::arg("circuit"), py::arg("observables"), py::arg("parameters") = py::none(),
         py::arg("noise") = nullptr, py::kw_only(), py::arg("method") = "adjoint", py::arg("step") = py::none(),
+        py::arg("trajectories") = py::none(), py::arg("seed") = py::none(),
         R"doc(
 The exact expectation value(s) Tr(O rho(theta)) after a parametrised circuit (OpenQASM with
 `input float[64] theta;`) under an optional noise model, and their derivatives by every parameter
 (optim::CircuitFunction, as `kraus gradient`). parameters: {name: value} or a sequence in
 declaration order. method: "adjoint" (default), "parameter-shift", "finite-difference" (step,
-default 1e-5).
+default 1e-5). trajectories=N (N >= 2, adjoint only; seed, default 1): unbiased estimates from N
+quantum trajectories instead of the exact density matrix, as `kraus gradient --trajectories`.
 
 Returns a dict: num_qubits, method, step (finite differences), parameters {name: value}, value
 (a float for one observable given as a str, else a numpy array), gradient (numpy: one row per
-observable, in the parameters' declaration order; 1-D for one observable), circuit_evaluations,
-noise_coverage (with a model), warnings.)doc");
+observable, in the parameters' declaration order; 1-D for one observable), circuit_evaluations
+(trajectories: value_stderr, gradient_stderr and trajectories {count, seed, state_reads,
+channel_decisions, saved_states} instead), noise_coverage (with a model), warnings.)doc");
 }
 
 }  // namespace kraus::python

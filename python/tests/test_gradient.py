@@ -8,6 +8,7 @@ from cli import ROOT, run_error, run_json
 
 DATA = ROOT / "tests" / "data" / "cli"
 OBS = ["Z0 Z1", "0.5*X0 - Y1"]
+PARAMS = {"theta": 0.7, "phi": -0.4}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,23 @@ def test_equals_cli(circuit, model, method):
     assert g["noise_coverage"] == js["noise_coverage"] and g["warnings"] == js["warnings"]
     if method == "finite-difference":
         assert g["step"] == js["step"]
+
+
+def test_trajectories_equal_cli_exactly(circuit, model):
+    js = run_json("gradient", DATA / "gradient_circuit.qasm", "--parameters", DATA / "gradient_parameters.json",
+                  "--noise", DATA / "gradient_noise.json", "--observable", OBS[0], "--observable", OBS[1],
+                  "--trajectories", 256, "--seed", 3)
+    g = kraus.gradient(circuit, OBS, PARAMS, noise=model, trajectories=256, seed=3)
+    assert g["trajectories"] == js["trajectories"] and "circuit_evaluations" not in g
+    for i, entry in enumerate(js["observables"]):
+        assert g["value"][i] == entry["value"] and g["value_stderr"][i] == entry["value_stderr"]
+        assert list(g["gradient"][i]) == [entry["gradient"]["theta"], entry["gradient"]["phi"]]
+        assert list(g["gradient_stderr"][i]) == [entry["gradient_stderr"]["theta"], entry["gradient_stderr"]["phi"]]
+    # Unbiased: within a few standard errors of the exact gradient.
+    exact = kraus.gradient(circuit, OBS, PARAMS, noise=model)
+    assert np.all(np.abs(g["gradient"] - exact["gradient"]) < 5 * g["gradient_stderr"] + 1e-12)
+    with pytest.raises(ValueError, match="estimates the adjoint gradient"):
+        kraus.gradient(circuit, OBS, PARAMS, method="parameter-shift", trajectories=10)
 
 
 def test_single_observable_and_noiseless(circuit):
