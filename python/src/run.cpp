@@ -25,6 +25,7 @@
 #include "kraus/engine/trajectories.hpp"
 #include "kraus/engine/transpile.hpp"
 #include "kraus/mitigation/noise_scaling.hpp"
+#include "kraus/mitigation/readout_mitigation.hpp"
 #include "kraus/mitigation/zne.hpp"
 #include "kraus/noise/noise_model.hpp"
 #include "kraus/optim/gradients.hpp"
@@ -222,7 +223,7 @@ struct SimulateOptions {
   std::optional<std::uint64_t> shots;
   std::uint64_t seed = 1;
   std::optional<std::uint64_t> trajectories;
-  bool readout_in_expectations = false, density_matrix = false, memory = false;
+  bool readout_in_expectations = false, density_matrix = false, memory = false, mitigate_readout = false;
 };
 
 // The method that runs and why, as cli/simulate.cpp's choose_method (its texts for auto).
@@ -261,10 +262,16 @@ struct SimulateRun {
   std::map<std::uint64_t, std::uint64_t> qubit_counts;
   std::vector<std::uint64_t> memory;  // with memory=True: every shot's outcome in order
   std::vector<engine::ShotEstimate> shot_estimates;
+  // With mitigate_readout, as the command's readout_mitigated block: the mitigated distribution,
+  // each observable's mitigated value (none with X or Y factors), the mitigated counts by key.
+  std::optional<mitigation::ReadoutMitigationResult> readout;
+  std::vector<std::optional<double>> readout_expectations;
+  std::map<std::string, double> readout_counts;
 };
 
 void run_simulation(const Circuit& circuit, const noise::NoiseModel* model, const std::vector<PauliSum>& sums,
-                    const SimulateOptions& o, SimulateRun& r, std::vector<std::string>& warnings) {
+                    const std::vector<std::string>& labels, const SimulateOptions& o, SimulateRun& r,
+                    std::vector<std::string>& warnings) {
   const int n = circuit.num_qubits();
   const bool controlled = circuit.has_conditions();
   noise::ReadoutModel readout;
@@ -274,8 +281,13 @@ void run_simulation(const Circuit& circuit, const noise::NoiseModel* model, cons
     if (r.measured->empty())
       warnings.push_back("--shots: the circuit measures no qubit, so there are no counts (add measure instructions)");
   }
+  if (o.mitigate_readout && readout.empty())
+    throw std::invalid_argument("mitigate_readout=True needs a noise model with readout errors");
   const engine::Program compiled = engine::compile(circuit, model);
   std::tie(r.method, r.reason) = choose_method(o, compiled, n);
+  if (o.mitigate_readout && r.method == "trajectories" && n > kMaxTrajectoryProbabilityQubits)
+    throw std::invalid_argument("mitigate_readout=True needs the probabilities, which trajectories estimate up to " +
+                                std::to_string(kMaxTrajectoryProbabilityQubits) + " qubits");
   if (r.method == "trajectories") {
     if (n > kMaxTrajectoryProbabilityQubits)
       warnings.push_back("trajectories of " + std::to_string(n) + " qubits: the probabilities are not estimated (" +
@@ -343,6 +355,29 @@ void run_simulation(const Circuit& circuit, const noise::NoiseModel* model, cons
       }
     }
   }
+  if (o.mitigate_readout) {
+    r.readout = mitigation::mitigate_readout(r.probabilities, readout, n);
+    for (std::size_t i = 0; i < sums.size(); ++i) {
+      bool z_only = true;
+      for (const auto& term : sums[i].terms) z_only = z_only && term.second.x_mask == 0;
+      if (!z_only) {
+        warnings.push_back("--mitigate-readout: \"" + labels[i] + "\" has X or Y factors; only Z strings are mitigated");
+        r.readout_expectations.emplace_back();
+        continue;
+      }
+      double value = 0.0;
+      for (const auto& [c, p] : sums[i].terms) value += c * mitigation::z_expectation(r.readout->probabilities, p);
+      r.readout_expectations.emplace_back(value);
+    }
+    if (!r.qubit_counts.empty()) {
+      std::vector<double> frequencies(r.probabilities.size(), 0.0);
+      for (const auto& [x, c] : r.qubit_counts)
+        frequencies[x] = static_cast<double>(c) / static_cast<double>(*o.shots);
+      const auto from_counts = mitigation::mitigate_readout(frequencies, readout, n);
+      for (std::uint64_t x = 0; x < from_counts.probabilities.size(); ++x)
+        if (from_counts.probabilities[x] != 0.0) r.readout_counts[r.measured->key(x)] += from_counts.probabilities[x];
+    }
+  }
 }
 
 template <class Map>
@@ -362,7 +397,8 @@ std::uint64_t checked_count(long long v, long long low, long long high, const st
 py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const py::object& observables,
                   const py::object& parameters, const std::string& method, const std::optional<long long>& shots,
                   long long seed, const std::optional<long long>& trajectories, bool readout_in_expectations,
-                  bool density_matrix, bool memory, const py::object& basis, bool route, long long route_seed) {
+                  bool density_matrix, bool memory, bool mitigate_readout, const py::object& basis, bool route,
+                  long long route_seed) {
   SimulateOptions o;
   o.method = method;
   if (method != "auto" && method != "density-matrix" && method != "statevector" && method != "trajectories")
@@ -377,6 +413,7 @@ py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const 
   o.readout_in_expectations = readout_in_expectations;
   o.density_matrix = density_matrix;
   o.memory = memory;
+  o.mitigate_readout = mitigate_readout;
   if (memory && !shots) fail("simulate", "memory=True needs shots");
   if (memory && *o.shots > engine::kMaxMemoryShots)
     fail("simulate", "memory lists at most " + std::to_string(engine::kMaxMemoryShots) + " shots");
@@ -397,6 +434,8 @@ py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const 
                        "'trajectories' (or 'auto')");
     if (density_matrix || readout_in_expectations)
       fail("simulate", "the circuit has classical control (if), which needs trajectories: no density matrix");
+    if (mitigate_readout)
+      fail("simulate", "mitigate_readout=True is not supported yet for a circuit with classical control (if)");
   }
   // Basis translation and routing onto the device's coupling map, as the command.
   const std::optional<noise::NoiseModel> unfitted = resolved(given, n, "simulate");
@@ -441,7 +480,7 @@ py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const 
   SimulateRun r;
   {
     py::gil_scoped_release release;
-    run_simulation(runs, model ? &*model : nullptr, slot_sums, o, r, warnings);
+    run_simulation(runs, model ? &*model : nullptr, slot_sums, obs.labels, o, r, warnings);
   }
 
   py::dict out;
@@ -498,6 +537,22 @@ py::dict simulate(const Circuit& written, const noise::NoiseModel* given, const 
       }
       out["shot_estimates"] = estimates;
     }
+  }
+  if (r.readout) {
+    py::dict block;
+    const bool least_squares = r.readout->method == mitigation::ReadoutMitigationMethod::kConstrainedLeastSquares;
+    block["method"] = least_squares ? "constrained-least-squares" : "tensored-inverse";
+    if (least_squares) {
+      block["residual"] = r.readout->residual;
+      block["iterations"] = r.readout->iterations;
+    }
+    block["probabilities"] = to_array(in_program_order(r.readout->probabilities, perm));
+    py::dict values;
+    for (std::size_t i = 0; i < obs.labels.size(); ++i)
+      if (r.readout_expectations[i]) values[py::str(obs.labels[i])] = *r.readout_expectations[i];
+    block["expectations"] = values;
+    if (!r.qubit_counts.empty()) block["counts"] = counts_dict(r.readout_counts);
+    out["readout_mitigated"] = block;
   }
   if (model) out["noise_coverage"] = coverage_dict(coverage);
   if (translation) {
@@ -695,6 +750,7 @@ void bind_run(py::module_& m) {
         py::arg("observables") = py::none(), py::arg("parameters") = py::none(), py::arg("method") = "auto",
         py::arg("shots") = py::none(), py::arg("seed") = 1, py::arg("trajectories") = py::none(),
         py::arg("readout_in_expectations") = false, py::arg("density_matrix") = false, py::arg("memory") = false,
+        py::arg("mitigate_readout") = false,
         py::arg("basis") = py::none(),
         py::arg("route") = false, py::arg("route_seed") = 1,
         R"doc(
@@ -719,7 +775,9 @@ and the trajectories' seed, default 1; same seed, same counts as the command). b
 these gates (a list, or "device": the model's device basis); a device model with a coupling map
 checks every 2-qubit gate against it (route=True inserts SWAPs, SABRE seeded by route_seed), and
 the dict then has gate_counts {before, after} and layout {physical, initial, final, swaps,
-route_seed}. Readout mitigation is not bound (use the command).)doc");
+route_seed}. mitigate_readout=True undoes the model's readout errors (tensored inverse, or constrained
+least squares for correlated ones) and adds readout_mitigated {method, probabilities, expectations
+(Z strings), counts}.)doc");
 
   m.def("zne", &zne, py::arg("circuit"), py::arg("observables"), py::arg("noise") = nullptr, py::kw_only(),
         py::arg("parameters") = py::none(), py::arg("scale_factors") = std::vector<double>{1.0, 2.0, 3.0},

@@ -74,6 +74,22 @@ def test_auto_and_readout_in_expectations(circuit):
     compare(py, js, 1e-12, explicit_method=False)
 
 
+@pytest.mark.parametrize("method", ["density-matrix", "trajectories"])
+def test_readout_mitigation(circuit, method):
+    readout = ROOT / "docs" / "examples" / "readout.json"
+    extra = ["--trajectories", 200] if method == "trajectories" else []
+    js = run_json("simulate", GRAD, "--parameters", DATA / "cli" / "gradient_parameters.json", "--noise", readout,
+                  *obs_args(OBS), "--mitigate-readout", "--shots", 800, "--seed", 5, "--method", method, *extra)
+    py = kraus.simulate(circuit, kraus.NoiseModel.from_json(readout), observables=OBS, parameters=PARAMS,
+                        mitigate_readout=True, shots=800, seed=5, method=method,
+                        trajectories=200 if extra else None)
+    assert "Z0 Z1" in py["readout_mitigated"]["expectations"]
+    assert "0.5*X0 - Y1" not in py["readout_mitigated"]["expectations"]
+    compare(py, js, 1e-12 if method == "density-matrix" else 0.0)
+    with pytest.raises(ValueError, match="needs a noise model with readout errors"):
+        kraus.simulate(circuit, parameters=PARAMS, mitigate_readout=True)
+
+
 def test_trajectories_seeded_exactly(circuit, model):
     js = run_json("simulate", GRAD, "--parameters", DATA / "cli" / "gradient_parameters.json", "--noise", NOISE,
                   *obs_args(OBS), "--method", "trajectories", "--trajectories", 300, "--shots", 450, "--seed", 11)
