@@ -60,6 +60,9 @@ double number(const py::handle& v, const std::string& what) {
 
 std::vector<double> parameter_values(const Circuit& circuit, const py::object& parameters, const std::string& what) {
   const std::vector<std::string>& names = circuit.parameter_names();
+  if (static_cast<int>(names.size()) != circuit.num_parameters())
+    fail(what, "the circuit has " + std::to_string(circuit.num_parameters()) + " parameters but " +
+                   std::to_string(names.size()) + " names");
   std::vector<double> theta;
   if (parameters.is_none()) {
     if (!names.empty()) {
