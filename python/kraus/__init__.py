@@ -25,6 +25,7 @@ from ._kraus import (  # noqa: F401
     depolarizing_p_from_lambda,
     gate_matrix,
     gate_names,
+    gradient,
     generalized_amplitude_damping,
     pauli_channel,
     phase_damping,
@@ -32,6 +33,33 @@ from ._kraus import (  # noqa: F401
     reset_channel,
     simulate,
     thermal_relaxation,
+    zne,
 )
+
+
+
+def _add_shortcuts():
+    def fixed(name):
+        def method(self, *qubits):
+            return self.gate(name, list(qubits))
+        method.__doc__ = f"Appends {name} on the given qubits (Circuit.gate)."
+        return method
+
+    def rotation(name):
+        def method(self, angle, *qubits):
+            if isinstance(angle, str):
+                return self.rotation(name, list(qubits), angle)
+            return self.gate(name, list(qubits), [angle])
+        method.__doc__ = (f"Appends {name}(angle) on the given qubits: a number, or a parameter name "
+                          "(Circuit.rotation).")
+        return method
+
+    for name in ("h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx", "cx", "cz", "swap"):
+        setattr(Circuit, name, fixed(name))
+    for name in ("rx", "ry", "rz", "rzz"):
+        setattr(Circuit, name, rotation(name))
+
+
+_add_shortcuts()
 
 __all__ = [name for name in dir() if not name.startswith("_")]

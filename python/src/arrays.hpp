@@ -49,5 +49,6 @@ void bind_channels(py::module_& m);
 void bind_states(py::module_& m);
 void bind_noise_model(py::module_& m);
 void bind_circuit(py::module_& m);
+void bind_run(py::module_& m);
 
 }  // namespace kraus::python

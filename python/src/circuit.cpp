@@ -1,20 +1,35 @@
-// kraus.Circuit (OpenQASM 2 through kraus' reader) and kraus.simulate: a circuit under a noise
-// model on an exact density matrix (engine::simulate), with Pauli-sum expectations.
+// kraus.Circuit (OpenQASM 2 through kraus' reader); kraus.simulate, gradient and zne are in run.cpp.
 #include <memory>
-#include <optional>
 #include <sstream>
 
 #include "arrays.hpp"
-#include "kraus/engine/observables.hpp"
+#include "kraus/engine/circuit.hpp"
+#include "kraus/engine/gates.hpp"
 #include "kraus/engine/qasm2.hpp"
-#include "kraus/engine/simulator.hpp"
-#include "kraus/noise/noise_model.hpp"
 
 namespace kraus::python {
 
 namespace {
 
 using engine::Circuit;
+
+engine::Gate gate_named(const std::string& name, const std::string& what) {
+  const auto gate = engine::gate_from_name(name);
+  if (!gate) fail(what, "unknown gate '" + name + "' (kraus.gate_names() lists them)");
+  return *gate;
+}
+
+// The index of parameter `name`, declared (appended to the names) when new.
+int parameter_index(Circuit& c, const std::string& name) {
+  std::vector<std::string> names = c.parameter_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<int>(i);
+  if (static_cast<int>(names.size()) != c.num_parameters())
+    fail("Circuit.rotation", "the circuit has unnamed parameters");
+  names.push_back(name);
+  c.set_parameter_names(names);
+  return static_cast<int>(names.size()) - 1;
+}
 
 }  // namespace
 
@@ -29,8 +44,61 @@ void bind_circuit(py::module_& m) {
   });
 
   py::class_<Circuit>(m, "Circuit", R"doc(
-A circuit read by kraus' OpenQASM 2 reader (Qiskit's extended qelib1.inc; kraus/engine/qasm2.hpp).
-Only building from OpenQASM is bound so far.)doc")
+A circuit: read by kraus' OpenQASM 2 reader (Qiskit's extended qelib1.inc; kraus/engine/qasm2.hpp)
+with Circuit.from_qasm, or built gate by gate: Circuit(num_qubits, num_clbits=0) then .gate(name,
+qubits, params=[]), .rotation(name, qubits, parameter, coeff=1, offset=0) (an angle
+offset + coeff * parameter, parameters declared by name in order of first use), .measure(qubit,
+clbit), .reset(qubit), .barrier(qubits); each returns the circuit, so calls chain, and the
+shortcuts h, x, y, z, s, sdg, t, tdg, sx, cx, cz, swap, rx, ry, rz, rzz (rotations take a number or
+a parameter name) call them. Qubit 0 is the least significant bit.)doc")
+      .def(py::init<int, int>(), py::arg("num_qubits"), py::arg("num_clbits") = 0)
+      .def(
+          "gate",
+          [](Circuit& c, const std::string& name, const std::vector<int>& qubits, const std::vector<double>& params)
+              -> Circuit& {
+            c.add_gate(gate_named(name, "Circuit.gate"), qubits, params);
+            return c;
+          },
+          py::arg("name"), py::arg("qubits"), py::arg("params") = std::vector<double>{},
+          py::return_value_policy::reference_internal, "Appends gate `name` (kraus.gate_names()) on `qubits`.")
+      .def(
+          "rotation",
+          [](Circuit& c, const std::string& name, const std::vector<int>& qubits, const std::string& parameter,
+             double coeff, double offset) -> Circuit& {
+            const engine::Gate gate = gate_named(name, "Circuit.rotation");
+            if (!engine::is_pauli_rotation(gate))
+              fail("Circuit.rotation", "'" + name + "' is not a Pauli rotation (rx, ry, rz, rxx, ryy, rzz, ...)");
+            if (parameter.empty()) fail("Circuit.rotation", "the parameter needs a name");
+            // Checked before the parameter is declared, so that a refused rotation leaves no trace.
+            Circuit probe(c.num_qubits());
+            probe.add_rotation(gate, qubits, engine::Angle::parameter(0, coeff, offset));
+            c.add_rotation(gate, qubits, engine::Angle::parameter(parameter_index(c, parameter), coeff, offset));
+            return c;
+          },
+          py::arg("name"), py::arg("qubits"), py::arg("parameter"), py::arg("coeff") = 1.0, py::arg("offset") = 0.0,
+          py::return_value_policy::reference_internal,
+          "Appends the Pauli rotation `name` on `qubits` by the angle offset + coeff * parameter.")
+      .def(
+          "measure",
+          [](Circuit& c, int qubit, int clbit) -> Circuit& {
+            c.add_measure(qubit, clbit);
+            return c;
+          },
+          py::arg("qubit"), py::arg("clbit"), py::return_value_policy::reference_internal)
+      .def(
+          "reset",
+          [](Circuit& c, int qubit) -> Circuit& {
+            c.add_reset(qubit);
+            return c;
+          },
+          py::arg("qubit"), py::return_value_policy::reference_internal)
+      .def(
+          "barrier",
+          [](Circuit& c, const std::vector<int>& qubits) -> Circuit& {
+            c.add_barrier(qubits);
+            return c;
+          },
+          py::arg("qubits"), py::return_value_policy::reference_internal)
       .def_static(
           "from_qasm",
           [](const py::handle& text_or_path) {
@@ -54,6 +122,8 @@ Only building from OpenQASM is bound so far.)doc")
       .def_property_readonly("num_qubits", &Circuit::num_qubits)
       .def_property_readonly("num_clbits", &Circuit::num_clbits)
       .def_property_readonly("num_parameters", &Circuit::num_parameters)
+      .def_property_readonly("parameter_names", &Circuit::parameter_names,
+                             "The names of the circuit's `input float[64]` parameters, in declaration order.")
       .def_property_readonly("num_operations", [](const Circuit& c) { return c.operations().size(); })
       .def("__repr__", [](const Circuit& c) {
         std::ostringstream s;
@@ -62,65 +132,6 @@ Only building from OpenQASM is bound so far.)doc")
         return s.str();
       });
 
-  m.def(
-      "simulate",
-      [](const Circuit& circuit, const noise::NoiseModel* noise_model, const py::object& observables,
-         bool readout_in_expectations, const std::string& method) -> py::object {
-        if (method != "density-matrix")
-          fail("simulate", "method '" + method +
-                               "' is not bound yet: only 'density-matrix' (the kraus command offers the others)");
-        std::vector<engine::PauliSum> sums;
-        if (!observables.is_none()) {
-          if (py::isinstance<py::str>(observables)) fail("simulate", "observables must be a list of strings");
-          for (const py::handle o : observables) {
-            if (!py::isinstance<py::str>(o)) fail("simulate", "observables must be a list of strings");
-            const auto sum = engine::PauliSum::parse(o.cast<std::string>());
-            if (sum.min_qubits() > circuit.num_qubits())
-              fail("simulate", "observable '" + o.cast<std::string>() + "' acts on qubits the circuit (" +
-                                   std::to_string(circuit.num_qubits()) + " qubits) lacks");
-            sums.push_back(sum);
-          }
-        }
-        const int n = circuit.num_qubits();
-        std::optional<noise::NoiseModel> model;
-        if (noise_model) {
-          model = *noise_model;
-          engine::resolve_gate_names(*model);
-          if (model->device_qubits() > 0) {
-            if (model->device_qubits() < n)
-              fail("simulate", "the model is for a device of " + std::to_string(model->device_qubits()) +
-                                   " qubits but the circuit has " + std::to_string(n));
-            std::vector<int> physical(static_cast<std::size_t>(n));
-            for (int q = 0; q < n; ++q) physical[static_cast<std::size_t>(q)] = q;
-            model = model->fitted(physical);
-          }
-          engine::validate_noise(circuit, *model);
-        }
-        auto rho = std::make_unique<engine::DensityMatrix>(n);
-        std::vector<double> values;
-        {
-          py::gil_scoped_release release;
-          engine::simulate(circuit, model ? &*model : nullptr, *rho);
-          const noise::ReadoutModel readout = model ? model->readout_model(n) : noise::ReadoutModel{};
-          for (const auto& sum : sums)
-            values.push_back(readout_in_expectations && model ? engine::expectation_with_readout(*rho, sum, readout)
-                                                              : engine::expectation(*rho, sum));
-        }
-        if (observables.is_none()) return py::cast(std::move(rho));
-        py::array_t<double> out(static_cast<py::ssize_t>(values.size()));
-        std::copy(values.begin(), values.end(), out.mutable_data());
-        return std::move(out);
-      },
-      py::arg("circuit"), py::arg("noise") = nullptr, py::arg("observables") = py::none(),
-      py::arg("readout_in_expectations") = false, py::arg("method") = "density-matrix",
-      R"doc(
-Runs `circuit` from |0...0> under the noise model `noise` (None: noiseless) on an exact density
-matrix, placing the noise as `kraus simulate` does (the model's gate names resolved and checked
-against the circuit; a device model fitted to qubits 0..n-1). With `observables` (a list of Pauli
-sums such as "Z0 Z1" or "0.5*X0 - Z1") returns a numpy array of their exact expectations Tr(O rho)
-(with the model's readout errors when readout_in_expectations=True); without, returns the final
-DensityMatrix. Parametrised circuits and classical control are refused (ValueError). Only
-method="density-matrix" is bound.)doc");
 }
 
 }  // namespace kraus::python

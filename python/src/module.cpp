@@ -11,4 +11,5 @@ PYBIND11_MODULE(_kraus, m) {
   kraus::python::bind_states(m);
   kraus::python::bind_noise_model(m);
   kraus::python::bind_circuit(m);
+  kraus::python::bind_run(m);
 }

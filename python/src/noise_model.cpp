@@ -2,8 +2,12 @@
 // NoiseModel.to_dict() form, read and written through the C++ readers (which validate every
 // channel); Python dicts go through the json module as text.
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "arrays.hpp"
+#include "kraus/noise/ibm_backend.hpp"
 #include "kraus/noise/noise_model.hpp"
 
 namespace kraus::python {
@@ -16,6 +20,20 @@ std::string dumps(const py::handle& d) {
   return py::module_::import("json").attr("dumps")(d, py::arg("allow_nan") = false).cast<std::string>();
 }
 py::object loads(const std::string& text) { return py::module_::import("json").attr("loads")(text); }
+
+// A device file given as a path (read by the C++ reader) or a dict (as JSON text): its text and name.
+std::pair<std::string, std::string> device_document(const py::handle& source, const std::string& what) {
+  if (py::isinstance<py::dict>(source)) {
+    try {
+      return {dumps(source), "<" + what + " dict>"};
+    } catch (const py::error_already_set& e) {
+      fail("NoiseModel.from_device", what + ": the dict is not JSON: " + py::str(e.value()).cast<std::string>());
+    }
+  }
+  if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__"))
+    return {std::string(), py::module_::import("os").attr("fspath")(source).cast<std::string>()};
+  fail("NoiseModel.from_device", what + ": expected a path (str or os.PathLike) or a dict");
+}
 
 }  // namespace
 
@@ -46,6 +64,35 @@ ValueError with the C++ message (the JSON path of the first problem).)doc")
           py::arg("path_or_dict"),
           "Reads a model from a JSON file (a path) or from a dict of the same content. A Qiskit Aer "
           "NoiseModel.to_dict() document is recognised and read as from_aer_dict reads it.")
+      .def_static(
+          "from_device",
+          [](const py::handle& properties, const py::handle& configuration) {
+            auto [props_text, props_name] = device_document(properties, "properties");
+            auto [conf_text, conf_name] = device_document(configuration, "configuration");
+            const bool files = props_text.empty() && conf_text.empty();
+            // A path beside a dict: its text read here (the C++ reader reads two files or two texts).
+            const auto read = [](const std::string& path) {
+              return py::module_::import("pathlib").attr("Path")(path).attr("read_text")().cast<std::string>();
+            };
+            if (!files && props_text.empty()) props_text = read(props_name);
+            if (!files && conf_text.empty()) conf_text = read(conf_name);
+            std::vector<std::string> warnings;
+            NoiseModel model;
+            {
+              py::gil_scoped_release release;
+              model = files ? noise::from_ibm_backend_files(props_name, conf_name, &warnings)
+                            : noise::from_ibm_backend(props_text, conf_text, props_name, conf_name, &warnings);
+            }
+            const py::object warn = py::module_::import("warnings").attr("warn");
+            for (const std::string& w : warnings) warn(w, py::module_::import("builtins").attr("UserWarning"), 2);
+            return model;
+          },
+          py::arg("properties"), py::arg("configuration"),
+          "The noise model of an IBM device from its BackendProperties (props_*.json) and "
+          "BackendConfiguration (conf_*.json) documents, each a path or a dict: the model Qiskit Aer's "
+          "NoiseModel.from_backend builds at temperature 0, with the device block (name, qubits, basis "
+          "gates, coupling map), as `kraus noise convert --from ibm` reads them (docs/devices.md). "
+          "Clipped values (T2 > 2 T1, gate errors above the maximum) are UserWarnings.")
       .def_static(
           "from_json_string",
           [](const std::string& text, const std::string& source) { return NoiseModel::from_json(text, source); },

@@ -1,6 +1,7 @@
 """States of 8 qubits (kraus' OpenMP-parallel kernel paths) and calls from several Python threads
 at once (every kernel call releases the GIL): same results as the numpy reference and as serial."""
 import threading
+import time
 
 import numpy as np
 
@@ -39,3 +40,50 @@ def test_threads_give_the_serial_result():
         t.join()
     for s, want in zip(states, serial):
         assert np.max(np.abs(s - want)) < 1e-12
+
+
+def layered_qasm(n, layers):
+    lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', f'qreg q[{n}];']
+    for layer in range(layers):
+        lines += [f'ry({0.1 + 0.05 * q + 0.3 * layer:.3f}) q[{q}];' for q in range(n)]
+        lines += [f'cx q[{q}], q[{q + 1}];' for q in range(n - 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_runs_release_the_gil():
+    # A Python thread keeps counting while simulate, gradient and zne run: they release the GIL.
+    # Holding it, the counter would gain at most one switch interval's worth (5 ms) during the call;
+    # released, it counts for a good part of the call's duration (shared with the kernels' threads).
+    circuit = kraus.Circuit.from_qasm(layered_qasm(10, 8))
+    model = kraus.NoiseModel.from_json({"gate_noise": [
+        {"gates": ["ry"], "channel": {"type": "amplitude_damping", "gamma": 0.01}},
+        {"gates": ["cx"], "channel": {"type": "depolarizing", "num_qubits": 2, "p": 0.02}}]})
+    calls = [lambda: kraus.simulate(circuit, model, observables="Z0 Z9", method="density-matrix"),
+             lambda: kraus.simulate(circuit, model, observables="Z0 Z9", method="trajectories", trajectories=1024),
+             lambda: kraus.zne(circuit, "Z0 Z9", model, scaling="scale-noise"),
+             lambda: kraus.gradient(circuit, "Z0 Z9", noise=model)]
+    count = [0]
+    done = threading.Event()
+
+    def counter():
+        while not done.is_set():
+            count[0] += 1
+
+    t = threading.Thread(target=counter)
+    t.start()
+    try:
+        c0 = count[0]
+        time.sleep(0.05)
+        rate = (count[0] - c0) / 0.05  # increments per second while this thread waits
+        for call in calls:
+            start = time.perf_counter()
+            c0 = count[0]
+            result = call()
+            during = count[0] - c0
+            seconds = time.perf_counter() - start
+            assert seconds > 0.05, seconds  # long enough to tell
+            assert during > rate * max(0.025, 0.1 * seconds), (during, rate, seconds)
+            assert str(result) == str(call())  # and the same result again
+    finally:
+        done.set()
+        t.join()
