@@ -111,6 +111,9 @@ const char* const kSimulateUsage =
 namespace {
 
 using json = nlohmann::ordered_json;
+using kraus::engine::in_program_order;
+using kraus::engine::on_slots;
+using kraus::engine::slot_permutation;
 using kraus::noise::printable;
 
 struct Options {
@@ -252,42 +255,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-// The index of a basis state of the simulated register (slots) holding program basis state x,
-// when program qubit v sits in slot final[v].
-std::uint64_t slot_index(std::uint64_t x, const std::vector<int>& final) {
-  std::uint64_t y = 0;
-  for (std::size_t v = 0; v < final.size(); ++v) {
-    if ((x >> v) & 1) y |= std::uint64_t{1} << final[v];
-  }
-  return y;
-}
-
-// Maps program indices to slot indices; empty when the layout is the identity.
-std::vector<std::uint64_t> slot_permutation(const std::vector<int>& final) {
-  bool identity = true;
-  for (std::size_t v = 0; v < final.size(); ++v) identity = identity && final[v] == static_cast<int>(v);
-  if (identity) return {};
-  std::vector<std::uint64_t> perm(std::uint64_t{1} << final.size());
-  for (std::uint64_t x = 0; x < perm.size(); ++x) perm[x] = slot_index(x, final);
-  return perm;
-}
-
-std::vector<double> in_program_order(const std::vector<double>& slots, const std::vector<std::uint64_t>& perm) {
-  if (perm.empty()) return slots;
-  std::vector<double> out(slots.size());
-  for (std::size_t x = 0; x < out.size(); ++x) out[x] = slots[perm[x]];
-  return out;
-}
-
-kraus::engine::PauliString on_slots(const kraus::engine::PauliString& p, const std::vector<int>& final) {
-  return {slot_index(p.x_mask, final), slot_index(p.z_mask, final)};
-}
-
-kraus::engine::PauliSum on_slots(const kraus::engine::PauliSum& sum, const std::vector<int>& final) {
-  kraus::engine::PauliSum out;
-  for (const auto& [c, p] : sum.terms) out.terms.emplace_back(c, on_slots(p, final));
-  return out;
-}
 
 // `text` with `indent` spaces after every newline.
 std::string indented(const std::string& text, const std::string& indent) {

@@ -1068,4 +1068,36 @@ TranspileResult transpile(const Circuit& circuit, const TranspileOptions& option
   return result;
 }
 
+std::uint64_t slot_index(std::uint64_t x, const std::vector<int>& final) {
+  std::uint64_t y = 0;
+  for (std::size_t v = 0; v < final.size(); ++v) {
+    if ((x >> v) & 1) y |= std::uint64_t{1} << final[v];
+  }
+  return y;
+}
+
+std::vector<std::uint64_t> slot_permutation(const std::vector<int>& final) {
+  bool identity = true;
+  for (std::size_t v = 0; v < final.size(); ++v) identity = identity && final[v] == static_cast<int>(v);
+  if (identity) return {};
+  std::vector<std::uint64_t> perm(std::uint64_t{1} << final.size());
+  for (std::uint64_t x = 0; x < perm.size(); ++x) perm[x] = slot_index(x, final);
+  return perm;
+}
+
+PauliSum on_slots(const PauliSum& sum, const std::vector<int>& final) {
+  PauliSum out;
+  for (const auto& [c, p] : sum.terms) {
+    out.terms.emplace_back(c, PauliString{slot_index(p.x_mask, final), slot_index(p.z_mask, final)});
+  }
+  return out;
+}
+
+std::vector<double> in_program_order(const std::vector<double>& slots, const std::vector<std::uint64_t>& perm) {
+  if (perm.empty()) return slots;
+  std::vector<double> out(slots.size());
+  for (std::size_t x = 0; x < out.size(); ++x) out[x] = slots[perm[x]];
+  return out;
+}
+
 }  // namespace kraus::engine

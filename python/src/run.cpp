@@ -36,6 +36,9 @@ namespace {
 
 using engine::Circuit;
 using engine::PauliSum;
+using engine::in_program_order;
+using engine::on_slots;
+using engine::slot_permutation;
 
 // As cli/simulate.cpp: trajectories estimate probabilities up to 20 qubits, auto takes the density
 // matrix for noisy circuits up to 12 qubits.
@@ -165,37 +168,6 @@ std::optional<noise::NoiseModel> fit_model(const noise::NoiseModel* given, const
   *coverage = engine::noise_coverage(circuit, model);
   warnings->insert(warnings->end(), coverage->warnings.begin(), coverage->warnings.end());
   return resolved_model;
-}
-
-// As cli/simulate.cpp: the basis index of the simulated register (slots) holding program basis
-// state x when program qubit v sits in slot final[v]; the program-to-slot permutation (empty for
-// the identity); a Pauli sum moved onto the slots; slot-ordered values in program order.
-std::uint64_t slot_index(std::uint64_t x, const std::vector<int>& final) {
-  std::uint64_t y = 0;
-  for (std::size_t v = 0; v < final.size(); ++v)
-    if ((x >> v) & 1) y |= std::uint64_t{1} << final[v];
-  return y;
-}
-
-std::vector<std::uint64_t> slot_permutation(const std::vector<int>& final) {
-  if (final == identity_layout(static_cast<int>(final.size()))) return {};
-  std::vector<std::uint64_t> perm(std::uint64_t{1} << final.size());
-  for (std::uint64_t x = 0; x < perm.size(); ++x) perm[x] = slot_index(x, final);
-  return perm;
-}
-
-PauliSum on_slots(const PauliSum& sum, const std::vector<int>& final) {
-  PauliSum out;
-  for (const auto& [c, p] : sum.terms) out.terms.emplace_back(c, engine::PauliString{slot_index(p.x_mask, final),
-                                                                                      slot_index(p.z_mask, final)});
-  return out;
-}
-
-std::vector<double> in_program_order(const std::vector<double>& slots, const std::vector<std::uint64_t>& perm) {
-  if (perm.empty()) return slots;
-  std::vector<double> out(slots.size());
-  for (std::size_t x = 0; x < out.size(); ++x) out[x] = slots[perm[x]];
-  return out;
 }
 
 py::dict coverage_dict(const engine::NoiseCoverage& coverage) {

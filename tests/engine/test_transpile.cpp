@@ -782,3 +782,28 @@ TEST_CASE("transpile: coupled() works in both directions", "[transpile]") {
   REQUIRE(map.coupled(1, 2));
   REQUIRE_FALSE(map.coupled(0, 2));
 }
+
+TEST_CASE("transpile: results of a routed circuit read back in program order", "[transpile]") {
+  // Program qubit v sits in slot final[v]: 0 -> 2, 1 -> 0, 2 -> 1.
+  const std::vector<int> final = {2, 0, 1};
+  CHECK(kraus::engine::slot_index(0b011, final) == 0b101);
+  CHECK(kraus::engine::slot_index(0b100, final) == 0b010);
+  CHECK(kraus::engine::slot_permutation({0, 1, 2}).empty());
+  const std::vector<std::uint64_t> perm = kraus::engine::slot_permutation(final);
+  REQUIRE(perm.size() == 8);
+  // Slot-indexed probabilities with all weight on slot state 0b101 are program state 0b011.
+  std::vector<double> slots(8, 0.0);
+  slots[0b101] = 1.0;
+  const std::vector<double> program = kraus::engine::in_program_order(slots, perm);
+  CHECK(program[0b011] == 1.0);
+  CHECK(std::count(program.begin(), program.end(), 0.0) == 7);
+  CHECK(kraus::engine::in_program_order(slots, {}) == slots);
+  // Z on program qubit 0 and X on program qubit 2 act on slots 2 and 1.
+  kraus::engine::PauliSum sum;
+  sum.terms.emplace_back(0.5, kraus::engine::PauliString::parse("Z0 X2"));
+  const kraus::engine::PauliSum moved = kraus::engine::on_slots(sum, final);
+  REQUIRE(moved.terms.size() == 1);
+  CHECK(moved.terms[0].first == 0.5);
+  CHECK(moved.terms[0].second.z_mask == 0b100);
+  CHECK(moved.terms[0].second.x_mask == 0b010);
+}

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kraus/engine/circuit.hpp"
+#include "kraus/engine/observables.hpp"
 
 namespace kraus::engine {
 
@@ -80,5 +81,14 @@ struct TranspileResult {
 // has no connected set of n qubits. Throws
 // std::runtime_error when routing passes its step limit.
 TranspileResult transpile(const Circuit& circuit, const TranspileOptions& options);
+
+// Reading a transpiled circuit's results in the program's qubit order, with program qubit v in slot
+// final[v] (Layout::final): the slot basis index holding program basis state x; the program-to-slot
+// permutation of basis indices (empty for the identity layout); a Pauli sum moved onto the slots;
+// slot-indexed values (probabilities) in program order.
+std::uint64_t slot_index(std::uint64_t x, const std::vector<int>& final);
+std::vector<std::uint64_t> slot_permutation(const std::vector<int>& final);
+PauliSum on_slots(const PauliSum& sum, const std::vector<int>& final);
+std::vector<double> in_program_order(const std::vector<double>& slots, const std::vector<std::uint64_t>& perm);
 
 }  // namespace kraus::engine
